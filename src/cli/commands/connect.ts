@@ -1,0 +1,23 @@
+import { Command } from 'commander'
+import { connect } from '../../sdk/index.js'
+
+/** `cspace connect NAME SERVICE`: stdin/stdout ↔ the service, like nc; works as an ssh ProxyCommand. */
+export function registerConnectCommand (program: Command): void {
+  program.command('connect <user> <service>')
+    .description('connect stdin/stdout to USER\'s SERVICE (USER: a contact name or a user ID)')
+    .action(async (user: string, service: string) => {
+      const socket = await connect(user, service)
+      await new Promise<void>((resolve, reject) => {
+        let inputDone = false
+        let outputDone = false
+        const check = (): void => { if (inputDone && outputDone) resolve() }
+        process.stdin.pipe(socket)
+        process.stdin.once('end', () => { inputDone = true; check() })
+        socket.pipe(process.stdout)
+        socket.once('end', () => { outputDone = true; inputDone = true; check() })
+        socket.once('error', reject)
+      })
+      // stdin may still hold the event loop (a tty); the session is over
+      process.exit(0)
+    })
+}

@@ -1,0 +1,47 @@
+import { Command } from 'commander'
+import { Daemon } from '../../daemon/index.js'
+import { UsageError } from '../../errors.js'
+import { cliProfile, passphraseFromEnv } from '../profile.js'
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/** `cspace daemon`: runs the node in the foreground until SIGINT/SIGTERM. */
+export function registerDaemonCommand (program: Command): void {
+  program.command('daemon')
+    .description('run the node in the foreground; prints its listen addresses, one per line')
+    .option('--listen <addr>', 'multiaddr to listen on (repeatable)', collect, [])
+    .option('--bootstrap <addr>', 'bootstrap peer multiaddr ending in /p2p/<id> (repeatable)', collect, [])
+    .option('--router', 'serve others as a router: DHT server and bootstrap peer')
+    .option('--api-port <n>', 'port of the local API on 127.0.0.1 (default: config, else any free port)')
+    .option('--allow-private-addresses', 'use loopback/LAN addresses in the DHT and presence (LAN and test networks)')
+    .action(async (opts: { listen: string[], bootstrap: string[], router?: boolean, apiPort?: string, allowPrivateAddresses?: boolean }) => {
+      let apiPort: number | undefined
+      if (opts.apiPort != null) {
+        apiPort = Number(opts.apiPort)
+        if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) throw new UsageError(`--api-port ${opts.apiPort} is not a port number (0-65535)`)
+      }
+      const daemon = await Daemon.start({
+        home: cliProfile().home,
+        passphrase: passphraseFromEnv(),
+        listen: opts.listen,
+        bootstrap: opts.bootstrap,
+        router: opts.router === true,
+        apiPort,
+        allowPrivateAddresses: opts.allowPrivateAddresses
+      })
+      for (const addr of daemon.listenAddresses()) process.stdout.write(`${addr}\n`)
+      process.stderr.write(`cspace daemon running for ${daemon.paths.home} (${daemon.router ? 'router, ' : ''}pid ${process.pid}); Ctrl-C to stop\n`)
+      await new Promise<void>((resolve) => {
+        const shutdown = (): void => {
+          process.off('SIGINT', shutdown)
+          process.off('SIGTERM', shutdown)
+          daemon.stop().then(resolve, (err: Error) => { process.stderr.write(`cspace: stop failed: ${err.message}\n`); resolve() })
+        }
+        process.on('SIGINT', shutdown)
+        process.on('SIGTERM', shutdown)
+      })
+      process.stderr.write('cspace daemon stopped\n')
+      // libp2p may leave sockets lingering; the profile is already released
+      process.exit(0)
+    })
+}

@@ -1,0 +1,44 @@
+import { Command } from 'commander'
+import { UsageError } from '../../errors.js'
+import { LocalApiClient } from '../../sdk/index.js'
+import type { PromptRequest, RuleEntry } from '../../session/index.js'
+
+/** `cspace requests` (pending prompts) and `cspace rules` (who may use which service). */
+export function registerRequestCommands (program: Command): void {
+  program.command('requests')
+    .description('list incoming requests waiting for your answer, or answer one: cspace requests allow|deny ID')
+    .argument('[decision]').argument('[id]')
+    .option('--json', 'machine-readable output')
+    .action(async (decision: string | undefined, id: string | undefined, opts: { json?: boolean }) => {
+      const api = new LocalApiClient()
+      if (decision != null) {
+        if ((decision !== 'allow' && decision !== 'deny') || id == null) throw new UsageError('usage: cspace requests allow|deny ID')
+        const r = await api.post<PromptRequest>(`/v1/requests/${encodeURIComponent(id)}`, { decision })
+        process.stdout.write(`${decision === 'allow' ? 'allowed' : 'denied'} ${r.caller.contactName ?? 'stranger'} to use ${r.service}\n`)
+        return
+      }
+      const { requests } = await api.get<{ requests: PromptRequest[] }>('/v1/requests')
+      if (opts.json === true) { process.stdout.write(JSON.stringify(requests) + '\n'); return }
+      if (requests.length === 0) { process.stdout.write('no pending requests\n'); return }
+      for (const r of requests) {
+        const secs = Math.max(0, Math.round((r.expiresAt - Date.now()) / 1000))
+        process.stdout.write(`${r.id}  ${r.caller.contactName ?? 'stranger'} (${r.caller.fingerprint}) wants ${r.service}  [${secs}s left]\n`)
+      }
+    })
+
+  const rules = program.command('rules').description('permission rules: allow|deny|prompt WHO (a contact, "contacts", "anyone") SERVICE (or "*"); first match wins')
+  rules.command('list').option('--json', 'machine-readable output').description('list your rules (checked before the built-in ones)').action(async (opts: { json?: boolean }) => {
+    const { entries } = await new LocalApiClient().get<{ entries: RuleEntry[] }>('/v1/rules')
+    if (opts.json === true) { process.stdout.write(JSON.stringify(entries) + '\n'); return }
+    for (const e of entries) process.stdout.write(`${e.id}\t${e.text}\n`)
+    process.stdout.write('built-in: prompt contacts desktop; allow contacts *; prompt anyone chat; deny anyone *\n')
+  })
+  rules.command('add <action> <who> <service>').option('--position <n>', 'insert at this position (0 = first)').description('add a rule').action(async (action: string, who: string, service: string, opts: { position?: string }) => {
+    const e = await new LocalApiClient().post<RuleEntry>('/v1/rules', { action, who, service, position: opts.position != null ? Number(opts.position) : undefined })
+    process.stdout.write(`${e.id}\t${e.text}\n`)
+  })
+  rules.command('remove <id>').description('remove a rule by id').action(async (id: string) => {
+    const e = await new LocalApiClient().delete<RuleEntry>(`/v1/rules/${encodeURIComponent(id)}`)
+    process.stdout.write(`removed ${e.text}\n`)
+  })
+}

@@ -1,0 +1,50 @@
+import { Command } from 'commander'
+import { LocalApiClient } from '../../sdk/index.js'
+import type { ContactPresence } from '../../daemon/presence-tracker.js'
+import type { ForwardState } from '../../daemon/forwards.js'
+import type { ExposeState } from '../../daemon/exposes.js'
+import type { PromptRequest } from '../../session/index.js'
+
+export interface StatusReply {
+  user: { userId: string, peerId: string, fingerprint: string }
+  node: { router: boolean, addresses: string[], dhtMode: string, connections: number }
+  presence: { seq: number, addresses: string[], peers: number, at: number } | null
+  contacts: ContactPresence[]
+  forwards: ForwardState[]
+  exposes: ExposeState[]
+  requests: PromptRequest[]
+}
+
+/** `cspace status`: the daemon's view of this node, contacts' presence and tunnels. */
+export function registerStatusCommand (program: Command): void {
+  program.command('status')
+    .description('show the node, its addresses, contacts with presence, forwards and exposes')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const s = await new LocalApiClient().get<StatusReply>('/v1/status')
+      if (opts.json === true) { process.stdout.write(JSON.stringify(s) + '\n'); return }
+      const out: string[] = []
+      out.push(`user        ${s.user.peerId}${s.node.router ? ' (router)' : ''}`)
+      out.push(`fingerprint ${s.user.fingerprint}`)
+      out.push(`dht         ${s.node.dhtMode}, ${s.node.connections} connection(s)`)
+      out.push(`presence    ${s.presence == null ? 'not yet published' : `published to ${s.presence.peers} peer(s), seq ${s.presence.seq}`}`)
+      for (const a of s.node.addresses) out.push(`listen      ${a}`)
+      out.push('', 'contacts')
+      if (s.contacts.length === 0) out.push('  (none)')
+      for (const c of s.contacts) {
+        const via = c.connections.length > 0 ? ` via ${c.connections.map(x => `${x.relayed ? 'relay' : 'direct'} ${x.remoteAddr}`).join(', ')}` : ''
+        out.push(`  ${c.name.padEnd(16)} ${c.presence}${via}`)
+      }
+      out.push('', 'forwards')
+      if (s.forwards.length === 0) out.push('  (none)')
+      for (const f of s.forwards) out.push(`  127.0.0.1:${f.port} -> ${f.contact}/${f.service}  (${f.active} open, ${f.total} total${f.lastError != null ? `, last error: ${f.lastError}` : ''})`)
+      out.push('', 'exposes')
+      if (s.exposes.length === 0) out.push('  (none)')
+      for (const e of s.exposes) out.push(`  ${e.service.padEnd(16)} -> ${e.kind === 'exec' ? `exec ${e.target}` : e.target}  (${e.active} open, ${e.total} total)`)
+      if (s.requests.length > 0) {
+        out.push('', 'pending requests (answer with `cspace requests allow|deny ID`)')
+        for (const r of s.requests) out.push(`  ${r.id}  ${r.caller.contactName ?? 'stranger'} wants ${r.service}`)
+      }
+      process.stdout.write(out.join('\n') + '\n')
+    })
+}

@@ -1,0 +1,65 @@
+import { Command } from 'commander'
+import { UsageError } from '../../errors.js'
+import { LocalApiClient, locateDaemon } from '../../sdk/index.js'
+import { ExposeTable } from '../../store/index.js'
+import { validateServiceName } from '../../session/index.js'
+import { splitHostPort } from '../../daemon/exposes.js'
+import { DaemonNotRunning } from '../../daemon/errors.js'
+import { withStore } from '../profile.js'
+
+function parsePort (text: string): number {
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`"${text}" is not a port number (0-65535; 0 picks a free port)`)
+  return port
+}
+
+/** `cspace forward` and `cspace expose`: tunnels kept by the daemon and persisted in the profile. */
+export function registerTunnelCommands (program: Command): void {
+  program.command('forward')
+    .description('forward a local TCP port on 127.0.0.1 to USER\'s SERVICE (port 0: any free port, printed)')
+    .argument('[localport]').argument('[user]').argument('[service]')
+    .option('--remove <port>', 'stop and forget the forward on this local port')
+    .action(async (localport: string | undefined, user: string | undefined, service: string | undefined, opts: { remove?: string }) => {
+      const api = new LocalApiClient()
+      if (opts.remove != null) {
+        await api.delete(`/v1/forwards/${parsePort(opts.remove)}`)
+        process.stdout.write(`removed the forward on port ${opts.remove}\n`)
+        return
+      }
+      if (localport == null || user == null || service == null) throw new UsageError('usage: cspace forward LOCALPORT USER SERVICE (or --remove PORT)')
+      const f = await api.post<{ port: number, contact: string, service: string }>('/v1/forwards', { port: parsePort(localport), contact: user, service })
+      process.stdout.write(`${f.port}\n`)
+      process.stderr.write(`forwarding 127.0.0.1:${f.port} -> ${f.contact}/${f.service}\n`)
+    })
+
+  program.command('expose')
+    .description('offer SERVICE to others: incoming sessions go to HOST:PORT, or to a command run per session')
+    .argument('<service>').argument('[hostport]')
+    .option('--exec <cmd>', 'run CMD per session with the session on stdin/stdout (caller in CSPACE_CALLER_* variables)')
+    .option('--remove', 'stop offering SERVICE')
+    .action(async (service: string, hostport: string | undefined, opts: { exec?: string, remove?: boolean }) => {
+      validateServiceName(service)
+      if (opts.remove !== true) {
+        if ((hostport == null) === (opts.exec == null)) throw new UsageError('usage: cspace expose SERVICE HOST:PORT, or cspace expose SERVICE --exec CMD')
+        if (hostport != null) splitHostPort(hostport)
+      }
+      const body = opts.exec != null ? { service, exec: opts.exec } : { service, target: hostport }
+      let running = true
+      try { locateDaemon() } catch (err) { if (err instanceof DaemonNotRunning) running = false; else throw err }
+      if (running) {
+        const api = new LocalApiClient()
+        if (opts.remove === true) await api.delete(`/v1/exposes/${service}`)
+        else await api.post('/v1/exposes', body)
+      } else {
+        // no daemon: record it; the daemon serves it from its next start
+        withStore((store) => {
+          const table = new ExposeTable(store)
+          if (opts.remove === true) {
+            if (!table.remove(service)) throw new UsageError(`service "${service}" is not exposed`)
+          } else table.put(opts.exec != null ? { service, kind: 'exec', target: opts.exec } : { service, kind: 'tcp', target: hostport as string })
+        })
+      }
+      const what = opts.remove === true ? `stopped exposing ${service}` : `exposing ${service} -> ${opts.exec != null ? `exec ${opts.exec}` : hostport as string}`
+      process.stdout.write(`${what}${running ? '' : ' (saved; applies when the daemon starts)'}\n`)
+    })
+}

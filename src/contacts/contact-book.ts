@@ -1,0 +1,92 @@
+import { fingerprint, parseUserId } from '../identity/index.js'
+import type { Store } from '../store/index.js'
+import { contactNameKey, validateContactName } from './contact-name.js'
+import { ContactKeyExists, ContactNameTaken, ContactNotFound } from './errors.js'
+
+export interface Contact {
+  name: string
+  /** The user ID token (carries the public key). */
+  userId: string
+  /** The libp2p peer id derived from the key. */
+  peerId: string
+  fingerprint: string
+  verified: boolean
+  addedAt: number
+}
+
+interface Row { name: string, user_id: string, peer_id: string, verified: number, added_at: number }
+
+/** The address book: local, unique (case-insensitive) names for users' keys. */
+export class ContactBook {
+  private readonly store: Store
+
+  constructor (components: { store: Store }) {
+    this.store = components.store
+  }
+
+  add (name: string, userIdText: string): Contact {
+    const n = validateContactName(name)
+    const id = parseUserId(userIdText)
+    return this.store.transaction(() => {
+      if (this.row(n) != null) throw new ContactNameTaken(n)
+      const existing = this.store.db.prepare('SELECT name FROM contacts WHERE peer_id = ?').get(id.peerId.toString()) as { name: string } | undefined
+      if (existing != null) throw new ContactKeyExists(existing.name)
+      const addedAt = Date.now()
+      this.store.db.prepare('INSERT INTO contacts (name, name_key, user_id, peer_id, verified, added_at) VALUES (?, ?, ?, ?, 0, ?)')
+        .run(n, contactNameKey(n), id.text, id.peerId.toString(), addedAt)
+      return { name: n, userId: id.text, peerId: id.peerId.toString(), fingerprint: fingerprint(id.publicKey), verified: false, addedAt }
+    })
+  }
+
+  list (): Contact[] {
+    const rows = this.store.db.prepare('SELECT * FROM contacts ORDER BY name_key').all() as unknown as Row[]
+    return rows.map(toContact)
+  }
+
+  get (name: string): Contact {
+    const c = this.find(name)
+    if (c == null) throw new ContactNotFound(name)
+    return c
+  }
+
+  find (name: string): Contact | undefined {
+    const row = this.row(name)
+    return row != null ? toContact(row) : undefined
+  }
+
+  findByPeerId (peerId: string): Contact | undefined {
+    const row = this.store.db.prepare('SELECT * FROM contacts WHERE peer_id = ?').get(peerId) as Row | undefined
+    return row != null ? toContact(row) : undefined
+  }
+
+  remove (name: string): Contact {
+    const c = this.get(name)
+    this.store.db.prepare('DELETE FROM contacts WHERE name_key = ?').run(contactNameKey(name))
+    return c
+  }
+
+  rename (oldName: string, newName: string): Contact {
+    const n = validateContactName(newName)
+    return this.store.transaction(() => {
+      const c = this.get(oldName)
+      const clash = this.row(n)
+      if (clash != null && clash.peer_id !== c.peerId) throw new ContactNameTaken(n)
+      this.store.db.prepare('UPDATE contacts SET name = ?, name_key = ? WHERE peer_id = ?').run(n, contactNameKey(n), c.peerId)
+      return { ...c, name: n }
+    })
+  }
+
+  setVerified (name: string, verified: boolean): Contact {
+    const c = this.get(name)
+    this.store.db.prepare('UPDATE contacts SET verified = ? WHERE peer_id = ?').run(verified ? 1 : 0, c.peerId)
+    return { ...c, verified }
+  }
+
+  private row (name: string): Row | undefined {
+    return this.store.db.prepare('SELECT * FROM contacts WHERE name_key = ?').get(contactNameKey(name)) as Row | undefined
+  }
+}
+
+function toContact (r: Row): Contact {
+  return { name: r.name, userId: r.user_id, peerId: r.peer_id, fingerprint: fingerprint(parseUserId(r.user_id).publicKey), verified: r.verified === 1, addedAt: r.added_at }
+}

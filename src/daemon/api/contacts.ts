@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import type { Daemon } from '../daemon.js'
+
+const nameBody = { type: 'object', required: ['name', 'userId'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 256 }, userId: { type: 'string', maxLength: 2048 } } }
+const renameBody = { type: 'object', required: ['newName'], additionalProperties: false, properties: { newName: { type: 'string', maxLength: 256 } } }
+
+/** /v1/contacts: the address book, through the same ContactBook the CLI uses. */
+export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): void {
+  app.get('/v1/contacts', async () => ({ contacts: daemon.contacts.list() }))
+  app.post<{ Body: { name: string, userId: string } }>('/v1/contacts', { schema: { body: nameBody } }, async (req, reply) => {
+    const contact = daemon.contacts.add(req.body.name, req.body.userId)
+    daemon.events.publish('contact:added', contact)
+    return await reply.code(201).send(contact)
+  })
+  app.delete<{ Params: { name: string } }>('/v1/contacts/:name', async (req) => {
+    const contact = daemon.contacts.remove(req.params.name)
+    daemon.events.publish('contact:removed', contact)
+    return contact
+  })
+  app.post<{ Params: { name: string }, Body: { newName: string } }>('/v1/contacts/:name/rename', { schema: { body: renameBody } }, async (req) => {
+    return daemon.contacts.rename(req.params.name, req.body.newName)
+  })
+}

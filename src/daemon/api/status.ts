@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify'
+import type { Daemon } from '../daemon.js'
+
+/** GET /v1/status: this node, its presence, contacts' presence, tunnels, pending requests. */
+export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): void {
+  app.get('/v1/status', async () => {
+    const contacts = await daemon.tracker.snapshot(daemon.contacts.list())
+    const dht = daemon.node.services.dht
+    return {
+      user: { userId: daemon.userId, peerId: daemon.node.peerId.toString(), fingerprint: daemon.fingerprint },
+      node: {
+        router: daemon.router,
+        addresses: daemon.listenAddresses(),
+        dhtMode: dht.getMode(),
+        connections: daemon.node.getConnections().length
+      },
+      presence: daemon.publisher.last ?? null,
+      contacts,
+      forwards: daemon.forwards.list(),
+      exposes: daemon.exposes.list(),
+      requests: daemon.prompts.list()
+    }
+  })
+
+  app.get<{ Querystring: { since?: string } }>('/v1/events', async (req) => {
+    const since = Number(req.query.since ?? '0')
+    return { events: daemon.events.since(Number.isFinite(since) ? since : 0) }
+  })
+}

@@ -1,0 +1,130 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Stream } from '@libp2p/interface'
+import { CspaceError } from '../errors.js'
+import { ConnectStatus, pipeSocketStream, type IncomingRequest, type ServiceRegistry, type SessionManager } from '../session/index.js'
+import { componentLogger } from '../util/log.js'
+import { encodeLine, MAX_HEADER_BYTES, parseAppRequest, type AppReply, type AppRequest, type IncomingEvent } from './app-protocol.js'
+import { readLine } from './line-reader.js'
+
+const log = componentLogger('daemon:app-port')
+const HEADER_TIMEOUT_MS = 10_000
+const MAX_PENDING_ACCEPTS = 256
+
+export interface AppPortComponents {
+  sessions: SessionManager
+  services: ServiceRegistry
+}
+
+export interface AppPortInit {
+  token: string
+  port?: number
+}
+
+/**
+ * The application port on 127.0.0.1: `connect` turns a local TCP connection
+ * into a session with a user's service; `listen` registers a service whose
+ * incoming sessions are announced on the control connection and picked up
+ * with `accept` on a fresh connection. Every request carries the API token.
+ */
+export class AppPort {
+  private readonly c: AppPortComponents
+  private readonly token: Buffer
+  private readonly port: number
+  private server?: Server
+  private readonly pending = new Map<string, { request: IncomingRequest, timer: NodeJS.Timeout }>()
+
+  constructor (components: AppPortComponents, init: AppPortInit) {
+    this.c = components
+    this.token = Buffer.from(init.token)
+    this.port = init.port ?? 0
+  }
+
+  async start (): Promise<number> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => { void this.onConnection(socket) })
+    this.server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.port, '127.0.0.1', () => { server.off('error', reject); resolve() })
+    })
+    const addr = server.address()
+    return typeof addr === 'object' && addr != null ? addr.port : this.port
+  }
+
+  async stop (): Promise<void> {
+    for (const { request, timer } of this.pending.values()) { clearTimeout(timer); request.reject(ConnectStatus.ServiceUnreachable, 'daemon stopping') }
+    this.pending.clear()
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve())
+  }
+
+  private async onConnection (socket: Socket): Promise<void> {
+    socket.on('error', (err) => log('app socket error: %e', err))
+    let req: AppRequest
+    try {
+      req = parseAppRequest(await readLine(socket, MAX_HEADER_BYTES, HEADER_TIMEOUT_MS))
+      if (!this.tokenOk(req.token)) throw new CspaceError('UNAUTHORIZED', 'wrong or missing API token')
+    } catch (err) {
+      this.reply(socket, err)
+      return
+    }
+    try {
+      switch (req.op) {
+        case 'connect': await this.connect(socket, req.user, req.service); break
+        case 'listen': this.listen(socket, req.service); break
+        case 'accept': await this.accept(socket, req.id); break
+      }
+    } catch (err) {
+      this.reply(socket, err)
+    }
+  }
+
+  private async connect (socket: Socket, user: string, service: string): Promise<void> {
+    const closed = new AbortController()
+    socket.once('close', () => closed.abort())
+    const stream = await this.c.sessions.connect(user, service, { signal: closed.signal })
+    await this.join(socket, stream)
+  }
+
+  private listen (socket: Socket, service: string): void {
+    let seq = 0
+    const unregister = this.c.services.register(service, (request) => {
+      if (this.pending.size >= MAX_PENDING_ACCEPTS) { request.reject(ConnectStatus.Busy, 'too many pending connections'); return }
+      const id = `${randomBytes(8).toString('hex')}${seq++}`
+      // the application must pick the session up with `accept` in time
+      const timer = setTimeout(() => { this.pending.delete(id); request.reject(ConnectStatus.ServiceUnreachable, 'the application did not accept') }, HEADER_TIMEOUT_MS)
+      timer.unref()
+      this.pending.set(id, { request, timer })
+      const event: IncomingEvent = { v: 1, event: 'incoming', id, service, caller: request.caller }
+      socket.write(encodeLine(event))
+    })
+    socket.once('close', unregister)
+    socket.resume() // nothing more is expected; reading lets us see the close
+    socket.write(encodeLine({ v: 1, ok: true }))
+  }
+
+  private async accept (socket: Socket, id: string): Promise<void> {
+    const entry = this.pending.get(id)
+    if (entry == null) throw new CspaceError('UNKNOWN_INCOMING', `no pending incoming connection ${id}`)
+    this.pending.delete(id)
+    clearTimeout(entry.timer)
+    const stream = await entry.request.accept()
+    await this.join(socket, stream)
+  }
+
+  private async join (socket: Socket, stream: Stream): Promise<void> {
+    socket.write(encodeLine({ v: 1, ok: true }))
+    socket.resume()
+    await pipeSocketStream(socket, stream)
+  }
+
+  private reply (socket: Socket, err: unknown): void {
+    const code = err instanceof CspaceError ? err.code : 'BAD_REQUEST'
+    const reply: AppReply = { v: 1, ok: false, code, message: (err as Error).message }
+    if (!socket.destroyed) socket.end(encodeLine(reply))
+  }
+
+  private tokenOk (token: string): boolean {
+    const t = Buffer.from(token)
+    return t.length === this.token.length && timingSafeEqual(t, this.token)
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The application port protocol: how a local program (the SDK, `cspace
+ * connect`) turns a plain TCP connection to 127.0.0.1 into a cspace session.
+ * The first line each way is JSON, at most MAX_HEADER_BYTES; after an ok
+ * reply the connection carries only the application's bytes.
+ *
+ *   → {"v":1,"token":T,"op":"connect","user":"bob","service":"ssh"}
+ *   → {"v":1,"token":T,"op":"listen","service":"chat"}        (control connection)
+ *   ← {"v":1,"event":"incoming","id":"…","caller":{…}}       (on the control connection)
+ *   → {"v":1,"token":T,"op":"accept","id":"…"}               (a new connection per incoming)
+ *   ← {"v":1,"ok":true}  or  {"v":1,"ok":false,"code":"…","message":"…"}
+ */
+export const APP_PROTOCOL_VERSION = 1
+export const MAX_HEADER_BYTES = 4096
+
+export type AppOperation =
+  | { op: 'connect', user: string, service: string }
+  | { op: 'listen', service: string }
+  | { op: 'accept', id: string }
+
+export type AppRequest = { v: 1, token: string } & AppOperation
+
+export interface AppReply { v: 1, ok: boolean, code?: string, message?: string }
+
+export interface IncomingEvent {
+  v: 1
+  event: 'incoming'
+  id: string
+  service: string
+  caller: { peerId: string, userId: string, fingerprint: string, contactName?: string }
+}
+
+export class AppProtocolError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'AppProtocolError'
+  }
+}
+
+/** Validates a request line; throws AppProtocolError with a one-line reason. */
+export function parseAppRequest (line: string): AppRequest {
+  let m: unknown
+  try { m = JSON.parse(line) } catch { throw new AppProtocolError('the first line must be JSON') }
+  if (typeof m !== 'object' || m === null) throw new AppProtocolError('the first line must be a JSON object')
+  const r = m as Record<string, unknown>
+  if (r.v !== APP_PROTOCOL_VERSION) throw new AppProtocolError(`unsupported version ${String(r.v)}; this daemon speaks ${APP_PROTOCOL_VERSION}`)
+  if (typeof r.token !== 'string') throw new AppProtocolError('token missing')
+  const str = (k: string): string => {
+    if (typeof r[k] !== 'string' || (r[k] as string).length === 0 || (r[k] as string).length > 1200) throw new AppProtocolError(`"${k}" must be a non-empty string`)
+    return r[k] as string
+  }
+  switch (r.op) {
+    case 'connect': return { v: 1, token: r.token, op: 'connect', user: str('user'), service: str('service') }
+    case 'listen': return { v: 1, token: r.token, op: 'listen', service: str('service') }
+    case 'accept': return { v: 1, token: r.token, op: 'accept', id: str('id') }
+    default: throw new AppProtocolError(`unknown op ${JSON.stringify(r.op)}`)
+  }
+}
+
+export function encodeLine (msg: object): string {
+  return JSON.stringify(msg) + '\n'
+}

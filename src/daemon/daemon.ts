@@ -1,0 +1,176 @@
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { fingerprint, readKeyFile, userIdFromPublicKey } from '../identity/index.js'
+import { ensureHome, ExposeTable, ForwardTable, getKv, loadConfig, openStore, profilePaths, setKv, type Config, type ProfilePaths, type Store } from '../store/index.js'
+import { ContactBook } from '../contacts/index.js'
+import { createNetworkNode, PresencePublisher, PresenceResolver, type NetworkNode } from '../network/index.js'
+import { PromptQueue, RuleBook, ServiceRegistry, SessionManager } from '../session/index.js'
+import { componentLogger } from '../util/log.js'
+import { AppPort } from './app-port.js'
+import { startApiServer, type ApiServer } from './api-server.js'
+import { createApiToken, writeDaemonInfo } from './daemon-info.js'
+import { ExposeManager } from './exposes.js'
+import { ForwardManager } from './forwards.js'
+import { ProfileLock } from './profile-lock.js'
+import { PresenceTracker } from './presence-tracker.js'
+import { EventHub } from './event-hub.js'
+
+const log = componentLogger('daemon')
+
+export interface DaemonOptions {
+  home: string
+  passphrase?: string
+  /** Command-line overrides of config.json. */
+  listen?: string[]
+  bootstrap?: string[]
+  router?: boolean
+  apiPort?: number
+  allowPrivateAddresses?: boolean
+}
+
+/**
+ * One running cspace daemon: owns the profile (store, identity), the libp2p
+ * node and presence, the session layer, tunnels, and the local API. Everything
+ * is wired here, in one place; the parts take their dependencies as arguments.
+ */
+export class Daemon {
+  readonly paths: ProfilePaths
+  readonly config: Config
+  readonly store: Store
+  readonly contacts: ContactBook
+  readonly rules: RuleBook
+  readonly node: NetworkNode
+  readonly privateKey: PrivateKey
+  readonly resolver: PresenceResolver
+  readonly publisher: PresencePublisher
+  readonly services = new ServiceRegistry()
+  readonly prompts = new PromptQueue()
+  readonly sessions: SessionManager
+  readonly forwards: ForwardManager
+  readonly exposes: ExposeManager
+  readonly forwardTable: ForwardTable
+  readonly exposeTable: ExposeTable
+  readonly tracker: PresenceTracker
+  readonly events = new EventHub()
+  readonly router: boolean
+  private readonly lock: ProfileLock
+  private api?: ApiServer
+  private appPort?: AppPort
+  private stopping?: Promise<void>
+
+  private constructor (parts: Pick<Daemon, 'paths' | 'config' | 'store' | 'node' | 'privateKey' | 'router'> & { lock: ProfileLock }) {
+    this.paths = parts.paths
+    this.config = parts.config
+    this.store = parts.store
+    this.node = parts.node
+    this.privateKey = parts.privateKey
+    this.router = parts.router
+    this.lock = parts.lock
+    this.contacts = new ContactBook({ store: this.store })
+    this.rules = new RuleBook({ store: this.store })
+    this.forwardTable = new ForwardTable(this.store)
+    this.exposeTable = new ExposeTable(this.store)
+    this.resolver = new PresenceResolver({ node: this.node })
+    this.publisher = new PresencePublisher({
+      node: this.node,
+      privateKey: this.privateKey,
+      sequence: {
+        load: () => Number(getKv(this.store, 'presence.seq') ?? '0'),
+        save: (seq) => setKv(this.store, 'presence.seq', String(seq))
+      }
+    }, { ttlSeconds: this.config.presence.ttlSeconds, allowPrivateAddresses: this.config.network.allowPrivateAddresses })
+    this.sessions = new SessionManager({
+      node: this.node,
+      resolver: this.resolver,
+      contacts: this.contacts,
+      rules: () => this.rules.list(),
+      prompts: this.prompts,
+      services: this.services
+    })
+    this.forwards = new ForwardManager({ sessions: this.sessions })
+    this.exposes = new ExposeManager({ services: this.services })
+    this.tracker = new PresenceTracker({ node: this.node, resolver: this.resolver })
+  }
+
+  /** Opens the profile, takes its lock and starts everything; throws a CspaceError with the reason. */
+  static async start (options: DaemonOptions): Promise<Daemon> {
+    const paths = profilePaths(options.home)
+    ensureHome(paths.home)
+    const lock = ProfileLock.acquire(paths.lock, paths.home)
+    let store: Store | undefined
+    try {
+      const privateKey = readKeyFile(paths.keyFile, options.passphrase)
+      const config = loadConfig(paths.config)
+      if (options.listen != null && options.listen.length > 0) config.listen = options.listen
+      if (options.bootstrap != null && options.bootstrap.length > 0) config.bootstrap = options.bootstrap
+      if (options.apiPort != null) config.apiPort = options.apiPort
+      if (options.allowPrivateAddresses === true) config.network.allowPrivateAddresses = true
+      store = openStore(paths.database)
+      const node = await createNetworkNode({ privateKey }, {
+        listen: config.listen,
+        bootstrap: config.bootstrap,
+        allowPrivateAddresses: config.network.allowPrivateAddresses,
+        inboundConnectionsPerIpPerSecond: config.network.inboundConnectionsPerIpPerSecond,
+        maxConnections: config.network.maxConnections,
+        router: options.router === true
+      })
+      const daemon = new Daemon({ paths, config, store, node, privateKey, router: options.router === true, lock })
+      await daemon.run()
+      return daemon
+    } catch (err) {
+      store?.close()
+      lock.release()
+      throw err
+    }
+  }
+
+  private async run (): Promise<void> {
+    await this.node.start()
+    await this.sessions.start()
+    this.tracker.start()
+    this.prompts.addEventListener('prompt', (e) => this.events.publish('prompt', (e as CustomEvent).detail))
+    this.prompts.addEventListener('prompt-settled', (e) => this.events.publish('prompt-settled', (e as CustomEvent).detail))
+    this.node.addEventListener('peer:connect', (e: CustomEvent<PeerId>) => this.events.publish('peer:connect', { peerId: e.detail.toString() }))
+    this.node.addEventListener('peer:disconnect', (e: CustomEvent<PeerId>) => this.events.publish('peer:disconnect', { peerId: e.detail.toString() }))
+    for (const e of this.exposeTable.list()) this.exposes.add({ service: e.service, kind: e.kind, target: e.target })
+    for (const f of this.forwardTable.list()) {
+      await this.forwards.add(f).catch((err: Error) => log.error('forward on port %d not restored: %s', f.port, err.message))
+    }
+    const token = createApiToken(this.paths.apiToken)
+    this.appPort = new AppPort({ sessions: this.sessions, services: this.services }, { token })
+    const appPort = await this.appPort.start()
+    this.api = await startApiServer({ daemon: this }, { token, port: this.config.apiPort })
+    writeDaemonInfo(this.paths.daemonInfo, { v: 1, pid: process.pid, apiPort: this.api.port, appPort, peerId: this.node.peerId.toString(), startedAt: Date.now() })
+    this.publisher.start()
+  }
+
+  get userId (): string {
+    return userIdFromPublicKey(this.privateKey.publicKey).text
+  }
+
+  get fingerprint (): string {
+    return fingerprint(this.privateKey.publicKey)
+  }
+
+  /** Full listen addresses, each ending in /p2p/<peer id>. */
+  listenAddresses (): string[] {
+    return this.node.getMultiaddrs().map(ma => ma.toString())
+  }
+
+  /** Clean shutdown: offline record, close tunnels and the node, release the profile. Idempotent. */
+  async stop (): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.publisher.stop().catch(() => {})
+      this.tracker.stop()
+      this.prompts.close()
+      await this.api?.close().catch(() => {})
+      await this.appPort?.stop().catch(() => {})
+      await this.forwards.stop()
+      await this.sessions.stop().catch(() => {})
+      await this.node.stop()
+      this.events.close()
+      this.store.close()
+      this.lock.release()
+    })()
+    await this.stopping
+  }
+}

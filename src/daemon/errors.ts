@@ -1,0 +1,38 @@
+import { CspaceError } from '../errors.js'
+
+export class DaemonAlreadyRunning extends CspaceError {
+  constructor (home: string, pid: number) {
+    super('DAEMON_RUNNING', `a daemon (pid ${pid}) is already running for the profile ${home}; stop it first, or use another CSPACE_HOME`)
+  }
+}
+
+export class DaemonNotRunning extends CspaceError {
+  constructor (home: string) {
+    super('DAEMON_NOT_RUNNING', `no daemon is running for the profile ${home}; start one with \`cspace daemon\``)
+  }
+}
+
+/** A request to the local API or the application port was refused. */
+export class LocalApiError extends CspaceError {
+  constructor (code: string, message: string, exitCode: 1 | 2 = 1) {
+    super(code, message, exitCode)
+  }
+}
+
+export class PortInUse extends CspaceError {
+  constructor (port: number) {
+    super('PORT_IN_USE', `local port ${port} is already in use; pick another port (or 0 for any free one)`, 2)
+  }
+}
+
+export class ForwardNotFound extends CspaceError {
+  constructor (port: number) {
+    super('FORWARD_NOT_FOUND', `no forward on local port ${port}; see \`cspace status\``, 2)
+  }
+}
+
+export class ExposeNotFound extends CspaceError {
+  constructor (service: string) {
+    super('EXPOSE_NOT_FOUND', `service "${service}" is not exposed; see \`cspace status\``, 2)
+  }
+}

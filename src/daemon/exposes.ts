@@ -1,0 +1,111 @@
+import { UsageError } from '../errors.js'
+import { connect } from 'node:net'
+import { spawn } from 'node:child_process'
+import { Duplex } from 'node:stream'
+import { componentLogger } from '../util/log.js'
+import { ConnectStatus, pipeSocketStream, type IncomingRequest, type ServiceRegistry } from '../session/index.js'
+
+const log = componentLogger('daemon:exposes')
+
+export type ExposeSpec =
+  | { service: string, kind: 'tcp', target: string /* host:port */ }
+  | { service: string, kind: 'exec', target: string /* shell command */ }
+
+export interface ExposeState { service: string, kind: 'tcp' | 'exec', target: string, active: number, total: number, lastError?: string }
+
+/**
+ * Services offered to others: each incoming session for the service is
+ * connected to a local TCP address, or handed to a command run per session
+ * with the session on its stdin/stdout (the original's on-demand handlers).
+ */
+export class ExposeManager {
+  private readonly services: ServiceRegistry
+  private readonly exposes = new Map<string, { state: ExposeState, unregister: () => void }>()
+
+  constructor (components: { services: ServiceRegistry }) {
+    this.services = components.services
+  }
+
+  add (spec: ExposeSpec): void {
+    this.remove(spec.service)
+    const state: ExposeState = { ...spec, active: 0, total: 0 }
+    const handler = spec.kind === 'tcp'
+      ? async (req: IncomingRequest) => await this.toTcp(state, req)
+      : async (req: IncomingRequest) => await this.toCommand(state, req)
+    this.exposes.set(spec.service, { state, unregister: this.services.register(spec.service, handler) })
+  }
+
+  remove (service: string): boolean {
+    const e = this.exposes.get(service)
+    if (e == null) return false
+    e.unregister()
+    this.exposes.delete(service)
+    return true
+  }
+
+  list (): ExposeState[] {
+    return [...this.exposes.values()].map(e => ({ ...e.state })).sort((a, b) => a.service.localeCompare(b.service))
+  }
+
+  private async toTcp (state: ExposeState, req: IncomingRequest): Promise<void> {
+    const { host, port } = splitHostPort(state.target)
+    const socket = connect({ host, port, allowHalfOpen: true })
+    const connected = await new Promise<boolean>((resolve) => {
+      socket.once('connect', () => resolve(true))
+      socket.once('error', (err) => { state.lastError = err.message; resolve(false) })
+    })
+    if (!connected) {
+      log('expose %s: %s unreachable', state.service, state.target)
+      req.reject(ConnectStatus.ServiceUnreachable)
+      return
+    }
+    socket.pause()
+    await this.carry(state, socket, req)
+  }
+
+  private async toCommand (state: ExposeState, req: IncomingRequest): Promise<void> {
+    const child = spawn('/bin/sh', ['-c', state.target], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: {
+        ...process.env,
+        CSPACE_SERVICE: req.service,
+        CSPACE_CALLER_ID: req.caller.userId,
+        CSPACE_CALLER_PEER_ID: req.caller.peerId,
+        CSPACE_CALLER_NAME: req.caller.contactName ?? '',
+        CSPACE_CALLER_FINGERPRINT: req.caller.fingerprint
+      }
+    })
+    const started = await new Promise<boolean>((resolve) => {
+      child.once('spawn', () => resolve(true))
+      child.once('error', (err) => { state.lastError = err.message; resolve(false) })
+    })
+    if (!started) { req.reject(ConnectStatus.ServiceUnreachable); return }
+    const duplex = Duplex.from({ readable: child.stdout, writable: child.stdin })
+    child.stdin.on('error', () => {}) // the command may exit without reading everything
+    await this.carry(state, duplex, req)
+    if (child.exitCode == null) child.kill()
+  }
+
+  private async carry (state: ExposeState, local: Duplex, req: IncomingRequest): Promise<void> {
+    state.active++
+    state.total++
+    try {
+      const stream = await req.accept()
+      local.resume()
+      await pipeSocketStream(local, stream)
+    } catch (err) {
+      state.lastError = (err as Error).message
+      local.destroy()
+    } finally {
+      state.active--
+    }
+  }
+}
+
+/** "host:port", "[v6]:port" or just "port" (meaning 127.0.0.1). */
+export function splitHostPort (target: string): { host: string, port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(target) ?? /^()()(\d+)$/.exec(target)
+  const port = m != null ? Number(m[3]) : NaN
+  if (m == null || !Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`"${target}" is not HOST:PORT (e.g. 127.0.0.1:22)`, 'INVALID_TARGET')
+  return { host: m[1] ?? (m[2] !== '' && m[2] != null ? m[2] : '127.0.0.1'), port }
+}

@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:net'
+import { componentLogger } from '../util/log.js'
+import { pipeSocketStream, type SessionManager } from '../session/index.js'
+import { PortInUse } from './errors.js'
+
+const log = componentLogger('daemon:forwards')
+
+export interface ForwardSpec { port: number, contact: string, service: string }
+
+export interface ForwardState extends ForwardSpec {
+  /** Connections currently being carried. */
+  active: number
+  /** Connections carried since the forward was started. */
+  total: number
+  /** Why the last connection failed, if it did. */
+  lastError?: string
+}
+
+/**
+ * Local TCP ports on 127.0.0.1, each tied to a user's service: every accepted
+ * connection becomes a connect(user, service) and the bytes are piped.
+ */
+export class ForwardManager {
+  private readonly sessions: SessionManager
+  private readonly forwards = new Map<number, { state: ForwardState, server: Server }>()
+
+  constructor (components: { sessions: SessionManager }) {
+    this.sessions = components.sessions
+  }
+
+  /** Starts listening; port 0 picks a free port. Resolves to the spec with the real port. */
+  async add (spec: ForwardSpec): Promise<ForwardSpec> {
+    const state: ForwardState = { ...spec, active: 0, total: 0 }
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
+      state.active++
+      state.total++
+      socket.on('error', (err) => log('forward %d socket: %e', state.port, err))
+      this.sessions.connect(state.contact, state.service)
+        .then(async (stream) => {
+          socket.resume()
+          await pipeSocketStream(socket, stream)
+        })
+        .catch((err: Error) => {
+          state.lastError = err.message
+          log('forward %d → %s/%s failed: %s', state.port, state.contact, state.service, err.message)
+          socket.destroy()
+        })
+        .finally(() => { state.active-- })
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new PortInUse(spec.port) : err))
+      server.listen(spec.port, '127.0.0.1', () => resolve())
+    })
+    const addr = server.address()
+    if (typeof addr === 'object' && addr != null) state.port = addr.port
+    this.forwards.set(state.port, { state, server })
+    return { port: state.port, contact: state.contact, service: state.service }
+  }
+
+  has (port: number): boolean {
+    return this.forwards.has(port)
+  }
+
+  async remove (port: number): Promise<boolean> {
+    const f = this.forwards.get(port)
+    if (f == null) return false
+    this.forwards.delete(port)
+    await new Promise<void>((resolve) => f.server.close(() => resolve()))
+    return true
+  }
+
+  list (): ForwardState[] {
+    return [...this.forwards.values()].map(f => ({ ...f.state })).sort((a, b) => a.port - b.port)
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all([...this.forwards.keys()].map(async p => await this.remove(p)))
+  }
+}

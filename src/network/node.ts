@@ -1,0 +1,86 @@
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
+import { yamux } from '@libp2p/yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { bootstrap } from '@libp2p/bootstrap'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
+import { MemoryDatastore } from 'datastore-core'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PrivateKey } from '@libp2p/interface'
+import { presenceSelector, presenceValidator } from './presence-validator.js'
+import { PRESENCE_NAMESPACE } from './presence-record.js'
+import { InvalidAddress } from './errors.js'
+
+/** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
+export const DHT_PROTOCOL = '/cspace/kad/1.0.0'
+
+export interface NetworkInit {
+  listen: string[]
+  bootstrap: string[]
+  /**
+   * Keep loopback and private-range addresses in the DHT and in presence, and
+   * run as a DHT server without waiting to be publicly reachable. Off on the
+   * public internet (libp2p's default); on for a LAN or loopback test network.
+   */
+  allowPrivateAddresses: boolean
+  /** libp2p throttles connections per remote IP; many daemons behind one IP need more. */
+  inboundConnectionsPerIpPerSecond: number
+  maxConnections: number
+  /** A router is always a DHT server and a bootstrap peer for others. */
+  router: boolean
+}
+
+export type NetworkServices = { identify: Identify, ping: Ping, dht: KadDHT }
+export type NetworkNode = Libp2p<NetworkServices>
+
+export interface NetworkComponents {
+  privateKey: PrivateKey
+}
+
+/** Builds (but does not start) the libp2p node with cspace's deliberate settings. */
+export async function createNetworkNode (components: NetworkComponents, init: NetworkInit): Promise<NetworkNode> {
+  for (const a of [...init.listen, ...init.bootstrap]) checkMultiaddr(a)
+  for (const a of init.bootstrap) {
+    if (multiaddr(a).getComponents().find(c => c.name === 'p2p') == null) throw new InvalidAddress(a, 'a bootstrap address must end in /p2p/<peer id>; copy it from the line `cspace daemon` prints')
+  }
+  const datastore = new MemoryDatastore()
+  const dhtServer = init.router || init.allowPrivateAddresses
+  return createLibp2p({
+    privateKey: components.privateKey,
+    datastore,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [tls()],
+    streamMuxers: [yamux()],
+    peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap })] : [],
+    connectionManager: {
+      maxConnections: init.maxConnections,
+      inboundConnectionThreshold: init.inboundConnectionsPerIpPerSecond,
+      maxIncomingPendingConnections: Math.max(10, init.inboundConnectionsPerIpPerSecond)
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        // undefined = automatic: server once a public address is confirmed
+        clientMode: dhtServer ? false : undefined,
+        peerInfoMapper: init.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
+        validators: { [PRESENCE_NAMESPACE]: presenceValidator({ datastore }) },
+        selectors: { [PRESENCE_NAMESPACE]: presenceSelector },
+        // a lone router must answer queries before anyone else has joined
+        allowQueryWithZeroPeers: init.router
+      })
+    }
+  })
+}
+
+function checkMultiaddr (a: string): void {
+  try {
+    multiaddr(a)
+  } catch (err) {
+    throw new InvalidAddress(a, (err as Error).message)
+  }
+}

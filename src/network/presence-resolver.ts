@@ -1,0 +1,96 @@
+import type { PeerId } from '@libp2p/interface'
+import { componentLogger } from '../util/log.js'
+import { decodePresence, presenceKey, type PresenceRecord } from './presence-record.js'
+import { checkExpiry } from './presence-validator.js'
+import type { NetworkNode } from './node.js'
+
+const log = componentLogger('network:presence:resolve')
+
+export interface PresenceResolverComponents {
+  node: NetworkNode
+}
+
+export interface PresenceResolverInit {
+  /** A lookup that finds nothing within this time reports "not found". */
+  lookupTimeoutMs?: number
+  now?: () => number
+}
+
+export interface LookupOptions {
+  signal?: AbortSignal
+  /** Skip the cache (e.g. after a dial to the cached addresses failed). */
+  fresh?: boolean
+}
+
+/**
+ * Finds users' presence records in the DHT. Every record is checked again here
+ * (signature, key, expiry) whatever the DHT nodes claimed, and cached until it
+ * expires; concurrent lookups of one user share a single DHT query.
+ */
+export class PresenceResolver {
+  private readonly node: NetworkNode
+  private readonly timeoutMs: number
+  private readonly now: () => number
+  private readonly cache = new Map<string, PresenceRecord>()
+  private readonly inflight = new Map<string, Promise<PresenceRecord | undefined>>()
+
+  constructor (components: PresenceResolverComponents, init: PresenceResolverInit = {}) {
+    this.node = components.node
+    this.timeoutMs = init.lookupTimeoutMs ?? 10_000
+    this.now = init.now ?? Date.now
+  }
+
+  /** The newest valid record for this user, or undefined when none is found. */
+  async lookup (peerId: PeerId, options: LookupOptions = {}): Promise<PresenceRecord | undefined> {
+    const id = peerId.toString()
+    if (options.fresh !== true) {
+      const cached = this.cached(peerId)
+      if (cached != null) return cached
+    }
+    let p = this.inflight.get(id)
+    if (p == null) {
+      p = this.query(peerId, options.signal).finally(() => this.inflight.delete(id))
+      this.inflight.set(id, p)
+    }
+    return await p
+  }
+
+  /** A cached record that has not expired, without touching the network. */
+  cached (peerId: PeerId): PresenceRecord | undefined {
+    const r = this.cache.get(peerId.toString())
+    if (r == null) return undefined
+    if (r.expires <= this.now()) {
+      this.cache.delete(peerId.toString())
+      return undefined
+    }
+    return r
+  }
+
+  invalidate (peerId: PeerId): void {
+    this.cache.delete(peerId.toString())
+  }
+
+  private async query (peerId: PeerId, signal?: AbortSignal): Promise<PresenceRecord | undefined> {
+    const key = presenceKey(peerId)
+    const signals = [AbortSignal.timeout(this.timeoutMs)]
+    if (signal != null) signals.push(signal)
+    let best: PresenceRecord | undefined
+    try {
+      for await (const event of this.node.services.dht.get(key, { signal: AbortSignal.any(signals) })) {
+        if (event.name !== 'VALUE') continue
+        try {
+          const r = await decodePresence(key, event.value)
+          checkExpiry(r, this.now())
+          if (best == null || r.seq > best.seq) best = r
+        } catch (err) {
+          log('discarding record from %p: %e', event.from, err)
+        }
+      }
+    } catch (err) {
+      log('lookup of %p ended: %e', peerId, err)
+    }
+    const previous = this.cached(peerId)
+    if (best != null && (previous == null || best.seq >= previous.seq)) this.cache.set(peerId.toString(), best)
+    return best ?? previous
+  }
+}

@@ -1,0 +1,40 @@
+import { LocalApiError } from '../daemon/errors.js'
+import { locateDaemon, type DaemonEndpoint, type SdkOptions } from './daemon-locator.js'
+
+/** A typed client of the daemon's local HTTP API (what the CLI and the web UI use). */
+export class LocalApiClient {
+  private readonly endpoint: DaemonEndpoint
+
+  constructor (options: SdkOptions = {}) {
+    this.endpoint = locateDaemon(options)
+  }
+
+  async get<T> (path: string): Promise<T> {
+    return await this.request<T>('GET', path)
+  }
+
+  async post<T> (path: string, body: unknown): Promise<T> {
+    return await this.request<T>('POST', path, body)
+  }
+
+  async delete<T> (path: string): Promise<T> {
+    return await this.request<T>('DELETE', path)
+  }
+
+  private async request<T> (method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.endpoint.token}` }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    let res: Response
+    try {
+      res = await fetch(`http://127.0.0.1:${this.endpoint.info.apiPort}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    } catch (err) {
+      throw new LocalApiError('API_UNREACHABLE', `cannot reach the daemon's API (${(err as Error).message}); is \`cspace daemon\` running?`)
+    }
+    const json = await res.json().catch(() => ({})) as { error?: { code: string, message: string } }
+    if (!res.ok) {
+      const e = json.error ?? { code: `HTTP_${res.status}`, message: res.statusText }
+      throw new LocalApiError(e.code, e.message, res.status === 400 || res.status === 404 ? 2 : 1)
+    }
+    return json as T
+  }
+}

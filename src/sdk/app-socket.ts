@@ -1,0 +1,30 @@
+import { connect as netConnect, type Socket } from 'node:net'
+import { encodeLine, MAX_HEADER_BYTES, type AppOperation, type AppReply } from '../daemon/app-protocol.js'
+import { LocalApiError } from '../daemon/errors.js'
+import { readLine } from '../daemon/line-reader.js'
+import type { DaemonEndpoint } from './daemon-locator.js'
+
+/**
+ * Opens a connection to the daemon's application port, sends one request and
+ * waits for the reply line; on ok the socket is the application's from then on.
+ */
+export async function openAppSocket (endpoint: DaemonEndpoint, request: AppOperation, timeoutMs = 60_000): Promise<Socket> {
+  const socket = netConnect({ host: '127.0.0.1', port: endpoint.info.appPort, allowHalfOpen: true })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  socket.write(encodeLine({ v: 1, token: endpoint.token, ...request }))
+  let reply: AppReply
+  try {
+    reply = JSON.parse(await readLine(socket, MAX_HEADER_BYTES, timeoutMs)) as AppReply
+  } catch (err) {
+    socket.destroy()
+    throw new LocalApiError('APP_PORT', `the daemon did not answer (${(err as Error).message})`)
+  }
+  if (!reply.ok) {
+    socket.destroy()
+    throw new LocalApiError(reply.code ?? 'REFUSED', reply.message ?? 'refused')
+  }
+  return socket
+}

@@ -1,0 +1,10 @@
+/** session — connect(user, service) and the callee's side: the connect protocol, permissions, prompts, the byte pipe. */
+export { SessionManager, type SessionInit, type Target } from './session-manager.js'
+export { ServiceRegistry, type ServiceHandler, type IncomingRequest, type CallerInfo } from './service-registry.js'
+export { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readRequest, readResponse } from './connect-protocol.js'
+export { pipeSocketStream } from './pipe.js'
+export { decide, parseRule, formatRule, validateServiceName, BUILT_IN_RULES, type Rule, type Action } from './permissions.js'
+export { PromptQueue, type PromptRequest, type PromptDecision } from './prompts.js'
+export { RuleBook, type RuleEntry } from './rule-book.js'
+export * from './session-errors.js'
+export * from './errors.js'

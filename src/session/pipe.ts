@@ -1,0 +1,63 @@
+import type { Duplex } from 'node:stream'
+import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/**
+ * Joins a local TCP socket (or any duplex: a child's stdio) and a cspace stream: bytes both ways, backpressure
+ * both ways (a full side pauses the other), half-close both ways (EOF on one
+ * side ends writing on the other), and an error on either side tears down both.
+ * This is the data path of every tunnel, so it does no copying of its own.
+ * Resolves when both directions are finished.
+ */
+export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise<void> {
+  return await new Promise<void>((resolve) => {
+    let done = false
+    const finish = (): void => {
+      if (done) return
+      done = true
+      resolve()
+    }
+
+    // socket → stream
+    socket.on('data', (buf: Buffer) => {
+      if (stream.writeStatus !== 'writable') return
+      if (!stream.send(buf)) {
+        socket.pause()
+        stream.onDrain().then(() => socket.resume(), () => socket.destroy())
+      }
+    })
+    socket.on('end', () => {
+      stream.close().catch((err: Error) => stream.abort(err))
+    })
+    socket.on('error', (err) => {
+      stream.abort(err)
+    })
+    socket.on('close', () => {
+      // a socket gone without its EOF having been sent on: reset the stream
+      if (stream.status === 'open' && stream.writeStatus === 'writable') stream.abort(new Error('local socket closed'))
+      if (stream.status !== 'open') finish()
+    })
+
+    // stream → socket
+    stream.addEventListener('message', (evt) => {
+      const data = evt.data
+      let ok = true
+      if (data instanceof Uint8Array) ok = socket.write(data)
+      else for (const chunk of (data as Uint8ArrayList)) ok = socket.write(chunk)
+      if (!ok) {
+        stream.pause()
+        socket.once('drain', () => stream.resume())
+      }
+    })
+    // 'end' (not 'remoteCloseWrite') waits until buffered bytes were delivered
+    stream.addEventListener('end', () => {
+      if (!socket.destroyed) socket.end()
+    })
+    stream.addEventListener('close', (evt) => {
+      if (evt.error != null) socket.destroy()
+      else if (!socket.writableEnded) socket.end()
+      if (socket.destroyed || socket.closed) finish()
+      else socket.once('close', finish)
+    })
+  })
+}

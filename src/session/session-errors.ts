@@ -1,0 +1,52 @@
+import { CspaceError } from '../errors.js'
+import { ConnectStatus } from './connect-status.js'
+
+/** The peer broke the connect protocol (bad frame, wrong version, truncated). */
+export class ProtocolViolation extends CspaceError {
+  readonly status: ConnectStatus
+  constructor (message: string, status: ConnectStatus = ConnectStatus.BadRequest) {
+    super('PROTOCOL_VIOLATION', message)
+    this.status = status
+  }
+}
+
+/** No usable presence: the user is offline or was never seen online. */
+export class UserOffline extends CspaceError {
+  constructor (who: string, detail: string) {
+    super('USER_OFFLINE', `${who} is offline (${detail}); try again when they are online`)
+  }
+}
+
+/** Presence was found but none of the addresses could be dialled (or the key did not match). */
+export class UserUnreachable extends CspaceError {
+  constructor (who: string, detail: string) {
+    super('USER_UNREACHABLE', `cannot reach ${who}: ${detail}`)
+  }
+}
+
+/** The remote daemon answered the service request with a refusal. */
+export class ServiceRefused extends CspaceError {
+  readonly status: ConnectStatus
+  constructor (who: string, service: string, status: ConnectStatus, message: string) {
+    super(REFUSAL_CODES[status] ?? 'SERVICE_REFUSED', describe(who, service, status, message))
+    this.status = status
+  }
+}
+
+const REFUSAL_CODES: Partial<Record<ConnectStatus, string>> = {
+  [ConnectStatus.NoSuchService]: 'NO_SUCH_SERVICE',
+  [ConnectStatus.NotAllowed]: 'NOT_ALLOWED',
+  [ConnectStatus.ServiceUnreachable]: 'SERVICE_UNREACHABLE',
+  [ConnectStatus.Busy]: 'BUSY'
+}
+
+function describe (who: string, service: string, status: ConnectStatus, message: string): string {
+  const extra = message !== '' ? ` (${message})` : ''
+  switch (status) {
+    case ConnectStatus.NoSuchService: return `${who} has no service "${service}"${extra}; ask them which services they expose`
+    case ConnectStatus.NotAllowed: return `${who} did not allow you to use "${service}"${extra}; ask them to allow it`
+    case ConnectStatus.ServiceUnreachable: return `${who}'s service "${service}" is not answering on their side${extra}; ask them to check it is running`
+    case ConnectStatus.Busy: return `${who}'s daemon is too busy${extra}; try again shortly`
+    default: return `${who} refused the request for "${service}": ${ConnectStatus[status]}${extra}`
+  }
+}

@@ -1,0 +1,222 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { fingerprint, looksLikeUserId, parseUserId, userIdFromPublicKey } from '../identity/index.js'
+import type { Contact } from '../contacts/index.js'
+import type { NetworkNode, PresenceResolver } from '../network/index.js'
+import { componentLogger } from '../util/log.js'
+import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readRequest, readResponse } from './connect-protocol.js'
+import { decide, validateServiceName, type Rule } from './permissions.js'
+import type { PromptQueue } from './prompts.js'
+import type { CallerInfo, ServiceRegistry } from './service-registry.js'
+import { ProtocolViolation, ServiceRefused, UserOffline, UserUnreachable } from './session-errors.js'
+
+const log = componentLogger('session')
+
+export interface SessionComponents {
+  node: NetworkNode
+  resolver: PresenceResolver
+  contacts: { get: (name: string) => Contact, findByPeerId: (peerId: string) => Contact | undefined }
+  /** The user's permission rules, read on every request so edits apply at once. */
+  rules: () => readonly Rule[]
+  prompts: PromptQueue
+  services: ServiceRegistry
+}
+
+export interface SessionInit {
+  /** The whole connect (lookup, dial, service request) must finish in this time. */
+  connectTimeoutMs?: number
+  /** An incoming request frame must arrive within this time. */
+  requestTimeoutMs?: number
+  /** A local service handler must accept or reject within this time. */
+  acceptTimeoutMs?: number
+  maxInboundStreams?: number
+}
+
+export interface Target { peerId: PeerId, label: string, contact?: Contact }
+
+/**
+ * connect(user, service) and the callee's side of it: resolve the user, reuse
+ * or dial a connection authenticated to their key, ask for the service, read
+ * the status; on the other side, decide the caller's permission, ask the user
+ * when the rules say prompt, and hand the stream to the service.
+ */
+export class SessionManager {
+  private readonly c: SessionComponents
+  private readonly init: Required<SessionInit>
+
+  constructor (components: SessionComponents, init: SessionInit = {}) {
+    this.c = components
+    this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: 10_000, acceptTimeoutMs: 10_000, maxInboundStreams: 1024, ...init }
+  }
+
+  async start (): Promise<void> {
+    await this.c.node.handle(CONNECT_PROTOCOL, (stream, connection) => {
+      this.onIncoming(stream, connection).catch((err) => { log.error('incoming stream failed: %e', err) })
+    }, { maxInboundStreams: this.init.maxInboundStreams })
+  }
+
+  async stop (): Promise<void> {
+    await this.c.node.unhandle(CONNECT_PROTOCOL)
+  }
+
+  /** A contact name, or a raw user ID (the original's CONNECTPUBKEY). */
+  resolveTarget (user: string): Target {
+    if (looksLikeUserId(user)) {
+      const id = parseUserId(user)
+      const contact = this.c.contacts.findByPeerId(id.peerId.toString())
+      return { peerId: id.peerId, label: contact?.name ?? `user ${id.peerId.toString().slice(-8)}`, contact }
+    }
+    const contact = this.c.contacts.get(user)
+    return { peerId: peerIdFromString(contact.peerId), label: contact.name, contact }
+  }
+
+  /** Opens an authenticated stream to `user`'s `service`; resolves once the remote said OK. */
+  async connect (user: string, service: string, options: { signal?: AbortSignal } = {}): Promise<Stream> {
+    validateServiceName(service)
+    const target = this.resolveTarget(user)
+    const signals = [AbortSignal.timeout(this.init.connectTimeoutMs)]
+    if (options.signal != null) signals.push(options.signal)
+    const signal = AbortSignal.any(signals)
+    const connection = await this.connectionTo(target, signal)
+    let stream: Stream
+    try {
+      stream = await connection.newStream(CONNECT_PROTOCOL, { signal })
+    } catch (err) {
+      throw new UserUnreachable(target.label, `could not open a stream (${(err as Error).message})`)
+    }
+    try {
+      stream.send(encodeRequest(service))
+      const { response, stream: s } = await readResponse(stream, signal)
+      if (response.status !== ConnectStatus.Ok) throw new ServiceRefused(target.label, service, response.status, response.message)
+      return s
+    } catch (err) {
+      stream.abort(err as Error)
+      if (err instanceof ServiceRefused || err instanceof ProtocolViolation) throw err
+      throw new UserUnreachable(target.label, `no answer to the service request (${(err as Error).message})`)
+    }
+  }
+
+  /** An open connection to exactly this key: an existing one, or a dial to its published addresses. */
+  async connectionTo (target: Target, signal: AbortSignal): Promise<Connection> {
+    const existing = this.c.node.getConnections(target.peerId).find(c => c.status === 'open')
+    if (existing != null) return existing
+    let record = await this.c.resolver.lookup(target.peerId, { signal })
+    for (let attempt = 0; ; attempt++) {
+      if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
+      if (!record.online || record.addresses.length === 0) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
+      const addrs = record.addresses.map(a => multiaddr(`${a}/p2p/${target.peerId.toString()}`))
+      try {
+        const conn = await this.c.node.dial(addrs, { signal })
+        // libp2p's TLS already refused any other key; checked again because
+        // everything downstream trusts this identity.
+        if (!conn.remotePeer.equals(target.peerId)) {
+          await conn.close()
+          throw new Error('the remote proved a different key')
+        }
+        return conn
+      } catch (err) {
+        log('dial %s failed: %e', target.label, err)
+        if (signal.aborted) throw new UserUnreachable(target.label, 'timed out')
+        const previousSeq = record.seq
+        if (attempt === 0) {
+          // the cached record may be stale (a restart on a new port): ask the DHT again
+          this.c.resolver.invalidate(target.peerId)
+          record = await this.c.resolver.lookup(target.peerId, { signal, fresh: true })
+          if (record != null && record.seq !== previousSeq) continue
+        }
+        throw new UserUnreachable(target.label, `none of the published addresses answered with the right key (${(err as Error).message})`)
+      }
+    }
+  }
+
+  private async onIncoming (raw: Stream, connection: Connection): Promise<void> {
+    const caller = this.callerInfo(connection)
+    let service: string
+    let stream: Stream
+    try {
+      ({ service, stream } = await readRequest(raw, AbortSignal.timeout(this.init.requestTimeoutMs)))
+    } catch (err) {
+      const status = err instanceof ProtocolViolation ? err.status : ConnectStatus.BadRequest
+      log('bad request from %s: %e', caller.peerId, err)
+      if (raw.writeStatus === 'writable') {
+        raw.send(encodeResponse(status, (err as Error).message))
+        await raw.close().catch(() => {})
+      }
+      raw.abort(err as Error)
+      return
+    }
+    const refuse = (status: ConnectStatus, message = ''): void => {
+      stream.send(encodeResponse(status, message))
+      stream.close().catch(() => {})
+    }
+    const handler = this.c.services.get(service)
+    const decision = decide(this.c.rules(), { contactName: caller.contactName }, service)
+    log('%s asks for %s: %s', caller.contactName ?? caller.peerId, service, decision.action)
+    // A refusal never says whether the service exists, so strangers learn nothing.
+    if (decision.action === 'deny') { refuse(ConnectStatus.NotAllowed); return }
+    if (decision.action === 'prompt') {
+      if (handler == null) { refuse(ConnectStatus.NotAllowed); return }
+      const closed = new AbortController()
+      const onClose = (): void => closed.abort()
+      stream.addEventListener('close', onClose)
+      const answer = await this.c.prompts.ask({ service, caller }, closed.signal)
+      stream.removeEventListener('close', onClose)
+      if (answer !== 'allow') { refuse(ConnectStatus.NotAllowed); return }
+    }
+    if (handler == null) { refuse(ConnectStatus.NoSuchService); return }
+    await this.dispatch(stream, service, caller, handler)
+  }
+
+  private async dispatch (stream: Stream, service: string, caller: CallerInfo, handler: NonNullable<ReturnType<ServiceRegistry['get']>>): Promise<void> {
+    let answered = false
+    const timer = setTimeout(() => {
+      if (!answered) { answered = true; stream.send(encodeResponse(ConnectStatus.ServiceUnreachable, 'the service did not answer')); stream.close().catch(() => {}) }
+    }, this.init.acceptTimeoutMs)
+    timer.unref()
+    try {
+      await handler({
+        service,
+        caller,
+        accept: async () => {
+          if (answered) throw new Error('request already answered')
+          answered = true
+          clearTimeout(timer)
+          stream.send(encodeResponse(ConnectStatus.Ok))
+          return stream
+        },
+        reject: (status, message) => {
+          if (answered) return
+          answered = true
+          clearTimeout(timer)
+          stream.send(encodeResponse(status, message))
+          stream.close().catch(() => {})
+        }
+      })
+    } catch (err) {
+      log.error('service %s failed: %e', service, err)
+      if (!answered) {
+        answered = true
+        clearTimeout(timer)
+        stream.send(encodeResponse(ConnectStatus.ServiceUnreachable))
+        stream.close().catch(() => {})
+      } else {
+        stream.abort(err as Error)
+      }
+    }
+  }
+
+  private callerInfo (connection: Connection): CallerInfo {
+    const peerId = connection.remotePeer
+    const publicKey = peerId.publicKey
+    const contact = this.c.contacts.findByPeerId(peerId.toString())
+    // RSA peer ids do not carry the key; TLS put it in the peer store
+    const userId = contact?.userId ?? (publicKey != null ? userIdFromPublicKey(publicKey).text : '')
+    return {
+      peerId: peerId.toString(),
+      userId,
+      fingerprint: contact?.fingerprint ?? (publicKey != null ? fingerprint(publicKey) : ''),
+      contactName: contact?.name
+    }
+  }
+}

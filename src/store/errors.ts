@@ -1,0 +1,21 @@
+import { CspaceError } from '../errors.js'
+
+/** The database file is damaged; it is never silently reset. */
+export class StoreCorrupt extends CspaceError {
+  constructor (path: string, why: string) {
+    super('STORE_CORRUPT', `the profile store ${path} is corrupt (${why}); restore it from a backup, or move it away to start a new profile`)
+  }
+}
+
+/** The database was written by a newer cspace. */
+export class StoreTooNew extends CspaceError {
+  constructor (path: string, version: number, known: number) {
+    super('STORE_TOO_NEW', `the profile store ${path} has schema version ${version}, newer than this cspace knows (${known}); upgrade cspace`)
+  }
+}
+
+export class ConfigInvalid extends CspaceError {
+  constructor (path: string, why: string) {
+    super('CONFIG_INVALID', `the config file ${path} is invalid: ${why}; fix it or remove it to use the defaults`, 2)
+  }
+}

@@ -1,0 +1,157 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import { createHash } from 'node:crypto'
+import { createReadStream, statSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { join } from 'node:path'
+import { once } from 'node:events'
+import { CSPACE_BIN, cleanupAll, makeProfile, runCli, startDaemon, tempDir, type RunningDaemon } from '../helpers/cli.js'
+import { startSshd, type Sshd } from '../helpers/sshd.js'
+import { sha256File, writeRandomFile } from '../helpers/files.js'
+import { waitFor } from '../helpers/wait.js'
+
+const exec = promisify(execFile)
+const SIZE = 64 * 1024 * 1024
+
+/**
+ * The core promise, end to end across real processes on loopback: a router
+ * (bootstrap), alice and bob; IDs exchanged with `cspace id` / `contacts add`;
+ * bob exposes a real HTTP server and a real sshd; alice reaches both by
+ * contact name, through `forward` and through ssh's ProxyCommand.
+ */
+describe('two users through a router', () => {
+  let router: RunningDaemon
+  let alice: Awaited<ReturnType<typeof makeProfile>>
+  let bob: Awaited<ReturnType<typeof makeProfile>>
+  let aliceD: RunningDaemon
+  let bobD: RunningDaemon
+  let http: Server
+  let httpPort: number
+  let sshd: Sshd
+  const dir = tempDir('cspace-data-')
+  const bigFile = join(dir, 'big.bin')
+  let bigSha: string
+
+  before(async () => {
+    bigSha = writeRandomFile(bigFile, SIZE)
+    const routerProfile = await makeProfile('router')
+    router = await startDaemon(routerProfile.home, ['--router'])
+    alice = await makeProfile('alice')
+    bob = await makeProfile('bob')
+    // IDs travel as a user would copy them: the first line of `cspace id`
+    const aliceId = (await runCli(alice.home, ['id'])).stdout.split('\n')[0]
+    const bobId = (await runCli(bob.home, ['id'])).stdout.split('\n')[0]
+    assert.equal(aliceId, alice.userId)
+    assert.equal((await runCli(alice.home, ['contacts', 'add', 'bob', bobId])).code, 0)
+    assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', aliceId])).code, 0)
+    const boot = ['--bootstrap', router.addresses[0]]
+    bobD = await startDaemon(bob.home, boot)
+    aliceD = await startDaemon(alice.home, boot)
+
+    // bob's real HTTP server: GET /file sends the big file, POST /upload answers the body's SHA-256
+    http = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/file') {
+        res.writeHead(200, { 'content-length': String(SIZE) })
+        createReadStream(bigFile).pipe(res)
+      } else if (req.method === 'POST' && req.url === '/upload') {
+        const h = createHash('sha256')
+        req.on('data', (c: Buffer) => h.update(c))
+        req.on('end', () => res.end(h.digest('hex')))
+      } else {
+        res.writeHead(404).end()
+      }
+    })
+    http.listen(0, '127.0.0.1')
+    await once(http, 'listening')
+    httpPort = (http.address() as { port: number }).port
+    sshd = await startSshd()
+    assert.equal((await runCli(bob.home, ['expose', 'web', `127.0.0.1:${httpPort}`])).code, 0)
+    assert.equal((await runCli(bob.home, ['expose', 'ssh', `127.0.0.1:${sshd.port}`])).code, 0)
+  })
+
+  after(async () => {
+    http?.close()
+    await sshd?.stop()
+    await cleanupAll()
+  })
+
+  test('alice sees bob online', async () => {
+    await waitFor('bob online in alice\'s status', async () => {
+      const r = await runCli(alice.home, ['status', '--json'])
+      if (r.code !== 0) return false
+      return JSON.parse(r.stdout).contacts.find((c: { name: string, presence: string }) => c.name === 'bob' && c.presence === 'online')
+    }, 30_000, 500)
+  })
+
+  test('HTTP through `cspace forward`: 64 MiB each way, SHA-256 identical', async () => {
+    const f = await runCli(alice.home, ['forward', '0', 'bob', 'web'])
+    assert.equal(f.code, 0, f.stderr)
+    const port = Number(f.stdout.trim())
+    assert.ok(port > 0)
+    const down = join(dir, 'down.bin')
+    await exec('curl', ['-sSf', '-o', down, `http://127.0.0.1:${port}/file`], { maxBuffer: 1024 * 1024 })
+    assert.equal(statSync(down).size, SIZE)
+    assert.equal(await sha256File(down), bigSha)
+    const up = await exec('curl', ['-sSf', '--data-binary', `@${bigFile}`, '-H', 'content-type: application/octet-stream', `http://127.0.0.1:${port}/upload`])
+    assert.equal(up.stdout.trim(), bigSha)
+    const status = JSON.parse((await runCli(alice.home, ['status', '--json'])).stdout)
+    const fw = status.forwards.find((x: { port: number }) => x.port === port)
+    assert.equal(fw.contact, 'bob')
+    assert.ok(fw.total >= 2)
+  })
+
+  test('ssh with ProxyCommand=`cspace connect bob ssh`: 64 MiB each way', async () => {
+    const proxy = `${process.execPath} ${CSPACE_BIN} connect bob ssh`
+    const sshArgs = ['-i', sshd.clientKey, '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-o', 'StrictHostKeyChecking=accept-new',
+      '-o', 'BatchMode=yes', '-o', `ProxyCommand=${proxy}`, 'root@bob.cspace']
+    const env = { ...process.env, CSPACE_HOME: alice.home }
+    const remote = join(dir, 'via-ssh.bin')
+    // upload: alice → bob's sshd
+    await exec('sh', ['-c', `ssh ${sshArgs.map(a => `'${a}'`).join(' ')} 'cat > ${remote}' < ${bigFile}`], { env })
+    assert.equal(await sha256File(remote), bigSha)
+    // download: bob's sshd → alice
+    const back = await exec('sh', ['-c', `ssh ${sshArgs.map(a => `'${a}'`).join(' ')} 'cat ${bigFile}' | sha256sum`], { env, maxBuffer: 1024 * 1024 })
+    assert.equal(back.stdout.split(' ')[0], bigSha)
+  })
+
+  test('unknown contact, unknown service and a stranger\'s ID are clear errors', async () => {
+    const unknown = await runCli(alice.home, ['connect', 'carol', 'ssh'])
+    assert.equal(unknown.code, 1)
+    assert.match(unknown.stderr, /no contact named "?carol"?/)
+    const noService = await runCli(alice.home, ['connect', 'bob', 'nosuch'])
+    assert.equal(noService.code, 1)
+    assert.match(noService.stderr, /bob has no service "nosuch"/)
+    // bob by raw user ID works like his contact name (the original's CONNECTPUBKEY)
+    const byId = await runCli(alice.home, ['connect', bob.userId, 'web'], { input: 'GET /nothing HTTP/1.0\r\n\r\n' })
+    assert.equal(byId.code, 0, byId.stderr)
+    assert.match(byId.stdout, /^HTTP\/1\.[01] 404/)
+  })
+
+  test('bob stops cleanly: alice sees him offline, and connect fails clearly within 15 s', async () => {
+    assert.equal(await bobD.stop(), 0)
+    await waitFor('bob offline in alice\'s status', async () => {
+      const r = await runCli(alice.home, ['status', '--json'])
+      return JSON.parse(r.stdout).contacts.find((c: { name: string, presence: string }) => c.name === 'bob' && c.presence === 'offline')
+    }, 30_000, 500)
+    const started = Date.now()
+    const r = await runCli(alice.home, ['connect', 'bob', 'web'])
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /bob is offline/)
+    assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`)
+  })
+
+  test('bob killed and restarted on a new port: alice reaches him again; contacts and exposes survived', async () => {
+    bobD = await startDaemon(bob.home, ['--bootstrap', router.addresses[0]])
+    await bobD.kill()
+    bobD = await startDaemon(bob.home, ['--bootstrap', router.addresses[0]])
+    const contacts = JSON.parse((await runCli(bob.home, ['contacts', 'list', '--json'])).stdout)
+    assert.deepEqual(contacts.map((c: { name: string }) => c.name), ['alice'])
+    const r = await waitFor('alice reaches bob again', async () => {
+      const res = await runCli(alice.home, ['connect', 'bob', 'web'], { input: 'GET /nothing HTTP/1.0\r\n\r\n' })
+      return res.code === 0 ? res : false
+    }, 30_000, 500)
+    assert.match(r.stdout, /^HTTP\/1\.[01] 404/)
+  })
+})

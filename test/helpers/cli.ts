@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { once } from 'node:events'
+
+/** The repository root (dist/test/helpers → ../../..). */
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..')
+export const CSPACE_BIN = join(ROOT, 'bin', 'cspace.js')
+
+export interface CliResult { code: number, stdout: string, stderr: string }
+
+const tempDirs: string[] = []
+const children = new Set<ChildProcess>()
+
+/** A fresh temporary directory, removed by cleanupAll(). */
+export function tempDir (prefix = 'cspace-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  tempDirs.push(dir)
+  return dir
+}
+
+/** Runs `cspace ARGS` with the profile `home`; resolves when it exits. */
+export async function runCli (home: string, args: string[], opts: { input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [CSPACE_BIN, ...args], {
+    env: { ...process.env, CSPACE_HOME: home, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  children.add(child)
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout.on('data', (b: Buffer) => out.push(b))
+  child.stderr.on('data', (b: Buffer) => err.push(b))
+  child.stdin.on('error', () => {})
+  child.stdin.end(opts.input ?? '')
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000)
+  const [code] = await once(child, 'close') as [number | null]
+  clearTimeout(timer)
+  children.delete(child)
+  return { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }
+}
+
+/** A new profile with an identity; returns its home and user ID. */
+export async function makeProfile (name: string, opts: { keyType?: 'ed25519' | 'rsa', env?: Record<string, string>, config?: object } = {}): Promise<{ home: string, userId: string, fingerprint: string }> {
+  const home = join(tempDir(`cspace-${name}-`), 'profile')
+  const args = ['init']
+  if (opts.keyType != null) args.push('--key-type', opts.keyType)
+  const r = await runCli(home, args, { env: opts.env })
+  if (r.code !== 0) throw new Error(`cspace init failed: ${r.stderr}`)
+  const [userId, fp] = r.stdout.trim().split('\n')
+  writeFileSync(join(home, 'config.json'), JSON.stringify(testConfig(opts.config), null, 2))
+  return { home, userId, fingerprint: fp.replace('fingerprint: ', '') }
+}
+
+/** The settings a loopback test network needs, set the way a user would: in config.json. */
+export function testConfig (overrides: object = {}): object {
+  return {
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: [],
+    network: { allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 1000, maxConnections: 300 },
+    presence: { ttlSeconds: 3600 },
+    apiPort: 0,
+    ...overrides
+  }
+}
+
+export interface RunningDaemon {
+  home: string
+  proc: ChildProcess
+  /** Full multiaddrs ending in /p2p/<id>, as printed. */
+  addresses: string[]
+  stderr: () => string
+  /** SIGTERM and wait for exit; resolves to the exit code. */
+  stop: () => Promise<number | null>
+  /** SIGKILL and wait for exit. */
+  kill: () => Promise<void>
+}
+
+/** Starts `cspace daemon ARGS` and waits until it has printed its listen addresses. */
+export async function startDaemon (home: string, args: string[] = [], opts: { env?: Record<string, string>, timeoutMs?: number } = {}): Promise<RunningDaemon> {
+  const proc = spawn(process.execPath, [CSPACE_BIN, 'daemon', ...args], {
+    env: { ...process.env, CSPACE_HOME: home, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  children.add(proc)
+  let stdout = ''
+  let stderr = ''
+  proc.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+  const addresses = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not start within ${opts.timeoutMs ?? 30_000} ms: ${stderr}`)), opts.timeoutMs ?? 30_000)
+    // addresses go to stdout before the "running" line goes to stderr
+    const check = (): void => {
+      if (stderr.includes('cspace daemon running') && stdout.endsWith('\n') && stdout.includes('/p2p/')) {
+        clearTimeout(timer)
+        resolve(stdout.trim().split('\n'))
+      }
+    }
+    proc.stdout?.on('data', (b: Buffer) => { stdout += b.toString(); check() })
+    proc.stderr?.on('data', check)
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`daemon exited with ${code}: ${stderr}`)) })
+  })
+  const exited = once(proc, 'exit').then(([code]) => { children.delete(proc); return code as number | null })
+  return {
+    home,
+    proc,
+    addresses,
+    stderr: () => stderr,
+    stop: async () => { proc.kill('SIGTERM'); return await exited },
+    kill: async () => { proc.kill('SIGKILL'); await exited }
+  }
+}
+
+/** Kills every process the helpers started and removes their directories. */
+export async function cleanupAll (): Promise<void> {
+  for (const c of children) c.kill('SIGKILL')
+  await Promise.all([...children].map(async c => c.exitCode == null && c.signalCode == null ? await once(c, 'exit') : undefined))
+  children.clear()
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
+}

@@ -1,0 +1,67 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync, chmodSync } from 'node:fs'
+import { join } from 'node:path'
+import { createServer } from 'node:net'
+import { once } from 'node:events'
+import { tempDir } from './cli.js'
+import { waitFor } from './wait.js'
+
+export interface Sshd { port: number, clientKey: string, knownHosts: string, dir: string, stop: () => Promise<void> }
+
+/** A free TCP port on 127.0.0.1 (closed again before returning). */
+export async function freePort (): Promise<number> {
+  const srv = createServer()
+  srv.listen(0, '127.0.0.1')
+  await once(srv, 'listening')
+  const port = (srv.address() as { port: number }).port
+  await new Promise(resolve => srv.close(resolve))
+  return port
+}
+
+/**
+ * A real OpenSSH server on 127.0.0.1 with its own host key and one client key,
+ * run in the foreground (-D) from a temporary directory; no system config touched.
+ */
+export async function startSshd (): Promise<Sshd> {
+  const dir = tempDir('cspace-sshd-')
+  const hostKey = join(dir, 'host_ed25519')
+  const clientKey = join(dir, 'client_ed25519')
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey])
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey])
+  const authorized = join(dir, 'authorized_keys')
+  execFileSync('cp', [`${clientKey}.pub`, authorized])
+  chmodSync(authorized, 0o600)
+  mkdirSync('/run/sshd', { recursive: true }) // privilege separation directory sshd insists on
+  const port = await freePort()
+  const config = join(dir, 'sshd_config')
+  writeFileSync(config, [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${authorized}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
+    'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'LogLevel ERROR'
+  ].join('\n') + '\n')
+  const sshdPath = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(p => { try { execFileSync('test', ['-x', p]); return true } catch { return false } }) ?? 'sshd'
+  const proc: ChildProcess = spawn(sshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  proc.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+  await waitFor(`sshd listening on ${port} (${stderr})`, async () => await canConnect(port), 10_000)
+  const knownHosts = join(dir, 'known_hosts')
+  writeFileSync(knownHosts, '')
+  return {
+    port,
+    clientKey,
+    knownHosts,
+    dir,
+    stop: async () => {
+      if (proc.exitCode == null) { proc.kill('SIGTERM'); await once(proc, 'exit') }
+    }
+  }
+}
+
+async function canConnect (port: number): Promise<boolean> {
+  const { connect } = await import('node:net')
+  return await new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => resolve(false))
+  })
+}
