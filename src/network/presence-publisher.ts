@@ -36,6 +36,8 @@ export class PresencePublisher {
   private chain: Promise<unknown> = Promise.resolve()
   private failures = 0
   private stopped = true
+  /** Aborts a publication in flight when the daemon stops. */
+  private readonly stopping = new AbortController()
   private lastPublishedAddresses = ''
   last?: PublishResult & { at: number }
 
@@ -57,9 +59,12 @@ export class PresencePublisher {
     clearTimeout(this.timer)
     this.components.node.removeEventListener('self:peer:update', this.onAddressChange)
     this.components.node.removeEventListener('peer:identify', this.onPeer)
+    this.stopping.abort()
     await this.chain.catch(() => {})
+    // nobody to tell: a node without connections has no DHT peer to store it
+    if (this.components.node.getConnections().length === 0) return
     try {
-      await this.publishOnce(false, timeoutMs)
+      await this.publishOnce(false, timeoutMs, false)
     } catch (err) {
       log('offline record not published: %e', err)
     }
@@ -83,14 +88,14 @@ export class PresencePublisher {
     return await p
   }
 
-  private async publishOnce (online: boolean, timeoutMs: number): Promise<PublishResult> {
+  private async publishOnce (online: boolean, timeoutMs: number, abortable = true): Promise<PublishResult> {
     const { node, privateKey, sequence } = this.components
     const seq = Math.max(sequence.load() + 1, Date.now())
     sequence.save(seq)
     const addresses = online ? this.dialableAddresses() : []
     const value = await encodePresence(privateKey, { addresses, seq, expires: Date.now() + this.init.ttlSeconds * 1000, online })
     let peers = 0
-    const signal = AbortSignal.timeout(timeoutMs)
+    const signal = abortable ? AbortSignal.any([AbortSignal.timeout(timeoutMs), this.stopping.signal]) : AbortSignal.timeout(timeoutMs)
     try {
       for await (const event of node.services.dht.put(presenceKey(node.peerId), value, { signal })) {
         if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') peers++

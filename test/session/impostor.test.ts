@@ -10,7 +10,11 @@ import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
  * before any application byte reaches mallory's service.
  */
 describe('a daemon with a different key at the contact\'s address', () => {
-  after(async () => { await cleanupAll() })
+  const sink = createServer()
+  after(async () => {
+    sink.close()
+    await cleanupAll()
+  })
 
   test('is refused, and not one byte is delivered to it', async () => {
     const router = await startDaemon((await makeProfile('router')).home, ['--router'])
@@ -19,10 +23,11 @@ describe('a daemon with a different key at the contact\'s address', () => {
     const bob = await makeProfile('bob')
     const mallory = await makeProfile('mallory')
     assert.equal((await runCli(alice.home, ['contacts', 'add', 'bob', bob.userId])).code, 0)
+    assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
     // mallory lets anyone use "web", and counts every byte that reaches it
     let bytes = 0
     let connections = 0
-    const sink = createServer((s) => { connections++; s.on('data', (b: Buffer) => { bytes += b.length }) })
+    sink.on('connection', (s) => { connections++; s.on('data', (b: Buffer) => { bytes += b.length }) })
     sink.listen(0, '127.0.0.1')
     await once(sink, 'listening')
     assert.equal((await runCli(mallory.home, ['expose', 'web', `127.0.0.1:${(sink.address() as { port: number }).port}`])).code, 0)
@@ -46,6 +51,5 @@ describe('a daemon with a different key at the contact\'s address', () => {
     assert.match(r.stderr, /cannot reach bob|bob is offline/)
     assert.equal(connections, 0, 'mallory\'s service saw a connection')
     assert.equal(bytes, 0, 'mallory\'s service received bytes')
-    sink.close()
   })
 })
