@@ -18,7 +18,8 @@ const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
  * request contents are never logged.
  */
 export async function startApiServer (components: { daemon: Daemon }, init: { token: string, port: number }): Promise<ApiServer> {
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024 })
+  // unknown fields are errors, not silently dropped (Fastify's default strips them)
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { removeAdditional: false } } })
   const expected = Buffer.from(`Bearer ${init.token}`)
 
   app.addHook('onRequest', async (req, reply) => {

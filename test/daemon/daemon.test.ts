@@ -1,0 +1,114 @@
+import { describe, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { request } from 'node:http'
+import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
+
+async function api (port: number, path: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number, body: any, text: string }> {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string> ?? {}) }
+  if (init.token != null) headers.authorization = `Bearer ${init.token}`
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { ...init, headers })
+  const text = await res.text()
+  let body: any
+  try { body = JSON.parse(text) } catch { body = undefined }
+  return { status: res.status, body, text }
+}
+
+describe('the daemon and its local API', () => {
+  after(async () => { await cleanupAll() })
+
+  test('daemon.json and a 0600 token; the API requires the token and never echoes or logs it', async () => {
+    const p = await makeProfile('api')
+    const d = await startDaemon(p.home)
+    const info = JSON.parse(readFileSync(join(p.home, 'daemon.json'), 'utf8'))
+    assert.equal(info.pid, d.proc.pid)
+    assert.ok(info.apiPort > 0 && info.appPort > 0)
+    const tokenFile = join(p.home, 'api-token')
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600)
+    const token = readFileSync(tokenFile, 'utf8').trim()
+    assert.ok(token.length >= 32)
+
+    assert.equal((await api(info.apiPort, '/v1/status', { token })).status, 200)
+    const none = await api(info.apiPort, '/v1/status')
+    assert.equal(none.status, 401)
+    assert.equal(none.body.error.code, 'UNAUTHORIZED')
+    const wrong = await api(info.apiPort, '/v1/status', { token: token.slice(0, -2) + 'xx' })
+    assert.equal(wrong.status, 401)
+    assert.ok(!wrong.text.includes(token.slice(0, -2)), 'the reply does not echo the token')
+    // fetch() will not send a forged Host, so a raw request plays the DNS-rebinding page
+    const rebinding = await new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: info.apiPort, path: '/v1/status', headers: { host: 'evil.example', authorization: `Bearer ${token}` } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      }).on('error', reject).end()
+    })
+    assert.equal(rebinding, 403)
+    // the CLI is a client of this API
+    const status = await runCli(p.home, ['status', '--json'])
+    assert.equal(JSON.parse(status.stdout).user.userId, p.userId)
+    await d.stop()
+    assert.ok(!d.stderr().includes(token), 'the token is never logged')
+  })
+
+  test('bad API input gets a 4xx JSON error and the daemon keeps serving', async () => {
+    const p = await makeProfile('badapi')
+    await startDaemon(p.home)
+    const info = JSON.parse(readFileSync(join(p.home, 'daemon.json'), 'utf8'))
+    const token = readFileSync(join(p.home, 'api-token'), 'utf8').trim()
+    const post = async (path: string, body: string): Promise<{ status: number, body: any }> =>
+      await api(info.apiPort, path, { method: 'POST', token, body, headers: { 'content-type': 'application/json' } })
+    assert.equal((await post('/v1/contacts', '{not json')).status, 400)
+    assert.equal((await post('/v1/contacts', JSON.stringify({ name: 'x', userId: 'cs1nope' }))).body.error.code, 'INVALID_USER_ID')
+    assert.equal((await post('/v1/contacts', JSON.stringify({ name: 'x', userId: p.userId, extra: 1 }))).status, 400)
+    assert.equal((await post('/v1/contacts', JSON.stringify({ name: 'x'.repeat(100_000), userId: p.userId }))).status, 413)
+    assert.equal((await post('/v1/exposes', JSON.stringify({ service: 'Bad Name!', target: '127.0.0.1:1' }))).body.error.code, 'INVALID_SERVICE_NAME')
+    assert.equal((await post('/v1/exposes', JSON.stringify({ service: 'web', target: 'nowhere' }))).body.error.code, 'INVALID_TARGET')
+    assert.equal((await post('/v1/forwards', JSON.stringify({ port: 0, contact: 'nobody', service: 'web' }))).status, 404)
+    assert.equal((await post('/v1/requests/abc', JSON.stringify({ decision: 'maybe' }))).status, 400)
+    assert.equal((await post('/v1/requests/abc', JSON.stringify({ decision: 'allow' }))).status, 404)
+    assert.equal((await api(info.apiPort, '/v1/status', { token })).status, 200)
+  })
+
+  test('a second daemon on the same profile is refused with a clear message', async () => {
+    const p = await makeProfile('twice')
+    const first = await startDaemon(p.home)
+    const second = await runCli(p.home, ['daemon'])
+    assert.equal(second.code, 1)
+    assert.match(second.stderr, new RegExp(`a daemon \\(pid ${first.proc.pid}\\) is already running`))
+    assert.equal(first.proc.exitCode, null)
+  })
+
+  test('SIGINT stops it cleanly and releases the profile; SIGKILL loses nothing stored', async () => {
+    const p = await makeProfile('restart')
+    const bob = await makeProfile('bob')
+    assert.equal((await runCli(p.home, ['contacts', 'add', 'bob', bob.userId])).code, 0)
+    let d = await startDaemon(p.home)
+    assert.equal((await runCli(p.home, ['expose', 'web', '127.0.0.1:8080'])).code, 0)
+    assert.equal((await runCli(p.home, ['expose', 'echo', '--exec', 'cat'])).code, 0)
+    d.proc.kill('SIGINT')
+    assert.equal(await d.stop(), 0)
+    assert.ok(!existsSync(join(p.home, 'daemon.lock')))
+    d = await startDaemon(p.home)
+    await d.kill()
+    assert.ok(existsSync(join(p.home, 'daemon.lock')), 'a killed daemon leaves its lock behind')
+    d = await startDaemon(p.home) // and the next one takes the stale lock over
+    const s = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout)
+    assert.equal(s.user.userId, p.userId)
+    assert.deepEqual(s.exposes.map((e: { service: string, target: string }) => `${e.service}=${e.target}`), ['echo=cat', 'web=127.0.0.1:8080'])
+    assert.deepEqual(s.contacts.map((c: { name: string }) => c.name), ['bob'])
+  })
+
+  test('a corrupt store is a clear error, never a silent reset', async () => {
+    const p = await makeProfile('corrupt')
+    const db = join(p.home, 'cspace.db')
+    const garbage = Buffer.from('this is not an SQLite database, but it is the user\'s file\n'.repeat(100))
+    writeFileSync(db, garbage)
+    for (const args of [['contacts', 'list'], ['daemon']]) {
+      const r = await runCli(p.home, args)
+      assert.equal(r.code, 1, args.join(' '))
+      assert.match(r.stderr, /^cspace: the profile store .*cspace\.db is corrupt \(.*\); restore it from a backup, or move it away to start a new profile\n$/)
+    }
+    assert.ok(readFileSync(db).equals(garbage), 'the file is untouched')
+  })
+})
