@@ -88,6 +88,7 @@ export class AppPort {
   private listen (socket: Socket, service: string): void {
     let seq = 0
     const unregister = this.c.services.register(service, (request) => {
+      if (!socket.writable) { request.reject(ConnectStatus.NoSuchService); return }
       if (this.pending.size >= MAX_PENDING_ACCEPTS) { request.reject(ConnectStatus.Busy, 'too many pending connections'); return }
       const id = `${randomBytes(8).toString('hex')}${seq++}`
       // the application must pick the session up with `accept` in time
@@ -97,8 +98,10 @@ export class AppPort {
       const event: IncomingEvent = { v: 1, event: 'incoming', id, service, caller: request.caller }
       socket.write(encodeLine(event))
     })
+    // the application ends the registration by closing its side (half-open sockets never 'close' alone)
+    socket.once('end', () => { unregister(); socket.end() })
     socket.once('close', unregister)
-    socket.resume() // nothing more is expected; reading lets us see the close
+    socket.resume() // nothing more is expected; reading lets us see the end
     socket.write(encodeLine({ v: 1, ok: true }))
   }
 

@@ -1,0 +1,100 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
+import { waitFor } from '../helpers/wait.js'
+
+type Profile = Awaited<ReturnType<typeof makeProfile>>
+
+/**
+ * Who may use which service, across real daemons: built-in defaults for
+ * contacts and strangers, prompts answered with `cspace requests`, user rules
+ * before built-ins, and the caller's identity handed to an --exec service.
+ */
+describe('permissions and prompts', () => {
+  let router: RunningDaemon
+  let alice: Profile
+  let bob: Profile
+  let carol: Profile
+
+  before(async () => {
+    router = await startDaemon((await makeProfile('router')).home, ['--router'])
+    const boot = ['--bootstrap', router.addresses[0]]
+    alice = await makeProfile('alice')
+    bob = await makeProfile('bob')
+    carol = await makeProfile('carol') // a stranger to bob: bob never added her
+    await runCli(alice.home, ['contacts', 'add', 'bob', bob.userId])
+    await runCli(carol.home, ['contacts', 'add', 'bob', bob.userId])
+    await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])
+    for (const svc of ['files', 'chat', 'desktop']) await runCli(bob.home, ['expose', svc, '--exec', 'cat'])
+    await runCli(bob.home, ['expose', 'whoami', '--exec', 'printf "%s|%s|%s" "$CSPACE_CALLER_NAME" "$CSPACE_SERVICE" "$CSPACE_CALLER_ID"'])
+    await startDaemon(bob.home, boot)
+    await startDaemon(alice.home, boot)
+    await startDaemon(carol.home, boot)
+  })
+
+  after(async () => { await cleanupAll() })
+
+  test('a contact may use an ordinary service; an --exec service learns who is calling', async () => {
+    const echo = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'hello files' })
+    assert.equal(echo.code, 0, echo.stderr)
+    assert.equal(echo.stdout, 'hello files')
+    const who = await runCli(alice.home, ['connect', 'bob', 'whoami'])
+    assert.equal(who.stdout, `alice|whoami|${alice.userId}`)
+  })
+
+  test('a stranger is denied ordinary services, with the same answer whether they exist or not', async () => {
+    const files = await runCli(carol.home, ['connect', 'bob', 'files'], { input: 'x' })
+    const none = await runCli(carol.home, ['connect', 'bob', 'no-such'], { input: 'x' })
+    assert.equal(files.code, 1)
+    assert.match(files.stderr, /bob did not allow you to use "files"/)
+    assert.equal(none.stderr.replace('no-such', 'files'), files.stderr)
+  })
+
+  test('a stranger asking for chat waits for bob, who allows it with `cspace requests allow`', async () => {
+    const pending = runCli(carol.home, ['connect', 'bob', 'chat'], { input: 'hi bob, it is carol' })
+    const req = await waitFor('a pending request on bob', async () => {
+      const list = JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)
+      return list.find((r: { service: string }) => r.service === 'chat')
+    })
+    assert.equal(req.caller.contactName, undefined)
+    assert.equal(req.caller.userId, carol.userId)
+    assert.equal(req.caller.fingerprint, carol.fingerprint)
+    const human = await runCli(bob.home, ['requests'])
+    assert.match(human.stdout, new RegExp(`${req.id}\\s+stranger \\(${carol.fingerprint}\\) wants chat`))
+    const allow = await runCli(bob.home, ['requests', 'allow', req.id])
+    assert.equal(allow.code, 0, allow.stderr)
+    const r = await pending
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'hi bob, it is carol')
+  })
+
+  test('desktop prompts even for contacts; a denial reaches the caller as a clear error', async () => {
+    const pending = runCli(alice.home, ['connect', 'bob', 'desktop'], { input: 'x' })
+    const req = await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    assert.equal(req.caller.contactName, 'alice')
+    assert.equal((await runCli(bob.home, ['requests', 'deny', req.id])).code, 0)
+    const r = await pending
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /bob did not allow you to use "desktop"/)
+    const again = await runCli(bob.home, ['requests', 'deny', req.id])
+    assert.equal(again.code, 2)
+    assert.match(again.stderr, /no pending request/)
+  })
+
+  test('user rules come before the built-ins, and removing one restores the default', async () => {
+    const add = await runCli(bob.home, ['rules', 'add', 'deny', 'alice', 'files'])
+    assert.equal(add.code, 0, add.stderr)
+    const id = add.stdout.split('\t')[0]
+    const denied = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'x' })
+    assert.match(denied.stderr, /did not allow/)
+    await runCli(bob.home, ['rules', 'add', 'allow', 'anyone', 'files'])
+    const strangerNow = await runCli(carol.home, ['connect', 'bob', 'files'], { input: 'carol may' })
+    assert.equal(strangerNow.stdout, 'carol may')
+    assert.equal((await runCli(bob.home, ['rules', 'remove', id])).code, 0)
+    const allowed = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'back' })
+    assert.equal(allowed.stdout, 'back')
+    const bad = await runCli(bob.home, ['rules', 'add', 'perhaps', 'alice', 'files'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /invalid rule: action "perhaps"/)
+  })
+})
