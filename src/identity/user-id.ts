@@ -38,7 +38,7 @@ export function parseUserId (input: string): UserId {
   if (text.length > MAX_USER_ID_LENGTH) throw new InvalidUserId('too long')
   if (!text.startsWith(USER_ID_PREFIX)) throw new InvalidUserId(`it must start with "${USER_ID_PREFIX}"`)
   const bytes = base32Decode(text.slice(USER_ID_PREFIX.length))
-  if (bytes == null) throw new InvalidUserId('it contains characters that are not base32')
+  if (bytes == null) throw new InvalidUserId('it has characters that are not base32, or a character too many or too few')
   if (bytes.length <= CHECKSUM_BYTES) throw new InvalidUserId('too short')
   const pb = bytes.subarray(0, bytes.length - CHECKSUM_BYTES)
   if (!checksum(pb).equals(bytes.subarray(bytes.length - CHECKSUM_BYTES))) {
@@ -94,5 +94,8 @@ function base32Decode (text: string): Buffer | undefined {
       bits -= 8
     }
   }
+  // a canonical encoding ends with fewer than 5 spare bits, all zero: this
+  // refuses IDs with a stray character appended
+  if (bits >= 5 || (value & ((1 << bits) - 1)) !== 0) return undefined
   return Buffer.from(out)
 }

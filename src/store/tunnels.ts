@@ -8,7 +8,8 @@ export class ExposeTable {
   constructor (private readonly store: Store) {}
 
   list (): ExposeRecord[] {
-    return this.store.db.prepare('SELECT service, kind, target FROM exposes ORDER BY service').all() as unknown as ExposeRecord[]
+    const rows = this.store.db.prepare('SELECT service, kind, target FROM exposes ORDER BY service').all() as unknown as ExposeRecord[]
+    return rows.map(r => ({ service: r.service, kind: r.kind, target: r.target }))
   }
 
   put (e: ExposeRecord): void {
@@ -26,7 +27,8 @@ export class ForwardTable {
   constructor (private readonly store: Store) {}
 
   list (): ForwardRecord[] {
-    return this.store.db.prepare('SELECT port, contact, service FROM forwards ORDER BY port').all() as unknown as ForwardRecord[]
+    const rows = this.store.db.prepare('SELECT port, contact, service FROM forwards ORDER BY port').all() as unknown as ForwardRecord[]
+    return rows.map(r => ({ port: r.port, contact: r.contact, service: r.service }))
   }
 
   put (f: ForwardRecord): void {

@@ -82,9 +82,10 @@ describe('identity', () => {
     const bad: Array<[string, RegExp]> = [
       ['', /must start with "cs1"/],
       ['hello', /must start with "cs1"/],
-      [id.text.slice(0, -1), /checksum|too short/],
+      [id.text.slice(0, -1), /checksum|too short|too few/],
       [id.text.slice(0, -1) + (id.text.endsWith('a') ? 'b' : 'a'), /checksum/],
       [id.text.replace(/.$/, '!'), /not base32/],
+      [id.text + 'q', /too many|checksum/],
       ['cs1' + 'a'.repeat(5000), /too long/],
       ['cs1aaaa', /too short|checksum/]
     ]
