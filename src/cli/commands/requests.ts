@@ -10,9 +10,9 @@ export function registerRequestCommands (program: Command): void {
     .argument('[decision]').argument('[id]')
     .option('--json', 'machine-readable output')
     .action(async (decision: string | undefined, id: string | undefined, opts: { json?: boolean }) => {
+      if (decision != null && ((decision !== 'allow' && decision !== 'deny') || id == null)) throw new UsageError('usage: cspace requests allow|deny ID')
       const api = new LocalApiClient()
-      if (decision != null) {
-        if ((decision !== 'allow' && decision !== 'deny') || id == null) throw new UsageError('usage: cspace requests allow|deny ID')
+      if (decision != null && id != null) {
         const r = await api.post<PromptRequest>(`/v1/requests/${encodeURIComponent(id)}`, { decision })
         process.stdout.write(`${decision === 'allow' ? 'allowed' : 'denied'} ${r.caller.contactName ?? 'stranger'} to use ${r.service}\n`)
         return

@@ -20,14 +20,16 @@ export function registerTunnelCommands (program: Command): void {
     .argument('[localport]').argument('[user]').argument('[service]')
     .option('--remove <port>', 'stop and forget the forward on this local port')
     .action(async (localport: string | undefined, user: string | undefined, service: string | undefined, opts: { remove?: string }) => {
-      const api = new LocalApiClient()
       if (opts.remove != null) {
-        await api.delete(`/v1/forwards/${parsePort(opts.remove)}`)
-        process.stdout.write(`removed the forward on port ${opts.remove}\n`)
+        const port = parsePort(opts.remove)
+        await new LocalApiClient().delete(`/v1/forwards/${port}`)
+        process.stdout.write(`removed the forward on port ${port}\n`)
         return
       }
       if (localport == null || user == null || service == null) throw new UsageError('usage: cspace forward LOCALPORT USER SERVICE (or --remove PORT)')
-      const f = await api.post<{ port: number, contact: string, service: string }>('/v1/forwards', { port: parsePort(localport), contact: user, service })
+      const port = parsePort(localport)
+      validateServiceName(service)
+      const f = await new LocalApiClient().post<{ port: number, contact: string, service: string }>('/v1/forwards', { port, contact: user, service })
       process.stdout.write(`${f.port}\n`)
       process.stderr.write(`forwarding 127.0.0.1:${f.port} -> ${f.contact}/${f.service}\n`)
     })

@@ -1,0 +1,71 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { createNetworkNode, PresencePublisher, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
+import { waitFor } from '../helpers/wait.js'
+
+const init = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] as string[], allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 100, maxConnections: 100 }
+
+/** Presence between in-process nodes over real TCP: publish, refresh before expiry, sign off, cache. */
+describe('presence publisher and resolver', () => {
+  const nodes: NetworkNode[] = []
+  let aliceKey: PrivateKey
+  let alice: NetworkNode
+  let seeker: NetworkNode
+  let publisher: PresencePublisher
+  let savedSeq = 0
+
+  before(async () => {
+    const router = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, { ...init, router: true })
+    await router.start()
+    const boot = [router.getMultiaddrs()[0].toString()]
+    aliceKey = await generateKeyPair('Ed25519')
+    alice = await createNetworkNode({ privateKey: aliceKey }, { ...init, bootstrap: boot, router: false })
+    seeker = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, { ...init, bootstrap: boot, router: false })
+    nodes.push(router, alice, seeker)
+    await alice.start()
+    await seeker.start()
+    publisher = new PresencePublisher({ node: alice, privateKey: aliceKey, sequence: { load: () => savedSeq, save: (s) => { savedSeq = s } } }, { ttlSeconds: 2, allowPrivateAddresses: true })
+  })
+
+  after(async () => {
+    await Promise.all(nodes.map(async n => await n.stop()))
+  })
+
+  test('a record is published, refreshed before it expires, and found with its addresses', async () => {
+    publisher.start()
+    const first = await waitFor('a first publication', () => publisher.last?.peers !== undefined && publisher.last.peers > 0 ? publisher.last : undefined)
+    assert.deepEqual(first.addresses, alice.getMultiaddrs().map(a => a.decapsulateCode(421).toString()))
+    assert.equal(savedSeq, first.seq, 'the sequence number is persisted')
+    const refreshed = await waitFor('a refresh at half the TTL', () => publisher.last != null && publisher.last.seq > first.seq ? publisher.last : undefined, 10_000)
+    const resolver = new PresenceResolver({ node: seeker })
+    // the first record (2 s TTL) has expired by now; what is found must be a refresh
+    await waitFor('the seeker finds a refreshed record', async () => {
+      const r = await resolver.lookup(alice.peerId, { fresh: true })
+      return r != null && r.seq >= refreshed.seq && r.online && r.expires > Date.now() ? r : undefined
+    }, 10_000)
+  })
+
+  test('lookups are cached until expiry and concurrent ones share one query', async () => {
+    const resolver = new PresenceResolver({ node: seeker })
+    const [a, b] = await Promise.all([resolver.lookup(alice.peerId), resolver.lookup(alice.peerId)])
+    assert.ok(a != null)
+    assert.equal(a, b, 'one query, one answer')
+    assert.equal(resolver.cached(alice.peerId), a)
+    resolver.invalidate(alice.peerId)
+    assert.equal(resolver.cached(alice.peerId), undefined)
+  })
+
+  test('a clean stop publishes an offline record with a higher sequence', async () => {
+    const before = publisher.last?.seq ?? 0
+    await publisher.stop()
+    assert.ok(savedSeq > before)
+    const resolver = new PresenceResolver({ node: seeker })
+    const r = await resolver.lookup(alice.peerId, { fresh: true })
+    assert.ok(r != null)
+    assert.equal(r.online, false)
+    assert.deepEqual(r.addresses, [])
+    assert.equal(r.seq, savedSeq)
+  })
+})
