@@ -1,8 +1,8 @@
-import { UsageError } from '../errors.js'
 import { connect } from 'node:net'
 import { spawn } from 'node:child_process'
 import { Duplex } from 'node:stream'
 import { componentLogger } from '../util/log.js'
+import { splitHostPort } from './host-port.js'
 import { ConnectStatus, pipeSocketStream, type IncomingRequest, type ServiceRegistry } from '../session/index.js'
 
 const log = componentLogger('daemon:exposes')
@@ -100,12 +100,4 @@ export class ExposeManager {
       state.active--
     }
   }
-}
-
-/** "host:port", "[v6]:port" or just "port" (meaning 127.0.0.1). */
-export function splitHostPort (target: string): { host: string, port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(target) ?? /^()()(\d+)$/.exec(target)
-  const port = m != null ? Number(m[3]) : NaN
-  if (m == null || !Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`"${target}" is not HOST:PORT (e.g. 127.0.0.1:22)`, 'INVALID_TARGET')
-  return { host: m[1] ?? (m[2] !== '' && m[2] != null ? m[2] : '127.0.0.1'), port }
 }

@@ -1,5 +1,4 @@
 import { Command } from 'commander'
-import { Daemon } from '../../daemon/index.js'
 import { UsageError } from '../../errors.js'
 import { cliProfile, passphraseFromEnv } from '../profile.js'
 
@@ -20,6 +19,8 @@ export function registerDaemonCommand (program: Command): void {
         apiPort = Number(opts.apiPort)
         if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) throw new UsageError(`--api-port ${opts.apiPort} is not a port number (0-65535)`)
       }
+      // loaded on demand: the network stack is heavy, and other commands do not need it
+      const { Daemon } = await import('../../daemon/index.js')
       const daemon = await Daemon.start({
         home: cliProfile().home,
         passphrase: passphraseFromEnv(),

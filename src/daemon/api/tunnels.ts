@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { validateServiceName } from '../../session/index.js'
 import type { Daemon } from '../daemon.js'
 import { ExposeNotFound, ForwardNotFound } from '../errors.js'
-import { splitHostPort } from '../exposes.js'
+import { splitHostPort } from '../host-port.js'
 
 const forwardBody = {
   type: 'object', required: ['port', 'contact', 'service'], additionalProperties: false,
