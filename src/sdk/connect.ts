@@ -8,7 +8,6 @@ import { openAppSocket } from './app-socket.js'
  * local daemon. Rejects with the daemon's reason (offline, not allowed, …).
  */
 export async function connect (user: string, service: string, options: SdkOptions = {}): Promise<Socket> {
-  const socket = await openAppSocket(locateDaemon(options), { op: 'connect', user, service })
-  socket.resume()
-  return socket
+  // returned neither paused nor flowing: it flows once the caller attaches a reader
+  return await openAppSocket(locateDaemon(options), { op: 'connect', user, service })
 }

@@ -35,7 +35,7 @@ export async function listen (service: string, handler: ConnectionHandler, optio
       try { event = JSON.parse(line) } catch { continue }
       if (event.event !== 'incoming') continue
       openAppSocket(endpoint, { op: 'accept', id: event.id })
-        .then((socket) => { socket.resume(); handler(socket, event.caller) })
+        .then((socket) => { handler(socket, event.caller) })
         .catch(() => { /* the caller went away before we accepted */ })
     }
   })

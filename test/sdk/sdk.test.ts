@@ -52,6 +52,16 @@ describe('sdk: connect and listen', () => {
     await assert.rejects(connect('bob', 'greet', { home: alice.home }), /bob has no service "greet"/)
   })
 
+  test('bytes the service sends at once are kept until the caller starts reading', async () => {
+    const listener = await listen('welcome', (socket) => { socket.end('welcome, first bytes') }, { home: bob.home })
+    const s = await connect('bob', 'welcome', { home: alice.home })
+    // the reply line and the service's first bytes may arrive in one segment;
+    // attaching the reader late must not lose them
+    await new Promise(resolve => setTimeout(resolve, 200))
+    assert.equal(await readAll(s), 'welcome, first bytes')
+    listener.close()
+  })
+
   test('connect to an unknown contact rejects with the reason', async () => {
     await assert.rejects(connect('nobody', 'greet', { home: alice.home }), /no contact named "nobody"/)
   })
