@@ -15,6 +15,8 @@ import { InvalidAddress } from './errors.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
 export const DHT_PROTOCOL = '/cspace/kad/1.0.0'
+/** yamux's per-stream receive window ceiling: 4 MiB covers ~300 Mbit/s at 100 ms RTT. */
+const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 
 export interface NetworkInit {
   listen: string[]
@@ -53,7 +55,13 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [tls()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({
+      // A paused stream (its local socket is full) may still receive a whole
+      // window; yamux resets a stream whose read buffer outgrows
+      // maxReadBufferLength, and its defaults (16 MiB window, 4 MiB buffer)
+      // break bulk transfers into slow readers. Keep the buffer above the window.
+      streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: 2 * STREAM_WINDOW_BYTES }
+    })],
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap })] : [],
     connectionManager: {
       maxConnections: init.maxConnections,

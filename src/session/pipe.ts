@@ -39,14 +39,24 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise
     })
 
     // stream → socket
+    let pausing = false
     stream.addEventListener('message', (evt) => {
       const data = evt.data
       let ok = true
       if (data instanceof Uint8Array) ok = socket.write(data)
       else for (const chunk of (data as Uint8ArrayList)) ok = socket.write(chunk)
-      if (!ok) {
-        stream.pause()
-        socket.once('drain', () => stream.resume())
+      if (!ok && !pausing) {
+        // Pause after the current dispatch, not inside it: libp2p's resume()
+        // dispatches buffered data and then re-opens the yamux window, undoing
+        // a pause made during that dispatch, and the read buffer then
+        // overflows and the stream is reset (found with a stalling receiver).
+        pausing = true
+        queueMicrotask(() => {
+          pausing = false
+          if (stream.readStatus !== 'readable') return
+          stream.pause()
+          socket.once('drain', () => { if (stream.readStatus === 'paused') stream.resume() })
+        })
       }
     })
     // 'end' (not 'remoteCloseWrite') waits until buffered bytes were delivered

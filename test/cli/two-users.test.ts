@@ -1,6 +1,7 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
+import { connect, createServer as createNetServer } from 'node:net'
 import { createHash } from 'node:crypto'
 import { createReadStream, statSync } from 'node:fs'
 import { execFile } from 'node:child_process'
@@ -100,6 +101,39 @@ describe('two users through a router', () => {
     const fw = status.forwards.find((x: { port: number }) => x.port === port)
     assert.equal(fw.contact, 'bob')
     assert.ok(fw.total >= 2)
+  })
+
+  test('backpressure: a receiver that stalls mid-transfer still gets every byte', async () => {
+    // reads fast (so the stream window grows), stalls for a second, then drains
+    const slow = createNetServer((sock) => {
+      const h = createHash('sha256')
+      let seen = 0
+      let stalled = false
+      sock.on('data', (c: Buffer) => {
+        h.update(c)
+        seen += c.length
+        if (!stalled && seen > 24 * 1024 * 1024) {
+          stalled = true
+          sock.pause()
+          setTimeout(() => sock.resume(), 1000)
+        }
+      })
+      sock.on('end', () => sock.end(h.digest('hex')))
+    })
+    slow.listen(0, '127.0.0.1')
+    await once(slow, 'listening')
+    try {
+      assert.equal((await runCli(bob.home, ['expose', 'slow', `127.0.0.1:${(slow.address() as { port: number }).port}`])).code, 0)
+      const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'slow'])).stdout.trim())
+      const sock = connect(port, '127.0.0.1')
+      let reply = ''
+      sock.on('data', (c: Buffer) => { reply += c.toString() })
+      createReadStream(bigFile).pipe(sock)
+      await once(sock, 'end')
+      assert.equal(reply, bigSha)
+    } finally {
+      slow.close()
+    }
   })
 
   test('ssh with ProxyCommand=`cspace connect bob ssh`: 64 MiB each way', async () => {

@@ -1,0 +1,38 @@
+import type { Summary } from './stats.js'
+import type { ThroughputResult } from './suites/throughput.js'
+import type { LatencyResult } from './suites/latency.js'
+import type { FileResult } from './suites/files.js'
+import type { FootprintResult } from './suites/footprint.js'
+
+export interface Report {
+  mode: string
+  throughput: ThroughputResult[]
+  files: FileResult
+  latency: LatencyResult
+  footprint: FootprintResult
+}
+
+const fmt = (n: number, digits = 2): string => Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
+
+function rows (title: string, unit: string, values: Record<string, Summary>, anchor: string, higherIsBetter: boolean): string[] {
+  const out = [title, `  ${'path'.padEnd(22)} ${('median ' + unit).padEnd(16)} ${'min..max'.padEnd(20)} ratio to ${anchor}`]
+  const a = values[anchor]
+  for (const [name, s] of Object.entries(values)) {
+    const r = a != null ? s.median / a.median : NaN
+    out.push(`  ${name.padEnd(22)} ${fmt(s.median).padEnd(16)} ${`${fmt(s.min)}..${fmt(s.max)}`.padEnd(20)} ${fmt(r)}${higherIsBetter ? '' : ' (lower is better)'}`)
+  }
+  return out
+}
+
+/** The terminal table: every figure with its anchor from the same run. */
+export function renderTable (r: Report): string {
+  const lines: string[] = [`cspace benchmark (${r.mode} mode)`, '']
+  for (const t of r.throughput) lines.push(...rows(`tunnel throughput, iperf3 ${t.streams} stream(s), ${t.seconds} s`, 'Gbit/s', t.gbps, 'ssh -L', true), '')
+  lines.push(...rows(`file transfer, ${fmt(r.files.bytes / 2 ** 20, 0)} MiB to a plain receiver`, 'MB/s', r.files.mbps, 'scp', true))
+  lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')
+  lines.push(...rows(`connect + 1-byte round trip (DHT of ${r.latency.dhtSize} daemons for cold)`, 'ms', r.latency.ms, 'direct', false), '')
+  lines.push('footprint',
+    `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB`,
+    `  RSS with ${r.footprint.tunnels} open tunnels: alice ${fmt(r.footprint.aliceRssWithTunnelsMiB, 1)} MiB, bob ${fmt(r.footprint.bobRssWithTunnelsMiB, 1)} MiB`)
+  return lines.join('\n')
+}

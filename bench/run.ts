@@ -1,0 +1,74 @@
+/**
+ * `npm run bench`: cspace's cost side by side with what a user would otherwise
+ * use (raw TCP, socat, ssh -L, scp), measured in one run on this machine and
+ * reported as ratios. `--quick` (under 3 minutes), default full mode, `--tiny`
+ * (the harness on tiny sizes, for the test suite). Writes bench/results/latest.json
+ * (or --out PATH) and prints a table.
+ */
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { cpus, totalmem, release } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { cleanupAll, ROOT } from '../test/helpers/cli.js'
+import { startSshd } from '../test/helpers/sshd.js'
+import { buildTopology } from './topology.js'
+import { stopTools } from './tools.js'
+import { measureThroughput } from './suites/throughput.js'
+import { measureLatency } from './suites/latency.js'
+import { measureFiles } from './suites/files.js'
+import { measureFootprint } from './suites/footprint.js'
+import { renderTable } from './report.js'
+
+const MODES = {
+  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 } },
+  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 3, freshSsh: 3 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 } },
+  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 } }
+} as const
+
+function version (cmd: string, args: string[]): string {
+  try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim() } catch (err) { return (err as { stderr?: string }).stderr?.split('\n')[0].trim() ?? 'unknown' }
+}
+
+async function main (): Promise<void> {
+  const args = process.argv.slice(2)
+  const mode = args.includes('--tiny') ? 'tiny' : args.includes('--quick') ? 'quick' : 'full'
+  const outIndex = args.indexOf('--out')
+  const out = outIndex >= 0 ? args[outIndex + 1] : join(ROOT, 'bench', 'results', 'latest.json')
+  const m = MODES[mode]
+  const started = Date.now()
+  const sshd = await startSshd()
+  try {
+    const topo = await buildTopology()
+    const log = (s: string): void => { process.stderr.write(`bench: ${s}\n`) }
+    log(`mode ${mode}: footprint`)
+    const footprint = await measureFootprint(topo, m.footprint)
+    log('tunnel throughput (iperf3)')
+    const throughput = await measureThroughput(topo, sshd, m.throughput)
+    log('file throughput')
+    const files = await measureFiles(topo, sshd, m.files)
+    log('connect latency')
+    const latency = await measureLatency(topo, sshd, m.latency)
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+    const libp2p = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'libp2p', 'package.json'), 'utf8')).version
+    const report = {
+      date: new Date().toISOString(),
+      mode,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
+      versions: { cspace: pkg.version, libp2p, iperf3: version('iperf3', ['--version']), ssh: version('ssh', ['-V']), socat: version('socat', ['-V']).replace(/^.*socat/, 'socat') },
+      throughput,
+      files,
+      latency,
+      footprint
+    }
+    mkdirSync(dirname(out), { recursive: true })
+    writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
+    process.stdout.write(renderTable(report) + `\nwritten to ${out}\n`)
+  } finally {
+    await stopTools()
+    await sshd.stop()
+    await cleanupAll()
+  }
+}
+
+await main()

@@ -1,0 +1,59 @@
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { statSync } from 'node:fs'
+import { freePort, type Sshd } from '../../test/helpers/sshd.js'
+import { tempDir } from '../../test/helpers/cli.js'
+import { writeRandomFile } from '../../test/helpers/files.js'
+import { cpuSeconds, exec, sshArgs, startTool, waitPort } from '../tools.js'
+import { summarize, type Summary } from '../stats.js'
+import type { Topology } from '../topology.js'
+
+export interface FileResult { bytes: number, mbps: Record<string, Summary>, cpuSecondsPerGiB: number }
+
+/** A one-shot receiver: socat writing one connection's bytes to a file, then exiting. */
+async function receiveOnce (path: string): Promise<{ port: number, done: Promise<void> }> {
+  const port = await freePort()
+  const p = startTool('socat', ['-u', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `CREATE:${path}`])
+  const done = new Promise<void>((resolve) => p.once('exit', () => resolve()))
+  await waitPort(port)
+  return { port, done }
+}
+
+/**
+ * A file sent to a plain receiver: directly, through cspace forward → expose,
+ * and with scp to the local sshd. Also the daemons' CPU seconds per GiB relayed.
+ */
+export async function measureFiles (topo: Topology, sshd: Sshd, opts: { bytes: number, repeats: number }): Promise<FileResult> {
+  const dir = tempDir('cspace-bench-files-')
+  const src = join(dir, 'src.bin')
+  writeRandomFile(src, opts.bytes)
+  const out = join(dir, 'out.bin')
+  const samples: Record<string, number[]> = { direct: [], cspace: [], scp: [] }
+  let cpu = 0
+  let relayed = 0
+  for (let r = 0; r < opts.repeats; r++) {
+    for (const path of Object.keys(samples)) {
+      const t0 = performance.now()
+      if (path === 'scp') {
+        await exec('scp', ['-q', ...sshArgs(sshd).map(a => a === '-p' ? '-P' : a), src, `root@127.0.0.1:${out}`])
+      } else {
+        const rx = await receiveOnce(out)
+        let port = rx.port
+        const cpu0 = cpuSeconds(topo.aliceD.proc.pid as number) + cpuSeconds(topo.bobD.proc.pid as number)
+        if (path === 'cspace') port = await topo.tunnel(`recv${r}`, rx.port)
+        const t1 = performance.now()
+        await exec('socat', ['-u', `OPEN:${src}`, `TCP:127.0.0.1:${port}`])
+        await rx.done
+        if (path === 'cspace') {
+          cpu += cpuSeconds(topo.aliceD.proc.pid as number) + cpuSeconds(topo.bobD.proc.pid as number) - cpu0
+          relayed += opts.bytes
+          samples[path].push(opts.bytes / 1e6 / ((performance.now() - t1) / 1000))
+          continue
+        }
+      }
+      if (statSync(out).size !== opts.bytes) throw new Error(`${path}: received ${statSync(out).size} of ${opts.bytes} bytes`)
+      samples[path].push(opts.bytes / 1e6 / ((performance.now() - t0) / 1000))
+    }
+  }
+  return { bytes: opts.bytes, mbps: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])), cpuSecondsPerGiB: cpu / (relayed / 2 ** 30) }
+}

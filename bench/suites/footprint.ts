@@ -1,0 +1,42 @@
+import { connect, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { userIdFromPublicKey } from '../../src/identity/index.js'
+import { runCli } from '../../test/helpers/cli.js'
+import { echoServer, rssMiB } from '../tools.js'
+import type { Topology } from '../topology.js'
+
+export interface FootprintResult { idleRssMiB: number, contacts: number, tunnels: number, aliceRssWithTunnelsMiB: number, bobRssWithTunnelsMiB: number }
+
+/** Resident memory: bob's daemon idle with N contacts, then both daemons carrying M open tunnels. */
+export async function measureFootprint (topo: Topology, opts: { contacts: number, tunnels: number }): Promise<FootprintResult> {
+  // bob already has alice; fill the list up with real keys
+  for (let i = 1; i < opts.contacts; i++) {
+    const id = userIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey).text
+    await runCli(topo.bob.home, ['contacts', 'add', `friend${i}`, id])
+  }
+  global.gc?.()
+  const idleRssMiB = rssMiB(topo.bobD.proc.pid as number)
+
+  const echo = await echoServer()
+  const port = await topo.tunnel('hold', echo.port)
+  const sockets: Socket[] = []
+  for (let i = 0; i < opts.tunnels; i++) {
+    const s = connect(port, '127.0.0.1')
+    s.on('error', () => {})
+    await once(s, 'connect')
+    s.write('x')
+    await once(s, 'data') // the tunnel is up end to end
+    sockets.push(s)
+  }
+  const result = {
+    idleRssMiB,
+    contacts: opts.contacts,
+    tunnels: opts.tunnels,
+    aliceRssWithTunnelsMiB: rssMiB(topo.aliceD.proc.pid as number),
+    bobRssWithTunnelsMiB: rssMiB(topo.bobD.proc.pid as number)
+  }
+  for (const s of sockets) s.destroy()
+  echo.server.close()
+  return result
+}

@@ -1,0 +1,63 @@
+import { connect } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import type { Sshd } from '../../test/helpers/sshd.js'
+import { runCli } from '../../test/helpers/cli.js'
+import { waitFor } from '../../test/helpers/wait.js'
+import { echoServer, exec, sshArgs, sshTunnel } from '../tools.js'
+import { summarize, type Summary } from '../stats.js'
+import type { Topology } from '../topology.js'
+
+export interface LatencyResult { ms: Record<string, Summary>, dhtSize: number }
+
+/** ms from TCP connect() until one byte has made the round trip through the service. */
+export async function roundTrip (port: number): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const t0 = performance.now()
+    const s = connect(port, '127.0.0.1', () => s.write('x'))
+    s.once('data', () => { const ms = performance.now() - t0; s.destroy(); resolve(ms) })
+    s.once('error', reject)
+    s.once('close', () => reject(new Error('closed before the byte came back')))
+  })
+}
+
+/**
+ * Connect latency: warm (cspace already connected to the peer) against direct
+ * and an ssh -L whose session is up; a fresh ssh connection; and cold — a user
+ * who has never reached bob, so presence is looked up in the DHT first.
+ */
+export async function measureLatency (topo: Topology, sshd: Sshd, opts: { samples: number, coldUsers: number, freshSsh: number }): Promise<LatencyResult> {
+  const echo = await echoServer()
+  const paths: Record<string, number> = {
+    direct: echo.port,
+    'ssh -L (session up)': await sshTunnel(sshd, echo.port),
+    'cspace warm': await topo.tunnel('echo', echo.port)
+  }
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map(k => [k, []]))
+  for (const port of Object.values(paths)) await roundTrip(port) // warm-up: the first one is not "warm"
+  for (let i = 0; i < opts.samples; i++) {
+    for (const [name, port] of Object.entries(paths)) samples[name].push(await roundTrip(port))
+  }
+
+  samples['ssh fresh'] = []
+  for (let i = 0; i < opts.freshSsh; i++) {
+    const t0 = performance.now()
+    await exec('ssh', [...sshArgs(sshd), 'root@127.0.0.1', 'printf x'])
+    samples['ssh fresh'].push(performance.now() - t0)
+  }
+
+  // cold: new users join the DHT, each reaches bob for the first time
+  await runCli(topo.bob.home, ['rules', 'add', 'allow', 'anyone', 'echo'])
+  const users = await topo.addUsers(opts.coldUsers)
+  samples['cspace cold'] = []
+  for (const { profile } of users) {
+    await waitFor('a published presence', async () => {
+      const s = JSON.parse((await runCli(profile.home, ['status', '--json'])).stdout)
+      return s.presence?.peers > 0
+    }, 30_000, 200)
+    await runCli(profile.home, ['contacts', 'add', 'bob', topo.bob.userId])
+    const port = Number((await runCli(profile.home, ['forward', '0', 'bob', 'echo'])).stdout.trim())
+    samples['cspace cold'].push(await roundTrip(port))
+  }
+  echo.server.close()
+  return { ms: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])), dhtSize: 3 + opts.coldUsers }
+}

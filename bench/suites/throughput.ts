@@ -1,0 +1,36 @@
+import { freePort, type Sshd } from '../../test/helpers/sshd.js'
+import { exec, socatRelay, sshTunnel, startTool, waitPort } from '../tools.js'
+import { summarize, type Summary } from '../stats.js'
+import type { Topology } from '../topology.js'
+
+export interface ThroughputResult { streams: number, seconds: number, gbps: Record<string, Summary> }
+
+async function iperf (port: number, seconds: number, streams: number): Promise<number> {
+  const { stdout } = await exec('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], { maxBuffer: 16 * 1024 * 1024 })
+  const report = JSON.parse(stdout)
+  if (report.error != null) throw new Error(`iperf3: ${report.error}`)
+  return report.end.sum_received.bits_per_second / 1e9
+}
+
+/** iperf3 from alice's side to bob's: direct, socat, ssh -L, and cspace forward → expose. */
+export async function measureThroughput (topo: Topology, sshd: Sshd, opts: { seconds: number, repeats: number, streams: readonly number[] }): Promise<ThroughputResult[]> {
+  const server = await freePort()
+  startTool('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(server)])
+  await waitPort(server)
+  const paths: Record<string, number> = {
+    direct: server,
+    socat: await socatRelay(server),
+    'ssh -L': await sshTunnel(sshd, server),
+    cspace: await topo.tunnel('iperf', server)
+  }
+  const results: ThroughputResult[] = []
+  for (const streams of opts.streams) {
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map(k => [k, []]))
+    // interleaved rounds, so a slow moment of the machine hits every path alike
+    for (let r = 0; r < opts.repeats; r++) {
+      for (const [name, port] of Object.entries(paths)) samples[name].push(await iperf(port, opts.seconds, streams))
+    }
+    results.push({ streams, seconds: opts.seconds, gbps: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])) })
+  }
+  return results
+}

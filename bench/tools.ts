@@ -1,0 +1,76 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { connect, createServer, type Server } from 'node:net'
+import { once } from 'node:events'
+import { promisify } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { waitFor } from '../test/helpers/wait.js'
+import { freePort, type Sshd } from '../test/helpers/sshd.js'
+
+export const exec = promisify(execFile)
+
+const procs = new Set<ChildProcess>()
+
+/** Starts a long-running helper process (iperf3 server, socat, ssh -L), killed by stopTools(). */
+export function startTool (cmd: string, args: string[]): ChildProcess {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  procs.add(p)
+  p.once('exit', () => procs.delete(p))
+  return p
+}
+
+export async function stopTools (): Promise<void> {
+  for (const p of procs) p.kill('SIGTERM')
+  await Promise.all([...procs].map(async p => p.exitCode == null ? await once(p, 'exit') : undefined))
+}
+
+export async function portOpen (port: number): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => resolve(false))
+  })
+}
+
+export async function waitPort (port: number): Promise<void> {
+  await waitFor(`port ${port}`, async () => await portOpen(port), 10_000, 50)
+}
+
+/** `socat TCP-LISTEN:new,fork TCP:127.0.0.1:target`: the plain relay a user might reach for. */
+export async function socatRelay (target: number): Promise<number> {
+  const port = await freePort()
+  startTool('socat', [`TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `TCP:127.0.0.1:${target}`])
+  await waitPort(port)
+  return port
+}
+
+export function sshArgs (sshd: Sshd): string[] {
+  return ['-i', sshd.clientKey, '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'BatchMode=yes', '-p', String(sshd.port)]
+}
+
+/** `ssh -N -L new:127.0.0.1:target` to the local sshd, with its session up. */
+export async function sshTunnel (sshd: Sshd, target: number): Promise<number> {
+  const port = await freePort()
+  startTool('ssh', [...sshArgs(sshd), '-N', '-L', `127.0.0.1:${port}:127.0.0.1:${target}`, 'root@127.0.0.1'])
+  await waitPort(port)
+  return port
+}
+
+/** A TCP echo server (the "remote service" for round-trip latency). */
+export async function echoServer (): Promise<{ port: number, server: Server }> {
+  const server = createServer({ allowHalfOpen: true }, (s) => { s.pipe(s) })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return { port: (server.address() as { port: number }).port, server }
+}
+
+/** Resident memory of a process in MiB. */
+export function rssMiB (pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m != null ? Number(m[1]) / 1024 : NaN
+}
+
+/** CPU seconds (user + system) a process has used. */
+export function cpuSeconds (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // clock ticks, 100 Hz on Linux
+}

@@ -1,0 +1,52 @@
+import { makeProfile, runCli, startDaemon, type RunningDaemon } from '../test/helpers/cli.js'
+
+export type Profile = Awaited<ReturnType<typeof makeProfile>>
+
+/** A router and two users, alice and bob, contacts of each other, daemons on 127.0.0.1. */
+export interface Topology {
+  router: RunningDaemon
+  alice: Profile
+  bob: Profile
+  aliceD: RunningDaemon
+  bobD: RunningDaemon
+  /** bob offers 127.0.0.1:target as `service`; alice gets a local port for it. */
+  tunnel: (service: string, target: number) => Promise<number>
+  /** Adds extra users that join the DHT (for cold lookups in a bigger network). */
+  addUsers: (n: number) => Promise<Array<{ profile: Profile, daemon: RunningDaemon }>>
+}
+
+async function cli (home: string, args: string[]): Promise<string> {
+  const r = await runCli(home, args)
+  if (r.code !== 0) throw new Error(`cspace ${args.join(' ')}: ${r.stderr}`)
+  return r.stdout
+}
+
+export async function buildTopology (): Promise<Topology> {
+  const router = await startDaemon((await makeProfile('router')).home, ['--router'])
+  const boot = ['--bootstrap', router.addresses[0]]
+  const alice = await makeProfile('alice')
+  const bob = await makeProfile('bob')
+  await cli(alice.home, ['contacts', 'add', 'bob', bob.userId])
+  await cli(bob.home, ['contacts', 'add', 'alice', alice.userId])
+  const bobD = await startDaemon(bob.home, boot)
+  const aliceD = await startDaemon(alice.home, boot)
+  return {
+    router,
+    alice,
+    bob,
+    aliceD,
+    bobD,
+    tunnel: async (service, target) => {
+      await cli(bob.home, ['expose', service, `127.0.0.1:${target}`])
+      return Number((await cli(alice.home, ['forward', '0', 'bob', service])).trim())
+    },
+    addUsers: async (n) => {
+      const out: Array<{ profile: Profile, daemon: RunningDaemon }> = []
+      for (let i = 0; i < n; i++) {
+        const profile = await makeProfile(`user${i}`)
+        out.push({ profile, daemon: await startDaemon(profile.home, boot) })
+      }
+      return out
+    }
+  }
+}
