@@ -1,22 +1,32 @@
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { statSync } from 'node:fs'
-import { freePort, type Sshd } from '../../test/helpers/sshd.js'
+import { createWriteStream, statSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { once } from 'node:events'
+import type { Sshd } from '../../test/helpers/sshd.js'
 import { tempDir } from '../../test/helpers/cli.js'
 import { writeRandomFile } from '../../test/helpers/files.js'
-import { cpuSeconds, exec, sshArgs, startTool, waitPort } from '../tools.js'
+import { cpuSeconds, exec, sshArgs } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
 
 export interface FileResult { bytes: number, mbps: Record<string, Summary>, cpuSecondsPerGiB: number }
 
-/** A one-shot receiver: socat writing one connection's bytes to a file, then exiting. */
+/** A one-shot plain receiver: one connection's bytes written to a file; resolves when the file is closed. */
 async function receiveOnce (path: string): Promise<{ port: number, done: Promise<void> }> {
-  const port = await freePort()
-  const p = startTool('socat', ['-u', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `CREATE:${path}`])
-  const done = new Promise<void>((resolve) => p.once('exit', () => resolve()))
-  await waitPort(port)
-  return { port, done }
+  const server = createServer()
+  const done = new Promise<void>((resolve, reject) => {
+    server.once('connection', (sock) => {
+      server.close()
+      const file = createWriteStream(path)
+      sock.pipe(file)
+      file.once('finish', () => resolve())
+      file.once('error', reject)
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return { port: (server.address() as { port: number }).port, done }
 }
 
 /**

@@ -37,7 +37,7 @@ export async function startSshd (): Promise<Sshd> {
   writeFileSync(config, [
     `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${authorized}`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
-    'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'LogLevel ERROR'
+    'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'LogLevel ERROR', 'Subsystem sftp internal-sftp'
   ].join('\n') + '\n')
   const sshdPath = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(p => { try { execFileSync('test', ['-x', p]); return true } catch { return false } }) ?? 'sshd'
   const proc: ChildProcess = spawn(sshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] })

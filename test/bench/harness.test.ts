@@ -1,0 +1,30 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT, tempDir, cleanupAll } from '../helpers/cli.js'
+
+const exec = promisify(execFile)
+
+/** The benchmark harness on tiny sizes, so `npm run bench` cannot rot. No timing is asserted. */
+test('npm run bench harness runs end to end and reports every figure', async () => {
+  const out = join(tempDir(), 'bench.json')
+  try {
+    const { stdout } = await exec(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '--tiny', '--out', out], { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 })
+    assert.match(stdout, /tunnel throughput/)
+    const r = JSON.parse(readFileSync(out, 'utf8'))
+    assert.equal(r.mode, 'tiny')
+    const positive = (v: unknown, what: string): void => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} = ${String(v)}`)
+    for (const t of r.throughput) for (const p of ['direct', 'socat', 'ssh -L', 'cspace']) positive(t.gbps[p].median, `throughput ${p}`)
+    for (const p of ['direct', 'cspace', 'scp']) positive(r.files.mbps[p].median, `files ${p}`)
+    positive(r.files.cpuSecondsPerGiB, 'cpu per GiB')
+    for (const p of ['direct', 'ssh -L (session up)', 'cspace warm', 'ssh fresh', 'cspace cold']) positive(r.latency.ms[p].median, `latency ${p}`)
+    positive(r.footprint.idleRssMiB, 'idle RSS')
+    positive(r.footprint.aliceRssWithTunnelsMiB, 'RSS with tunnels')
+    assert.ok(r.versions.libp2p.length > 0 && r.machine.cpus > 0)
+  } finally {
+    await cleanupAll()
+  }
+})
