@@ -22,8 +22,11 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise
     socket.on('data', (buf: Buffer) => {
       if (stream.writeStatus !== 'writable') return
       if (!stream.send(buf)) {
+        // wait for the 'drain' event itself: stream.onDrain() in
+        // @libp2p/utils 7.4 keeps its first resolved promise, so after one
+        // drain it never waits again and the write buffer grows without bound
         socket.pause()
-        stream.onDrain().then(() => socket.resume(), () => socket.destroy())
+        stream.addEventListener('drain', () => socket.resume(), { once: true })
       }
     })
     socket.on('end', () => {

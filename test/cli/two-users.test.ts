@@ -103,11 +103,12 @@ describe('two users through a router', () => {
     assert.ok(fw.total >= 2)
   })
 
-  test('backpressure: a receiver that stalls mid-transfer still gets every byte', async () => {
-    // reads fast (so the stream window grows), stalls for a second, then drains
+  test('backpressure: a receiver that stalls mid-transfer bounds what is in flight, then gets every byte', async () => {
+    // reads fast (so the stream windows grow), then stalls until released
+    let release: () => void = () => {}
+    let seen = 0
     const slow = createNetServer((sock) => {
       const h = createHash('sha256')
-      let seen = 0
       let stalled = false
       sock.on('data', (c: Buffer) => {
         h.update(c)
@@ -115,7 +116,7 @@ describe('two users through a router', () => {
         if (!stalled && seen > 24 * 1024 * 1024) {
           stalled = true
           sock.pause()
-          setTimeout(() => sock.resume(), 1000)
+          release = () => sock.resume()
         }
       })
       sock.on('end', () => sock.end(h.digest('hex')))
@@ -128,7 +129,16 @@ describe('two users through a router', () => {
       const sock = connect(port, '127.0.0.1')
       let reply = ''
       sock.on('data', (c: Buffer) => { reply += c.toString() })
+      let lastDrain = Date.now()
+      sock.on('drain', () => { lastDrain = Date.now() })
       createReadStream(bigFile).pipe(sock)
+      // the sender must get blocked: the tunnel stops taking bytes it cannot deliver
+      const inFlight = await waitFor('the sender to be held back', () => {
+        const accepted = sock.bytesWritten
+        return sock.writableNeedDrain && Date.now() - lastDrain > 500 ? accepted - seen : undefined
+      }, 20_000, 50)
+      assert.ok(inFlight < 32 * 1024 * 1024, `${inFlight} bytes in flight while the receiver stalls`)
+      release()
       await once(sock, 'end')
       assert.equal(reply, bigSha)
     } finally {
