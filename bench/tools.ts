@@ -57,7 +57,7 @@ export async function sshTunnel (sshd: Sshd, target: number): Promise<number> {
 
 /** A TCP echo server (the "remote service" for round-trip latency). */
 export async function echoServer (): Promise<{ port: number, server: Server }> {
-  const server = createServer({ allowHalfOpen: true }, (s) => { s.pipe(s) })
+  const server = createServer({ allowHalfOpen: true }, (s) => { s.on('error', () => {}); s.pipe(s) })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return { port: (server.address() as { port: number }).port, server }

@@ -6,10 +6,19 @@ import type { Topology } from '../topology.js'
 export interface ThroughputResult { streams: number, seconds: number, gbps: Record<string, Summary> }
 
 async function iperf (port: number, seconds: number, streams: number): Promise<number> {
-  const { stdout } = await exec('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], { maxBuffer: 16 * 1024 * 1024 })
-  const report = JSON.parse(stdout)
-  if (report.error != null) throw new Error(`iperf3: ${report.error}`)
-  return report.end.sum_received.bits_per_second / 1e9
+  // the server may still be tearing the previous test down: it says "busy"
+  for (let attempt = 0; ; attempt++) {
+    let stdout: string
+    try {
+      stdout = (await exec('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], { maxBuffer: 16 * 1024 * 1024 })).stdout
+    } catch (err) {
+      stdout = (err as { stdout?: string }).stdout ?? '{}'
+    }
+    const report = JSON.parse(stdout)
+    if (report.error == null) return report.end.sum_received.bits_per_second / 1e9
+    if (!String(report.error).includes('busy') || attempt >= 20) throw new Error(`iperf3: ${report.error}`)
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
 }
 
 /** iperf3 from alice's side to bob's: direct, socat, ssh -L, and cspace forward → expose. */

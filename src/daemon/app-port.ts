@@ -58,6 +58,7 @@ export class AppPort {
   }
 
   private async onConnection (socket: Socket): Promise<void> {
+    socket.setNoDelay(true)
     socket.on('error', (err) => log('app socket error: %e', err))
     let req: AppRequest
     try {

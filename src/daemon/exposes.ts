@@ -49,7 +49,7 @@ export class ExposeManager {
 
   private async toTcp (state: ExposeState, req: IncomingRequest): Promise<void> {
     const { host, port } = splitHostPort(state.target)
-    const socket = connect({ host, port, allowHalfOpen: true })
+    const socket = connect({ host, port, allowHalfOpen: true, noDelay: true })
     const connected = await new Promise<boolean>((resolve) => {
       socket.once('connect', () => resolve(true))
       socket.once('error', (err) => { state.lastError = err.message; resolve(false) })

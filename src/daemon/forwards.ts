@@ -34,6 +34,7 @@ export class ForwardManager {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
       state.active++
       state.total++
+      socket.setNoDelay(true) // interactive protocols (ssh, chat) must not wait for Nagle
       socket.on('error', (err) => log('forward %d socket: %e', state.port, err))
       this.sessions.connect(state.contact, state.service)
         .then(async (stream) => {

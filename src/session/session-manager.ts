@@ -30,7 +30,8 @@ export interface SessionInit {
   requestTimeoutMs?: number
   /** A local service handler must accept or reject within this time. */
   acceptTimeoutMs?: number
-  maxInboundStreams?: number
+  /** Concurrent sessions per peer and direction (libp2p's default is 32 in, 64 out). */
+  maxStreams?: number
 }
 
 export interface Target { peerId: PeerId, label: string, contact?: Contact }
@@ -47,13 +48,13 @@ export class SessionManager {
 
   constructor (components: SessionComponents, init: SessionInit = {}) {
     this.c = components
-    this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: 10_000, acceptTimeoutMs: 10_000, maxInboundStreams: 1024, ...init }
+    this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: 10_000, acceptTimeoutMs: 10_000, maxStreams: 1024, ...init }
   }
 
   async start (): Promise<void> {
     await this.c.node.handle(CONNECT_PROTOCOL, (stream, connection) => {
       this.onIncoming(stream, connection).catch((err) => { log.error('incoming stream failed: %e', err) })
-    }, { maxInboundStreams: this.init.maxInboundStreams })
+    }, { maxInboundStreams: this.init.maxStreams, maxOutboundStreams: this.init.maxStreams })
   }
 
   async stop (): Promise<void> {
