@@ -146,6 +146,26 @@ describe('two users through a router', () => {
     }
   })
 
+  test('100 sessions open at once through one forward', async () => {
+    const echo = createNetServer((sock) => { sock.on('error', () => {}); sock.pipe(sock) })
+    echo.listen(0, '127.0.0.1')
+    await once(echo, 'listening')
+    try {
+      assert.equal((await runCli(bob.home, ['expose', 'echo', `127.0.0.1:${(echo.address() as { port: number }).port}`])).code, 0)
+      const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'echo'])).stdout.trim())
+      const socks = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
+        const sock = connect(port, '127.0.0.1')
+        sock.write(`session ${i}`)
+        const [reply] = await once(sock, 'data') as [Buffer]
+        assert.equal(reply.toString(), `session ${i}`)
+        return sock
+      }))
+      for (const sock of socks) sock.destroy()
+    } finally {
+      echo.close()
+    }
+  })
+
   test('ssh with ProxyCommand=`cspace connect bob ssh`: 64 MiB each way', async () => {
     const proxy = `${process.execPath} ${CSPACE_BIN} connect bob ssh`
     const sshArgs = ['-i', sshd.clientKey, '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-o', 'StrictHostKeyChecking=accept-new',
