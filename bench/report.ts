@@ -3,6 +3,7 @@ import type { ThroughputResult } from './suites/throughput.js'
 import type { LatencyResult } from './suites/latency.js'
 import type { FileResult } from './suites/files.js'
 import type { FootprintResult } from './suites/footprint.js'
+import type { DhtScaleResult } from './suites/dht-scale.js'
 
 export interface Report {
   mode: string
@@ -10,6 +11,7 @@ export interface Report {
   files: FileResult
   latency: LatencyResult
   footprint: FootprintResult
+  dht: DhtScaleResult[]
 }
 
 const fmt = (n: number, digits = 2): string => Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
@@ -34,5 +36,11 @@ export function renderTable (r: Report): string {
   lines.push('footprint',
     `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB`,
     `  RSS with ${r.footprint.tunnels} open tunnels: alice ${fmt(r.footprint.aliceRssWithTunnelsMiB, 1)} MiB, bob ${fmt(r.footprint.bobRssWithTunnelsMiB, 1)} MiB`)
+  for (const d of r.dht) {
+    lines.push('', `DHT at scale (${d.transport}; ${fmt(d.memoryPerNodeMiB, 1)} MiB per node; set up in ${fmt(d.setupSeconds, 0)} s)`)
+    for (const run of d.runs) {
+      lines.push(`  ${run.nodes} nodes, ${run.killedPercent}% killed: success ${fmt(run.successRate * 100, 1)}%, lookup median ${fmt(run.latencyMs.median, 0)} ms, p90 ${fmt(run.latencyMs.p90, 0)} ms, messages/lookup ${fmt(run.messagesPerLookup.median, 0)}`)
+    }
+  }
   return lines.join('\n')
 }

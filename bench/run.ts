@@ -17,12 +17,14 @@ import { measureThroughput } from './suites/throughput.js'
 import { measureLatency } from './suites/latency.js'
 import { measureFiles } from './suites/files.js'
 import { measureFootprint } from './suites/footprint.js'
+import { measureDhtScale } from './suites/dht-scale.js'
 import { renderTable } from './report.js'
 
 const MODES = {
-  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 } },
-  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 3, freshSsh: 3 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 } },
-  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 } }
+  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [] },
+  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 3, freshSsh: 3 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [] },
+  // the in-process DHT simulation saturates 2 cores near 100 nodes; larger N with --dht N,N
+  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100] }
 } as const
 
 function version (cmd: string, args: string[]): string {
@@ -35,6 +37,8 @@ async function main (): Promise<void> {
   const outIndex = args.indexOf('--out')
   const out = outIndex >= 0 ? args[outIndex + 1] : join(ROOT, 'bench', 'results', 'latest.json')
   const m = MODES[mode]
+  const dhtIndex = args.indexOf('--dht')
+  const dhtSizes: number[] = dhtIndex >= 0 ? args[dhtIndex + 1].split(',').map(Number) : [...m.dht]
   const started = Date.now()
   const sshd = await startSshd()
   try {
@@ -48,6 +52,11 @@ async function main (): Promise<void> {
     const files = await measureFiles(topo, sshd, m.files)
     log('connect latency')
     const latency = await measureLatency(topo, sshd, m.latency)
+    const dht = []
+    for (const nodes of dhtSizes) {
+      log(`DHT at scale: ${nodes} nodes in-process`)
+      dht.push(await measureDhtScale({ nodes, lookups: 200, killPercent: 20 }))
+    }
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
     const libp2p = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'libp2p', 'package.json'), 'utf8')).version
     const report = {
@@ -59,7 +68,8 @@ async function main (): Promise<void> {
       throughput,
       files,
       latency,
-      footprint
+      footprint,
+      dht
     }
     mkdirSync(dirname(out), { recursive: true })
     writeFileSync(out, JSON.stringify(report, null, 2) + '\n')

@@ -1,4 +1,4 @@
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
@@ -39,6 +39,11 @@ export type NetworkNode = Libp2p<NetworkServices>
 
 export interface NetworkComponents {
   privateKey: PrivateKey
+  /**
+   * Replaces TCP + TLS, for the DHT simulation in the benchmark suite (an
+   * in-memory transport with many nodes in one process). Never set in the product.
+   */
+  simulation?: { transports: Libp2pOptions['transports'], connectionEncrypters: Libp2pOptions['connectionEncrypters'] }
 }
 
 /** Builds (but does not start) the libp2p node with cspace's deliberate settings. */
@@ -53,8 +58,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     privateKey: components.privateKey,
     datastore,
     addresses: { listen: init.listen },
-    transports: [tcp()],
-    connectionEncrypters: [tls()],
+    transports: components.simulation?.transports ?? [tcp()],
+    connectionEncrypters: components.simulation?.connectionEncrypters ?? [tls()],
     streamMuxers: [yamux({
       // A paused stream (its local socket is full) may still receive a whole
       // window; yamux resets a stream whose read buffer outgrows

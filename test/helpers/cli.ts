@@ -75,6 +75,8 @@ export interface RunningDaemon {
   stop: () => Promise<number | null>
   /** SIGKILL and wait for exit. */
   kill: () => Promise<void>
+  /** Sends a signal and waits for the exit code. */
+  signal: (sig: NodeJS.Signals) => Promise<number | null>
 }
 
 /** Starts `cspace daemon ARGS` and waits until it has printed its listen addresses. */
@@ -107,7 +109,8 @@ export async function startDaemon (home: string, args: string[] = [], opts: { en
     addresses,
     stderr: () => stderr,
     stop: async () => { proc.kill('SIGTERM'); return await exited },
-    kill: async () => { proc.kill('SIGKILL'); await exited }
+    kill: async () => { proc.kill('SIGKILL'); await exited },
+    signal: async (sig) => { proc.kill(sig); return await exited }
   }
 }
 

@@ -37,7 +37,7 @@ describe('presence publisher and resolver', () => {
     publisher.start()
     const first = await waitFor('a first publication', () => publisher.last?.peers !== undefined && publisher.last.peers > 0 ? publisher.last : undefined)
     assert.deepEqual(first.addresses, alice.getMultiaddrs().map(a => a.decapsulateCode(421).toString()))
-    assert.equal(savedSeq, first.seq, 'the sequence number is persisted')
+    assert.ok(savedSeq >= first.seq, 'the sequence number is persisted')
     const refreshed = await waitFor('a refresh at half the TTL', () => publisher.last != null && publisher.last.seq > first.seq ? publisher.last : undefined, 10_000)
     const resolver = new PresenceResolver({ node: seeker })
     // the first record (2 s TTL) has expired by now; what is found must be a refresh

@@ -33,9 +33,14 @@ export function registerDaemonCommand (program: Command): void {
       for (const addr of daemon.listenAddresses()) process.stdout.write(`${addr}\n`)
       process.stderr.write(`cspace daemon running for ${daemon.paths.home} (${daemon.router ? 'router, ' : ''}pid ${process.pid}); Ctrl-C to stop\n`)
       await new Promise<void>((resolve) => {
+        let stopping = false
         const shutdown = (): void => {
-          process.off('SIGINT', shutdown)
-          process.off('SIGTERM', shutdown)
+          if (stopping) {
+            // a second signal while stopping: the user wants out now
+            process.stderr.write('cspace daemon: stopping at once\n')
+            process.exit(130)
+          }
+          stopping = true
           daemon.stop().then(resolve, (err: Error) => { process.stderr.write(`cspace: stop failed: ${err.message}\n`); resolve() })
         }
         process.on('SIGINT', shutdown)
