@@ -30,9 +30,14 @@ async function daemon (who: string, args: string[]): Promise<string[]> {
   let err = ''
   return await new Promise((resolve, reject) => {
     p.stdout.on('data', (b: Buffer) => { out += b.toString() })
+    let ready = false
     p.stderr.on('data', (b: Buffer) => {
       err += b.toString()
-      if (err.includes('running')) { process.stdout.write(out.replace(/^/gm, '  ')); resolve(out.trim().split('\n')) }
+      if (!ready && err.includes('running')) {
+        ready = true
+        process.stdout.write(out.replace(/^/gm, '  '))
+        resolve(out.trim().split('\n'))
+      }
     })
     p.once('exit', (code) => reject(new Error(`${who}'s daemon exited (${code}): ${err}`)))
   })
@@ -65,7 +70,11 @@ try {
   cspace('alice', ['status'])
   process.stdout.write('\ndemo finished: stopping the daemons\n')
 } finally {
-  for (const p of procs) p.kill('SIGTERM')
-  await new Promise(resolve => setTimeout(resolve, 500))
+  await Promise.all(procs.map(async (p) => {
+    if (p.exitCode != null) return
+    const exited = new Promise(resolve => p.once('exit', resolve))
+    p.kill('SIGTERM')
+    await exited
+  }))
   rmSync(root, { recursive: true, force: true })
 }
