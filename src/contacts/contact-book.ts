@@ -4,13 +4,16 @@ import { contactNameKey, validateContactName } from './contact-name.js'
 import { ContactKeyExists, ContactNameTaken, ContactNotFound } from './errors.js'
 
 export interface Contact {
+  /** The local name, as the user typed it (NFC). */
   name: string
   /** The user ID token (carries the public key). */
   userId: string
   /** The libp2p peer id derived from the key. */
   peerId: string
+  /** Groups of digits to compare by voice. */
   fingerprint: string
   verified: boolean
+  /** Milliseconds since the epoch. */
   addedAt: number
 }
 
@@ -24,20 +27,23 @@ export class ContactBook {
     this.store = components.store
   }
 
+  /** Adds a contact; the name and the key must both be new to the book. */
   add (name: string, userIdText: string): Contact {
     const n = validateContactName(name)
     const id = parseUserId(userIdText)
+    const peerId = id.peerId.toString()
     return this.store.transaction(() => {
       if (this.row(n) != null) throw new ContactNameTaken(n)
-      const existing = this.store.db.prepare('SELECT name FROM contacts WHERE peer_id = ?').get(id.peerId.toString()) as { name: string } | undefined
+      const existing = this.store.db.prepare('SELECT name FROM contacts WHERE peer_id = ?').get(peerId) as { name: string } | undefined
       if (existing != null) throw new ContactKeyExists(existing.name)
       const addedAt = Date.now()
       this.store.db.prepare('INSERT INTO contacts (name, name_key, user_id, peer_id, verified, added_at) VALUES (?, ?, ?, ?, 0, ?)')
-        .run(n, contactNameKey(n), id.text, id.peerId.toString(), addedAt)
-      return { name: n, userId: id.text, peerId: id.peerId.toString(), fingerprint: fingerprint(id.publicKey), verified: false, addedAt }
+        .run(n, contactNameKey(n), id.text, peerId, addedAt)
+      return { name: n, userId: id.text, peerId, fingerprint: fingerprint(id.publicKey), verified: false, addedAt }
     })
   }
 
+  /** All contacts, sorted by name, ignoring case. */
   list (): Contact[] {
     const rows = this.store.db.prepare('SELECT * FROM contacts ORDER BY name_key').all() as unknown as Row[]
     return rows.map(toContact)
@@ -59,12 +65,16 @@ export class ContactBook {
     return row != null ? toContact(row) : undefined
   }
 
+  /** Removes the contact and returns what it was. */
   remove (name: string): Contact {
-    const c = this.get(name)
-    this.store.db.prepare('DELETE FROM contacts WHERE name_key = ?').run(contactNameKey(name))
-    return c
+    return this.store.transaction(() => {
+      const c = this.get(name)
+      this.store.db.prepare('DELETE FROM contacts WHERE peer_id = ?').run(c.peerId)
+      return c
+    })
   }
 
+  /** Renames a contact; a new name that differs only in case from the old one is allowed. */
   rename (oldName: string, newName: string): Contact {
     const n = validateContactName(newName)
     return this.store.transaction(() => {
@@ -76,10 +86,13 @@ export class ContactBook {
     })
   }
 
+  /** Records whether the user has compared the fingerprint with the contact. */
   setVerified (name: string, verified: boolean): Contact {
-    const c = this.get(name)
-    this.store.db.prepare('UPDATE contacts SET verified = ? WHERE peer_id = ?').run(verified ? 1 : 0, c.peerId)
-    return { ...c, verified }
+    return this.store.transaction(() => {
+      const c = this.get(name)
+      this.store.db.prepare('UPDATE contacts SET verified = ? WHERE peer_id = ?').run(verified ? 1 : 0, c.peerId)
+      return { ...c, verified }
+    })
   }
 
   private row (name: string): Row | undefined {
@@ -88,5 +101,12 @@ export class ContactBook {
 }
 
 function toContact (r: Row): Contact {
-  return { name: r.name, userId: r.user_id, peerId: r.peer_id, fingerprint: fingerprint(parseUserId(r.user_id).publicKey), verified: r.verified === 1, addedAt: r.added_at }
+  return {
+    name: r.name,
+    userId: r.user_id,
+    peerId: r.peer_id,
+    fingerprint: fingerprint(parseUserId(r.user_id).publicKey),
+    verified: r.verified === 1,
+    addedAt: r.added_at
+  }
 }

@@ -1,18 +1,30 @@
 import { looksLikeUserId } from '../identity/index.js'
 import { InvalidContactName } from './errors.js'
 
-const NAME = /^[\p{L}\p{N}][\p{L}\p{N}._-]{0,63}$/u
+const MAX_LENGTH = 64
+const FIRST = /^[\p{L}\p{N}]/u
+// Marks (\p{M}) are allowed after the first character: many scripts need combining signs.
+const ALLOWED = /^[\p{L}\p{M}\p{N}._-]$/u
 
-/** Checks and normalises (NFC) a contact name. */
+/** Checks a contact name and returns its NFC form; throws InvalidContactName saying which rule failed. */
 export function validateContactName (name: string): string {
   const n = name.normalize('NFC')
-  if (n.length === 0) throw new InvalidContactName(name, 'it is empty')
-  if (looksLikeUserId(n)) throw new InvalidContactName(name, 'it looks like a user ID')
-  if (!NAME.test(n)) throw new InvalidContactName(name, 'it has characters outside the allowed set, or is too long')
+  const chars = [...n] // code points, so a non-BMP letter counts once
+  if (chars.length === 0) throw new InvalidContactName(name, 'it is empty')
+  if (chars.length > MAX_LENGTH) throw new InvalidContactName(name, `it is longer than ${MAX_LENGTH} characters`)
+  if (looksLikeUserId(n)) throw new InvalidContactName(name, 'it looks like a user ID; give the contact a short name instead')
+  if (!FIRST.test(n)) throw new InvalidContactName(name, 'it must start with a letter or digit')
+  const bad = chars.find(c => !ALLOWED.test(c))
+  if (bad != null) throw new InvalidContactName(name, `${describeChar(bad)} is not allowed`)
   return n
 }
 
-/** The form in which names must be unique: NFC, case-folded. */
+/** The form in which names must be unique: NFC, lower-cased. */
 export function contactNameKey (name: string): string {
   return name.normalize('NFC').toLowerCase()
+}
+
+function describeChar (c: string): string {
+  const code = `U+${c.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0') ?? '?'}`
+  return /^[\p{C}\p{Zl}\p{Zp}]$/u.test(c) ? code : `"${c}" (${code})` // control characters by code only
 }

@@ -2,7 +2,7 @@ import { CspaceError, UsageError } from '../errors.js'
 
 export class ContactNotFound extends CspaceError {
   constructor (name: string) {
-    super('CONTACT_NOT_FOUND', `no contact named "${name}"; see \`cspace contacts list\``)
+    super('CONTACT_NOT_FOUND', `no contact named ${quote(name)}; see \`cspace contacts list\``)
   }
 }
 
@@ -12,14 +12,23 @@ export class ContactNameTaken extends UsageError {
   }
 }
 
+/** The key is in the address book under another name; the message names it. */
 export class ContactKeyExists extends UsageError {
+  readonly existing: string
+
   constructor (existing: string) {
     super(`this key is already your contact "${existing}"; use \`cspace contacts rename ${existing} NEWNAME\` to rename it`, 'CONTACT_KEY_EXISTS')
+    this.existing = existing
   }
 }
 
 export class InvalidContactName extends UsageError {
   constructor (name: string, why: string) {
-    super(`"${name.slice(0, 80)}" cannot be a contact name: ${why} (use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit)`, 'INVALID_CONTACT_NAME')
+    super(`${quote(name)} cannot be a contact name: ${why} (use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit)`, 'INVALID_CONTACT_NAME')
   }
+}
+
+/** Quotes user input for a one-line message: escapes control characters, cuts it short. */
+function quote (text: string): string {
+  return JSON.stringify(text.length > 80 ? text.slice(0, 80) + '…' : text)
 }

@@ -1,3 +1,4 @@
+import { validateContactName } from '../contacts/index.js'
 import { InvalidRule, InvalidServiceName } from './errors.js'
 
 /**
@@ -49,15 +50,27 @@ function fold (name: string): string {
   return name.normalize('NFC').toLowerCase()
 }
 
-/** Parses the three words of a rule: ACTION WHO SERVICE. WHO is "contacts", "anyone" or a contact name. */
+/**
+ * Parses the three words of a rule: ACTION WHO SERVICE. WHO is "contacts",
+ * "anyone" or a contact name (which need not be in the contact list yet, so a
+ * rule can be written before the contact is added).
+ */
 export function parseRule (action: string, who: string, service: string): Rule {
-  if (!ACTIONS.includes(action)) throw new InvalidRule(`action "${action}" is not allow, deny or prompt`)
-  if (who.length === 0 || who.length > 64) throw new InvalidRule('WHO must be "contacts", "anyone" or a contact name')
-  if (service !== '*') {
-    try { validateServiceName(service) } catch { throw new InvalidRule(`"${service}" is not a service name or *`) }
+  // Callers pass API bodies and database rows straight through: check types too.
+  if (typeof action !== 'string' || !ACTIONS.includes(action)) throw new InvalidRule(`action ${JSON.stringify(String(action).slice(0, 80))} is not allow, deny or prompt`)
+  if (typeof who !== 'string') throw new InvalidRule('WHO must be "contacts", "anyone" or a contact name')
+  if (typeof service !== 'string') throw new InvalidRule('SERVICE must be a service name or *')
+  if (service !== '*' && !SERVICE_NAME.test(service)) throw new InvalidRule(`${JSON.stringify(service.slice(0, 80))} is not a service name or *`)
+  return { action: action as Action, who: parseWho(who), service }
+}
+
+function parseWho (who: string): Who {
+  if (who === 'contacts' || who === 'anyone') return { kind: who }
+  try {
+    return { kind: 'contact', name: validateContactName(who) }
+  } catch {
+    throw new InvalidRule(`WHO ${JSON.stringify(who.slice(0, 80))} is not "contacts", "anyone" or a contact name`)
   }
-  const w: Who = who === 'contacts' ? { kind: 'contacts' } : who === 'anyone' ? { kind: 'anyone' } : { kind: 'contact', name: who }
-  return { action: action as Action, who: w, service }
 }
 
 export function formatRule (rule: Rule): string {

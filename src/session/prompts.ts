@@ -12,46 +12,61 @@ export interface PromptRequest {
 
 export type PromptDecision = 'allow' | 'deny'
 
+/** `detail` of the 'prompt-settled' event (the 'prompt' event's detail is the PromptRequest). */
+export interface PromptSettled { request: PromptRequest, decision: PromptDecision }
+
+export interface PromptQueueInit {
+  /** How long a request waits for the user before it is denied. Default 60 s. */
+  timeoutMs?: number
+  /** Requests beyond this many pending are denied at once, so a flood cannot pile up. Default 100. */
+  maxPending?: number
+  /** Clock for createdAt/expiresAt; injectable for tests. */
+  now?: () => number
+}
+
 interface Pending { request: PromptRequest, settle: (d: PromptDecision) => void, timer: NodeJS.Timeout }
 
 /**
  * Requests the rules answered with "prompt", waiting for the user (API,
  * `cspace requests`); unanswered ones are denied when they expire, and ones
- * whose caller went away are dropped. Emits 'prompt' and 'prompt-settled'.
+ * whose caller went away are dropped. Emits 'prompt' (detail: PromptRequest)
+ * and 'prompt-settled' (detail: PromptSettled).
  */
 export class PromptQueue extends EventTarget {
   private readonly timeoutMs: number
   private readonly maxPending: number
   private readonly now: () => number
   private readonly pending = new Map<string, Pending>()
+  private closed = false
 
-  constructor (init: { timeoutMs?: number, maxPending?: number, now?: () => number } = {}) {
+  constructor (init: PromptQueueInit = {}) {
     super()
     this.timeoutMs = init.timeoutMs ?? 60_000
     this.maxPending = init.maxPending ?? 100
     this.now = init.now ?? Date.now
   }
 
+  /** Parks the request until answered; resolves 'deny' on expiry, abort, a full queue or close. */
   async ask (request: Omit<PromptRequest, 'id' | 'createdAt' | 'expiresAt'>, signal?: AbortSignal): Promise<PromptDecision> {
-    if (this.pending.size >= this.maxPending || signal?.aborted === true) return 'deny'
+    if (this.closed || this.pending.size >= this.maxPending || signal?.aborted === true) return 'deny'
     const createdAt = this.now()
-    const full: PromptRequest = { ...request, id: randomBytes(4).toString('hex'), createdAt, expiresAt: createdAt + this.timeoutMs }
+    const full: PromptRequest = { ...request, id: this.newId(), createdAt, expiresAt: createdAt + this.timeoutMs }
     return await new Promise<PromptDecision>((resolve) => {
       const onAbort = (): void => settle('deny')
       const settle = (decision: PromptDecision): void => {
         const p = this.pending.get(full.id)
-        if (p == null) return
+        if (p == null) return // already settled
         clearTimeout(p.timer)
         signal?.removeEventListener('abort', onAbort)
         this.pending.delete(full.id)
-        this.dispatchEvent(new CustomEvent('prompt-settled', { detail: { request: full, decision } }))
         resolve(decision)
+        this.dispatchEvent(new CustomEvent<PromptSettled>('prompt-settled', { detail: { request: full, decision } }))
       }
       const timer = setTimeout(() => settle('deny'), this.timeoutMs)
-      timer.unref()
+      timer.unref() // a pending question must not keep the process alive
       this.pending.set(full.id, { request: full, settle, timer })
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.dispatchEvent(new CustomEvent('prompt', { detail: full }))
+      this.dispatchEvent(new CustomEvent<PromptRequest>('prompt', { detail: full }))
     })
   }
 
@@ -59,14 +74,30 @@ export class PromptQueue extends EventTarget {
     return [...this.pending.values()].map(p => p.request)
   }
 
+  /** Settles a pending request; throws PromptNotFound if it is unknown, settled or expired. */
   answer (id: string, decision: PromptDecision): PromptRequest {
     const p = this.pending.get(id)
     if (p == null) throw new PromptNotFound(id)
+    // A busy event loop can run the expiry timer late: an answer after expiresAt is too late.
+    if (this.now() >= p.request.expiresAt) {
+      p.settle('deny')
+      throw new PromptNotFound(id)
+    }
     p.settle(decision)
     return p.request
   }
 
+  /** Denies everything pending and refuses new requests. */
   close (): void {
+    this.closed = true
     for (const p of [...this.pending.values()]) p.settle('deny')
+  }
+
+  private newId (): string {
+    // 8 hex chars are easy to type; re-draw on the rare clash with a pending id.
+    let id: string
+    do id = randomBytes(4).toString('hex')
+    while (this.pending.has(id))
+    return id
   }
 }

@@ -1,22 +1,29 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { writeFileAtomic } from '../util/atomic-file.js'
 import { ConfigInvalid } from './errors.js'
 
 /** config.json, version-less but strictly validated: unknown keys are errors, missing ones take defaults. */
 export interface Config {
+  /** Multiaddrs to listen on. */
   listen: string[]
+  /** Multiaddrs of bootstrap nodes, each ending in /p2p/<peer id>. */
   bootstrap: string[]
   network: {
-    /** Keep loopback/private addresses in the DHT and presence, and serve the DHT without waiting to be public. */
+    /** Keep loopback/private addresses in the DHT and presence (LAN and loopback test networks). */
     allowPrivateAddresses: boolean
+    /** libp2p's default is 5; raise it when many daemons share one IP. */
     inboundConnectionsPerIpPerSecond: number
     maxConnections: number
   }
   presence: { ttlSeconds: number }
+  /** Port of the local API on 127.0.0.1; 0 picks a free one. */
   apiPort: number
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
+const MAX_ADDRESSES = 64
 
 export function defaultConfig (): Config {
   return {
@@ -28,17 +35,46 @@ export function defaultConfig (): Config {
   }
 }
 
+/** Reads config.json; a missing file means the defaults. */
 export function loadConfig (path: string): Config {
-  const config = defaultConfig()
-  if (!existsSync(path)) return config
-  if (statSync(path).size > MAX_CONFIG_BYTES) throw new ConfigInvalid(path, 'larger than 1 MiB')
+  let text: string
+  try {
+    const st = statSync(path)
+    if (!st.isFile()) throw new ConfigInvalid(path, 'not a regular file')
+    if (st.size > MAX_CONFIG_BYTES) throw new ConfigInvalid(path, 'larger than 1 MiB')
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig()
+    if (err instanceof ConfigInvalid) throw err
+    throw new ConfigInvalid(path, `cannot be read (${(err as Error).message})`)
+  }
   let raw: unknown
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'))
+    raw = JSON.parse(text)
   } catch (err) {
     throw new ConfigInvalid(path, `not JSON (${(err as Error).message})`)
   }
-  const fail = (why: string): never => { throw new ConfigInvalid(path, why) }
+  return parseConfig(raw, path)
+}
+
+/** Writes config.json atomically, 0600; refuses a config that loadConfig would refuse. */
+export function saveConfig (path: string, config: Config): void {
+  const checked = parseConfig(JSON.parse(JSON.stringify(config)), path)
+  writeFileAtomic(path, JSON.stringify(checked, null, 2) + '\n', 0o600)
+}
+
+/** Loads, lets fn change the config in place, validates and saves it; returns what was saved. */
+export function updateConfig (path: string, fn: (config: Config) => void): Config {
+  const config = loadConfig(path)
+  fn(config)
+  saveConfig(path, config)
+  return loadConfig(path)
+}
+
+/** Checks a parsed JSON value against the Config shape, filling in defaults. `source` names the file in errors. */
+export function parseConfig (raw: unknown, source: string): Config {
+  const config = defaultConfig()
+  const fail = (why: string): never => { throw new ConfigInvalid(source, why) }
   const obj = (v: unknown, where: string): Record<string, unknown> => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${where} must be an object`)
     return v as Record<string, unknown>
@@ -46,18 +82,25 @@ export function loadConfig (path: string): Config {
   const known = (o: Record<string, unknown>, keys: string[], where: string): void => {
     for (const k of Object.keys(o)) if (!keys.includes(k)) fail(`unknown setting "${where}${k}"`)
   }
-  const strings = (v: unknown, where: string): string[] => {
-    if (!Array.isArray(v) || v.some(x => typeof x !== 'string') || v.length > 64) fail(`"${where}" must be a list of strings`)
-    return v as string[]
-  }
   const int = (v: unknown, where: string, min: number, max: number): number => {
     if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(`"${where}" must be an integer from ${min} to ${max}`)
     return v as number
   }
+  const addresses = (v: unknown, where: string, needPeer: boolean): string[] => {
+    if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) fail(`"${where}" must be a list of strings`)
+    const list = v as string[]
+    if (list.length > MAX_ADDRESSES) fail(`"${where}" has more than ${MAX_ADDRESSES} addresses`)
+    for (const a of list) {
+      const why = addressProblem(a, needPeer)
+      if (why != null) fail(`"${where}" entry ${JSON.stringify(a.slice(0, 200))} ${why}`)
+    }
+    return [...list]
+  }
+
   const root = obj(raw, 'the file')
   known(root, ['listen', 'bootstrap', 'network', 'presence', 'apiPort'], '')
-  if (root.listen !== undefined) config.listen = strings(root.listen, 'listen')
-  if (root.bootstrap !== undefined) config.bootstrap = strings(root.bootstrap, 'bootstrap')
+  if (root.listen !== undefined) config.listen = addresses(root.listen, 'listen', false)
+  if (root.bootstrap !== undefined) config.bootstrap = addresses(root.bootstrap, 'bootstrap', true)
   if (root.apiPort !== undefined) config.apiPort = int(root.apiPort, 'apiPort', 0, 65535)
   if (root.network !== undefined) {
     const n = obj(root.network, '"network"')
@@ -66,7 +109,9 @@ export function loadConfig (path: string): Config {
       if (typeof n.allowPrivateAddresses !== 'boolean') fail('"network.allowPrivateAddresses" must be true or false')
       config.network.allowPrivateAddresses = n.allowPrivateAddresses as boolean
     }
-    if (n.inboundConnectionsPerIpPerSecond !== undefined) config.network.inboundConnectionsPerIpPerSecond = int(n.inboundConnectionsPerIpPerSecond, 'network.inboundConnectionsPerIpPerSecond', 1, 100_000)
+    if (n.inboundConnectionsPerIpPerSecond !== undefined) {
+      config.network.inboundConnectionsPerIpPerSecond = int(n.inboundConnectionsPerIpPerSecond, 'network.inboundConnectionsPerIpPerSecond', 1, 100_000)
+    }
     if (n.maxConnections !== undefined) config.network.maxConnections = int(n.maxConnections, 'network.maxConnections', 1, 100_000)
   }
   if (root.presence !== undefined) {
@@ -77,6 +122,22 @@ export function loadConfig (path: string): Config {
   return config
 }
 
-export function saveConfig (path: string, config: Config): void {
-  writeFileAtomic(path, JSON.stringify(config, null, 2) + '\n', 0o600)
+/** Why the string is not a usable multiaddr, or undefined if it is. */
+function addressProblem (text: string, needPeer: boolean): string | undefined {
+  let components: Array<{ name: string, value?: string }>
+  try {
+    components = multiaddr(text).getComponents()
+  } catch (err) {
+    return `is not a multiaddr (${(err as Error).message})`
+  }
+  if (components.length === 0) return 'is empty'
+  if (!needPeer) return undefined
+  const last = components[components.length - 1]
+  if (last?.name !== 'p2p' || last.value == null) return 'must end in /p2p/<peer id>'
+  try {
+    peerIdFromString(last.value)
+  } catch {
+    return 'has an invalid peer id after /p2p/'
+  }
+  return undefined
 }

@@ -1,40 +1,24 @@
 import { DatabaseSync } from 'node:sqlite'
-import { closeSync, existsSync, openSync } from 'node:fs'
-import { StoreCorrupt, StoreTooNew } from './errors.js'
+import { closeSync, openSync } from 'node:fs'
+import { StoreCorrupt, StoreTooNew, StoreUnavailable } from './errors.js'
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
 
-/** Schema migrations; index i brings the database from version i to i + 1. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE contacts (
-     name TEXT NOT NULL,
-     name_key TEXT NOT NULL UNIQUE,
-     user_id TEXT NOT NULL,
-     peer_id TEXT NOT NULL UNIQUE,
-     verified INTEGER NOT NULL DEFAULT 0,
-     added_at INTEGER NOT NULL
-   );
-   CREATE TABLE exposes (
-     service TEXT PRIMARY KEY,
-     kind TEXT NOT NULL CHECK (kind IN ('tcp', 'exec')),
-     target TEXT NOT NULL,
-     created_at INTEGER NOT NULL
-   );
-   CREATE TABLE forwards (
-     port INTEGER PRIMARY KEY,
-     contact TEXT NOT NULL,
-     service TEXT NOT NULL,
-     created_at INTEGER NOT NULL
-   );
-   CREATE TABLE rules (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     position INTEGER NOT NULL,
-     action TEXT NOT NULL,
-     who TEXT NOT NULL,
-     service TEXT NOT NULL
-   );
-   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);`
-]
+export { SCHEMA_VERSION }
 
-export const SCHEMA_VERSION = MIGRATIONS.length
+/**
+ * SQLite primary result codes that say "cannot open right now", not "damaged";
+ * everything else met while opening is treated as damage, and reported.
+ */
+const UNAVAILABLE_CODES = new Set([
+  3, // PERM
+  5, // BUSY
+  6, // LOCKED
+  7, // NOMEM
+  8, // READONLY
+  13, // FULL
+  14, // CANTOPEN
+  23 // AUTH
+])
 
 /**
  * The profile's SQLite database (node:sqlite). WAL with synchronous=FULL, so
@@ -44,6 +28,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length
 export class Store {
   readonly db: DatabaseSync
   readonly path: string
+  private savepoints = 0
 
   private constructor (db: DatabaseSync, path: string) {
     this.db = db
@@ -51,36 +36,47 @@ export class Store {
   }
 
   static open (path: string): Store {
-    if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600)) // created 0600 before SQLite touches it
+    createPrivate(path)
     let db: DatabaseSync
     try {
       db = new DatabaseSync(path)
     } catch (err) {
-      throw new StoreCorrupt(path, (err as Error).message)
+      throw openError(path, err)
     }
     try {
       db.exec('PRAGMA busy_timeout = 5000')
+      // Reads every page's structure and the schema; a file that is not SQLite fails here.
       const check = db.prepare('PRAGMA quick_check').get() as { quick_check: string } | undefined
-      if (check?.quick_check !== 'ok') throw new Error(check?.quick_check ?? 'integrity check failed')
+      if (check?.quick_check !== 'ok') throw new StoreCorrupt(path, firstLine(check?.quick_check ?? 'integrity check failed'))
+      const store = new Store(db, path)
+      store.refuseForeign() // before anything below writes to the file
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON')
+      store.migrate()
+      return store
     } catch (err) {
       db.close()
-      throw new StoreCorrupt(path, (err as Error).message)
+      throw openError(path, err)
     }
-    const store = new Store(db, path)
-    store.migrate()
-    return store
   }
 
-  /** Runs fn in one IMMEDIATE transaction: all of it is stored, or none. */
+  /**
+   * Runs fn in one IMMEDIATE transaction: all of it is stored, or none. Inside
+   * another transaction it becomes a savepoint, so layers can compose.
+   */
   transaction<T> (fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE')
+    const nested = this.db.isTransaction
+    const savepoint = `sp${++this.savepoints}`
+    this.db.exec(nested ? `SAVEPOINT ${savepoint}` : 'BEGIN IMMEDIATE')
     try {
       const result = fn()
-      this.db.exec('COMMIT')
+      if (isThenable(result)) throw new TypeError('Store.transaction needs a synchronous function')
+      this.db.exec(nested ? `RELEASE ${savepoint}` : 'COMMIT')
       return result
     } catch (err) {
-      this.db.exec('ROLLBACK')
+      // SQLite may already have rolled back on its own (e.g. SQLITE_FULL); don't mask err.
+      if (this.db.isTransaction) {
+        this.db.exec(nested ? `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}` : 'ROLLBACK')
+      }
       throw err
     }
   }
@@ -89,21 +85,68 @@ export class Store {
     if (this.db.isOpen) this.db.close()
   }
 
-  private migrate (): void {
-    const version = (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
-    if (version > SCHEMA_VERSION) {
-      this.close()
-      throw new StoreTooNew(this.path, version, SCHEMA_VERSION)
+  private userVersion (): number {
+    return (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+  }
+
+  /** Throws if the file is from a newer cspace or is some other program's SQLite database. */
+  private refuseForeign (): void {
+    const version = this.userVersion()
+    if (version > SCHEMA_VERSION) throw new StoreTooNew(this.path, version, SCHEMA_VERSION)
+    if (version === 0 && this.tableCount() > 0) {
+      throw new StoreCorrupt(this.path, 'it holds tables but no cspace schema version, so it is not a cspace store')
     }
-    for (let v = version; v < SCHEMA_VERSION; v++) {
-      this.transaction(() => {
-        this.db.exec(MIGRATIONS[v])
-        this.db.exec(`PRAGMA user_version = ${v + 1}`)
+  }
+
+  private migrate (): void {
+    if (this.userVersion() === SCHEMA_VERSION) return // the common case takes no write lock
+    let done = false
+    while (!done) {
+      // Re-check inside the write lock: another process may have migrated meanwhile.
+      done = this.transaction(() => {
+        this.refuseForeign()
+        const version = this.userVersion()
+        if (version === SCHEMA_VERSION) return true
+        this.db.exec(MIGRATIONS[version])
+        this.db.exec(`PRAGMA user_version = ${version + 1}`)
+        return false
       })
     }
+  }
+
+  private tableCount (): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n
   }
 }
 
 export function openStore (path: string): Store {
   return Store.open(path)
+}
+
+/** Creates an empty file 0600 before SQLite touches it, so the data is never readable by others. */
+function createPrivate (path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return
+    throw new StoreUnavailable(path, (err as Error).message, { cause: err })
+  }
+}
+
+/** Maps whatever failed while opening to StoreCorrupt or StoreUnavailable. */
+function openError (path: string, err: unknown): Error {
+  if (err instanceof StoreCorrupt || err instanceof StoreTooNew || err instanceof StoreUnavailable) return err
+  const e = err as { errcode?: unknown, message?: string }
+  if (typeof e.errcode !== 'number') return err as Error // not from SQLite: a bug, not the file
+  const why = firstLine(e.message ?? String(err))
+  if (UNAVAILABLE_CODES.has(e.errcode & 0xff)) return new StoreUnavailable(path, why, { cause: err })
+  return new StoreCorrupt(path, why, { cause: err })
+}
+
+function firstLine (text: string): string {
+  return text.split('\n')[0]
+}
+
+function isThenable (value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }

@@ -2,8 +2,15 @@ import { CspaceError } from '../errors.js'
 
 /** The database file is damaged; it is never silently reset. */
 export class StoreCorrupt extends CspaceError {
-  constructor (path: string, why: string) {
-    super('STORE_CORRUPT', `the profile store ${path} is corrupt (${why}); restore it from a backup, or move it away to start a new profile`)
+  constructor (path: string, why: string, options?: { cause?: unknown }) {
+    super('STORE_CORRUPT', `the profile store ${path} is corrupt (${why}); restore it from a backup, or move it away to start a new profile`, 1, options)
+  }
+}
+
+/** The database exists and may be fine, but cannot be opened now (permissions, locks, disk full). */
+export class StoreUnavailable extends CspaceError {
+  constructor (path: string, why: string, options?: { cause?: unknown }) {
+    super('STORE_UNAVAILABLE', `cannot open the profile store ${path} (${why})`, 1, options)
   }
 }
 
