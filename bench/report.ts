@@ -37,9 +37,10 @@ export function renderTable (r: Report): string {
     `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB`,
     `  RSS with ${r.footprint.tunnels} open tunnels: alice ${fmt(r.footprint.aliceRssWithTunnelsMiB, 1)} MiB, bob ${fmt(r.footprint.bobRssWithTunnelsMiB, 1)} MiB`)
   for (const d of r.dht) {
-    lines.push('', `DHT at scale (${d.transport}; ${fmt(d.memoryPerNodeMiB, 1)} MiB per node; set up in ${fmt(d.setupSeconds, 0)} s)`)
+    lines.push('', `DHT at scale, ${d.nodes} nodes (${d.method}; ${fmt(d.memoryPerNodeMiB, 1)} MiB per node; set up in ${fmt(d.setupSeconds, 0)} s)`,
+      `  presence published by ${fmt(d.publish.successRate * 100, 1)}% of nodes, stored on a median ${fmt(d.publish.peersPerPut.median, 0)} peers`)
     for (const run of d.runs) {
-      lines.push(`  ${run.nodes} nodes, ${run.killedPercent}% killed: success ${fmt(run.successRate * 100, 1)}%, lookup median ${fmt(run.latencyMs.median, 0)} ms, p90 ${fmt(run.latencyMs.p90, 0)} ms, messages/lookup ${fmt(run.messagesPerLookup.median, 0)}`)
+      lines.push(`  ${run.killedPercent}% killed: ${run.lookups} lookups, success ${fmt(run.successRate * 100, 1)}%, median ${fmt(run.latencyMs.median, 0)} ms, p99 ${fmt(run.latencyMs.p99, 0)} ms, messages/lookup ${fmt(run.messagesPerLookup.median, 0)}`)
     }
   }
   return lines.join('\n')

@@ -21,10 +21,10 @@ import { measureDhtScale } from './suites/dht-scale.js'
 import { renderTable } from './report.js'
 
 const MODES = {
-  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [] },
-  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 3, freshSsh: 3 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [] },
-  // the in-process DHT simulation saturates 2 cores near 100 nodes; larger N with --dht N,N
-  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100] }
+  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20 },
+  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200 },
+  // the in-process DHT simulation runs every node on one core; larger N with --dht N,N (see docs/BENCHMARKS.md)
+  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100], dhtLookups: 200 }
 } as const
 
 function version (cmd: string, args: string[]): string {
@@ -55,7 +55,7 @@ async function main (): Promise<void> {
     const dht = []
     for (const nodes of dhtSizes) {
       log(`DHT at scale: ${nodes} nodes in-process`)
-      dht.push(await measureDhtScale({ nodes, lookups: 200, killPercent: 20 }))
+      dht.push(await measureDhtScale({ nodes, lookups: m.dhtLookups, killPercent: 20, progress: log }))
     }
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
     const libp2p = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'libp2p', 'package.json'), 'utf8')).version

@@ -5,7 +5,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
-import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { MemoryDatastore } from 'datastore-core'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
@@ -43,7 +43,12 @@ export interface NetworkComponents {
    * Replaces TCP + TLS, for the DHT simulation in the benchmark suite (an
    * in-memory transport with many nodes in one process). Never set in the product.
    */
-  simulation?: { transports: Libp2pOptions['transports'], connectionEncrypters: Libp2pOptions['connectionEncrypters'] }
+  simulation?: {
+    transports: Libp2pOptions['transports']
+    connectionEncrypters: Libp2pOptions['connectionEncrypters']
+    /** DHT maintenance timers, which a thousand nodes on one core cannot all run. */
+    dht?: Pick<KadDHTInit, 'querySelfInterval' | 'initialQuerySelfInterval' | 'allowQueryWithZeroPeers'>
+  }
 }
 
 /** Builds (but does not start) the libp2p node with cspace's deliberate settings. */
@@ -84,7 +89,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
         validators: { [PRESENCE_NAMESPACE]: presenceValidator({ datastore }) },
         selectors: { [PRESENCE_NAMESPACE]: presenceSelector },
         // a lone router must answer queries before anyone else has joined
-        allowQueryWithZeroPeers: init.router
+        allowQueryWithZeroPeers: init.router,
+        ...components.simulation?.dht
       })
     }
   })

@@ -24,6 +24,14 @@ test('npm run bench harness runs end to end and reports every figure', async () 
     positive(r.footprint.idleRssMiB, 'idle RSS')
     positive(r.footprint.aliceRssWithTunnelsMiB, 'RSS with tunnels')
     assert.ok(r.versions.libp2p.length > 0 && r.machine.cpus > 0)
+    assert.equal(r.dht.length, 1)
+    assert.equal(r.dht[0].nodes, 20)
+    assert.ok(r.dht[0].publish.successRate > 0, 'presence records were published in the simulated DHT')
+    for (const run of r.dht[0].runs) {
+      assert.equal(run.lookups, 20)
+      positive(run.messagesPerLookup.median, 'DHT messages per lookup')
+      assert.ok(run.successRate >= 0 && run.successRate <= 1)
+    }
   } finally {
     await cleanupAll()
   }

@@ -2,7 +2,8 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
 import { connect, createServer as createNetServer } from 'node:net'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
 import { createReadStream, statSync } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -104,7 +105,12 @@ describe('two users through a router', () => {
   })
 
   test('backpressure: a receiver that stalls mid-transfer bounds what is in flight, then gets every byte', async () => {
-    // reads fast (so the stream windows grow), then stalls until released
+    // Loopback TCP buffers here may grow to 32 MiB per socket (tcp_rmem), so
+    // kernel buffering on the two local hops alone can hold ~72 MiB. Send far
+    // more than that (256 MiB) into a receiver that stalls after 8 MiB: a
+    // tunnel that buffered without bound would take nearly all of it.
+    const TOTAL = 256 * 1024 * 1024
+    const STALL_AT = 8 * 1024 * 1024
     let release: () => void = () => {}
     let seen = 0
     const slow = createNetServer((sock) => {
@@ -113,7 +119,7 @@ describe('two users through a router', () => {
       sock.on('data', (c: Buffer) => {
         h.update(c)
         seen += c.length
-        if (!stalled && seen > 24 * 1024 * 1024) {
+        if (!stalled && seen > STALL_AT) {
           stalled = true
           sock.pause()
           release = () => sock.resume()
@@ -131,16 +137,26 @@ describe('two users through a router', () => {
       sock.on('data', (c: Buffer) => { reply += c.toString() })
       let lastDrain = Date.now()
       sock.on('drain', () => { lastDrain = Date.now() })
-      createReadStream(bigFile).pipe(sock)
+      const sent = createHash('sha256')
+      const block = randomBytes(1024 * 1024)
+      let produced = 0
+      Readable.from((function * () {
+        while (produced < TOTAL) {
+          const chunk = Buffer.from(block)
+          chunk.writeUInt32BE(produced / chunk.length) // no two chunks alike
+          produced += chunk.length
+          sent.update(chunk)
+          yield chunk
+        }
+      })()).pipe(sock)
       // the sender must get blocked: the tunnel stops taking bytes it cannot deliver
       const inFlight = await waitFor('the sender to be held back', () => {
-        const accepted = sock.bytesWritten
-        return sock.writableNeedDrain && Date.now() - lastDrain > 500 ? accepted - seen : undefined
-      }, 20_000, 50)
-      assert.ok(inFlight < 32 * 1024 * 1024, `${inFlight} bytes in flight while the receiver stalls`)
+        return sock.writableNeedDrain && Date.now() - lastDrain > 500 ? sock.bytesWritten - seen : undefined
+      }, 30_000, 50)
+      assert.ok(inFlight < 96 * 1024 * 1024, `${inFlight} bytes in flight while the receiver stalls`)
       release()
       await once(sock, 'end')
-      assert.equal(reply, bigSha)
+      assert.equal(reply, sent.digest('hex'))
     } finally {
       slow.close()
     }

@@ -2,6 +2,7 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNetworkNode, PresencePublisher, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -55,6 +56,32 @@ describe('presence publisher and resolver', () => {
     assert.equal(resolver.cached(alice.peerId), a)
     resolver.invalidate(alice.peerId)
     assert.equal(resolver.cached(alice.peerId), undefined)
+  })
+
+  test('a new listen address is published at once, not at the next refresh', async () => {
+    const carolKey = await generateKeyPair('Ed25519')
+    const carol = await createNetworkNode({ privateKey: carolKey }, { ...init, bootstrap: [nodes[0].getMultiaddrs()[0].toString()], router: false })
+    nodes.push(carol)
+    await carol.start()
+    let seq = 0
+    // an hour's TTL: the only reason to publish again is the address change
+    const carolPublisher = new PresencePublisher({ node: carol, privateKey: carolKey, sequence: { load: () => seq, save: (s) => { seq = s } } }, { ttlSeconds: 3600, allowPrivateAddresses: true })
+    carolPublisher.start()
+    try {
+      const first = await waitFor('a first publication', () => carolPublisher.last?.peers !== undefined && carolPublisher.last.peers > 0 ? carolPublisher.last : undefined)
+      const transportManager = (carol as unknown as { components: { transportManager: { listen: (addrs: Multiaddr[]) => Promise<void> } } }).components.transportManager
+      await transportManager.listen([multiaddr('/ip4/127.0.0.1/tcp/0')])
+      const added = carol.getMultiaddrs().map(a => a.decapsulateCode(421).toString()).find(a => !first.addresses.includes(a))
+      assert.ok(added != null, 'carol listens on a second address')
+      const resolver = new PresenceResolver({ node: seeker })
+      const found = await waitFor('the seeker finds the new address', async () => {
+        const r = await resolver.lookup(carol.peerId, { fresh: true })
+        return r != null && r.addresses.includes(added) ? r : undefined
+      }, 10_000)
+      assert.ok(found.seq > first.seq)
+    } finally {
+      await carolPublisher.stop()
+    }
   })
 
   test('a clean stop publishes an offline record with a higher sequence', async () => {
