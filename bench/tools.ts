@@ -1,9 +1,9 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { connect, createServer, type Server } from 'node:net'
+import { createServer, type Server } from 'node:net'
 import { once } from 'node:events'
 import { promisify } from 'node:util'
 import { readFileSync } from 'node:fs'
-import { waitFor } from '../test/helpers/wait.js'
+import { waitPort } from '../test/helpers/wait.js'
 import { freePort, type Sshd } from '../test/helpers/sshd.js'
 
 export const exec = promisify(execFile)
@@ -21,18 +21,6 @@ export function startTool (cmd: string, args: string[]): ChildProcess {
 export async function stopTools (): Promise<void> {
   for (const p of procs) p.kill('SIGTERM')
   await Promise.all([...procs].map(async p => p.exitCode == null ? await once(p, 'exit') : undefined))
-}
-
-export async function portOpen (port: number): Promise<boolean> {
-  return await new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
-}
-
-export async function waitPort (port: number): Promise<void> {
-  await waitFor(`port ${port}`, async () => await portOpen(port), 10_000, 50)
 }
 
 /** `socat TCP-LISTEN:new,fork TCP:127.0.0.1:target`: the plain relay a user might reach for. */

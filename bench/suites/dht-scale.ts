@@ -128,6 +128,7 @@ async function simulate (opts: DhtScaleOptions): Promise<DhtScaleResult> {
 /** Offers every node every other node, in random order; the table's bucket rules decide who stays. */
 async function seedRoutingTables (sims: SimNode[]): Promise<void> {
   const now = Date.now()
+  const byId = new Map(sims.map(o => [o.node.peerId.toString(), o]))
   for (const s of sims) {
     const kb = (s.node.services.dht as unknown as SeedableDht).routingTable.kb
     if (kb == null) throw new Error('kad-dht routing table not started')
@@ -136,7 +137,6 @@ async function seedRoutingTables (sims: SimNode[]): Promise<void> {
       // lastPing = now: a contact seen just now, so the table does not ping it first
       await kb._add({ peerId: other.node.peerId, kadId: other.kadId, lastPing: now })
     }
-    const byId = new Map(sims.map(o => [o.node.peerId.toString(), o]))
     for (const { peerId } of kb.toIterable()) {
       const other = byId.get(peerId.toString())
       if (other != null) await s.node.peerStore.merge(peerId, { multiaddrs: [multiaddr(other.address)] })

@@ -1,5 +1,6 @@
 import { freePort, type Sshd } from '../../test/helpers/sshd.js'
-import { exec, socatRelay, sshTunnel, startTool, waitPort } from '../tools.js'
+import { exec, socatRelay, sshTunnel, startTool } from '../tools.js'
+import { waitPort } from '../../test/helpers/wait.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
 

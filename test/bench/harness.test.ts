@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ROOT, tempDir, cleanupAll } from '../helpers/cli.js'
+import { ROOT, cleanupAll } from '../helpers/cli.js'
+import { tempDir } from '../helpers/files.js'
 
 const exec = promisify(execFile)
 

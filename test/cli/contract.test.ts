@@ -1,6 +1,7 @@
 import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cleanupAll, makeProfile, runCli, tempDir } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli } from '../helpers/cli.js'
+import { tempDir } from '../helpers/files.js'
 
 /** The command-line contract: --help everywhere, exit codes 0/1/2, one-line errors on stderr. */
 describe('cspace command line', () => {

@@ -9,9 +9,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { CSPACE_BIN, cleanupAll, makeProfile, runCli, startDaemon, tempDir, type RunningDaemon } from '../helpers/cli.js'
+import { CSPACE_BIN, cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
 import { startSshd, type Sshd } from '../helpers/sshd.js'
-import { sha256File, writeRandomFile } from '../helpers/files.js'
+import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
 import { waitFor } from '../helpers/wait.js'
 
 const exec = promisify(execFile)

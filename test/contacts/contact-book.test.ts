@@ -1,20 +1,16 @@
 import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { tmpdir } from 'node:os'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { fingerprint, InvalidUserId, parseUserId, userIdFromPublicKey } from '../../src/identity/index.js'
 import { openStore } from '../../src/store/index.js'
 import {
   ContactBook, ContactKeyExists, ContactNameTaken, ContactNotFound, InvalidContactName, contactNameKey, validateContactName
 } from '../../src/contacts/index.js'
+import { removeTempDirs, tempDir } from '../helpers/files.js'
 
-const dirs: string[] = []
 function tempDb (): string {
-  const d = mkdtempSync(join(tmpdir(), 'cspace-'))
-  dirs.push(d)
-  return join(d, 'cspace.db')
+  return join(tempDir(), 'cspace.db')
 }
 
 async function newId (type: 'Ed25519' | 'RSA' = 'Ed25519'): Promise<string> {
@@ -22,7 +18,7 @@ async function newId (type: 'Ed25519' | 'RSA' = 'Ed25519'): Promise<string> {
   return userIdFromPublicKey(key.publicKey).text
 }
 
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+after(removeTempDirs)
 
 describe('contact names', () => {
   test('valid names are returned NFC-normalised', () => {

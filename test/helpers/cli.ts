@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
+import { removeTempDirs, tempDir } from './files.js'
 
 /** The repository root (dist/test/helpers → ../../..). */
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..')
@@ -11,15 +11,8 @@ export const CSPACE_BIN = join(ROOT, 'bin', 'cspace.js')
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
-const tempDirs: string[] = []
 const children = new Set<ChildProcess>()
 
-/** A fresh temporary directory, removed by cleanupAll(). */
-export function tempDir (prefix = 'cspace-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  tempDirs.push(dir)
-  return dir
-}
 
 /** Runs `cspace ARGS` with the profile `home`; resolves when it exits. */
 export async function runCli (home: string, args: string[], opts: { input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number } = {}): Promise<CliResult> {
@@ -119,5 +112,5 @@ export async function cleanupAll (): Promise<void> {
   for (const c of children) c.kill('SIGKILL')
   await Promise.all([...children].map(async c => c.exitCode == null && c.signalCode == null ? await once(c, 'exit') : undefined))
   children.clear()
-  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  removeTempDirs()
 }

@@ -1,5 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, writeFileSync } from 'node:fs'
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const tempDirs: string[] = []
+
+/** A fresh temporary directory, removed by removeTempDirs() (cleanupAll() calls it). */
+export function tempDir (prefix = 'cspace-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  tempDirs.push(dir)
+  return dir
+}
+
+export function removeTempDirs (): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
+}
 
 /** Writes `size` random bytes to `path`; returns their SHA-256 (hex). */
 export function writeRandomFile (path: string, size: number): string {

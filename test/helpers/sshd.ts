@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { once } from 'node:events'
-import { tempDir } from './cli.js'
-import { waitFor } from './wait.js'
+import { tempDir } from './files.js'
+import { waitPort } from './wait.js'
 
 export interface Sshd { port: number, clientKey: string, knownHosts: string, dir: string, stop: () => Promise<void> }
 
@@ -43,7 +43,7 @@ export async function startSshd (): Promise<Sshd> {
   const proc: ChildProcess = spawn(sshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   proc.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
-  await waitFor(`sshd listening on ${port} (${stderr})`, async () => await canConnect(port), 10_000)
+  await waitPort(port, `sshd listening on ${port} (${stderr})`)
   const knownHosts = join(dir, 'known_hosts')
   writeFileSync(knownHosts, '')
   return {
@@ -55,13 +55,4 @@ export async function startSshd (): Promise<Sshd> {
       if (proc.exitCode == null) { proc.kill('SIGTERM'); await once(proc, 'exit') }
     }
   }
-}
-
-async function canConnect (port: number): Promise<boolean> {
-  const { connect } = await import('node:net')
-  return await new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1')
-    s.once('connect', () => { s.destroy(); resolve(true) })
-    s.once('error', () => resolve(false))
-  })
 }

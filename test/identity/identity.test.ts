@@ -4,7 +4,8 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { fingerprint, parseUserId, readKeyFile, userIdFromPublicKey, InvalidUserId, WrongPassphrase, KeyFileCorrupt } from '../../src/identity/index.js'
-import { cleanupAll, makeProfile, runCli, startDaemon, tempDir } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
+import { tempDir } from '../helpers/files.js'
 
 describe('identity', () => {
   after(async () => { await cleanupAll() })

@@ -4,6 +4,7 @@ import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import { connect, listen } from '../../src/sdk/index.js'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
+import { waitFor } from '../helpers/wait.js'
 
 async function readAll (socket: Socket): Promise<string> {
   let text = ''
@@ -56,9 +57,10 @@ describe('sdk: connect and listen', () => {
     const listener = await listen('welcome', (socket) => { socket.end('welcome, first bytes') }, { home: bob.home })
     const s = await connect('bob', 'welcome', { home: alice.home })
     // the reply line and the service's first bytes may arrive in one segment;
-    // attaching the reader late must not lose them
-    await new Promise(resolve => setTimeout(resolve, 200))
-    assert.equal(await readAll(s), 'welcome, first bytes')
+    // attaching the reader only after they sit in the socket must not lose them
+    const expected = 'welcome, first bytes'
+    await waitFor('the service\'s bytes buffered before anyone reads', () => s.readableLength >= expected.length, 10_000, 20)
+    assert.equal(await readAll(s), expected)
     listener.close()
   })
 

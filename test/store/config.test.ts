@@ -1,20 +1,14 @@
 import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { tmpdir } from 'node:os'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import {
   ConfigInvalid, defaultConfig, loadConfig, saveConfig, updateConfig
 } from '../../src/store/index.js'
+import { removeTempDirs, tempDir } from '../helpers/files.js'
 
-const dirs: string[] = []
-function tempDir (): string {
-  const d = mkdtempSync(join(tmpdir(), 'cspace-'))
-  dirs.push(d)
-  return d
-}
 
 function isInvalid (path: string, why: RegExp): (err: Error) => boolean {
   return (err: Error) => {
@@ -29,7 +23,7 @@ function isInvalid (path: string, why: RegExp): (err: Error) => boolean {
 }
 
 describe('config.json', () => {
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+  after(removeTempDirs)
 
   test('missing file: the defaults', () => {
     const path = join(tempDir(), 'config.json')

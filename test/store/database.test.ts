@@ -1,19 +1,13 @@
 import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { tmpdir } from 'node:os'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import {
   ExposeTable, ForwardTable, SCHEMA_VERSION, StoreCorrupt, StoreTooNew, StoreUnavailable, getKv, openStore, setKv, type Store
 } from '../../src/store/index.js'
+import { removeTempDirs, tempDir } from '../helpers/files.js'
 
-const dirs: string[] = []
-function tempDir (): string {
-  const d = mkdtempSync(join(tmpdir(), 'cspace-'))
-  dirs.push(d)
-  return d
-}
 
 function userVersion (store: Store): number {
   return (store.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
@@ -29,7 +23,7 @@ function goodDatabaseBytes (): Buffer {
 }
 
 describe('the profile database', () => {
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+  after(removeTempDirs)
 
   test('a new database is created 0600 with every table at the current schema version', () => {
     const path = join(tempDir(), 'cspace.db')

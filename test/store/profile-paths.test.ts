@@ -1,13 +1,13 @@
 import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { homedir, tmpdir } from 'node:os'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { ensureHome, profilePaths, resolveHome } from '../../src/store/index.js'
+import { removeTempDirs, tempDir } from '../helpers/files.js'
 
 describe('profile paths', () => {
-  const dirs: string[] = []
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+  after(removeTempDirs)
 
   test('$CSPACE_HOME wins, made absolute; otherwise ~/.cspace', () => {
     assert.equal(resolveHome({ CSPACE_HOME: '/srv/alice' }), '/srv/alice')
@@ -29,8 +29,7 @@ describe('profile paths', () => {
   })
 
   test('ensureHome creates the directory 0700, and leaves an existing one alone', () => {
-    const base = mkdtempSync(join(tmpdir(), 'cspace-'))
-    dirs.push(base)
+    const base = tempDir()
     const home = join(base, 'a', 'profile')
     ensureHome(home)
     assert.equal(statSync(home).mode & 0o777, 0o700)
