@@ -1,5 +1,5 @@
-import type { Stream } from '@libp2p/interface'
-import { byteStream } from '@libp2p/utils'
+import type { Stream, StreamMessageEvent } from '@libp2p/interface'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectStatus } from './connect-status.js'
 import { ProtocolViolation } from './session-errors.js'
 
@@ -19,10 +19,6 @@ export const CONNECT_PROTOCOL = '/cspace/connect/1.0.0'
 export const CONNECT_VERSION = 1
 export const MAX_SERVICE_NAME = 64
 export const MAX_STATUS_MESSAGE = 255
-// Frames are bounded by their 1-byte length fields; this only caps application
-// bytes that arrive glued to a frame (an SSH banner right after OK) before unwrap.
-const READ_AHEAD_LIMIT = 1024 * 1024
-
 
 export interface ConnectResponse { status: ConnectStatus, message: string }
 
@@ -45,21 +41,72 @@ export function encodeResponse (status: ConnectStatus, message = ''): Uint8Array
  * application. Throws ProtocolViolation with the status to answer.
  */
 export async function readRequest (stream: Stream, signal: AbortSignal): Promise<{ service: string, stream: Stream }> {
-  const bytes = byteStream(stream, { maxBufferSize: READ_AHEAD_LIMIT })
-  const head = (await bytes.read({ bytes: 2, signal })).subarray()
-  if (head[0] !== CONNECT_VERSION) throw new ProtocolViolation(`unsupported connect protocol version ${head[0]}`, ConnectStatus.UnsupportedVersion)
-  const len = head[1]
-  if (len === 0 || len > MAX_SERVICE_NAME) throw new ProtocolViolation(`service name length ${len} outside 1..${MAX_SERVICE_NAME}`, ConnectStatus.BadRequest)
-  const service = Buffer.from((await bytes.read({ bytes: len, signal })).subarray()).toString('latin1')
+  const frame = await readFrame(stream, requestLength, signal)
+  const service = Buffer.from(frame.subarray(2)).toString('latin1')
   if (!SERVICE_NAME.test(service)) throw new ProtocolViolation('malformed service name', ConnectStatus.BadRequest)
-  return { service, stream: bytes.unwrap() }
+  return { service, stream }
 }
 
 export async function readResponse (stream: Stream, signal: AbortSignal): Promise<{ response: ConnectResponse, stream: Stream }> {
-  const bytes = byteStream(stream, { maxBufferSize: READ_AHEAD_LIMIT })
-  const head = (await bytes.read({ bytes: 3, signal })).subarray()
-  if (head[0] !== CONNECT_VERSION) throw new ProtocolViolation(`the remote answered with connect protocol version ${head[0]}`)
-  if (!(head[1] in ConnectStatus)) throw new ProtocolViolation(`the remote answered with unknown status ${head[1]}`)
-  const message = head[2] > 0 ? new TextDecoder().decode((await bytes.read({ bytes: head[2], signal })).subarray()) : ''
-  return { response: { status: head[1] as ConnectStatus, message }, stream: bytes.unwrap() }
+  const frame = await readFrame(stream, responseLength, signal)
+  const message = new TextDecoder().decode(frame.subarray(3))
+  return { response: { status: frame.get(1) as ConnectStatus, message }, stream }
+}
+
+/** The request frame's length once its head is in; throws on a head that can never be valid. */
+function requestLength (head: Uint8ArrayList): number | undefined {
+  if (head.byteLength < 2) return undefined
+  if (head.get(0) !== CONNECT_VERSION) throw new ProtocolViolation(`unsupported connect protocol version ${head.get(0)}`, ConnectStatus.UnsupportedVersion)
+  const len = head.get(1)
+  if (len === 0 || len > MAX_SERVICE_NAME) throw new ProtocolViolation(`service name length ${len} outside 1..${MAX_SERVICE_NAME}`, ConnectStatus.BadRequest)
+  return 2 + len
+}
+
+function responseLength (head: Uint8ArrayList): number | undefined {
+  if (head.byteLength < 3) return undefined
+  if (head.get(0) !== CONNECT_VERSION) throw new ProtocolViolation(`the remote answered with connect protocol version ${head.get(0)}`)
+  if (!(head.get(1) in ConnectStatus)) throw new ProtocolViolation(`the remote answered with unknown status ${head.get(1)}`)
+  return 3 + head.get(2)
+}
+
+/**
+ * Takes one frame off the stream's 'message' events and puts whatever came
+ * after it back into the stream within the same dispatch. (byteStream's
+ * unwrap() puts it back later, and a stream whose remote has closed marks its
+ * readable end closed as soon as its own buffer is empty, and then refuses the
+ * bytes: a service that answers and exits at once lost its reply that way.)
+ */
+async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) => number | undefined, signal: AbortSignal): Promise<Uint8ArrayList> {
+  return await new Promise<Uint8ArrayList>((resolve, reject) => {
+    const buf = new Uint8ArrayList()
+    const settle = (err: Error | undefined, frame?: Uint8ArrayList): void => {
+      stream.removeEventListener('message', onMessage)
+      stream.removeEventListener('end', onEnd)
+      stream.removeEventListener('close', onEnd)
+      signal.removeEventListener('abort', onAbort)
+      if (err != null) reject(err)
+      else resolve(frame as Uint8ArrayList)
+    }
+    const onMessage = (evt: StreamMessageEvent): void => {
+      buf.append(evt.data)
+      let len: number | undefined
+      try {
+        len = frameLength(buf)
+      } catch (err) {
+        settle(err as Error)
+        return
+      }
+      if (len == null || buf.byteLength < len) return
+      if (buf.byteLength > len) stream.unshift(buf.sublist(len))
+      settle(undefined, buf.sublist(0, len))
+    }
+    const onEnd = (): void => { settle(new Error(`the stream ended after ${buf.byteLength} bytes of a connect frame`)) }
+    const onAbort = (): void => { settle(signal.reason as Error) }
+    if (signal.aborted) { onAbort(); return }
+    if (stream.readStatus === 'closed') { onEnd(); return }
+    stream.addEventListener('message', onMessage)
+    stream.addEventListener('end', onEnd)
+    stream.addEventListener('close', onEnd)
+    signal.addEventListener('abort', onAbort)
+  })
 }

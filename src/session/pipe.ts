@@ -63,14 +63,25 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise
       }
     })
     // 'end' (not 'remoteCloseWrite') waits until buffered bytes were delivered
-    stream.addEventListener('end', () => {
+    const onEnd = (): void => {
       if (!socket.destroyed) socket.end()
-    })
-    stream.addEventListener('close', (evt) => {
-      if (evt.error != null) socket.destroy()
+    }
+    const onClose = (error?: Error): void => {
+      if (error != null) socket.destroy()
       else if (!socket.writableEnded) socket.end()
       if (socket.destroyed || socket.closed) finish()
       else socket.once('close', finish)
+    }
+    stream.addEventListener('end', onEnd)
+    stream.addEventListener('close', (evt) => { onClose(evt.error) })
+    // A stream that ended or closed before the pipe was attached (a service
+    // that answered and exited at once) has already sent those events. Look
+    // after the bytes it still holds were delivered: attaching the 'message'
+    // listener queued their dispatch as a microtask ahead of this one.
+    queueMicrotask(() => {
+      if (stream.status === 'aborted' || stream.status === 'reset') onClose(new Error(`stream ${stream.status}`))
+      else if (stream.status === 'closed') onClose()
+      else if (stream.readStatus === 'closed') onEnd()
     })
   })
 }
