@@ -17,11 +17,12 @@ export interface Report {
 const fmt = (n: number, digits = 2): string => Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
 
 function rows (title: string, unit: string, values: Record<string, Summary>, anchor: string, higherIsBetter: boolean): string[] {
-  const out = [title, `  ${'path'.padEnd(22)} ${('median ' + unit).padEnd(16)} ${'min..max'.padEnd(20)} ratio to ${anchor}`]
+  const w = Math.max(22, ...Object.keys(values).map(k => k.length))
+  const out = [title, `  ${'path'.padEnd(w)} ${('median ' + unit).padEnd(16)} ${'min..max'.padEnd(20)} ratio to ${anchor}`]
   const a = values[anchor]
   for (const [name, s] of Object.entries(values)) {
     const r = a != null ? s.median / a.median : NaN
-    out.push(`  ${name.padEnd(22)} ${fmt(s.median).padEnd(16)} ${`${fmt(s.min)}..${fmt(s.max)}`.padEnd(20)} ${fmt(r)}${higherIsBetter ? '' : ' (lower is better)'}`)
+    out.push(`  ${name.padEnd(w)} ${fmt(s.median).padEnd(16)} ${`${fmt(s.min)}..${fmt(s.max)}`.padEnd(20)} ${fmt(r)}${higherIsBetter ? '' : ' (lower is better)'}`)
   }
   return out
 }
@@ -32,15 +33,15 @@ export function renderTable (r: Report): string {
   for (const t of r.throughput) lines.push(...rows(`tunnel throughput, iperf3 ${t.streams} stream(s), ${t.seconds} s`, 'Gbit/s', t.gbps, 'ssh -L', true), '')
   lines.push(...rows(`file transfer, ${fmt(r.files.bytes / 2 ** 20, 0)} MiB to a plain receiver`, 'MB/s', r.files.mbps, 'scp', true))
   lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')
-  lines.push(...rows(`connect + 1-byte round trip (DHT of ${r.latency.dhtSize} daemons for cold)`, 'ms', r.latency.ms, 'direct', false), '')
+  lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed)`, 'ms', r.latency.ms, 'direct', false), '')
   lines.push('footprint',
-    `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB`,
+    `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB (${fmt(r.footprint.idlePrivateMiB, 1)} MiB its own; the rest is the shared Node executable)`,
     `  RSS with ${r.footprint.tunnels} open tunnels: alice ${fmt(r.footprint.aliceRssWithTunnelsMiB, 1)} MiB, bob ${fmt(r.footprint.bobRssWithTunnelsMiB, 1)} MiB`)
   for (const d of r.dht) {
     lines.push('', `DHT at scale, ${d.nodes} nodes (${d.method}; ${fmt(d.memoryPerNodeMiB, 1)} MiB per node; set up in ${fmt(d.setupSeconds, 0)} s)`,
       `  presence published by ${fmt(d.publish.successRate * 100, 1)}% of nodes, stored on a median ${fmt(d.publish.peersPerPut.median, 0)} peers`)
     for (const run of d.runs) {
-      lines.push(`  ${run.killedPercent}% killed: ${run.lookups} lookups, success ${fmt(run.successRate * 100, 1)}%, median ${fmt(run.latencyMs.median, 0)} ms, p99 ${fmt(run.latencyMs.p99, 0)} ms, messages/lookup ${fmt(run.messagesPerLookup.median, 0)}`)
+      lines.push(`  ${run.killedPercent}% killed: ${run.lookups} lookups, success ${fmt(run.successRate * 100, 1)}%, median ${fmt(run.latencyMs.median, 0)} ms, p99 ${fmt(run.latencyMs.p99, 0)} ms, requests/lookup ${fmt(run.messagesPerLookup.median, 0)} (failed ${fmt(run.requestErrorsPerLookup.max, 0)} at most)`)
     }
   }
   return lines.join('\n')

@@ -57,6 +57,15 @@ export function rssMiB (pid: number): number {
   return m != null ? Number(m[1]) / 1024 : NaN
 }
 
+/**
+ * Memory only this process holds (anonymous pages: heap, buffers, malloc), in
+ * MiB; the rest of RSS is mostly the Node executable, mapped and shared.
+ */
+export function privateMiB (pid: number): number {
+  const m = /^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
+  return m != null ? Number(m[1]) / 1024 : NaN
+}
+
 /** CPU seconds (user + system) a process has used. */
 export function cpuSeconds (pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')

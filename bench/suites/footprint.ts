@@ -3,10 +3,10 @@ import { once } from 'node:events'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { userIdFromPublicKey } from '../../src/identity/index.js'
 import { runCli } from '../../test/helpers/cli.js'
-import { echoServer, rssMiB } from '../tools.js'
+import { echoServer, privateMiB, rssMiB } from '../tools.js'
 import type { Topology } from '../topology.js'
 
-export interface FootprintResult { idleRssMiB: number, contacts: number, tunnels: number, aliceRssWithTunnelsMiB: number, bobRssWithTunnelsMiB: number }
+export interface FootprintResult { idleRssMiB: number, idlePrivateMiB: number, contacts: number, tunnels: number, aliceRssWithTunnelsMiB: number, bobRssWithTunnelsMiB: number }
 
 /** Resident memory: bob's daemon idle with N contacts, then both daemons carrying M open tunnels. */
 export async function measureFootprint (topo: Topology, opts: { contacts: number, tunnels: number }): Promise<FootprintResult> {
@@ -17,6 +17,7 @@ export async function measureFootprint (topo: Topology, opts: { contacts: number
   }
   global.gc?.()
   const idleRssMiB = rssMiB(topo.bobD.proc.pid as number)
+  const idlePrivateMiB = privateMiB(topo.bobD.proc.pid as number)
 
   const echo = await echoServer()
   const port = await topo.tunnel('hold', echo.port)
@@ -31,6 +32,7 @@ export async function measureFootprint (topo: Topology, opts: { contacts: number
   }
   const result = {
     idleRssMiB,
+    idlePrivateMiB,
     contacts: opts.contacts,
     tunnels: opts.tunnels,
     aliceRssWithTunnelsMiB: rssMiB(topo.aliceD.proc.pid as number),

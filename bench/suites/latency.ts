@@ -6,8 +6,17 @@ import { waitFor } from '../../test/helpers/wait.js'
 import { echoServer, exec, sshArgs, sshTunnel } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
+import { startDhtPeers } from '../dht-peers.js'
 
-export interface LatencyResult { ms: Record<string, Summary>, dhtSize: number }
+export interface LatencyResult {
+  ms: Record<string, Summary>
+  /** DHT servers: the router, alice, bob, the new users and the bench's plain DHT peers. */
+  dhtSize: number
+  /** New users still connected to bob (kad-dht keep-alive) after hanging up, before their first connect. */
+  firstConnectAlreadyConnected: number
+  /** First connects that failed (no byte came back). */
+  firstConnectFailures: number
+}
 
 /** ms from TCP connect() until one byte has made the round trip through the service. */
 export async function roundTrip (port: number): Promise<number> {
@@ -15,7 +24,7 @@ export async function roundTrip (port: number): Promise<number> {
     const t0 = performance.now()
     const s = connect(port, '127.0.0.1', () => s.write('x'))
     s.once('data', () => { const ms = performance.now() - t0; s.destroy(); resolve(ms) })
-    s.once('error', reject)
+    s.on('error', reject)
     s.once('close', () => reject(new Error('closed before the byte came back')))
   })
 }
@@ -25,7 +34,7 @@ export async function roundTrip (port: number): Promise<number> {
  * and an ssh -L whose session is up; a fresh ssh connection; and cold — a user
  * who has never reached bob, so presence is looked up in the DHT first.
  */
-export async function measureLatency (topo: Topology, sshd: Sshd, opts: { samples: number, coldUsers: number, freshSsh: number }): Promise<LatencyResult> {
+export async function measureLatency (topo: Topology, sshd: Sshd, opts: { samples: number, coldUsers: number, freshSsh: number, dhtPeers: number }): Promise<LatencyResult> {
   const echo = await echoServer()
   const paths: Record<string, number> = {
     direct: echo.port,
@@ -45,19 +54,43 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     samples['ssh fresh'].push(performance.now() - t0)
   }
 
-  // cold: new users join the DHT, each reaches bob for the first time
+  // cold: new users join the DHT, each reaches bob for the first time. Plain
+  // DHT peers make the DHT larger than k = 20; still, a new node's start-up
+  // table refresh reaches most of an 80-node DHT, bob included. So the user
+  // hangs up on bob first (`cspace hangup`, bob's ID) and, after a moment for
+  // kad-dht's keep-alive redial (it keeps each node's 20 closest peers
+  // connected), the first connect is counted cold only if no connection to bob
+  // is open: it must look bob's presence up in the DHT, dial and handshake.
   await runCli(topo.bob.home, ['rules', 'add', 'allow', 'anyone', 'echo'])
+  const peers = await startDhtPeers(opts.dhtPeers, topo.router.addresses[0])
+  const bobPeerId = topo.bobD.addresses[0].split('/p2p/')[1]
   const users = await topo.addUsers(opts.coldUsers)
   samples['cspace cold'] = []
+  samples['cspace first, DHT-connected'] = []
+  let firstConnectFailures = 0
   for (const { profile } of users) {
     await waitFor('a published presence', async () => {
       const s = JSON.parse((await runCli(profile.home, ['status', '--json'])).stdout)
       return s.presence?.peers > 0
     }, 30_000, 200)
+    await runCli(profile.home, ['hangup', topo.bob.userId])
+    await new Promise(resolve => setTimeout(resolve, 500))
+    const open = JSON.parse((await runCli(profile.home, ['connections', '--json'])).stdout) as Array<{ peerId: string }>
+    const connected = open.some(c => c.peerId === bobPeerId)
     await runCli(profile.home, ['contacts', 'add', 'bob', topo.bob.userId])
     const port = Number((await runCli(profile.home, ['forward', '0', 'bob', 'echo'])).stdout.trim())
-    samples['cspace cold'].push(await roundTrip(port))
+    try {
+      samples[connected ? 'cspace first, DHT-connected' : 'cspace cold'].push(await roundTrip(port))
+    } catch {
+      firstConnectFailures++
+    }
   }
+  await peers.stop()
   echo.server.close()
-  return { ms: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])), dhtSize: 3 + opts.coldUsers }
+  return {
+    ms: Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)])),
+    dhtSize: 3 + opts.coldUsers + opts.dhtPeers,
+    firstConnectAlreadyConnected: samples['cspace first, DHT-connected'].length,
+    firstConnectFailures
+  }
 }

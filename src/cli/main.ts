@@ -3,7 +3,7 @@ import { CspaceError } from '../errors.js'
 import { registerIdentityCommands } from './commands/identity.js'
 import { registerDaemonCommand } from './commands/daemon.js'
 import { registerContactsCommand } from './commands/contacts.js'
-import { registerStatusCommand } from './commands/status.js'
+import { registerConnectionsCommand, registerHangupCommand, registerStatusCommand } from './commands/status.js'
 import { registerConnectCommand } from './commands/connect.js'
 import { registerTunnelCommands } from './commands/tunnels.js'
 import { registerRequestCommands } from './commands/requests.js'
@@ -15,7 +15,7 @@ export function buildProgram (): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-  for (const register of [registerIdentityCommands, registerDaemonCommand, registerContactsCommand, registerStatusCommand,
+  for (const register of [registerIdentityCommands, registerDaemonCommand, registerContactsCommand, registerStatusCommand, registerConnectionsCommand, registerHangupCommand,
     registerConnectCommand, registerTunnelCommands, registerRequestCommands]) {
     register(program)
   }

@@ -2,7 +2,7 @@ import { CspaceError, UsageError } from '../errors.js'
 
 export class ContactNotFound extends CspaceError {
   constructor (name: string) {
-    super('CONTACT_NOT_FOUND', `no contact named ${quote(name)}; see \`cspace contacts list\``)
+    super('CONTACT_NOT_FOUND', `no contact named ${quote(name)}; see \`cspace contacts list\``, 2)
   }
 }
 

@@ -1,10 +1,9 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Contact } from '../contacts/index.js'
 import type { NetworkNode, PresenceResolver } from '../network/index.js'
+import { summarizeConnection, type ConnectionSummary } from './connection-info.js'
 
 export type PresenceState = 'online' | 'offline' | 'unknown'
-
-export interface ConnectionSummary { remoteAddr: string, direction: 'inbound' | 'outbound', relayed: boolean }
 
 export interface ContactPresence {
   name: string
@@ -48,11 +47,7 @@ export class PresenceTracker {
 
   private async one (contact: Contact, maxWaitMs: number): Promise<ContactPresence> {
     const peerId = peerIdFromString(contact.peerId)
-    const connections = this.node.getConnections(peerId).filter(c => c.status === 'open').map(c => ({
-      remoteAddr: c.remoteAddr.toString(),
-      direction: c.direction,
-      relayed: c.remoteAddr.toString().includes('/p2p-circuit')
-    }))
+    const connections = this.node.getConnections(peerId).filter(c => c.status === 'open').map(summarizeConnection)
     const base = { name: contact.name, peerId: contact.peerId, connections }
     if (connections.length > 0) {
       return { ...base, presence: 'online', source: 'connection', addresses: this.resolver.cached(peerId)?.addresses ?? [] }

@@ -1,4 +1,4 @@
-import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
+import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
@@ -7,6 +7,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { MemoryDatastore } from 'datastore-core'
+import type { Datastore } from 'interface-datastore'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import { presenceSelector, presenceValidator } from './presence-validator.js'
@@ -39,15 +40,22 @@ export type NetworkNode = Libp2p<NetworkServices>
 
 export interface NetworkComponents {
   privateKey: PrivateKey
-  /**
-   * Replaces TCP + TLS, for the DHT simulation in the benchmark suite (an
-   * in-memory transport with many nodes in one process). Never set in the product.
-   */
-  simulation?: {
-    transports: Libp2pOptions['transports']
-    connectionEncrypters: Libp2pOptions['connectionEncrypters']
-    /** DHT maintenance timers, which a thousand nodes on one core cannot all run. */
-    dht?: Pick<KadDHTInit, 'querySelfInterval' | 'initialQuerySelfInterval' | 'allowQueryWithZeroPeers'>
+}
+
+/**
+ * cspace's Kademlia settings: private protocol, presence validator and
+ * selector, server mode, address filter. Shared by the daemon's node and the
+ * benchmark's DHT simulation, so the simulation measures these exact settings.
+ */
+export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, allowPrivateAddresses: boolean, allowQueryWithZeroPeers: boolean }): KadDHTInit {
+  return {
+    protocol: DHT_PROTOCOL,
+    // undefined = automatic: server once a public address is confirmed
+    clientMode: opts.server ? false : undefined,
+    peerInfoMapper: opts.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
+    validators: { [PRESENCE_NAMESPACE]: presenceValidator({ datastore }) },
+    selectors: { [PRESENCE_NAMESPACE]: presenceSelector },
+    allowQueryWithZeroPeers: opts.allowQueryWithZeroPeers
   }
 }
 
@@ -63,8 +71,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     privateKey: components.privateKey,
     datastore,
     addresses: { listen: init.listen },
-    transports: components.simulation?.transports ?? [tcp()],
-    connectionEncrypters: components.simulation?.connectionEncrypters ?? [tls()],
+    transports: [tcp()],
+    connectionEncrypters: [tls()],
     streamMuxers: [yamux({
       // A paused stream (its local socket is full) may still receive a whole
       // window; yamux resets a stream whose read buffer outgrows
@@ -81,17 +89,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     services: {
       identify: identify(),
       ping: ping(),
-      dht: kadDHT({
-        protocol: DHT_PROTOCOL,
-        // undefined = automatic: server once a public address is confirmed
-        clientMode: dhtServer ? false : undefined,
-        peerInfoMapper: init.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
-        validators: { [PRESENCE_NAMESPACE]: presenceValidator({ datastore }) },
-        selectors: { [PRESENCE_NAMESPACE]: presenceSelector },
-        // a lone router must answer queries before anyone else has joined
-        allowQueryWithZeroPeers: init.router,
-        ...components.simulation?.dht
-      })
+      // a lone router must answer queries before anyone else has joined
+      dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router }))
     }
   })
 }

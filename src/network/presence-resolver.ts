@@ -6,6 +6,14 @@ import type { NetworkNode } from './node.js'
 
 const log = componentLogger('network:presence:resolve')
 
+/**
+ * A lookup ends once this many valid records have come back, instead of when
+ * the whole DHT query has finished. The newest of them wins by seq, so one
+ * lagging replica is outvoted; a lookup after a failed dial (`fresh`) waits
+ * for the whole query, in case every early answer was stale.
+ */
+export const EARLY_QUORUM = 3
+
 export interface PresenceResolverComponents {
   node: NetworkNode
 }
@@ -49,7 +57,7 @@ export class PresenceResolver {
     }
     let p = this.inflight.get(id)
     if (p == null) {
-      p = this.query(peerId, options.signal).finally(() => this.inflight.delete(id))
+      p = this.query(peerId, options.fresh === true ? Infinity : EARLY_QUORUM, options.signal).finally(() => this.inflight.delete(id))
       this.inflight.set(id, p)
     }
     return await p
@@ -70,18 +78,23 @@ export class PresenceResolver {
     this.cache.delete(peerId.toString())
   }
 
-  private async query (peerId: PeerId, signal?: AbortSignal): Promise<PresenceRecord | undefined> {
+  private async query (peerId: PeerId, quorum: number, signal?: AbortSignal): Promise<PresenceRecord | undefined> {
     const key = presenceKey(peerId)
     const signals = [AbortSignal.timeout(this.timeoutMs)]
     if (signal != null) signals.push(signal)
     let best: PresenceRecord | undefined
+    let valid = 0
     try {
+      // kad-dht yields VALUE only once the whole query is done; each peer's
+      // answer carries its record earlier, in PEER_RESPONSE
       for await (const event of this.node.services.dht.get(key, { signal: AbortSignal.any(signals) })) {
-        if (event.name !== 'VALUE') continue
+        const value = event.name === 'VALUE' ? event.value : event.name === 'PEER_RESPONSE' ? event.record?.value : undefined
+        if (value == null || !('from' in event)) continue
         try {
-          const r = await decodePresence(key, event.value)
+          const r = await decodePresence(key, value)
           checkExpiry(r, this.now())
           if (best == null || r.seq > best.seq) best = r
+          if (++valid >= quorum) break
         } catch (err) {
           log('discarding record from %p: %e', event.from, err)
         }
@@ -89,6 +102,7 @@ export class PresenceResolver {
     } catch (err) {
       log('lookup of %p ended: %e', peerId, err)
     }
+    log('lookup of %p: %d valid record(s), %s', peerId, valid, valid >= quorum ? 'quorum reached' : 'whole query')
     const previous = this.cached(peerId)
     if (best != null && (previous == null || best.seq >= previous.seq)) this.cache.set(peerId.toString(), best)
     return best ?? previous

@@ -24,7 +24,9 @@ export async function openAppSocket (endpoint: DaemonEndpoint, request: AppOpera
   }
   if (!reply.ok) {
     socket.destroy()
-    throw new LocalApiError(reply.code ?? 'REFUSED', reply.message ?? 'refused')
+    // as on the HTTP API: naming something that does not exist is a usage error
+    const code = reply.code ?? 'REFUSED'
+    throw new LocalApiError(code, reply.message ?? 'refused', code.endsWith('NOT_FOUND') ? 2 : 1)
   }
   return socket
 }

@@ -72,6 +72,17 @@ export class SessionManager {
     return { peerId: peerIdFromString(contact.peerId), label: contact.name, contact }
   }
 
+  /**
+   * Closes every connection to `user`, ending their sessions; the next connect
+   * looks their presence up again and dials afresh. Returns how many closed.
+   */
+  async hangUp (user: string): Promise<number> {
+    const target = this.resolveTarget(user)
+    const open = this.c.node.getConnections(target.peerId).length
+    await this.c.node.hangUp(target.peerId)
+    return open
+  }
+
   /** Opens an authenticated stream to `user`'s `service`; resolves once the remote said OK. */
   async connect (user: string, service: string, options: { signal?: AbortSignal } = {}): Promise<Stream> {
     validateServiceName(service)

@@ -21,7 +21,12 @@ test('npm run bench harness runs end to end and reports every figure', async () 
     for (const t of r.throughput) for (const p of ['direct', 'socat', 'ssh -L', 'cspace']) positive(t.gbps[p].median, `throughput ${p}`)
     for (const p of ['direct', 'cspace', 'scp']) positive(r.files.mbps[p].median, `files ${p}`)
     positive(r.files.cpuSecondsPerGiB, 'cpu per GiB')
-    for (const p of ['direct', 'ssh -L (session up)', 'cspace warm', 'ssh fresh', 'cspace cold']) positive(r.latency.ms[p].median, `latency ${p}`)
+    for (const p of ['direct', 'ssh -L (session up)', 'cspace warm', 'ssh fresh']) positive(r.latency.ms[p].median, `latency ${p}`)
+    // the one new user's first connect, counted as cold or as already connected by the DHT
+    const first = ['cspace cold', 'cspace first, DHT-connected'].filter(p => r.latency.ms[p] != null)
+    assert.equal(first.reduce((n, p) => n + Number(r.latency.ms[p].n), 0), 1, `one first connect in ${JSON.stringify(r.latency.ms)}`)
+    for (const p of first) positive(r.latency.ms[p].median, `latency ${p}`)
+    assert.equal(r.latency.dhtSize, 9, 'router, alice, bob, one new user and 5 plain DHT peers')
     positive(r.footprint.idleRssMiB, 'idle RSS')
     positive(r.footprint.aliceRssWithTunnelsMiB, 'RSS with tunnels')
     assert.ok(r.versions.libp2p.length > 0 && r.machine.cpus > 0)
@@ -31,6 +36,7 @@ test('npm run bench harness runs end to end and reports every figure', async () 
     for (const run of r.dht[0].runs) {
       assert.equal(run.lookups, 20)
       positive(run.messagesPerLookup.median, 'DHT messages per lookup')
+      assert.equal(run.requestErrorsPerLookup.n, 20, 'failed requests are counted for every lookup')
       assert.ok(run.successRate >= 0 && run.successRate <= 1)
     }
   } finally {

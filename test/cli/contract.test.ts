@@ -58,7 +58,7 @@ describe('cspace command line', () => {
     assert.equal((await runCli(a.home, ['contacts', 'remove', 'ROBERT'])).code, 0)
     assert.deepEqual(JSON.parse((await runCli(a.home, ['contacts', 'list', '--json'])).stdout), [])
     const missing = await runCli(a.home, ['contacts', 'remove', 'robert'])
-    assert.equal(missing.code, 1)
+    assert.equal(missing.code, 2, 'naming a contact that does not exist is a usage error')
     assert.match(missing.stderr, /no contact named "robert"/)
   })
 })

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { CSPACE_BIN, cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
+import { CSPACE_BIN, CSPACE_NODE_FLAGS, cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
 import { startSshd, type Sshd } from '../helpers/sshd.js'
 import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
 import { waitFor } from '../helpers/wait.js'
@@ -104,6 +104,40 @@ describe('two users through a router', () => {
     assert.ok(fw.total >= 2)
   })
 
+  test('`cspace connections` lists the open connection to bob by contact name, direct', async () => {
+    const json = await runCli(alice.home, ['connections', '--json'])
+    assert.equal(json.code, 0, json.stderr)
+    const list = JSON.parse(json.stdout) as Array<{ peerId: string, contact: string | null, relayed: boolean, remoteAddr: string, streams: number }>
+    const toBob = list.filter(c => c.contact === 'bob')
+    assert.ok(toBob.length >= 1, `a connection to bob in ${json.stdout}`)
+    assert.equal(toBob[0].peerId, bobD.addresses[0].split('/p2p/')[1])
+    assert.equal(toBob[0].relayed, false)
+    assert.match(toBob[0].remoteAddr, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+/)
+    assert.ok(list.some(c => c.contact === null), 'the router, a DHT peer, is listed without a contact name')
+    const text = await runCli(alice.home, ['connections'])
+    assert.match(text.stdout, /^bob\s+direct\s+(inbound|outbound)\s+\d+ stream\(s\)/m)
+  })
+
+  test('`cspace hangup bob` ends an open session at once; the next connect dials afresh', async () => {
+    const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'web'])).stdout.trim())
+    const s = connect(port, '127.0.0.1')
+    s.on('error', () => {})
+    const closed = once(s, 'close')
+    // the session is up end to end: bob's HTTP server answered on this socket (keep-alive)
+    s.write('GET /nothing HTTP/1.1\r\nHost: bob\r\n\r\n')
+    const [first] = await once(s, 'data') as [Buffer]
+    assert.match(first.toString(), /^HTTP\/1\.1 404/)
+    const h = await runCli(alice.home, ['hangup', 'bob'])
+    assert.equal(h.code, 0, h.stderr)
+    assert.match(h.stdout, /^closed [1-9]\d* connection\(s\) to bob/)
+    await closed // the application's connection ends with the libp2p connection
+    const again = await exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/nothing`])
+    assert.equal(again.stdout, '404')
+    const unknown = await runCli(alice.home, ['hangup', 'nobody'])
+    assert.equal(unknown.code, 2, 'an unknown contact is a usage error')
+    assert.match(unknown.stderr, /nobody/)
+  })
+
   test('backpressure: a receiver that stalls mid-transfer bounds what is in flight, then gets every byte', async () => {
     // Loopback TCP buffers here may grow to 32 MiB per socket (tcp_rmem), so
     // kernel buffering on the two local hops alone can hold ~72 MiB. Send far
@@ -183,7 +217,7 @@ describe('two users through a router', () => {
   })
 
   test('ssh with ProxyCommand=`cspace connect bob ssh`: 64 MiB each way', async () => {
-    const proxy = `${process.execPath} ${CSPACE_BIN} connect bob ssh`
+    const proxy = `${process.execPath} ${CSPACE_NODE_FLAGS.join(' ')} ${CSPACE_BIN} connect bob ssh`
     const sshArgs = ['-i', sshd.clientKey, '-o', `UserKnownHostsFile=${sshd.knownHosts}`, '-o', 'StrictHostKeyChecking=accept-new',
       '-o', 'BatchMode=yes', '-o', `ProxyCommand=${proxy}`, 'root@bob.cspace']
     const env = { ...process.env, CSPACE_HOME: alice.home }
@@ -198,7 +232,7 @@ describe('two users through a router', () => {
 
   test('unknown contact, unknown service and a stranger\'s ID are clear errors', async () => {
     const unknown = await runCli(alice.home, ['connect', 'carol', 'ssh'])
-    assert.equal(unknown.code, 1)
+    assert.equal(unknown.code, 2, 'an unknown contact is a usage error, as in every other command')
     assert.match(unknown.stderr, /no contact named "?carol"?/)
     const noService = await runCli(alice.home, ['connect', 'bob', 'nosuch'])
     assert.equal(noService.code, 1)

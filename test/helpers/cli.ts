@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
@@ -8,15 +8,19 @@ import { removeTempDirs, tempDir } from './files.js'
 /** The repository root (dist/test/helpers → ../../..). */
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..')
 export const CSPACE_BIN = join(ROOT, 'bin', 'cspace.js')
+/**
+ * The Node flags on the `cspace` command's `#!/usr/bin/env -S node …` line:
+ * children run with exactly what a user's `cspace` runs with.
+ */
+export const CSPACE_NODE_FLAGS = readFileSync(CSPACE_BIN, 'utf8').split('\n')[0].split(/\s+/).filter(a => a.startsWith('--'))
 
 export interface CliResult { code: number, stdout: string, stderr: string }
 
 const children = new Set<ChildProcess>()
 
-
 /** Runs `cspace ARGS` with the profile `home`; resolves when it exits. */
 export async function runCli (home: string, args: string[], opts: { input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CSPACE_BIN, ...args], {
+  const child = spawn(process.execPath, [...CSPACE_NODE_FLAGS, CSPACE_BIN, ...args], {
     env: { ...process.env, CSPACE_HOME: home, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe']
   })
@@ -74,7 +78,7 @@ export interface RunningDaemon {
 
 /** Starts `cspace daemon ARGS` and waits until it has printed its listen addresses. */
 export async function startDaemon (home: string, args: string[] = [], opts: { env?: Record<string, string>, timeoutMs?: number } = {}): Promise<RunningDaemon> {
-  const proc = spawn(process.execPath, [CSPACE_BIN, 'daemon', ...args], {
+  const proc = spawn(process.execPath, [...CSPACE_NODE_FLAGS, CSPACE_BIN, 'daemon', ...args], {
     env: { ...process.env, CSPACE_HOME: home, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -77,8 +77,16 @@ describe('connect protocol against a real daemon', () => {
     assert.equal(await statusAfter(Buffer.from([1, 3, 0x41, 0x20, 0x2f])), ConnectStatus.BadRequest)
   })
 
-  test('garbage of 256 KiB gets a refusal, not a crash', async () => {
-    const status = await statusAfter(Buffer.alloc(256 * 1024, 0xab))
+  test('garbage of 256 KiB gets a refusal or a reset, not a crash', async () => {
+    let status: number | undefined
+    try {
+      status = await statusAfter(Buffer.alloc(256 * 1024, 0xab))
+    } catch (err) {
+      // the daemon answered the first frame and reset the stream while the rest
+      // was still arriving: libp2p rejects our close() or read with the reset
+      assert.ok(err instanceof Event || /reset/i.test(String((err as Error).message)), `unexpected ${String(err)}`)
+      return
+    }
     assert.ok(status === ConnectStatus.UnsupportedVersion || status === undefined, `status ${String(status)}`)
   })
 

@@ -4,6 +4,7 @@ import type { ContactPresence } from '../../daemon/presence-tracker.js'
 import type { ForwardState } from '../../daemon/forwards.js'
 import type { ExposeState } from '../../daemon/exposes.js'
 import type { PromptRequest } from '../../session/index.js'
+import type { ConnectionInfo } from '../../daemon/connection-info.js'
 
 export interface StatusReply {
   user: { userId: string, peerId: string, fingerprint: string }
@@ -46,5 +47,38 @@ export function registerStatusCommand (program: Command): void {
         for (const r of s.requests) out.push(`  ${r.id}  ${r.caller.contactName ?? 'stranger'} wants ${r.service}`)
       }
       process.stdout.write(out.join('\n') + '\n')
+    })
+}
+
+/** `cspace connections`: every open peer connection (contacts and DHT peers), direct or relayed. */
+export function registerConnectionsCommand (program: Command): void {
+  program.command('connections')
+    .description('list open connections to other nodes: contact, address, direct or relayed, streams')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const { connections } = await new LocalApiClient().get<{ connections: ConnectionInfo[] }>('/v1/connections')
+      if (opts.json === true) { process.stdout.write(JSON.stringify(connections) + '\n'); return }
+      if (connections.length === 0) { process.stdout.write('no open connections\n'); return }
+      const now = Date.now()
+      const rows = connections.map(c => [
+        c.contact ?? `${c.peerId.slice(0, 12)}…`,
+        c.relayed ? 'relayed' : 'direct',
+        c.direction,
+        `${c.streams} stream(s)`,
+        `${Math.round((now - c.openedAt) / 1000)} s`,
+        c.remoteAddr
+      ])
+      const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
+      process.stdout.write(rows.map(r => r.map((x, i) => i === r.length - 1 ? x : x.padEnd(widths[i])).join('  ')).join('\n') + '\n')
+    })
+}
+
+/** `cspace hangup USER`: close every connection to USER now. */
+export function registerHangupCommand (program: Command): void {
+  program.command('hangup <user>')
+    .description('close every connection to USER (a contact name or a user ID), ending its sessions; the next connect dials afresh')
+    .action(async (user: string) => {
+      const { closed } = await new LocalApiClient().post<{ closed: number }>('/v1/hangup', { user })
+      process.stdout.write(`closed ${closed} connection(s) to ${user}\n`)
     })
 }

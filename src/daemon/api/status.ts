@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Daemon } from '../daemon.js'
+import { describeConnection } from '../connection-info.js'
 
-/** GET /v1/status: this node, its presence, contacts' presence, tunnels, pending requests. */
+const hangupBody = { type: 'object', required: ['user'], additionalProperties: false, properties: { user: { type: 'string', maxLength: 2048 } } }
+
+/** GET /v1/status: this node, its presence, contacts' presence, tunnels, pending requests; GET /v1/connections; POST /v1/hangup; GET /v1/events. */
 export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): void {
   app.get('/v1/status', async () => {
     const contacts = await daemon.tracker.snapshot(daemon.contacts.list())
@@ -20,6 +23,15 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
       exposes: daemon.exposes.list(),
       requests: daemon.prompts.list()
     }
+  })
+
+  app.get('/v1/connections', async () => {
+    const open = daemon.node.getConnections().filter(c => c.status === 'open')
+    return { connections: open.map(c => describeConnection(c, daemon.contacts)) }
+  })
+
+  app.post<{ Body: { user: string } }>('/v1/hangup', { schema: { body: hangupBody } }, async (req) => {
+    return { closed: await daemon.sessions.hangUp(req.body.user) }
   })
 
   app.get<{ Querystring: { since?: string } }>('/v1/events', async (req) => {
