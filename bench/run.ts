@@ -24,7 +24,7 @@ const MODES = {
   tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20 },
   quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200 },
   // the in-process DHT simulation runs every node on one core: 1000 nodes take
-  // ~40 min on their own, so that size is a separate run, `--dht 1000` (docs/BENCHMARKS.md)
+  // ~30 min on their own, so that size is a separate run, `--dht 1000` (docs/BENCHMARKS.md)
   full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200 }
 } as const
 
