@@ -8,8 +8,8 @@ import { createNetworkNode, type NetworkNode } from '../src/network/index.js'
  * not connected to everyone and a first connect really looks presence up.
  */
 export async function startDhtPeers (count: number, bootstrap: string): Promise<{ nodes: NetworkNode[], stop: () => Promise<void> }> {
-  const nodes: NetworkNode[] = []
-  for (let i = 0; i < count; i++) {
+  // started together, as a running network would already be
+  const nodes: NetworkNode[] = await Promise.all(Array.from({ length: count }, async () => {
     const node = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, {
       listen: ['/ip4/127.0.0.1/tcp/0'],
       bootstrap: [bootstrap],
@@ -19,7 +19,7 @@ export async function startDhtPeers (count: number, bootstrap: string): Promise<
       router: false
     })
     await node.start()
-    nodes.push(node)
-  }
+    return node
+  }))
   return { nodes, stop: async () => { await Promise.all(nodes.map(async n => { await n.stop() })) } }
 }
