@@ -1,5 +1,5 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { createNetworkNode, type NetworkNode } from '../src/network/index.js'
+import type { NetworkNode } from '../src/network/index.js'
+import { createLoopbackNode } from '../test/helpers/nodes.js'
 
 /**
  * Plain DHT servers in the bench process, with the daemon's own network stack
@@ -10,14 +10,7 @@ import { createNetworkNode, type NetworkNode } from '../src/network/index.js'
 export async function startDhtPeers (count: number, bootstrap: string): Promise<{ nodes: NetworkNode[], stop: () => Promise<void> }> {
   // started together, as a running network would already be
   const nodes: NetworkNode[] = await Promise.all(Array.from({ length: count }, async () => {
-    const node = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, {
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      bootstrap: [bootstrap],
-      allowPrivateAddresses: true,
-      inboundConnectionsPerIpPerSecond: 1000,
-      maxConnections: 300,
-      router: false
-    })
+    const node = await createLoopbackNode({ bootstrap: [bootstrap] })
     await node.start()
     return node
   }))

@@ -127,7 +127,6 @@ async function simulate (opts: DhtScaleOptions): Promise<DhtScaleResult> {
   }
 }
 
-/** Offers every node every other node, in random order; the table's bucket rules decide who stays. */
 /**
  * One simulated node: cspace's DHT settings (cspaceDhtInit) on libp2p's
  * in-memory transport with plaintext. Per-node upkeep that a real node pays on
@@ -159,6 +158,7 @@ async function createSimNode (privateKey: PrivateKey, address: string): Promise<
   })
 }
 
+/** Offers every node every other node, in random order; the table's bucket rules decide who stays. */
 async function seedRoutingTables (sims: SimNode[]): Promise<void> {
   const now = Date.now()
   const byId = new Map(sims.map(o => [o.node.peerId.toString(), o]))

@@ -123,7 +123,8 @@ export class AppPort {
 
   private reply (socket: Socket, err: unknown): void {
     const code = err instanceof CspaceError ? err.code : 'BAD_REQUEST'
-    const reply: AppReply = { v: 1, ok: false, code, message: (err as Error).message }
+    const usage = err instanceof CspaceError && err.exitCode === 2
+    const reply: AppReply = { v: 1, ok: false, code, message: (err as Error).message, usage }
     if (!socket.destroyed) socket.end(encodeLine(reply))
   }
 

@@ -20,7 +20,8 @@ export type AppOperation =
 
 export type AppRequest = { v: 1, token: string } & AppOperation
 
-export interface AppReply { v: 1, ok: boolean, code?: string, message?: string }
+/** `usage`: the request named something that does not exist or was malformed (the CLI exits 2). */
+export interface AppReply { v: 1, ok: boolean, code?: string, message?: string, usage?: boolean }
 
 export interface IncomingEvent {
   v: 1

@@ -24,9 +24,7 @@ export async function openAppSocket (endpoint: DaemonEndpoint, request: AppOpera
   }
   if (!reply.ok) {
     socket.destroy()
-    // as on the HTTP API: naming something that does not exist is a usage error
-    const code = reply.code ?? 'REFUSED'
-    throw new LocalApiError(code, reply.message ?? 'refused', code.endsWith('NOT_FOUND') ? 2 : 1)
+    throw new LocalApiError(reply.code ?? 'REFUSED', reply.message ?? 'refused', reply.usage === true ? 2 : 1)
   }
   return socket
 }

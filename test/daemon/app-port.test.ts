@@ -36,7 +36,7 @@ describe('application port', () => {
 
   after(async () => { await cleanupAll() })
 
-  const reply = (text: string): { ok: boolean, code: string, message: string } => JSON.parse(text.split('\n')[0])
+  const reply = (text: string): { ok: boolean, code: string, message: string, usage?: boolean } => JSON.parse(text.split('\n')[0])
 
   test('a wrong token, bad JSON, an unknown op or version are refused in one line', async () => {
     assert.equal(reply(await exchange(port, JSON.stringify({ v: 1, token: 'nope', op: 'connect', user: 'x', service: 'y' }) + '\n')).code, 'UNAUTHORIZED')
@@ -51,7 +51,9 @@ describe('application port', () => {
     assert.match(reply(big).message, /longer than 4096 bytes/)
     const truncated = await exchange(port, '{"v":1,"token":')
     assert.match(reply(truncated).message, /closed before the first line/)
-    assert.equal(reply(await exchange(port, JSON.stringify({ v: 1, token, op: 'connect', user: 'nobody', service: 'y' }) + '\n')).code, 'CONTACT_NOT_FOUND')
+    const nobody = reply(await exchange(port, JSON.stringify({ v: 1, token, op: 'connect', user: 'nobody', service: 'y' }) + '\n'))
+    assert.equal(nobody.code, 'CONTACT_NOT_FOUND')
+    assert.equal(nobody.usage, true, 'an unknown contact is the caller\'s mistake (the CLI exits 2)')
     assert.equal((await runCli(home, ['status'])).code, 0)
   })
 })

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createNetworkNode, encodePresence, presenceKey, type NetworkNode } from '../../src/network/index.js'
+import { encodePresence, presenceKey, type NetworkNode } from '../../src/network/index.js'
 import { parseUserId } from '../../src/identity/index.js'
 import { cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
+import { createLoopbackNode } from '../helpers/nodes.js'
 
 const USERS = 20
 
@@ -59,9 +60,7 @@ describe(`a DHT of ${USERS} daemons and a router on 127.0.0.1`, () => {
   })
 
   test('forged, oversized and malformed presence records are refused; the victim stays reachable', async () => {
-    rogue = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, {
-      listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 100, maxConnections: 100, router: false
-    })
+    rogue = await createLoopbackNode()
     await rogue.start()
     await rogue.dial(multiaddr(router.addresses[0]))
     await waitFor('the rogue node in the DHT', async () => {

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createNetworkNode, PresencePublisher, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
+import { PresencePublisher, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
 import { waitFor } from '../helpers/wait.js'
+import { createLoopbackNode } from '../helpers/nodes.js'
 
-const init = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [] as string[], allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 100, maxConnections: 100 }
 
 /** Presence between in-process nodes over real TCP: publish, refresh before expiry, sign off, cache. */
 describe('presence publisher and resolver', () => {
@@ -18,12 +18,12 @@ describe('presence publisher and resolver', () => {
   let savedSeq = 0
 
   before(async () => {
-    const router = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, { ...init, router: true })
+    const router = await createLoopbackNode({ router: true })
     await router.start()
     const boot = [router.getMultiaddrs()[0].toString()]
     aliceKey = await generateKeyPair('Ed25519')
-    alice = await createNetworkNode({ privateKey: aliceKey }, { ...init, bootstrap: boot, router: false })
-    seeker = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, { ...init, bootstrap: boot, router: false })
+    alice = await createLoopbackNode({ bootstrap: boot }, aliceKey)
+    seeker = await createLoopbackNode({ bootstrap: boot })
     nodes.push(router, alice, seeker)
     await alice.start()
     await seeker.start()
@@ -60,7 +60,7 @@ describe('presence publisher and resolver', () => {
 
   test('a new listen address is published at once, not at the next refresh', async () => {
     const carolKey = await generateKeyPair('Ed25519')
-    const carol = await createNetworkNode({ privateKey: carolKey }, { ...init, bootstrap: [nodes[0].getMultiaddrs()[0].toString()], router: false })
+    const carol = await createLoopbackNode({ bootstrap: [nodes[0].getMultiaddrs()[0].toString()] }, carolKey)
     nodes.push(carol)
     await carol.start()
     let seq = 0

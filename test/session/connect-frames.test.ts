@@ -1,9 +1,9 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
-import { createNetworkNode, type NetworkNode } from '../../src/network/index.js'
+import type { NetworkNode } from '../../src/network/index.js'
+import { createLoopbackNode } from '../helpers/nodes.js'
 import { Duplex } from 'node:stream'
 import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, pipeSocketStream, readRequest, readResponse } from '../../src/session/index.js'
 import { waitFor } from '../helpers/wait.js'
@@ -26,11 +26,10 @@ async function rest (stream: Stream): Promise<string> {
 describe('connect frames that arrive together with data and the close', () => {
   let a: NetworkNode
   let b: NetworkNode
-  const init = { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 100, maxConnections: 10, router: false }
 
   before(async () => {
-    a = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, init)
-    b = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, init)
+    a = await createLoopbackNode()
+    b = await createLoopbackNode()
     await a.start()
     await b.start()
   })

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
-import { createNetworkNode, type NetworkNode } from '../../src/network/index.js'
+import type { NetworkNode } from '../../src/network/index.js'
+import { createLoopbackNode } from '../helpers/nodes.js'
 import { userIdFromPublicKey } from '../../src/identity/index.js'
 import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, readResponse } from '../../src/session/index.js'
 import { cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
@@ -39,9 +40,9 @@ describe('connect protocol against a real daemon', () => {
     const key = await generateKeyPair('Ed25519')
     assert.equal((await runCli(bobHome, ['contacts', 'add', 'tester', userIdFromPublicKey(key.publicKey).text])).code, 0)
     bob = await startDaemon(bobHome)
-    const init = { listen: [], bootstrap: [], allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 100, maxConnections: 50, router: false }
-    peer = await createNetworkNode({ privateKey: key }, init)
-    stranger = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519') }, init)
+    // dialers only: they listen nowhere
+    peer = await createLoopbackNode({ listen: [] }, key)
+    stranger = await createLoopbackNode({ listen: [] })
     await peer.start()
     await stranger.start()
   })

@@ -1,0 +1,13 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { createNetworkNode, type NetworkInit, type NetworkNode } from '../../src/network/index.js'
+
+/** The daemon's network settings for a node on 127.0.0.1 among many others on the same IP. */
+export function loopbackInit (overrides: Partial<NetworkInit> = {}): NetworkInit {
+  return { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 1000, maxConnections: 300, router: false, ...overrides }
+}
+
+/** An in-process libp2p node with the daemon's stack (not started), with a new key unless given one. */
+export async function createLoopbackNode (overrides: Partial<NetworkInit> = {}, privateKey?: PrivateKey): Promise<NetworkNode> {
+  return await createNetworkNode({ privateKey: privateKey ?? await generateKeyPair('Ed25519') }, loopbackInit(overrides))
+}
