@@ -7,10 +7,11 @@ import type { DhtScaleResult } from './suites/dht-scale.js'
 
 export interface Report {
   mode: string
-  throughput: ThroughputResult[]
-  files: FileResult
-  latency: LatencyResult
-  footprint: FootprintResult
+  // absent when `--only` left the suite out
+  throughput?: ThroughputResult[]
+  files?: FileResult
+  latency?: LatencyResult
+  footprint?: FootprintResult
   dht: DhtScaleResult[]
 }
 
@@ -30,13 +31,17 @@ function rows (title: string, unit: string, values: Record<string, Summary>, anc
 /** The terminal table: every figure with its anchor from the same run. */
 export function renderTable (r: Report): string {
   const lines: string[] = [`cspace benchmark (${r.mode} mode)`, '']
-  for (const t of r.throughput) lines.push(...rows(`tunnel throughput, iperf3 ${t.streams} stream(s), ${t.seconds} s`, 'Gbit/s', t.gbps, 'ssh -L', true), '')
-  lines.push(...rows(`file transfer, ${fmt(r.files.bytes / 2 ** 20, 0)} MiB to a plain receiver`, 'MB/s', r.files.mbps, 'scp', true))
-  lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')
-  lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed)`, 'ms', r.latency.ms, 'direct', false), '')
-  lines.push('footprint',
-    `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB (${fmt(r.footprint.idlePrivateMiB, 1)} MiB its own; the rest is the shared Node executable)`,
-    `  RSS with ${r.footprint.tunnels} open tunnels: alice ${fmt(r.footprint.aliceRssWithTunnelsMiB, 1)} MiB, bob ${fmt(r.footprint.bobRssWithTunnelsMiB, 1)} MiB`)
+  for (const t of r.throughput ?? []) lines.push(...rows(`tunnel throughput, iperf3 ${t.streams} stream(s), ${t.seconds} s`, 'Gbit/s', t.gbps, 'ssh -L', true), '')
+  if (r.files != null) {
+    lines.push(...rows(`file transfer, ${fmt(r.files.bytes / 2 ** 20, 0)} MiB to a plain receiver`, 'MB/s', r.files.mbps, 'scp', true))
+    lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')
+  }
+  if (r.latency != null) lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed)`, 'ms', r.latency.ms, 'direct', false), '')
+  if (r.footprint != null) {
+    lines.push('footprint',
+      `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB (${fmt(r.footprint.idlePrivateMiB, 1)} MiB its own; the rest is the shared Node executable)`,
+      `  RSS with ${r.footprint.tunnels} open tunnels: alice ${fmt(r.footprint.aliceRssWithTunnelsMiB, 1)} MiB, bob ${fmt(r.footprint.bobRssWithTunnelsMiB, 1)} MiB`)
+  }
   for (const d of r.dht) {
     lines.push('', `DHT at scale, ${d.nodes} nodes (${d.method}; ${fmt(d.memoryPerNodeMiB, 1)} MiB per node; set up in ${fmt(d.setupSeconds, 0)} s)`,
       `  presence published by ${fmt(d.publish.successRate * 100, 1)}% of nodes, stored on a median ${fmt(d.publish.peersPerPut.median, 0)} peers`)

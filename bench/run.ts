@@ -3,7 +3,9 @@
  * use (raw TCP, socat, ssh -L, scp), measured in one run on this machine and
  * reported as ratios. `--quick` (under 3 minutes), default full mode, `--tiny`
  * (the harness on tiny sizes, for the test suite). Writes bench/results/latest.json
- * (or --out PATH) and prints a table.
+ * (or --out PATH) and prints a table. `--dht N,N` sets the simulated DHT sizes,
+ * `--dht-lookups N` the lookups per size, `--only SUITE,SUITE` runs only those
+ * suites (footprint, throughput, files, latency, dht).
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -20,6 +22,9 @@ import { measureFootprint } from './suites/footprint.js'
 import { measureDhtScale } from './suites/dht-scale.js'
 import { renderTable } from './report.js'
 
+const SUITES = ['footprint', 'throughput', 'files', 'latency', 'dht'] as const
+type Suite = typeof SUITES[number]
+
 const MODES = {
   tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20 },
   quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200 },
@@ -32,6 +37,11 @@ function version (cmd: string, args: string[]): string {
   try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim() } catch (err) { return (err as { stderr?: string }).stderr?.split('\n')[0].trim() ?? 'unknown' }
 }
 
+function usage (message: string): never {
+  process.stderr.write(`bench: ${message}\n`)
+  process.exit(2)
+}
+
 async function main (): Promise<void> {
   const args = process.argv.slice(2)
   const mode = args.includes('--tiny') ? 'tiny' : args.includes('--quick') ? 'quick' : 'full'
@@ -40,24 +50,29 @@ async function main (): Promise<void> {
   const m = MODES[mode]
   const dhtIndex = args.indexOf('--dht')
   const dhtSizes: number[] = dhtIndex >= 0 ? args[dhtIndex + 1].split(',').map(Number) : [...m.dht]
+  const lookupsIndex = args.indexOf('--dht-lookups')
+  const dhtLookups = lookupsIndex >= 0 ? Number(args[lookupsIndex + 1]) : m.dhtLookups
+  const onlyIndex = args.indexOf('--only')
+  const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1].split(',')) : new Set(SUITES)
+  for (const s of only) if (!SUITES.includes(s as Suite)) usage(`--only: unknown suite ${s}; choose from ${SUITES.join(', ')}`)
+  if (dhtSizes.some(n => !Number.isInteger(n) || n < 2) || !Number.isInteger(dhtLookups) || dhtLookups < 1) usage('--dht takes node counts (2 or more) separated by commas; --dht-lookups a positive count')
+  const run = async <T>(suite: Suite, f: () => Promise<T>): Promise<T | undefined> => only.has(suite) ? await f() : undefined
   const started = Date.now()
-  const sshd = await startSshd()
+  const needsDaemons = ['footprint', 'throughput', 'files', 'latency'].some(s => only.has(s))
+  const sshd = needsDaemons ? await startSshd() : undefined
   try {
-    const topo = await buildTopology()
-    const log = (s: string): void => { process.stderr.write(`bench: ${s}\n`) }
-    log(`mode ${mode}: footprint`)
-    const footprint = await measureFootprint(topo, m.footprint)
-    log('tunnel throughput (iperf3)')
-    const throughput = await measureThroughput(topo, sshd, m.throughput)
-    log('file throughput')
-    const files = await measureFiles(topo, sshd, m.files)
-    log('connect latency')
-    const latency = await measureLatency(topo, sshd, m.latency)
+    const log = (s: string): void => { process.stderr.write(`bench: ${Math.round((Date.now() - started) / 1000)} s: ${s}\n`) }
+    const topo = sshd != null ? await buildTopology() : undefined
+    const footprint = topo && sshd && await run('footprint', async () => { log(`mode ${mode}: footprint`); return await measureFootprint(topo, m.footprint) })
+    const throughput = topo && sshd && await run('throughput', async () => { log('tunnel throughput (iperf3)'); return await measureThroughput(topo, sshd, m.throughput) })
+    const files = topo && sshd && await run('files', async () => { log('file throughput'); return await measureFiles(topo, sshd, m.files) })
+    const latency = topo && sshd && await run('latency', async () => { log('connect latency'); return await measureLatency(topo, sshd, m.latency) })
     const dht = []
-    for (const nodes of dhtSizes) {
-      log(`DHT at scale: ${nodes} nodes in-process`)
-      dht.push(await measureDhtScale({ nodes, lookups: m.dhtLookups, killPercent: 20, progress: log }))
+    for (const nodes of only.has('dht') ? dhtSizes : []) {
+      log(`DHT at scale: ${nodes} nodes in-process, ${dhtLookups} lookups`)
+      dht.push(await measureDhtScale({ nodes, lookups: dhtLookups, killPercent: 20, progress: log }))
     }
+    log('done')
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
     const libp2p = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'libp2p', 'package.json'), 'utf8')).version
     const report = {
@@ -77,7 +92,7 @@ async function main (): Promise<void> {
     process.stdout.write(renderTable(report) + `\nwritten to ${out}\n`)
   } finally {
     await stopTools()
-    await sshd.stop()
+    await sshd?.stop()
     await cleanupAll()
   }
 }

@@ -71,3 +71,19 @@ export function cpuSeconds (pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100 // clock ticks, 100 Hz on Linux
 }
+
+/**
+ * Waits until a process has used under `share` of a core over a whole
+ * `windowMs` (a daemon done with its start-up work), or until the deadline.
+ * Returns whether it went quiet.
+ */
+export async function waitForQuiet (pid: number, opts: { share?: number, windowMs?: number, deadlineMs?: number } = {}): Promise<boolean> {
+  const windowMs = opts.windowMs ?? 1000
+  const deadline = Date.now() + (opts.deadlineMs ?? 30_000)
+  while (Date.now() < deadline) {
+    const cpu0 = cpuSeconds(pid)
+    await new Promise(resolve => setTimeout(resolve, windowMs))
+    if ((cpuSeconds(pid) - cpu0) * 1000 / windowMs < (opts.share ?? 0.05)) return true
+  }
+  return false
+}

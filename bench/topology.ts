@@ -40,13 +40,10 @@ export async function buildTopology (): Promise<Topology> {
       await cli(bob.home, ['expose', service, `127.0.0.1:${target}`])
       return Number((await cli(alice.home, ['forward', '0', 'bob', service])).trim())
     },
-    addUsers: async (n) => {
-      const out: Array<{ profile: Profile, daemon: RunningDaemon }> = []
-      for (let i = 0; i < n; i++) {
-        const profile = await makeProfile(`user${i}`)
-        out.push({ profile, daemon: await startDaemon(profile.home, boot) })
-      }
-      return out
-    }
+    // all at once, as users of a running network come and go independently
+    addUsers: async (n) => await Promise.all(Array.from({ length: n }, async (_, i) => {
+      const profile = await makeProfile(`user${i}`)
+      return { profile, daemon: await startDaemon(profile.home, boot) }
+    }))
   }
 }

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import type { Sshd } from '../../test/helpers/sshd.js'
 import { runCli } from '../../test/helpers/cli.js'
 import { waitFor } from '../../test/helpers/wait.js'
-import { echoServer, exec, sshArgs, sshTunnel } from '../tools.js'
+import { echoServer, exec, sshArgs, sshTunnel, waitForQuiet } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
 import { startDhtPeers } from '../dht-peers.js'
@@ -16,6 +16,8 @@ export interface LatencyResult {
   firstConnectAlreadyConnected: number
   /** First connects that failed (no byte came back). */
   firstConnectFailures: number
+  /** New users whose daemon had gone quiet (start-up work done) before their first connect. */
+  usersSettled: number
 }
 
 /** ms from TCP connect() until one byte has made the round trip through the service. */
@@ -63,16 +65,26 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   // is open: it must look bob's presence up in the DHT, dial and handshake.
   await runCli(topo.bob.home, ['rules', 'add', 'allow', 'anyone', 'echo'])
   const peers = await startDhtPeers(opts.dhtPeers, topo.router.addresses[0])
+  // bob published into a three-node DHT; the daemon publishes again once its
+  // DHT has doubled, onto the peers now closest to its key, as in a settled network
+  const grown = Date.now()
+  await waitFor("bob's presence published into the grown DHT", async () => {
+    const s = JSON.parse((await runCli(topo.bob.home, ['status', '--json'])).stdout)
+    return s.presence?.at > grown
+  }, 60_000, 500)
   const bobPeerId = topo.bobD.addresses[0].split('/p2p/')[1]
   const users = await topo.addUsers(opts.coldUsers)
   samples['cspace cold'] = []
   samples['cspace first, DHT-connected'] = []
   let firstConnectFailures = 0
-  for (const { profile } of users) {
+  let settled = 0
+  for (const { profile, daemon } of users) {
     await waitFor('a published presence', async () => {
       const s = JSON.parse((await runCli(profile.home, ['status', '--json'])).stdout)
       return s.presence?.peers > 0
     }, 30_000, 200)
+    // a connect to a new contact, not one racing the daemon's own start-up work
+    if (await waitForQuiet(daemon.proc.pid as number)) settled++
     await runCli(profile.home, ['hangup', topo.bob.userId])
     await new Promise(resolve => setTimeout(resolve, 500))
     const open = JSON.parse((await runCli(profile.home, ['connections', '--json'])).stdout) as Array<{ peerId: string }>
@@ -91,6 +103,7 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     ms: Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)])),
     dhtSize: 3 + opts.coldUsers + opts.dhtPeers,
     firstConnectAlreadyConnected: samples['cspace first, DHT-connected'].length,
-    firstConnectFailures
+    firstConnectFailures,
+    usersSettled: settled
   }
 }

@@ -18,6 +18,12 @@ import { InvalidAddress } from './errors.js'
 export const DHT_PROTOCOL = '/cspace/kad/1.0.0'
 /** yamux's per-stream receive window ceiling: 4 MiB covers ~300 Mbit/s at 100 ms RTT. */
 const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+/**
+ * libp2p pings every connection every 10 s by default, a new stream each
+ * time; a DHT server holds ~80 connections, so that was most of an idle
+ * daemon's CPU. A minute still finds a dead peer well before TCP would.
+ */
+export const PING_INTERVAL_MS = 60_000
 
 export interface NetworkInit {
   listen: string[]
@@ -33,6 +39,11 @@ export interface NetworkInit {
   maxConnections: number
   /** A router is always a DHT server and a bootstrap peer for others. */
   router: boolean
+  /**
+   * How often each open connection is pinged, to find dead ones and measure
+   * round trips; 0 turns it off. Default PING_INTERVAL_MS.
+   */
+  pingIntervalMs?: number
 }
 
 export type NetworkServices = { identify: Identify, ping: Ping, dht: KadDHT }
@@ -86,6 +97,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       inboundConnectionThreshold: init.inboundConnectionsPerIpPerSecond,
       maxIncomingPendingConnections: Math.max(10, init.inboundConnectionsPerIpPerSecond)
     },
+    connectionMonitor: init.pingIntervalMs === 0 ? { enabled: false } : { pingInterval: init.pingIntervalMs ?? PING_INTERVAL_MS },
     services: {
       identify: identify(),
       ping: ping(),

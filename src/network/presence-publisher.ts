@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { componentLogger } from '../util/log.js'
 import { encodePresence, presenceKey, MAX_PRESENCE_ADDRESSES } from './presence-record.js'
 import type { NetworkNode } from './node.js'
+import type { SingleKadDHT } from '@libp2p/kad-dht'
 
 const log = componentLogger('network:presence:publish')
 
@@ -21,12 +22,29 @@ export interface PresencePublisherInit {
   publishTimeoutMs?: number
 }
 
+interface RoutingTableView {
+  size: number
+  addEventListener?: (type: 'peer:add', listener: () => void) => void
+  removeEventListener?: (type: 'peer:add', listener: () => void) => void
+}
+
 export interface PublishResult { seq: number, addresses: string[], peers: number }
 
 /**
+ * A record lives on the peers closest to its key when it was published; in a
+ * network that has since grown, closer peers have joined that do not hold it,
+ * and lookups miss it until the next refresh (half the TTL). So the record is
+ * published again whenever the DHT routing table has doubled since: a few
+ * times while a network grows from nothing, never in a steady one.
+ */
+const GROWTH_FACTOR = 2
+/** Lets a burst of joins settle into one republication. */
+const GROWTH_REPUBLISH_DELAY_MS = 3000
+
+/**
  * Keeps this user's signed presence record in the DHT: published on start,
- * refreshed at half its lifetime and whenever the listen addresses change,
- * retried with backoff while no DHT peer accepted it, and replaced by an
+ * refreshed at half its lifetime, whenever the listen addresses change and
+ * when the DHT around it has grown (GROWTH_FACTOR), retried with backoff while no DHT peer accepted it, and replaced by an
  * offline record on a clean stop.
  */
 export class PresencePublisher {
@@ -39,6 +57,9 @@ export class PresencePublisher {
   /** Aborts a publication in flight when the daemon stops. */
   private readonly stopping = new AbortController()
   private lastPublishedAddresses = ''
+  /** DHT routing-table size at the last publication, and whether a growth republication is due. */
+  private tableSizeAtPublish = 0
+  private growthRepublishDue = false
   last?: PublishResult & { at: number }
 
   constructor (components: PresencePublisherComponents, init: PresencePublisherInit) {
@@ -50,6 +71,7 @@ export class PresencePublisher {
     this.stopped = false
     this.components.node.addEventListener('self:peer:update', this.onAddressChange)
     this.components.node.addEventListener('peer:identify', this.onPeer)
+    this.routingTable()?.addEventListener?.('peer:add', this.onRoutingTableAdd)
     this.schedule(0)
   }
 
@@ -59,6 +81,7 @@ export class PresencePublisher {
     clearTimeout(this.timer)
     this.components.node.removeEventListener('self:peer:update', this.onAddressChange)
     this.components.node.removeEventListener('peer:identify', this.onPeer)
+    this.routingTable()?.removeEventListener?.('peer:add', this.onRoutingTableAdd)
     this.stopping.abort()
     await this.chain.catch(() => {})
     // nobody to tell: a node without connections has no DHT peer to store it
@@ -104,6 +127,8 @@ export class PresencePublisher {
       if (peers === 0) throw err
     }
     log('published seq %d online=%s to %d peers: %s', seq, online, peers, addresses.join(' '))
+    this.tableSizeAtPublish = this.routingTableSize()
+    this.growthRepublishDue = false
     this.lastPublishedAddresses = addresses.join(' ')
     this.last = { seq, addresses, peers, at: Date.now() }
     return { seq, addresses, peers }
@@ -134,11 +159,29 @@ export class PresencePublisher {
     if (this.dialableAddresses().join(' ') !== this.lastPublishedAddresses) this.schedule(500)
   }
 
+  private routingTable (): RoutingTableView | undefined {
+    // kad-dht's single-DHT service has an event-emitting routing table; its KadDHT type says only `size`
+    return (this.components.node.services.dht as Partial<SingleKadDHT>).routingTable as RoutingTableView | undefined
+  }
+
+  private routingTableSize (): number {
+    return this.routingTable()?.size ?? 0
+  }
+
   // A first DHT peer after a failed publication: try again right away.
   private readonly onPeer = (): void => {
     if (this.failures > 0) {
       this.failures = 0
       this.schedule(200)
+    }
+  }
+
+  // A DHT grown to twice its size since the last publication: publish again soon.
+  private readonly onRoutingTableAdd = (): void => {
+    if (this.last != null && this.failures === 0 && !this.growthRepublishDue && this.routingTableSize() >= GROWTH_FACTOR * Math.max(1, this.tableSizeAtPublish)) {
+      this.growthRepublishDue = true
+      log('DHT grew from %d to %d peers since the last publication; publishing again', this.tableSizeAtPublish, this.routingTableSize())
+      this.schedule(GROWTH_REPUBLISH_DELAY_MS)
     }
   }
 }

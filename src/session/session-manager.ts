@@ -90,6 +90,7 @@ export class SessionManager {
     const signals = [AbortSignal.timeout(this.init.connectTimeoutMs)]
     if (options.signal != null) signals.push(options.signal)
     const signal = AbortSignal.any(signals)
+    const started = performance.now()
     const connection = await this.connectionTo(target, signal)
     let stream: Stream
     try {
@@ -97,6 +98,7 @@ export class SessionManager {
     } catch (err) {
       throw new UserUnreachable(target.label, `could not open a stream (${(err as Error).message})`)
     }
+    log('stream to %s open after %d ms', target.label, Math.round(performance.now() - started))
     try {
       stream.send(encodeRequest(service))
       const { response, stream: s } = await readResponse(stream, signal)
@@ -113,7 +115,9 @@ export class SessionManager {
   async connectionTo (target: Target, signal: AbortSignal): Promise<Connection> {
     const existing = this.c.node.getConnections(target.peerId).find(c => c.status === 'open')
     if (existing != null) return existing
+    const started = performance.now()
     let record = await this.c.resolver.lookup(target.peerId, { signal })
+    const looked = performance.now()
     for (let attempt = 0; ; attempt++) {
       if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
       if (!record.online || record.addresses.length === 0) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
@@ -126,6 +130,7 @@ export class SessionManager {
           await conn.close()
           throw new Error('the remote proved a different key')
         }
+        log('connected to %s in %d ms: presence %d ms, dial %d ms', target.label, Math.round(performance.now() - started), Math.round(looked - started), Math.round(performance.now() - looked))
         return conn
       } catch (err) {
         log('dial %s failed: %e', target.label, err)

@@ -43,3 +43,16 @@ test('npm run bench harness runs end to end and reports every figure', async () 
     await cleanupAll()
   }
 })
+
+test('--only runs the named suites and --dht-lookups sets the lookups; a bad suite name is a usage error', async () => {
+  const out = join(tempDir(), 'bench.json')
+  const bench = join(ROOT, 'dist', 'bench', 'run.js')
+  await exec(process.execPath, [bench, '--tiny', '--only', 'dht', '--dht', '12', '--dht-lookups', '5', '--out', out], { timeout: 120_000 })
+  const r = JSON.parse(readFileSync(out, 'utf8'))
+  assert.equal(r.latency, undefined, 'the latency suite did not run')
+  assert.equal(r.throughput, undefined, 'the throughput suite did not run')
+  assert.deepEqual(r.dht.map((d: { nodes: number }) => d.nodes), [12])
+  for (const run of r.dht[0].runs) assert.equal(run.lookups, 5)
+  await assert.rejects(exec(process.execPath, [bench, '--only', 'latency,bogus']), (err: { code: number, stderr: string }) =>
+    err.code === 2 && /unknown suite bogus; choose from/.test(err.stderr) && err.stderr.trim().split('\n').length === 1)
+})

@@ -84,6 +84,31 @@ describe('presence publisher and resolver', () => {
     }
   })
 
+  test('a record published into a small DHT is published again once the DHT has doubled', async () => {
+    const router = await createLoopbackNode({ router: true })
+    await router.start()
+    const boot = [router.getMultiaddrs()[0].toString()]
+    const danaKey = await generateKeyPair('Ed25519')
+    const dana = await createLoopbackNode({ bootstrap: boot }, danaKey)
+    nodes.push(router, dana)
+    await dana.start()
+    let seq = 0
+    // an hour's TTL and no address change: growth is the only reason to publish again
+    const danaPublisher = new PresencePublisher({ node: dana, privateKey: danaKey, sequence: { load: () => seq, save: (s) => { seq = s } } }, { ttlSeconds: 3600, allowPrivateAddresses: true })
+    danaPublisher.start()
+    try {
+      const first = await waitFor('a first publication', () => danaPublisher.last?.peers !== undefined && danaPublisher.last.peers > 0 ? danaPublisher.last : undefined)
+      const joiners = await Promise.all(Array.from({ length: 4 }, async () => await createLoopbackNode({ bootstrap: boot })))
+      nodes.push(...joiners)
+      await Promise.all(joiners.map(async n => { await n.start() }))
+      const again = await waitFor('a publication after the DHT grew', () => danaPublisher.last != null && danaPublisher.last.seq > first.seq ? danaPublisher.last : undefined, 20_000)
+      assert.deepEqual(again.addresses, first.addresses, 'the addresses did not change')
+      assert.ok(again.peers > first.peers, `stored on more peers than the first time (${again.peers} > ${first.peers})`)
+    } finally {
+      await danaPublisher.stop()
+    }
+  })
+
   test('a clean stop publishes an offline record with a higher sequence', async () => {
     const before = publisher.last?.seq ?? 0
     await publisher.stop()
