@@ -31,7 +31,10 @@ function rows (title: string, unit: string, values: Record<string, Summary>, anc
 /** The terminal table: every figure with its anchor from the same run. */
 export function renderTable (r: Report): string {
   const lines: string[] = [`cspace benchmark (${r.mode} mode)`, '']
-  for (const t of r.throughput ?? []) lines.push(...rows(`tunnel throughput, iperf3 ${t.streams} stream(s), ${t.seconds} s`, 'Gbit/s', t.gbps, 'ssh -L', true), '')
+  for (const t of r.throughput ?? []) {
+    lines.push(...rows(`tunnel throughput, iperf3 ${t.streams} stream(s), ${t.seconds} s`, 'Gbit/s', t.gbps, 'ssh -L', true))
+    lines.push(`  cspace daemons' peak RSS over these runs: alice (forward) ${fmt(t.peakRssMiB.alice, 0)} MiB, bob (expose) ${fmt(t.peakRssMiB.bob, 0)} MiB`, '')
+  }
   if (r.files != null) {
     lines.push(...rows(`file transfer, ${fmt(r.files.bytes / 2 ** 20, 0)} MiB to a plain receiver`, 'MB/s', r.files.mbps, 'scp', true))
     lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')

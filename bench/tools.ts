@@ -2,7 +2,7 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { createServer, type Server } from 'node:net'
 import { once } from 'node:events'
 import { promisify } from 'node:util'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { waitPort } from '../test/helpers/wait.js'
 import { freePort, type Sshd } from '../test/helpers/sshd.js'
 
@@ -86,4 +86,16 @@ export async function waitForQuiet (pid: number, opts: { share?: number, windowM
     if ((cpuSeconds(pid) - cpu0) * 1000 / windowMs < (opts.share ?? 0.05)) return true
   }
   return false
+}
+
+/** A process's peak resident memory (VmHWM) in MiB since it started or since resetPeakRss. */
+export function peakRssMiB (pid: number): number {
+  const kib = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m)?.[1]
+  if (kib == null) throw new Error(`no VmHWM for pid ${pid}`)
+  return Number(kib) / 1024
+}
+
+/** Resets VmHWM to the current RSS (Linux: 5 > /proc/PID/clear_refs). */
+export function resetPeakRss (pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5')
 }

@@ -77,14 +77,13 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   samples['cspace cold'] = []
   samples['cspace first, DHT-connected'] = []
   let firstConnectFailures = 0
-  let settled = 0
-  for (const { profile, daemon } of users) {
+  // connects to a new contact, not ones racing the daemons' start-up work
+  const settled = (await Promise.all(users.map(async ({ daemon }) => await waitForQuiet(daemon.proc.pid as number)))).filter(quiet => quiet).length
+  for (const { profile } of users) {
     await waitFor('a published presence', async () => {
       const s = JSON.parse((await runCli(profile.home, ['status', '--json'])).stdout)
       return s.presence?.peers > 0
-    }, 30_000, 200)
-    // a connect to a new contact, not one racing the daemon's own start-up work
-    if (await waitForQuiet(daemon.proc.pid as number)) settled++
+    }, 90_000, 200)
     await runCli(profile.home, ['hangup', topo.bob.userId])
     await new Promise(resolve => setTimeout(resolve, 500))
     const open = JSON.parse((await runCli(profile.home, ['connections', '--json'])).stdout) as Array<{ peerId: string }>

@@ -1,10 +1,16 @@
 import { freePort, type Sshd } from '../../test/helpers/sshd.js'
-import { exec, socatRelay, sshTunnel, startTool } from '../tools.js'
+import { exec, peakRssMiB, resetPeakRss, socatRelay, sshTunnel, startTool } from '../tools.js'
 import { waitPort } from '../../test/helpers/wait.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
 
-export interface ThroughputResult { streams: number, seconds: number, gbps: Record<string, Summary> }
+export interface ThroughputResult {
+  streams: number
+  seconds: number
+  gbps: Record<string, Summary>
+  /** Peak RSS of each daemon over these runs (forward side alice, expose side bob). */
+  peakRssMiB: { alice: number, bob: number }
+}
 
 async function iperf (port: number, seconds: number, streams: number): Promise<number> {
   // the server may still be tearing the previous test down: it says "busy"
@@ -36,11 +42,14 @@ export async function measureThroughput (topo: Topology, sshd: Sshd, opts: { sec
   const results: ThroughputResult[] = []
   for (const streams of opts.streams) {
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map(k => [k, []]))
+    const pids = { alice: topo.aliceD.proc.pid as number, bob: topo.bobD.proc.pid as number }
+    resetPeakRss(pids.alice)
+    resetPeakRss(pids.bob)
     // interleaved rounds, so a slow moment of the machine hits every path alike
     for (let r = 0; r < opts.repeats; r++) {
       for (const [name, port] of Object.entries(paths)) samples[name].push(await iperf(port, opts.seconds, streams))
     }
-    results.push({ streams, seconds: opts.seconds, gbps: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])) })
+    results.push({ streams, seconds: opts.seconds, gbps: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])), peakRssMiB: { alice: peakRssMiB(pids.alice), bob: peakRssMiB(pids.bob) } })
   }
   return results
 }

@@ -18,7 +18,11 @@ test('npm run bench harness runs end to end and reports every figure', async () 
     const r = JSON.parse(readFileSync(out, 'utf8'))
     assert.equal(r.mode, 'tiny')
     const positive = (v: unknown, what: string): void => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} = ${String(v)}`)
-    for (const t of r.throughput) for (const p of ['direct', 'socat', 'ssh -L', 'cspace']) positive(t.gbps[p].median, `throughput ${p}`)
+    for (const t of r.throughput) {
+      for (const p of ['direct', 'socat', 'ssh -L', 'cspace']) positive(t.gbps[p].median, `throughput ${p}`)
+      positive(t.peakRssMiB.alice, 'peak RSS of the forward side')
+      positive(t.peakRssMiB.bob, 'peak RSS of the expose side')
+    }
     for (const p of ['direct', 'cspace', 'scp']) positive(r.files.mbps[p].median, `files ${p}`)
     positive(r.files.cpuSecondsPerGiB, 'cpu per GiB')
     for (const p of ['direct', 'ssh -L (session up)', 'cspace warm', 'ssh fresh']) positive(r.latency.ms[p].median, `latency ${p}`)
