@@ -2,7 +2,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fingerprint, readKeyFile, userIdFromPublicKey } from '../identity/index.js'
 import { ensureHome, ExposeTable, ForwardTable, getKv, loadConfig, openStore, profilePaths, setKv, type Config, type ProfilePaths, type Store } from '../store/index.js'
 import { ContactBook } from '../contacts/index.js'
-import { createNetworkNode, PresencePublisher, PresenceResolver, type NetworkNode } from '../network/index.js'
+import { createNetworkNode, DEFAULT_RELAY_LIMITS, isRelayed, PresencePublisher, PresenceResolver, type NetworkNode } from '../network/index.js'
 import { PromptQueue, RuleBook, ServiceRegistry, SessionManager } from '../session/index.js'
 import { componentLogger } from '../util/log.js'
 import { AppPort } from './app-port.js'
@@ -21,6 +21,7 @@ export interface DaemonOptions {
   passphrase?: string
   /** Command-line overrides of config.json. */
   listen?: string[]
+  announce?: string[]
   bootstrap?: string[]
   router?: boolean
   apiPort?: number
@@ -101,17 +102,21 @@ export class Daemon {
       const privateKey = readKeyFile(paths.keyFile, options.passphrase)
       const config = loadConfig(paths.config)
       if (options.listen != null && options.listen.length > 0) config.listen = options.listen
+      if (options.announce != null && options.announce.length > 0) config.announce = options.announce
       if (options.bootstrap != null && options.bootstrap.length > 0) config.bootstrap = options.bootstrap
       if (options.apiPort != null) config.apiPort = options.apiPort
       if (options.allowPrivateAddresses === true) config.network.allowPrivateAddresses = true
       store = openStore(paths.database)
       const node = await createNetworkNode({ privateKey }, {
         listen: config.listen,
+        announce: config.announce,
         bootstrap: config.bootstrap,
         allowPrivateAddresses: config.network.allowPrivateAddresses,
         inboundConnectionsPerIpPerSecond: config.network.inboundConnectionsPerIpPerSecond,
         maxConnections: config.network.maxConnections,
-        router: options.router === true
+        router: options.router === true,
+        relaySlots: config.network.relaySlots,
+        relayLimits: { ...DEFAULT_RELAY_LIMITS, ...config.router }
       })
       const daemon = new Daemon({ paths, config, store, node, privateKey, router: options.router === true, lock })
       await daemon.run()
@@ -149,6 +154,14 @@ export class Daemon {
 
   get fingerprint (): string {
     return fingerprint(this.privateKey.publicKey)
+  }
+
+  /** The routers this daemon holds a relay slot on, each with the relay address it gives. */
+  relaySlots (): Array<{ router: string, address: string }> {
+    return this.listenAddresses().filter(isRelayed).map(address => {
+      const parts = address.split('/p2p-circuit')[0].split('/p2p/')
+      return { router: parts[parts.length - 1], address }
+    })
   }
 
   /** Full listen addresses, each ending in /p2p/<peer id>. */

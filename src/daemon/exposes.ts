@@ -1,6 +1,7 @@
 import { connect } from 'node:net'
 import { spawn } from 'node:child_process'
-import { Duplex } from 'node:stream'
+import { childDuplex } from './child-duplex.js'
+import type { Duplex } from 'node:stream'
 import { componentLogger } from '../util/log.js'
 import { splitHostPort } from './host-port.js'
 import { ConnectStatus, pipeSocketStream, type IncomingRequest, type ServiceRegistry } from '../session/index.js'
@@ -80,9 +81,7 @@ export class ExposeManager {
       child.once('error', (err) => { state.lastError = err.message; resolve(false) })
     })
     if (!started) { req.reject(ConnectStatus.ServiceUnreachable); return }
-    const duplex = Duplex.from({ readable: child.stdout, writable: child.stdin })
-    child.stdin.on('error', () => {}) // the command may exit without reading everything
-    await this.carry(state, duplex, req)
+    await this.carry(state, childDuplex(child), req)
     if (child.exitCode == null) child.kill()
   }
 

@@ -5,6 +5,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { MemoryDatastore } from 'datastore-core'
 import type { Datastore } from 'interface-datastore'
@@ -13,6 +14,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { presenceSelector, presenceValidator } from './presence-validator.js'
 import { PRESENCE_NAMESPACE } from './presence-record.js'
 import { InvalidAddress } from './errors.js'
+import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
 export const DHT_PROTOCOL = '/cspace/kad/1.0.0'
@@ -27,6 +29,8 @@ export const PING_INTERVAL_MS = 60_000
 
 export interface NetworkInit {
   listen: string[]
+  /** Addresses advertised instead of the listen addresses (none: libp2p's own choice). */
+  announce?: string[]
   bootstrap: string[]
   /**
    * Keep loopback and private-range addresses in the DHT and in presence, and
@@ -44,9 +48,16 @@ export interface NetworkInit {
    * round trips; 0 turns it off. Default PING_INTERVAL_MS.
    */
   pingIntervalMs?: number
+  /**
+   * Relay slots to hold on routers, so users behind NAT or a firewall can be
+   * reached through them: each becomes a relay address in presence. 0: none.
+   */
+  relaySlots?: number
+  /** A router's relay limits; default DEFAULT_RELAY_LIMITS. */
+  relayLimits?: RelayLimits
 }
 
-export type NetworkServices = { identify: Identify, ping: Ping, dht: KadDHT }
+export type NetworkServices = { identify: Identify, ping: Ping, dht: KadDHT, relay?: CircuitRelayService }
 export type NetworkNode = Libp2p<NetworkServices>
 
 export interface NetworkComponents {
@@ -72,17 +83,23 @@ export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, al
 
 /** Builds (but does not start) the libp2p node with cspace's deliberate settings. */
 export async function createNetworkNode (components: NetworkComponents, init: NetworkInit): Promise<NetworkNode> {
-  for (const a of [...init.listen, ...init.bootstrap]) checkMultiaddr(a)
+  for (const a of [...init.listen, ...init.announce ?? [], ...init.bootstrap]) checkMultiaddr(a)
   for (const a of init.bootstrap) {
     if (multiaddr(a).getComponents().find(c => c.name === 'p2p') == null) throw new InvalidAddress(a, 'a bootstrap address must end in /p2p/<peer id>; copy it from the line `cspace daemon` prints')
   }
   const datastore = new MemoryDatastore()
   const dhtServer = init.router || init.allowPrivateAddresses
-  return createLibp2p({
+  const relayLimits = init.relayLimits ?? DEFAULT_RELAY_LIMITS
+  const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp)
+  // each '/p2p-circuit' entry asks libp2p for one reservation on a router it knows
+  const relayListen = Array.from({ length: init.router ? 0 : init.relaySlots ?? 0 }, () => '/p2p-circuit')
+  const node: NetworkNode = await createLibp2p({
     privateKey: components.privateKey,
     datastore,
-    addresses: { listen: init.listen },
-    transports: [tcp()],
+    addresses: { listen: [...init.listen, ...relayListen], announce: init.announce ?? [] },
+    // every node can dial a relay address; only routers serve relaying
+    transports: [tcp(), circuitRelayTransport()],
+    connectionGater: gate.gater,
     connectionEncrypters: [tls()],
     streamMuxers: [yamux({
       // A paused stream (its local socket is full) may still receive a whole
@@ -102,9 +119,12 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       identify: identify(),
       ping: ping(),
       // a lone router must answer queries before anyone else has joined
-      dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router }))
+      dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router })),
+      ...(init.router ? { relay: relayServer(relayLimits) } : {})
     }
   })
+  gate.attach(node)
+  return node
 }
 
 function checkMultiaddr (a: string): void {

@@ -54,10 +54,17 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise
       stream.addEventListener('drain', onRoomMaybe)
       stream.addEventListener('idle', onRoomMaybe)
     })
+    let socketEnded = false
     socket.on('end', () => {
+      socketEnded = true
       stream.close().catch((err: Error) => stream.abort(err))
     })
     socket.on('error', (err) => {
+      // After the socket's EOF its bytes are all queued on the stream, whose
+      // close sends them before the FIN; a reset would throw that queue away
+      // (an app that ends with a RST after its last byte). Reset only if the
+      // remote may still be sending to a dead socket.
+      if (socketEnded && stream.readStatus === 'closed') return
       stream.abort(err)
     })
     socket.on('close', () => {
@@ -82,6 +89,9 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise
         queueMicrotask(() => {
           pausing = false
           if (stream.readStatus !== 'readable') return
+          // a writable whose write callbacks run on process.nextTick (a
+          // command's stdin) may have drained already, before this microtask
+          if (!socket.writableNeedDrain) return
           stream.pause()
           socket.once('drain', () => { if (stream.readStatus === 'paused') stream.resume() })
         })
@@ -93,7 +103,11 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise
     }
     const onClose = (error?: Error): void => {
       if (error != null) socket.destroy()
-      else if (!socket.writableEnded) socket.end()
+      // A stream paused for a slow socket can close with bytes still buffered
+      // (both ends closed writing); its 'end' follows their delivery, so ending
+      // the socket now would cut off the tail (found through a relay: the last
+      // 256 KiB of 32 MiB lost).
+      else if (stream.readBufferLength === 0 && !socket.writableEnded) socket.end()
       if (socket.destroyed || socket.closed) finish()
       else socket.once('close', finish)
     }

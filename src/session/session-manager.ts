@@ -54,7 +54,13 @@ export class SessionManager {
   async start (): Promise<void> {
     await this.c.node.handle(CONNECT_PROTOCOL, (stream, connection) => {
       this.onIncoming(stream, connection).catch((err) => { log.error('incoming stream failed: %e', err) })
-    }, { maxInboundStreams: this.init.maxStreams, maxOutboundStreams: this.init.maxStreams })
+    }, {
+      maxInboundStreams: this.init.maxStreams,
+      maxOutboundStreams: this.init.maxStreams,
+      // a connection through a router's relay is "limited" (bytes and time,
+      // per the router's caps); sessions are what it is for
+      runOnLimitedConnection: true
+    })
   }
 
   async stop (): Promise<void> {
@@ -94,7 +100,7 @@ export class SessionManager {
     const connection = await this.connectionTo(target, signal)
     let stream: Stream
     try {
-      stream = await connection.newStream(CONNECT_PROTOCOL, { signal })
+      stream = await connection.newStream(CONNECT_PROTOCOL, { signal, runOnLimitedConnection: true })
     } catch (err) {
       throw new UserUnreachable(target.label, `could not open a stream (${(err as Error).message})`)
     }
@@ -113,7 +119,9 @@ export class SessionManager {
 
   /** An open connection to exactly this key: an existing one, or a dial to its published addresses. */
   async connectionTo (target: Target, signal: AbortSignal): Promise<Connection> {
-    const existing = this.c.node.getConnections(target.peerId).find(c => c.status === 'open')
+    // a direct path when there is one: a relayed one costs the router and has its caps
+    const open = this.c.node.getConnections(target.peerId).filter(c => c.status === 'open')
+    const existing = open.find(c => c.limits == null) ?? open[0]
     if (existing != null) return existing
     const started = performance.now()
     let record = await this.c.resolver.lookup(target.peerId, { signal })

@@ -8,6 +8,12 @@ import { ConfigInvalid } from './errors.js'
 export interface Config {
   /** Multiaddrs to listen on. */
   listen: string[]
+  /**
+   * Addresses to advertise instead of the listen addresses: a router's public
+   * address when its host cannot see it (a cloud VM behind 1:1 NAT), or to
+   * vouch for an address libp2p would otherwise wait to see confirmed.
+   */
+  announce: string[]
   /** Multiaddrs of bootstrap nodes, each ending in /p2p/<peer id>. */
   bootstrap: string[]
   network: {
@@ -16,10 +22,34 @@ export interface Config {
     /** libp2p's default is 5; raise it when many daemons share one IP. */
     inboundConnectionsPerIpPerSecond: number
     maxConnections: number
+    /**
+     * Relay slots to hold on routers (0-4), so that this daemon can be reached
+     * behind NAT or a firewall through them. 0: reachable only directly.
+     */
+    relaySlots: number
   }
+  /** A router's relay limits; each one left out takes the network layer's default. */
+  router: RouterLimits
   presence: { ttlSeconds: number }
   /** Port of the local API on 127.0.0.1; 0 picks a free one. */
   apiPort: number
+}
+
+export interface RouterLimits {
+  maxReservations?: number
+  maxReservationsPerIp?: number
+  maxCircuits?: number
+  circuitBytes?: number
+  circuitSeconds?: number
+}
+
+/** Each router limit's allowed range: [min, max]. */
+const ROUTER_LIMIT_RANGES: Record<keyof RouterLimits, [number, number]> = {
+  maxReservations: [0, 1_000_000],
+  maxReservationsPerIp: [1, 1_000_000],
+  maxCircuits: [0, 1_000_000],
+  circuitBytes: [1024 * 1024, Number.MAX_SAFE_INTEGER],
+  circuitSeconds: [10, 30 * 86_400]
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024
@@ -28,8 +58,10 @@ const MAX_ADDRESSES = 64
 export function defaultConfig (): Config {
   return {
     listen: ['/ip4/0.0.0.0/tcp/0'],
+    announce: [],
     bootstrap: [],
-    network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300 },
+    network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300, relaySlots: 0 },
+    router: {},
     presence: { ttlSeconds: 3600 },
     apiPort: 0
   }
@@ -98,13 +130,14 @@ export function parseConfig (raw: unknown, source: string): Config {
   }
 
   const root = obj(raw, 'the file')
-  known(root, ['listen', 'bootstrap', 'network', 'presence', 'apiPort'], '')
+  known(root, ['listen', 'announce', 'bootstrap', 'network', 'router', 'presence', 'apiPort'], '')
   if (root.listen !== undefined) config.listen = addresses(root.listen, 'listen', false)
+  if (root.announce !== undefined) config.announce = addresses(root.announce, 'announce', false)
   if (root.bootstrap !== undefined) config.bootstrap = addresses(root.bootstrap, 'bootstrap', true)
   if (root.apiPort !== undefined) config.apiPort = int(root.apiPort, 'apiPort', 0, 65535)
   if (root.network !== undefined) {
     const n = obj(root.network, '"network"')
-    known(n, ['allowPrivateAddresses', 'inboundConnectionsPerIpPerSecond', 'maxConnections'], 'network.')
+    known(n, ['allowPrivateAddresses', 'inboundConnectionsPerIpPerSecond', 'maxConnections', 'relaySlots'], 'network.')
     if (n.allowPrivateAddresses !== undefined) {
       if (typeof n.allowPrivateAddresses !== 'boolean') fail('"network.allowPrivateAddresses" must be true or false')
       config.network.allowPrivateAddresses = n.allowPrivateAddresses as boolean
@@ -113,6 +146,15 @@ export function parseConfig (raw: unknown, source: string): Config {
       config.network.inboundConnectionsPerIpPerSecond = int(n.inboundConnectionsPerIpPerSecond, 'network.inboundConnectionsPerIpPerSecond', 1, 100_000)
     }
     if (n.maxConnections !== undefined) config.network.maxConnections = int(n.maxConnections, 'network.maxConnections', 1, 100_000)
+    if (n.relaySlots !== undefined) config.network.relaySlots = int(n.relaySlots, 'network.relaySlots', 0, 4)
+  }
+  if (root.router !== undefined) {
+    const r = obj(root.router, '"router"')
+    const names = Object.keys(ROUTER_LIMIT_RANGES) as Array<keyof RouterLimits>
+    known(r, names, 'router.')
+    for (const name of names) {
+      if (r[name] !== undefined) config.router[name] = int(r[name], `router.${name}`, ...ROUTER_LIMIT_RANGES[name])
+    }
   }
   if (root.presence !== undefined) {
     const p = obj(root.presence, '"presence"')

@@ -18,9 +18,15 @@ export interface CliResult { code: number, stdout: string, stderr: string }
 
 const children = new Set<ChildProcess>()
 
+/** `node <cspace> ARGS`, inside the network namespace `netns` if given (`ip netns exec` execs, so the pid is node's). */
+function cspaceCommand (args: string[], netns?: string): [string, string[]] {
+  const node = [...CSPACE_NODE_FLAGS, CSPACE_BIN, ...args]
+  return netns == null ? [process.execPath, node] : ['ip', ['netns', 'exec', netns, process.execPath, ...node]]
+}
+
 /** Runs `cspace ARGS` with the profile `home`; resolves when it exits. */
-export async function runCli (home: string, args: string[], opts: { input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [...CSPACE_NODE_FLAGS, CSPACE_BIN, ...args], {
+export async function runCli (home: string, args: string[], opts: { input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number, netns?: string } = {}): Promise<CliResult> {
+  const child = spawn(...cspaceCommand(args, opts.netns), {
     env: { ...process.env, CSPACE_HOME: home, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe']
   })
@@ -77,8 +83,8 @@ export interface RunningDaemon {
 }
 
 /** Starts `cspace daemon ARGS` and waits until it has printed its listen addresses. */
-export async function startDaemon (home: string, args: string[] = [], opts: { env?: Record<string, string>, timeoutMs?: number } = {}): Promise<RunningDaemon> {
-  const proc = spawn(process.execPath, [...CSPACE_NODE_FLAGS, CSPACE_BIN, 'daemon', ...args], {
+export async function startDaemon (home: string, args: string[] = [], opts: { env?: Record<string, string>, timeoutMs?: number, netns?: string } = {}): Promise<RunningDaemon> {
+  const proc = spawn(...cspaceCommand(['daemon', ...args], opts.netns), {
     env: { ...process.env, CSPACE_HOME: home, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -29,8 +29,10 @@ describe('config.json', () => {
     const path = join(tempDir(), 'config.json')
     assert.deepEqual(loadConfig(path), {
       listen: ['/ip4/0.0.0.0/tcp/0'],
+      announce: [],
       bootstrap: [],
-      network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300 },
+      network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300, relaySlots: 0 },
+      router: {},
       presence: { ttlSeconds: 3600 },
       apiPort: 0
     })
@@ -53,6 +55,15 @@ describe('config.json', () => {
     saveConfig(path, c)
     assert.equal(statSync(path).mode & 0o777, 0o600)
     assert.deepEqual(loadConfig(path), c)
+  })
+
+  test('a router\'s limits and a user\'s relay slots: set ones are kept, the rest left to the defaults', () => {
+    const path = join(tempDir(), 'config.json')
+    writeFileSync(path, JSON.stringify({ router: { maxReservationsPerIp: 4, circuitSeconds: 600 }, network: { relaySlots: 2 }, announce: ['/ip4/5.0.0.1/tcp/4001'] }))
+    const c = loadConfig(path)
+    assert.deepEqual(c.router, { maxReservationsPerIp: 4, circuitSeconds: 600 })
+    assert.equal(c.network.relaySlots, 2)
+    assert.deepEqual(c.announce, ['/ip4/5.0.0.1/tcp/4001'])
   })
 
   test('updateConfig changes one setting and keeps the others', () => {
@@ -90,7 +101,14 @@ describe('config.json', () => {
       ['{"presence": {"ttlSeconds": 86401}}', /"presence.ttlSeconds" must be an integer from 30 to 86400/],
       ['{"network": {"maxConnections": 0}}', /"network.maxConnections" must be an integer/],
       ['{"network": {"inboundConnectionsPerIpPerSecond": -1}}', /"network.inboundConnectionsPerIpPerSecond" must be an integer/],
-      ['{"network": {"allowPrivateAddresses": "yes"}}', /"network.allowPrivateAddresses" must be true or false/]
+      ['{"network": {"allowPrivateAddresses": "yes"}}', /"network.allowPrivateAddresses" must be true or false/],
+      ['{"network": {"relaySlots": 5}}', /"network.relaySlots" must be an integer from 0 to 4/],
+      ['{"router": []}', /"router" must be an object/],
+      ['{"router": {"maxSlots": 3}}', /unknown setting "router.maxSlots"/],
+      ['{"router": {"maxReservationsPerIp": 0}}', /"router.maxReservationsPerIp" must be an integer from 1/],
+      ['{"router": {"circuitBytes": 1000}}', /"router.circuitBytes" must be an integer from 1048576/],
+      ['{"router": {"circuitSeconds": "1h"}}', /"router.circuitSeconds" must be an integer/],
+      ['{"announce": ["not an address"]}', /"announce" entry "not an address" is not a multiaddr/]
     ]
     for (const [text, why] of cases) {
       writeFileSync(path, text)

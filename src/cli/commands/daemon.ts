@@ -9,11 +9,12 @@ export function registerDaemonCommand (program: Command): void {
   program.command('daemon')
     .description('run the node in the foreground; prints its listen addresses, one per line')
     .option('--listen <addr>', 'multiaddr to listen on (repeatable)', collect, [])
+    .option('--announce <addr>', 'multiaddr to advertise instead of the listen addresses, e.g. a router\'s public address (repeatable)', collect, [])
     .option('--bootstrap <addr>', 'bootstrap peer multiaddr ending in /p2p/<id> (repeatable)', collect, [])
-    .option('--router', 'serve others as a router: DHT server and bootstrap peer')
+    .option('--router', 'serve others as a router: DHT server, bootstrap peer and relay for users behind NAT')
     .option('--api-port <n>', 'port of the local API on 127.0.0.1 (default: config, else any free port)')
     .option('--allow-private-addresses', 'use loopback/LAN addresses in the DHT and presence (LAN and test networks)')
-    .action(async (opts: { listen: string[], bootstrap: string[], router?: boolean, apiPort?: string, allowPrivateAddresses?: boolean }) => {
+    .action(async (opts: { listen: string[], announce: string[], bootstrap: string[], router?: boolean, apiPort?: string, allowPrivateAddresses?: boolean }) => {
       let apiPort: number | undefined
       if (opts.apiPort != null) {
         apiPort = Number(opts.apiPort)
@@ -25,6 +26,7 @@ export function registerDaemonCommand (program: Command): void {
         home: cliProfile().home,
         passphrase: passphraseFromEnv(),
         listen: opts.listen,
+        announce: opts.announce,
         bootstrap: opts.bootstrap,
         router: opts.router === true,
         apiPort,

@@ -8,7 +8,16 @@ import type { ConnectionInfo } from '../../daemon/connection-info.js'
 
 export interface StatusReply {
   user: { userId: string, peerId: string, fingerprint: string }
-  node: { router: boolean, addresses: string[], dhtMode: string, connections: number }
+  node: {
+    router: boolean
+    addresses: string[]
+    dhtMode: string
+    connections: number
+    /** Routers this daemon holds a relay slot on. */
+    relaySlots: Array<{ router: string, address: string }>
+    /** A router: users holding a slot on it; otherwise null. */
+    relayedFor: number | null
+  }
   presence: { seq: number, addresses: string[], peers: number, at: number } | null
   contacts: ContactPresence[]
   forwards: ForwardState[]
@@ -29,6 +38,8 @@ export function registerStatusCommand (program: Command): void {
       out.push(`fingerprint ${s.user.fingerprint}`)
       out.push(`dht         ${s.node.dhtMode}, ${s.node.connections} connection(s)`)
       out.push(`presence    ${s.presence == null ? 'not yet published' : `published to ${s.presence.peers} peer(s), seq ${s.presence.seq}`}`)
+      if (s.node.relayedFor != null) out.push(`relay       serving ${s.node.relayedFor} user(s) holding a slot`)
+      for (const r of s.node.relaySlots) out.push(`relay slot  on router ${r.router}`)
       for (const a of s.node.addresses) out.push(`listen      ${a}`)
       out.push('', 'contacts')
       if (s.contacts.length === 0) out.push('  (none)')

@@ -15,7 +15,9 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
         router: daemon.router,
         addresses: daemon.listenAddresses(),
         dhtMode: dht.getMode(),
-        connections: daemon.node.getConnections().length
+        connections: daemon.node.getConnections().length,
+        relaySlots: daemon.relaySlots(),
+        relayedFor: daemon.node.services.relay?.reservations.size ?? null
       },
       presence: daemon.publisher.last ?? null,
       contacts,

@@ -1,0 +1,92 @@
+import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+
+/**
+ * What a router gives the users it relays for. libp2p's defaults (128 KiB and
+ * 2 minutes per relayed connection, 15 reservations) are for signalling only;
+ * a cspace relay carries whole sessions — a file, a VNC session — so the
+ * defaults here are whole-session sized, with caps that still protect the
+ * operator. Relayed bytes are TLS end to end: the router sees ciphertext.
+ */
+export interface RelayLimits {
+  /** Users holding a slot (a reservation) on this router at once. */
+  maxReservations: number
+  /** Slots for users behind one IP address (one NAT), so one site cannot take them all. */
+  maxReservationsPerIp: number
+  /** Relayed connections open at once. */
+  maxCircuits: number
+  /** Bytes one relayed connection may carry (both ways) before the router ends it. */
+  circuitBytes: number
+  /** Seconds a relayed connection may stay open before the router ends it. */
+  circuitSeconds: number
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  maxReservations: 1024,
+  maxReservationsPerIp: 16,
+  maxCircuits: 512,
+  circuitBytes: 16 * 1024 ** 3,
+  circuitSeconds: 12 * 3600
+}
+
+/** How long a reservation lasts before the user must renew it (libp2p renews well before). */
+const RESERVATION_TTL_MS = 60 * 60 * 1000
+
+/** The relay service of a router, with cspace's limits. */
+export function relayServer (limits: RelayLimits): ReturnType<typeof circuitRelayServer> {
+  return circuitRelayServer({
+    reservations: {
+      maxReservations: limits.maxReservations,
+      reservationTtl: RESERVATION_TTL_MS,
+      applyDefaultLimit: true,
+      defaultDataLimit: BigInt(limits.circuitBytes),
+      // the server times the circuit in milliseconds
+      defaultDurationLimit: limits.circuitSeconds * 1000
+    },
+    // every circuit holds one STOP stream to its destination while it is open
+    maxOutboundStopStreams: limits.maxCircuits,
+    maxInboundHopStreams: limits.maxCircuits
+  })
+}
+
+/**
+ * The per-IP reservation cap, which libp2p's relay server lacks: a connection
+ * gater consulted before each reservation. It needs the running node to see
+ * which address a peer is connected from, so it is created first and attached
+ * once the node exists.
+ */
+export class RelayReservationGate {
+  private node?: Libp2p<{ relay?: CircuitRelayService }>
+
+  constructor (private readonly maxPerIp: number) {}
+
+  attach (node: Libp2p<{ relay?: CircuitRelayService }>): void {
+    this.node = node
+  }
+
+  readonly gater: ConnectionGater = {
+    denyInboundRelayReservation: (source: PeerId): boolean => {
+      const node = this.node
+      const reservations = node?.services.relay?.reservations
+      if (node == null || reservations == null) return false
+      const ip = this.ipOf(source)
+      if (ip == null) return false
+      let sameIp = 0
+      for (const peer of reservations.keys()) {
+        if (!peer.equals(source) && this.ipOf(peer) === ip) sameIp++
+      }
+      return sameIp >= this.maxPerIp
+    }
+  }
+
+  private ipOf (peer: PeerId): string | undefined {
+    const conn = this.node?.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c.remoteAddr.toString()))
+    return conn?.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+  }
+}
+
+/** A relay-circuit address (through a router) rather than a direct one. */
+export function isRelayed (addr: string): boolean {
+  return addr.includes('/p2p-circuit')
+}

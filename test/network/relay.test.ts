@@ -1,0 +1,69 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { peerMap } from '@libp2p/peer-collections'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import { RelayReservationGate, isRelayed } from '../../src/network/relay.js'
+
+async function newPeer (): Promise<PeerId> {
+  return peerIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey)
+}
+
+/**
+ * The per-IP slot cap that libp2p's relay server lacks. The gate is asked
+ * before each reservation; here it sees a router whose connections and
+ * reservations the test sets up.
+ */
+describe('relay slots per IP', () => {
+  async function router (maxPerIp: number, connectedFrom: Map<PeerId, string>): Promise<{ gate: RelayReservationGate, reserve: (peer: PeerId) => Promise<boolean> }> {
+    const reservations = peerMap<unknown>()
+    const gate = new RelayReservationGate(maxPerIp)
+    gate.attach({
+      services: { relay: { reservations } },
+      getConnections: (peer: PeerId) => [...connectedFrom].filter(([p]) => p.equals(peer)).map(([, addr]) => ({ status: 'open', remoteAddr: multiaddr(addr) }))
+    } as never)
+    return {
+      gate,
+      // what the relay server does: ask the gater, then store the reservation
+      reserve: async (peer) => {
+        if ((await gate.gater.denyInboundRelayReservation?.(peer)) === true) return false
+        reservations.set(peer, {})
+        return true
+      }
+    }
+  }
+
+  test('the (N+1)th user behind one IP is refused; other IPs and renewals are not', async () => {
+    const [a, b, c, d] = await Promise.all([newPeer(), newPeer(), newPeer(), newPeer()])
+    const from = new Map<PeerId, string>([
+      [a, '/ip4/5.0.0.21/tcp/40001'],
+      [b, '/ip4/5.0.0.21/tcp/40002'],
+      [c, '/ip4/5.0.0.21/tcp/40003'],
+      [d, '/ip4/5.0.0.22/tcp/40001']
+    ])
+    const r = await router(2, from)
+    assert.equal(await r.reserve(a), true)
+    assert.equal(await r.reserve(b), true)
+    assert.equal(await r.reserve(c), false, 'a third slot from 5.0.0.21')
+    assert.equal(await r.reserve(d), true, 'another IP')
+    assert.equal(await r.reserve(a), true, 'renewing a slot it holds')
+  })
+
+  test('a peer reached only through another relay, or not connected, is not counted against an IP', async () => {
+    const [a, b] = await Promise.all([newPeer(), newPeer()])
+    const relayPeer = (await newPeer()).toString()
+    const from = new Map<PeerId, string>([
+      [a, `/ip4/5.0.0.11/tcp/4001/p2p/${relayPeer}/p2p-circuit`]
+    ])
+    const r = await router(1, from)
+    assert.equal(await r.reserve(a), true)
+    assert.equal(await r.reserve(b), true)
+  })
+
+  test('isRelayed tells relay addresses from direct ones', () => {
+    assert.equal(isRelayed('/ip4/5.0.0.11/tcp/4001/p2p/12D3KooWA/p2p-circuit/p2p/12D3KooWB'), true)
+    assert.equal(isRelayed('/ip4/5.0.0.11/tcp/4001/p2p/12D3KooWA'), false)
+  })
+})
