@@ -14,6 +14,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { presenceSelector, presenceValidator } from './presence-validator.js'
 import { PRESENCE_NAMESPACE } from './presence-record.js'
 import { InvalidAddress } from './errors.js'
+import { reachability, type ReachabilityService } from './reachability.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
@@ -49,15 +50,16 @@ export interface NetworkInit {
    */
   pingIntervalMs?: number
   /**
-   * Relay slots to hold on routers, so users behind NAT or a firewall can be
-   * reached through them: each becomes a relay address in presence. 0: none.
+   * Relay slots to take on routers once a router's dial-back found this node
+   * unreachable (NAT, firewall): each becomes a relay address in presence.
+   * 0: never. Default 0.
    */
   relaySlots?: number
   /** A router's relay limits; default DEFAULT_RELAY_LIMITS. */
   relayLimits?: RelayLimits
 }
 
-export type NetworkServices = { identify: Identify, ping: Ping, dht: KadDHT, relay?: CircuitRelayService }
+export type NetworkServices = { identify: Identify, ping: Ping, dht: KadDHT, reachability?: ReachabilityService, relay?: CircuitRelayService }
 export type NetworkNode = Libp2p<NetworkServices>
 
 export interface NetworkComponents {
@@ -91,12 +93,10 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   const dhtServer = init.router || init.allowPrivateAddresses
   const relayLimits = init.relayLimits ?? DEFAULT_RELAY_LIMITS
   const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp)
-  // each '/p2p-circuit' entry asks libp2p for one reservation on a router it knows
-  const relayListen = Array.from({ length: init.router ? 0 : init.relaySlots ?? 0 }, () => '/p2p-circuit')
   const node: NetworkNode = await createLibp2p({
     privateKey: components.privateKey,
     datastore,
-    addresses: { listen: [...init.listen, ...relayListen], announce: init.announce ?? [] },
+    addresses: { listen: init.listen, announce: init.announce ?? [] },
     // every node can dial a relay address; only routers serve relaying
     transports: [tcp(), circuitRelayTransport()],
     connectionGater: gate.gater,
@@ -120,6 +120,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       ping: ping(),
       // a lone router must answer queries before anyone else has joined
       dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router })),
+      reachability: reachability({ router: init.router, relaySlots: init.router ? 0 : init.relaySlots ?? 0 }),
       ...(init.router ? { relay: relayServer(relayLimits) } : {})
     }
   })

@@ -23,8 +23,9 @@ export interface Config {
     inboundConnectionsPerIpPerSecond: number
     maxConnections: number
     /**
-     * Relay slots to hold on routers (0-4), so that this daemon can be reached
-     * behind NAT or a firewall through them. 0: reachable only directly.
+     * Relay slots to take on routers (0-4) once a router's dial-back finds
+     * this daemon unreachable (NAT, firewall), so that it can still be
+     * reached through them. 0: never.
      */
     relaySlots: number
   }
@@ -60,7 +61,7 @@ export function defaultConfig (): Config {
     listen: ['/ip4/0.0.0.0/tcp/0'],
     announce: [],
     bootstrap: [],
-    network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300, relaySlots: 0 },
+    network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300, relaySlots: 2 },
     router: {},
     presence: { ttlSeconds: 3600 },
     apiPort: 0

@@ -11,7 +11,7 @@ const exec = promisify(execFile)
  *   "internet" namespace: a bridge, the one shared segment 5.0.0.0/24
  *     ├─ router1 5.0.0.11, router2 5.0.0.12   (public hosts)
  *     ├─ NAT box of a user 5.0.0.2x ── LAN 192.168.x.0/24 ── the user 192.168.x.2
- *     └─ or the user itself 5.0.0.3x, behind its own firewall
+ *     └─ or the user itself 5.0.0.3x, open or behind its own firewall
  *
  * The shared segment uses a range libp2p counts as public, because libp2p
  * drops every reserved range (10/8, TEST-NETs, 198.18/15 …) as "private"
@@ -26,6 +26,8 @@ export type UserEdge =
   | 'symmetric'
   /** a public address whose host drops every inbound connection */
   | 'firewall'
+  /** a public address, open: reachable directly */
+  | 'public'
 
 export interface Topology {
   /** Namespace names, to run things in with `ip netns exec`. */
@@ -121,9 +123,10 @@ export async function createTopology (edges: { alice: UserEdge, bob: UserEdge })
 
     const user = async (name: 'alice' | 'bob', edge: UserEdge, n: number): Promise<{ ns: string, publicIp: string }> => {
       const ns = await newNs(name)
-      if (edge === 'firewall') {
+      if (edge === 'firewall' || edge === 'public') {
         const addr = `5.0.0.${30 + n}`
         await publicHost(ns, addr)
+        if (edge === 'public') return { ns, publicIp: addr }
         // the host's own stateful firewall: answers to its own connections only
         for (const rule of [
           ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],

@@ -14,7 +14,7 @@ const SIZE = 32 * 1024 * 1024
 const unavailable = await netnsUnavailable()
 
 interface Connection { contact: string | null, relayed: boolean, remoteAddr: string }
-interface Status { node: { relaySlots: Array<{ router: string }>, relayedFor: number | null }, contacts: Array<{ name: string, presence: string }>, presence: { addresses: string[] } | null }
+interface Status { node: { reachability: string, relaySlots: Array<{ router: string }>, relayedFor: number | null }, contacts: Array<{ name: string, presence: string }>, presence: { addresses: string[] } | null }
 
 /**
  * Users whom nobody can dial: bob behind a symmetric NAT, or behind a firewall
@@ -22,8 +22,16 @@ interface Status { node: { relaySlots: Array<{ router: string }>, relayedFor: nu
  * Bob holds relay slots on both routers and publishes the relay addresses;
  * alice, behind her own NAT, reaches his service through one of them.
  */
-for (const bobEdge of ['symmetric', 'firewall'] as UserEdge[]) {
-  describe(`bob behind ${bobEdge === 'symmetric' ? 'a symmetric NAT' : 'a firewall that drops inbound'}, alice behind a cone NAT`, { skip: unavailable }, () => {
+const EDGE_TEXT: Record<UserEdge, string> = {
+  cone: 'behind a cone NAT',
+  symmetric: 'behind a symmetric NAT',
+  firewall: 'behind a firewall that drops inbound',
+  public: 'on a public address'
+}
+
+for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
+  const relayed = bobEdge !== 'public'
+  describe(`bob ${EDGE_TEXT[bobEdge]}, alice ${EDGE_TEXT.cone}`, { skip: unavailable }, () => {
     let net: Topology
     const routers: Record<'router1' | 'router2', { daemon: RunningDaemon, peerId: string, home: string }> = {} as never
     let alice: { home: string }
@@ -61,8 +69,8 @@ for (const bobEdge of ['symmetric', 'firewall'] as UserEdge[]) {
         bootstrap.push(addr)
         routers[name] = { daemon, peerId: addr.split('/p2p/')[1], home: profile.home }
       }
-      // the way a user behind NAT runs: public addresses only, two relay slots
-      const userConfig = { listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap, network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300, relaySlots: 2 } }
+      // the way anyone on the internet runs: public addresses only, default relay slots (2, taken if unreachable)
+      const userConfig = { listen: ['/ip4/0.0.0.0/tcp/0'], bootstrap, network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300 } }
       alice = await makeProfile('alice', { config: userConfig })
       bob = await makeProfile('bob', { config: userConfig })
       bobD = await startDaemon(bob.home, [], { netns: net.ns.bob })
@@ -80,27 +88,41 @@ for (const bobEdge of ['symmetric', 'firewall'] as UserEdge[]) {
       await net?.destroy()
     })
 
-    test('bob holds a slot on each router and publishes their relay addresses; alice sees him online', async () => {
-      await waitFor('bob holding two relay slots, published', async () => {
-        const s = await status('bob')
-        const published = s.presence?.addresses ?? []
-        return s.node.relaySlots.length === 2 && published.filter(a => a.includes('/p2p-circuit')).length === 2
-      }, 30_000, 500)
-      const s = await status('bob')
-      assert.deepEqual(s.node.relaySlots.map(r => r.router).sort(), [routers.router1.peerId, routers.router2.peerId].sort())
-      // nothing private leaks into presence: the LAN address is useless to others
-      assert.ok(!(s.presence?.addresses ?? []).some(a => a.includes('/192.168.')), (s.presence?.addresses ?? []).join(' '))
-      await waitFor('bob online for alice', async () => (await status('alice')).contacts.find(c => c.name === 'bob' && c.presence === 'online'), 30_000, 500)
-      // each router holds slots for both users (alice has two as well)
-      for (const name of ['router1', 'router2'] as const) {
-        await waitFor(`${name} serving both users`, async () => {
-          const r = await runCli(routers[name].home, ['status', '--json'], { netns: net.ns[name] })
-          return r.code === 0 && JSON.parse(r.stdout).node.relayedFor === 2
+    if (relayed) {
+      test('a router finds bob unreachable; he takes a slot on each router and publishes their relay addresses; alice sees him online', async () => {
+        await waitFor('bob holding two relay slots, published', async () => {
+          const s = await status('bob')
+          const published = s.presence?.addresses ?? []
+          return s.node.relaySlots.length === 2 && published.filter(a => a.includes('/p2p-circuit')).length === 2
         }, 30_000, 500)
-      }
-    })
+        const s = await status('bob')
+        assert.equal(s.node.reachability, 'private')
+        assert.deepEqual(s.node.relaySlots.map(r => r.router).sort(), [routers.router1.peerId, routers.router2.peerId].sort())
+        // nothing private leaks into presence: the LAN address is useless to others
+        assert.ok(!(s.presence?.addresses ?? []).some(a => a.includes('/192.168.')), (s.presence?.addresses ?? []).join(' '))
+        await waitFor('bob online for alice', async () => (await status('alice')).contacts.find(c => c.name === 'bob' && c.presence === 'online'), 30_000, 500)
+        // each router holds slots for both users (alice is behind NAT as well)
+        for (const name of ['router1', 'router2'] as const) {
+          await waitFor(`${name} serving both users`, async () => {
+            const r = await runCli(routers[name].home, ['status', '--json'], { netns: net.ns[name] })
+            return r.code === 0 && JSON.parse(r.stdout).node.relayedFor === 2
+          }, 30_000, 500)
+        }
+      })
+    } else {
+      test('a router reaches bob directly: his public address is confirmed and published, and he takes no relay slot', async () => {
+        const s = await waitFor('bob found reachable and published', async () => {
+          const s = await status('bob')
+          return s.node.reachability === 'public' && (s.presence?.addresses ?? []).some(a => a.startsWith(`/ip4/${net.publicIp.bob}/tcp/`)) ? s : undefined
+        }, 30_000, 500)
+        assert.deepEqual(s.node.relaySlots, [])
+        assert.ok(!(s.presence?.addresses ?? []).some(a => a.includes('/p2p-circuit')), (s.presence?.addresses ?? []).join(' '))
+        assert.equal((await status('alice')).node.reachability, 'private', 'alice, behind her NAT, was found unreachable')
+        await waitFor('bob online for alice', async () => (await status('alice')).contacts.find(c => c.name === 'bob' && c.presence === 'online'), 30_000, 500)
+      })
+    }
 
-    test('32 MiB each way through `cspace forward`, SHA-256 identical, over a relayed connection', async () => {
+    test(`32 MiB each way through \`cspace forward\`, SHA-256 identical, over a ${relayed ? 'relayed' : 'direct'} connection`, async () => {
       const down = Number((await cli('alice', ['forward', '0', 'bob', 'blob'])).trim())
       const out = join(dir, 'down.bin')
       await socat(['-u', `TCP:127.0.0.1:${down}`, `CREATE:${out}`])
@@ -113,7 +135,7 @@ for (const bobEdge of ['symmetric', 'firewall'] as UserEdge[]) {
       assert.equal(answer.split(/\s+/)[0], blobSha)
 
       const conns = await connectionsToBob()
-      assert.ok(conns.length > 0 && conns.every(c => c.relayed), JSON.stringify(conns))
+      assert.ok(conns.length > 0 && conns.every(c => c.relayed === relayed), JSON.stringify(conns))
     })
 
     if (bobEdge === 'firewall') {

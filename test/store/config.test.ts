@@ -31,7 +31,7 @@ describe('config.json', () => {
       listen: ['/ip4/0.0.0.0/tcp/0'],
       announce: [],
       bootstrap: [],
-      network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300, relaySlots: 0 },
+      network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 5, maxConnections: 300, relaySlots: 2 },
       router: {},
       presence: { ttlSeconds: 3600 },
       apiPort: 0
@@ -59,10 +59,10 @@ describe('config.json', () => {
 
   test('a router\'s limits and a user\'s relay slots: set ones are kept, the rest left to the defaults', () => {
     const path = join(tempDir(), 'config.json')
-    writeFileSync(path, JSON.stringify({ router: { maxReservationsPerIp: 4, circuitSeconds: 600 }, network: { relaySlots: 2 }, announce: ['/ip4/5.0.0.1/tcp/4001'] }))
+    writeFileSync(path, JSON.stringify({ router: { maxReservationsPerIp: 4, circuitSeconds: 600 }, network: { relaySlots: 1 }, announce: ['/ip4/5.0.0.1/tcp/4001'] }))
     const c = loadConfig(path)
     assert.deepEqual(c.router, { maxReservationsPerIp: 4, circuitSeconds: 600 })
-    assert.equal(c.network.relaySlots, 2)
+    assert.equal(c.network.relaySlots, 1)
     assert.deepEqual(c.announce, ['/ip4/5.0.0.1/tcp/4001'])
   })
 

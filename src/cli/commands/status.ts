@@ -13,6 +13,8 @@ export interface StatusReply {
     addresses: string[]
     dhtMode: string
     connections: number
+    /** From a router's dial-back: public (reachable directly), private (NAT or firewall), or not asked yet. */
+    reachability: 'unknown' | 'public' | 'private'
     /** Routers this daemon holds a relay slot on. */
     relaySlots: Array<{ router: string, address: string }>
     /** A router: users holding a slot on it; otherwise null. */
@@ -23,6 +25,12 @@ export interface StatusReply {
   forwards: ForwardState[]
   exposes: ExposeState[]
   requests: PromptRequest[]
+}
+
+const REACHABILITY_TEXT = {
+  unknown: 'not known yet (no router has dialled back)',
+  public: 'yes, directly (a router dialled back)',
+  private: 'not directly (NAT or firewall): through routers'
 }
 
 /** `cspace status`: the daemon's view of this node, contacts' presence and tunnels. */
@@ -38,6 +46,7 @@ export function registerStatusCommand (program: Command): void {
       out.push(`fingerprint ${s.user.fingerprint}`)
       out.push(`dht         ${s.node.dhtMode}, ${s.node.connections} connection(s)`)
       out.push(`presence    ${s.presence == null ? 'not yet published' : `published to ${s.presence.peers} peer(s), seq ${s.presence.seq}`}`)
+      if (!s.node.router) out.push(`reachable   ${REACHABILITY_TEXT[s.node.reachability]}`)
       if (s.node.relayedFor != null) out.push(`relay       serving ${s.node.relayedFor} user(s) holding a slot`)
       for (const r of s.node.relaySlots) out.push(`relay slot  on router ${r.router}`)
       for (const a of s.node.addresses) out.push(`listen      ${a}`)

@@ -16,6 +16,7 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
         addresses: daemon.listenAddresses(),
         dhtMode: dht.getMode(),
         connections: daemon.node.getConnections().length,
+        reachability: daemon.node.services.reachability?.reachability ?? 'unknown',
         relaySlots: daemon.relaySlots(),
         relayedFor: daemon.node.services.relay?.reservations.size ?? null
       },
