@@ -15,6 +15,7 @@ import { presenceSelector, presenceValidator } from './presence-validator.js'
 import { PRESENCE_NAMESPACE } from './presence-record.js'
 import { InvalidAddress } from './errors.js'
 import { reachability, type ReachabilityService } from './reachability.js'
+import { RelayMeter } from './relay-meter.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
@@ -93,7 +94,10 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   const dhtServer = init.router || init.allowPrivateAddresses
   const relayLimits = init.relayLimits ?? DEFAULT_RELAY_LIMITS
   const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp)
+  // a router counts what it relays (`cspace status`); others need no metrics
+  const meter = init.router ? new RelayMeter() : undefined
   const node: NetworkNode = await createLibp2p({
+    ...(meter != null ? { metrics: () => meter } : {}),
     privateKey: components.privateKey,
     datastore,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
@@ -125,7 +129,15 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     }
   })
   gate.attach(node)
+  if (meter != null) relayMeters.set(node, meter)
   return node
+}
+
+const relayMeters = new WeakMap<NetworkNode, RelayMeter>()
+
+/** Bytes a router has forwarded for relayed connections since start; null for a node that is not a router. */
+export function relayedBytes (node: NetworkNode): number | null {
+  return relayMeters.get(node)?.relayedBytes ?? null
 }
 
 function checkMultiaddr (a: string): void {

@@ -49,6 +49,17 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
     }
     const status = async (who: 'alice' | 'bob'): Promise<Status> => JSON.parse(await cli(who, ['status', '--json']))
     const connectionsToBob = async (): Promise<Connection[]> => (JSON.parse(await cli('alice', ['connections', '--json'])) as Connection[]).filter(c => c.contact === 'bob')
+    /** Bytes both routers have relayed so far (a killed router no longer counts). */
+    const relayedByRouters = async (): Promise<number> => {
+      let total = 0
+      for (const name of ['router1', 'router2'] as const) {
+        if (routers[name].daemon.proc.exitCode != null || routers[name].daemon.proc.signalCode != null) continue
+        const r = await runCli(routers[name].home, ['status', '--json'], { netns: net.ns[name] })
+        assert.equal(r.code, 0, r.stderr)
+        total += JSON.parse(r.stdout).node.relayedBytes as number
+      }
+      return total
+    }
     /** Runs socat in alice's namespace against her forward on `port`; returns its stdout. */
     const socat = async (args: string[]): Promise<string> => (await exec('ip', ['netns', 'exec', net.ns.alice, 'socat', ...args], { maxBuffer: 1024 * 1024 })).stdout
 
@@ -123,6 +134,7 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
     }
 
     test(`32 MiB each way through \`cspace forward\`, SHA-256 identical, over a ${relayed ? 'relayed' : 'direct'} connection`, async () => {
+      const relayedBefore = await relayedByRouters()
       const down = Number((await cli('alice', ['forward', '0', 'bob', 'blob'])).trim())
       const out = join(dir, 'down.bin')
       await socat(['-u', `TCP:127.0.0.1:${down}`, `CREATE:${out}`])
@@ -136,6 +148,10 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
 
       const conns = await connectionsToBob()
       assert.ok(conns.length > 0 && conns.every(c => c.relayed === relayed), JSON.stringify(conns))
+      // the routers' counters: 64 MiB went through them, or nothing did
+      const relayedNow = await relayedByRouters() - relayedBefore
+      if (relayed) assert.ok(relayedNow >= 2 * SIZE, `routers relayed ${relayedNow} bytes`)
+      else assert.ok(relayedNow < 1024 * 1024, `routers relayed ${relayedNow} bytes of a direct transfer`)
     })
 
     if (bobEdge === 'firewall') {

@@ -19,6 +19,8 @@ export interface StatusReply {
     relaySlots: Array<{ router: string, address: string }>
     /** A router: users holding a slot on it; otherwise null. */
     relayedFor: number | null
+    /** A router: bytes forwarded for relayed connections since start; otherwise null. */
+    relayedBytes: number | null
   }
   presence: { seq: number, addresses: string[], peers: number, at: number } | null
   contacts: ContactPresence[]
@@ -47,7 +49,7 @@ export function registerStatusCommand (program: Command): void {
       out.push(`dht         ${s.node.dhtMode}, ${s.node.connections} connection(s)`)
       out.push(`presence    ${s.presence == null ? 'not yet published' : `published to ${s.presence.peers} peer(s), seq ${s.presence.seq}`}`)
       if (!s.node.router) out.push(`reachable   ${REACHABILITY_TEXT[s.node.reachability]}`)
-      if (s.node.relayedFor != null) out.push(`relay       serving ${s.node.relayedFor} user(s) holding a slot`)
+      if (s.node.relayedFor != null) out.push(`relay       serving ${s.node.relayedFor} user(s) holding a slot; ${((s.node.relayedBytes ?? 0) / 1048576).toFixed(1)} MiB relayed`)
       for (const r of s.node.relaySlots) out.push(`relay slot  on router ${r.router}`)
       for (const a of s.node.addresses) out.push(`listen      ${a}`)
       out.push('', 'contacts')

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Daemon } from '../daemon.js'
 import { describeConnection } from '../connection-info.js'
+import { relayedBytes } from '../../network/index.js'
 
 const hangupBody = { type: 'object', required: ['user'], additionalProperties: false, properties: { user: { type: 'string', maxLength: 2048 } } }
 
@@ -18,7 +19,8 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
         connections: daemon.node.getConnections().length,
         reachability: daemon.node.services.reachability?.reachability ?? 'unknown',
         relaySlots: daemon.relaySlots(),
-        relayedFor: daemon.node.services.relay?.reservations.size ?? null
+        relayedFor: daemon.node.services.relay?.reservations.size ?? null,
+        relayedBytes: relayedBytes(daemon.node)
       },
       presence: daemon.publisher.last ?? null,
       contacts,
