@@ -56,6 +56,9 @@ export class ReachabilityService implements Startable {
   private lastProbe = 0
   private probing = false
   private started = false
+  /** The last router identified: asked again every REPROBE_INTERVAL_MS while connected. */
+  private router?: Connection
+  private reprobeTimer?: ReturnType<typeof setInterval>
 
   constructor (private readonly components: ReachabilityComponents, private readonly init: ReachabilityInit) {
     this.log = components.logger.forComponent('cspace:network:reachability')
@@ -69,11 +72,16 @@ export class ReachabilityService implements Startable {
       }, { maxInboundStreams: 4 })
     } else {
       this.components.events.addEventListener('peer:identify', this.onIdentify)
+      this.reprobeTimer = setInterval(() => {
+        if (this.router?.status === 'open') this.probeVia(this.router)
+      }, REPROBE_INTERVAL_MS)
+      this.reprobeTimer.unref()
     }
   }
 
   async stop (): Promise<void> {
     this.started = false
+    clearInterval(this.reprobeTimer)
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     if (this.init.router) await this.components.registrar.unhandle(REACHABILITY_PROTOCOL)
   }
@@ -81,11 +89,17 @@ export class ReachabilityService implements Startable {
   /** A router was identified: ask it, unless a probe is running or recent. */
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const result = evt.detail
-    if (!result.protocols.includes(REACHABILITY_PROTOCOL) || this.probing) return
+    if (!result.protocols.includes(REACHABILITY_PROTOCOL)) return
+    this.router = result.connection
     if (this.reachability !== 'unknown' && Date.now() - this.lastProbe < REPROBE_INTERVAL_MS) return
+    this.probeVia(result.connection)
+  }
+
+  private probeVia (connection: Connection): void {
+    if (this.probing) return
     this.probing = true
-    this.probe(result.connection)
-      .catch((err: Error) => { this.log('probe via %p failed: %s', result.peerId, err.message) })
+    this.probe(connection)
+      .catch((err: Error) => { this.log('probe via %p failed: %s', connection.remotePeer, err.message) })
       .finally(() => { this.probing = false })
   }
 
@@ -101,6 +115,8 @@ export class ReachabilityService implements Startable {
     if (!this.started) return
     this.lastProbe = Date.now()
     if (answer.error != null) throw new Error(`the router refused: ${answer.error}`)
+    // an address that no longer answers (the network changed) is no longer vouched for
+    for (const a of this.confirmed.filter(a => !answer.reachable.includes(a))) this.components.addressManager.removeObservedAddr(multiaddr(a))
     this.confirmed = answer.reachable
     this.reachability = answer.reachable.length > 0 ? 'public' : 'private'
     this.log('router %p says %s %o', connection.remotePeer, this.reachability, answer.reachable)
