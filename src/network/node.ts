@@ -1,5 +1,7 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
+import { dcutr } from '@libp2p/dcutr'
+import { punchableTcp } from './punchable-tcp.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
@@ -75,8 +77,10 @@ export interface NetworkComponents {
 export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, allowPrivateAddresses: boolean, allowQueryWithZeroPeers: boolean }): KadDHTInit {
   return {
     protocol: DHT_PROTOCOL,
-    // undefined = automatic: server once a public address is confirmed
-    clientMode: opts.server ? false : undefined,
+    // not a server from the start: the daemon's reachability probe decides
+    // (libp2p's automatic mode would also serve from behind a NAT once the
+    // hole-punching address is confirmed)
+    clientMode: !opts.server,
     peerInfoMapper: opts.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
     validators: { [PRESENCE_NAMESPACE]: presenceValidator({ datastore }) },
     selectors: { [PRESENCE_NAMESPACE]: presenceSelector },
@@ -102,7 +106,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     datastore,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     // every node can dial a relay address; only routers serve relaying
-    transports: [tcp(), circuitRelayTransport()],
+    transports: [punchableTcp(peerIdFromPrivateKey(components.privateKey)), circuitRelayTransport()],
     connectionGater: gate.gater,
     connectionEncrypters: [tls()],
     streamMuxers: [yamux({
@@ -124,7 +128,14 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       ping: ping(),
       // a lone router must answer queries before anyone else has joined
       dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router })),
-      reachability: reachability({ router: init.router, relaySlots: init.router ? 0 : init.relaySlots ?? 0 }),
+      reachability: reachability({
+        router: init.router,
+        relaySlots: init.router ? 0 : init.relaySlots ?? 0,
+        // serve the DHT only when others can reach us directly
+        onChange: dhtServer ? undefined : (state) => { void node.services.dht.setMode(state === 'public' ? 'server' : 'client') }
+      }),
+      // a user reached through a router tries to punch through both NATs to a direct connection
+      ...(init.router ? {} : { dcutr: dcutr() }),
       ...(init.router ? { relay: relayServer(relayLimits) } : {})
     }
   })

@@ -43,6 +43,8 @@ export interface ReachabilityComponents {
 export interface ReachabilityInit {
   /** Routers answer probes; users ask them. */
   router: boolean
+  /** Called after each answer, e.g. to serve the DHT only when reachable. */
+  onChange?: (reachability: Reachability) => void
   /** Relay slots to take once found unreachable (0: never). */
   relaySlots: number
 }
@@ -51,6 +53,8 @@ export class ReachabilityService implements Startable {
   reachability: Reachability = 'unknown'
   /** The addresses a router reached us at, in the last probe. */
   confirmed: string[] = []
+  /** When private: the address a router saw us at, for hole punching only (not for presence). */
+  punchable?: string
   private readonly log: Logger
   private relaying = false
   private lastProbe = 0
@@ -58,6 +62,8 @@ export class ReachabilityService implements Startable {
   private started = false
   /** The last router identified: asked again every REPROBE_INTERVAL_MS while connected. */
   private router?: Connection
+  /** Where a punch from our listening port would appear to others (NAT IP, our port). */
+  private observed?: Multiaddr
   private reprobeTimer?: ReturnType<typeof setInterval>
 
   constructor (private readonly components: ReachabilityComponents, private readonly init: ReachabilityInit) {
@@ -91,6 +97,11 @@ export class ReachabilityService implements Startable {
     const result = evt.detail
     if (!result.protocols.includes(REACHABILITY_PROTOCOL)) return
     this.router = result.connection
+    // the IP a router saw us come from, with our listening port: the hole a
+    // NAT that keeps ports opens when a punch leaves from that port
+    const ip = result.observedAddr?.getComponents().find(c => c.name === 'ip4')?.value
+    const port = this.components.transportManager.getAddrs().map(tcpPort).find(p => p != null)
+    if (ip != null && port != null) this.observed = multiaddr(`/ip4/${ip}/tcp/${port}`)
     if (this.reachability !== 'unknown' && Date.now() - this.lastProbe < REPROBE_INTERVAL_MS) return
     this.probeVia(result.connection)
   }
@@ -120,11 +131,19 @@ export class ReachabilityService implements Startable {
     this.confirmed = answer.reachable
     this.reachability = answer.reachable.length > 0 ? 'public' : 'private'
     this.log('router %p says %s %o', connection.remotePeer, this.reachability, answer.reachable)
+    this.init.onChange?.(this.reachability)
     for (const a of answer.reachable) {
       // advertised from now on, as if AutoNAT had confirmed it
       const ma = multiaddr(a)
       this.components.addressManager.addObservedAddr(ma)
       this.components.addressManager.confirmObservedAddr(ma)
+    }
+    if (this.reachability === 'private' && this.observed != null) {
+      // offered to DCUtR, which sends it to a peer reached through a router
+      // so that both can dial each other at once; presence leaves it out
+      this.punchable = this.observed.toString()
+      this.components.addressManager.addObservedAddr(this.observed)
+      this.components.addressManager.confirmObservedAddr(this.observed)
     }
     if (this.reachability === 'private' && !this.relaying && this.init.relaySlots > 0) {
       this.relaying = true

@@ -10,6 +10,7 @@ import { decide, validateServiceName, type Rule } from './permissions.js'
 import type { PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
 import { ProtocolViolation, ServiceRefused, UserOffline, UserUnreachable } from './session-errors.js'
+import { keepRelayedSessionsOpen } from './relayed-sessions.js'
 
 const log = componentLogger('session')
 
@@ -45,6 +46,7 @@ export interface Target { peerId: PeerId, label: string, contact?: Contact }
 export class SessionManager {
   private readonly c: SessionComponents
   private readonly init: Required<SessionInit>
+  private stopKeeping?: () => void
 
   constructor (components: SessionComponents, init: SessionInit = {}) {
     this.c = components
@@ -52,6 +54,7 @@ export class SessionManager {
   }
 
   async start (): Promise<void> {
+    this.stopKeeping = keepRelayedSessionsOpen(this.c.node)
     await this.c.node.handle(CONNECT_PROTOCOL, (stream, connection) => {
       this.onIncoming(stream, connection).catch((err) => { log.error('incoming stream failed: %e', err) })
     }, {
@@ -64,6 +67,7 @@ export class SessionManager {
   }
 
   async stop (): Promise<void> {
+    this.stopKeeping?.()
     await this.c.node.unhandle(CONNECT_PROTOCOL)
   }
 

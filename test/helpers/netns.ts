@@ -146,8 +146,11 @@ export async function createTopology (edges: { alice: UserEdge, bob: UserEdge })
       const masquerade = ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth0', '-j', 'MASQUERADE']
       if (edge === 'symmetric') masquerade.push('--random-fully')
       await inNs(box, 'iptables', ...masquerade)
-      // nothing from outside reaches the LAN unless it answers a LAN connection
+      // nothing from outside reaches the LAN unless it answers a LAN connection,
+      // and the box itself drops (not refuses) what nobody asked for, as home
+      // routers do: a refusal would end a hole punch's first SYN at once
       await inNs(box, 'iptables', '-A', 'FORWARD', '-i', 'eth0', '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP')
+      await inNs(box, 'iptables', '-A', 'INPUT', '-i', 'eth0', '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP')
       return { ns, publicIp: wan }
     }
     const alice = await user('alice', edges.alice, 1)

@@ -57,7 +57,8 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
         }, 30_000, 500)
         assert.deepEqual(s.node.relaySlots, [])
         assert.ok(!(s.presence?.addresses ?? []).some(a => a.includes('/p2p-circuit')), (s.presence?.addresses ?? []).join(' '))
-        assert.equal((await w.status('alice')).node.reachability, 'private', 'alice, behind her NAT, was found unreachable')
+        // alice's NAT drops the router's dial-back: found unreachable once it times out
+        await waitFor('alice, behind her NAT, found unreachable', async () => (await w.status('alice')).node.reachability === 'private', 30_000, 500)
         await waitFor('bob online for alice', async () => (await w.status('alice')).contacts.find(c => c.name === 'bob' && c.presence === 'online'), 30_000, 500)
       })
     }
@@ -143,5 +144,50 @@ describe('bob with one relay slot: his router dies', { skip: unavailable }, () =
     }, 30_000, 500)
     assert.ok(movedAfterMs < 30_000, `moved after ${movedAfterMs} ms`)
     t.diagnostic(`moved and republished ${movedAfterMs} ms after the router died`)
+  })
+})
+
+/**
+ * Both behind cone NATs: reached through a router first, then DCUtR punches
+ * through both NATs (TCP simultaneous open from each side's listening port)
+ * and new sessions take the direct path; the routers stop relaying.
+ */
+describe('alice and bob both behind cone NATs: the relayed connection is upgraded to a direct one', { skip: unavailable }, () => {
+  let w: NatWorld
+
+  before(async () => { w = await startNatWorld({ alice: 'cone', bob: 'cone', blobBytes: SIZE }) })
+  after(async () => { await w?.destroy() })
+
+  test('the first connect goes through a router at once; a direct connection follows without ending sessions begun through the router, and 32 MiB each way then bypass the routers', async (t) => {
+    await waitFor('bob online for alice, through routers', async () => {
+      const s = await w.status('bob')
+      return s.node.reachability === 'private' && (s.presence?.addresses ?? []).filter(a => a.includes('/p2p-circuit')).length === 2
+    }, 30_000, 500)
+    // the hole-punching address stays out of presence: only relay addresses
+    const published = (await w.status('bob')).presence?.addresses ?? []
+    assert.ok(published.every(a => a.includes('/p2p-circuit')), `${published.join(' ')} punchable ${JSON.stringify((await w.status('bob')).node)}`)
+
+    const port = Number((await w.cli('alice', ['forward', '0', 'bob', 'sink'])).trim())
+    const started = Date.now()
+    const first = await w.inAlice(`printf hello | socat -t 30 STDIO TCP:127.0.0.1:${port}`)
+    assert.match(first, /^[0-9a-f]{64}/, 'the first session was carried (through a router) without waiting for the punch')
+    // a session opened through the router, still running when the punch succeeds
+    await w.cli('bob', ['expose', 'reply', '--exec', 'read line; echo "pong $line"'])
+    const replyPort = Number((await w.cli('alice', ['forward', '0', 'bob', 'reply'])).trim())
+    const longSession = w.inAlice(`(sleep 12; echo ping) | socat -t 30 STDIO TCP:127.0.0.1:${replyPort}`)
+    const direct = await waitFor('a direct connection from alice to bob', async () => (await w.connectionsToBob()).find(c => !c.relayed), 30_000, 250)
+    t.diagnostic(`direct connection ${Date.now() - started} ms after the first connect, to ${direct.remoteAddr}`)
+    assert.ok(direct.remoteAddr.startsWith(`/ip4/${w.net.publicIp.bob}/tcp/`), direct.remoteAddr)
+    assert.equal((await longSession).trim(), 'pong ping', 'the session begun through the router survived the upgrade')
+
+    const relayedBefore = await w.relayedByRouters()
+    const down = Number((await w.cli('alice', ['forward', '0', 'bob', 'blob'])).trim())
+    const out = join(w.dir, 'direct.bin')
+    await w.inAlice(`socat -u TCP:127.0.0.1:${down} CREATE:${out}`)
+    assert.equal(await sha256File(out), w.blobSha)
+    const answer = await w.inAlice(`socat -t 60 STDIO TCP:127.0.0.1:${port} < ${w.blob}`)
+    assert.equal(answer.split(/\s+/)[0], w.blobSha)
+    const relayedNow = await w.relayedByRouters() - relayedBefore
+    assert.ok(relayedNow < 1024 * 1024, `routers relayed ${relayedNow} bytes after the upgrade`)
   })
 })

@@ -1,0 +1,5 @@
+{
+  "targets": [
+    { "target_name": "reuseport", "sources": [ "native/reuseport.c" ] }
+  ]
+}
