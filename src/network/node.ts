@@ -99,7 +99,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   const relayLimits = init.relayLimits ?? DEFAULT_RELAY_LIMITS
   const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp)
   // a router counts what it relays (`cspace status`); others need no metrics
-  const meter = init.router ? new RelayMeter() : undefined
+  const meter = init.router ? new RelayMeter(relayLimits.relayBytesPerSecond) : undefined
   const node: NetworkNode = await createLibp2p({
     ...(meter != null ? { metrics: () => meter } : {}),
     privateKey: components.privateKey,

@@ -20,6 +20,8 @@ export interface RelayLimits {
   circuitBytes: number
   /** Seconds a relayed connection may stay open before the router ends it. */
   circuitSeconds: number
+  /** Bytes per second the router relays in all, both ways together; 0 for no cap. */
+  relayBytesPerSecond: number
 }
 
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
@@ -27,7 +29,8 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxReservationsPerIp: 16,
   maxCircuits: 512,
   circuitBytes: 16 * 1024 ** 3,
-  circuitSeconds: 12 * 3600
+  circuitSeconds: 12 * 3600,
+  relayBytesPerSecond: 0
 }
 
 /** How long a reservation lasts before the user must renew it (libp2p renews well before). */

@@ -42,6 +42,7 @@ export interface RouterLimits {
   maxCircuits?: number
   circuitBytes?: number
   circuitSeconds?: number
+  relayBytesPerSecond?: number
 }
 
 /** Each router limit's allowed range: [min, max]. */
@@ -50,7 +51,8 @@ const ROUTER_LIMIT_RANGES: Record<keyof RouterLimits, [number, number]> = {
   maxReservationsPerIp: [1, 1_000_000],
   maxCircuits: [0, 1_000_000],
   circuitBytes: [1024 * 1024, Number.MAX_SAFE_INTEGER],
-  circuitSeconds: [10, 30 * 86_400]
+  circuitSeconds: [10, 30 * 86_400],
+  relayBytesPerSecond: [0, Number.MAX_SAFE_INTEGER]
 }
 
 const MAX_CONFIG_BYTES = 1024 * 1024

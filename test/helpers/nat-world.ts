@@ -43,7 +43,7 @@ export interface NatWorld {
   destroy: () => Promise<void>
 }
 
-export async function startNatWorld (opts: { alice: UserEdge, bob: UserEdge, blobBytes: number, bobNetwork?: object }): Promise<NatWorld> {
+export async function startNatWorld (opts: { alice: UserEdge, bob: UserEdge, blobBytes: number, bobNetwork?: object, routerLimits?: object }): Promise<NatWorld> {
   const dir = tempDir('cspace-nat-')
   const blob = join(dir, 'blob.bin')
   const blobSha = writeRandomFile(blob, opts.blobBytes)
@@ -61,7 +61,7 @@ export async function startNatWorld (opts: { alice: UserEdge, bob: UserEdge, blo
     for (const name of ['router1', 'router2'] as const) {
       // a router tells the world its public address, as an operator would
       const announce = [`/ip4/${net.publicIp[name]}/tcp/4001`]
-      const profile = await makeProfile(name, { config: { listen: ['/ip4/0.0.0.0/tcp/4001'], announce, bootstrap: [...bootstrap], network } })
+      const profile = await makeProfile(name, { config: { listen: ['/ip4/0.0.0.0/tcp/4001'], announce, bootstrap: [...bootstrap], network, router: opts.routerLimits ?? {} } })
       homes[name] = profile.home
       const daemon = await startDaemon(profile.home, ['--router'], { netns: net.ns[name] })
       const addr = daemon.addresses.find(a => a.startsWith(`/ip4/${net.publicIp[name]}/`))

@@ -191,3 +191,34 @@ describe('alice and bob both behind cone NATs: the relayed connection is upgrade
     assert.ok(relayedNow < 1024 * 1024, `routers relayed ${relayedNow} bytes after the upgrade`)
   })
 })
+
+/**
+ * A router's bandwidth cap (`router.relayBytesPerSecond`). The one timing
+ * assertion in these tests is a lower bound that only a working cap can
+ * meet: uncapped, the same 24 MiB cross this loopback topology in about a
+ * second.
+ */
+describe('routers that cap their relay bandwidth', { skip: unavailable }, () => {
+  const CAP = 4 * 1024 * 1024
+  const BYTES = 24 * 1024 * 1024
+  /** What a paused relay stream may still receive: one yamux window (network/node.ts). */
+  const WINDOW = 4 * 1024 * 1024
+  let w: NatWorld
+
+  before(async () => { w = await startNatWorld({ alice: 'cone', bob: 'symmetric', blobBytes: BYTES, routerLimits: { relayBytesPerSecond: CAP } }) })
+  after(async () => { await w?.destroy() })
+
+  test('24 MiB through a router capped at 4 MiB/s arrive whole, no faster than the cap allows', async () => {
+    await waitFor('bob reachable through routers', async () => ((await w.status('bob')).presence?.addresses ?? []).filter(a => a.includes('/p2p-circuit')).length === 2, 30_000, 500)
+    const port = Number((await w.cli('alice', ['forward', '0', 'bob', 'blob'])).trim())
+    const out = join(w.dir, 'capped.bin')
+    const started = performance.now()
+    await w.inAlice(`socat -u TCP:127.0.0.1:${port} CREATE:${out}`)
+    const seconds = (performance.now() - started) / 1000
+    assert.equal(await sha256File(out), w.blobSha)
+    assert.ok((await w.connectionsToBob()).every(c => c.relayed))
+    // a full bucket (one second's worth) and what was in flight when the
+    // relay paused (one window) go at once; the rest at the cap
+    assert.ok(seconds >= (BYTES - CAP - WINDOW) / CAP * 0.9, `24 MiB in ${seconds.toFixed(2)} s through a 4 MiB/s cap`)
+  })
+})
