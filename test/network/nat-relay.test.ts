@@ -1,6 +1,8 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { join } from 'node:path'
 import { sha256File } from '../helpers/files.js'
 import { netnsUnavailable, type UserEdge } from '../helpers/netns.js'
@@ -9,6 +11,22 @@ import { waitFor } from '../helpers/wait.js'
 
 const SIZE = 32 * 1024 * 1024
 const unavailable = await netnsUnavailable()
+
+/** tcpdump of every TCP packet on eth0 in namespace `ns`; stop() ends it and returns the capture file's bytes. */
+async function capture (ns: string, file: string): Promise<{ stop: () => Promise<Buffer> }> {
+  const proc = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  proc.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
+  await waitFor(`tcpdump listening in ${ns}`, () => stderr.includes('listening on') || proc.exitCode != null, 10_000, 20)
+  assert.equal(proc.exitCode, null, `tcpdump: ${stderr}`)
+  return {
+    stop: async () => {
+      proc.kill('SIGINT')
+      if (proc.exitCode == null) await once(proc, 'exit')
+      return readFileSync(file)
+    }
+  }
+}
 
 const EDGE_TEXT: Record<UserEdge, string> = {
   cone: 'behind a cone NAT',
@@ -83,6 +101,21 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
       if (relayed) assert.ok(relayedNow >= 2 * SIZE, `routers relayed ${relayedNow} bytes`)
       else assert.ok(relayedNow < 1024 * 1024, `routers relayed ${relayedNow} bytes of a direct transfer`)
     })
+
+    if (bobEdge === 'symmetric') {
+      test('the routers see only ciphertext: a plaintext marker sent through them never appears on their wire', async () => {
+        const MARKER = 'CSPACE-PLAINTEXT-MARKER'
+        await w.cli('bob', ['expose', 'marker', '--exec', `yes ${MARKER} | head -c 1048576`])
+        const port = Number((await w.cli('alice', ['forward', '0', 'bob', 'marker'])).trim())
+        const captures = await Promise.all((['router1', 'router2'] as const).map(async (r) => await capture(w.net.ns[r], join(w.dir, `${r}.pcap`))))
+        const out = join(w.dir, 'marker.bin')
+        await w.inAlice(`socat -u TCP:127.0.0.1:${port} CREATE:${out}`)
+        const wire = Buffer.concat(await Promise.all(captures.map(async (c) => await c.stop())))
+        assert.ok(readFileSync(out).includes(MARKER), 'the marker reached alice')
+        assert.ok(wire.length > 1024 * 1024, `the routers' wire carried the transfer (${wire.length} bytes captured)`)
+        assert.ok(!wire.includes(MARKER), 'the marker appeared in clear on a router\'s wire')
+      })
+    }
 
     if (bobEdge === 'firewall') {
       test('the router in use is killed mid-session: the next connect goes through the other within 30 s', async () => {
