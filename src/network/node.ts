@@ -97,7 +97,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   const datastore = new MemoryDatastore()
   const dhtServer = init.router || init.allowPrivateAddresses
   const relayLimits = init.relayLimits ?? DEFAULT_RELAY_LIMITS
-  const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp)
+  const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp, relayLimits.maxCircuitsPerPeer)
   // a router counts what it relays (`cspace status`); others need no metrics
   const meter = init.router ? new RelayMeter(relayLimits.relayBytesPerSecond) : undefined
   const node: NetworkNode = await createLibp2p({

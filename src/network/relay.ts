@@ -1,4 +1,4 @@
-import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { circuitRelayServer, RELAY_V2_HOP_CODEC, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
@@ -16,6 +16,8 @@ export interface RelayLimits {
   maxReservationsPerIp: number
   /** Relayed connections open at once. */
   maxCircuits: number
+  /** Relayed connections one user may have open through this router at once. */
+  maxCircuitsPerPeer: number
   /** Bytes one relayed connection may carry (both ways) before the router ends it. */
   circuitBytes: number
   /** Seconds a relayed connection may stay open before the router ends it. */
@@ -28,6 +30,7 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   maxReservations: 1024,
   maxReservationsPerIp: 16,
   maxCircuits: 512,
+  maxCircuitsPerPeer: 16,
   circuitBytes: 16 * 1024 ** 3,
   circuitSeconds: 12 * 3600,
   relayBytesPerSecond: 0
@@ -54,15 +57,16 @@ export function relayServer (limits: RelayLimits): ReturnType<typeof circuitRela
 }
 
 /**
- * The per-IP reservation cap, which libp2p's relay server lacks: a connection
- * gater consulted before each reservation. It needs the running node to see
- * which address a peer is connected from, so it is created first and attached
- * once the node exists.
+ * The caps libp2p's relay server lacks — slots per IP, relayed connections
+ * per user — as a connection gater consulted before each reservation and
+ * each relayed connection. It needs the running node to see who is
+ * connected from where, so it is created first and attached once the node
+ * exists. (Per user, libp2p itself keeps one slot at most.)
  */
 export class RelayReservationGate {
   private node?: Libp2p<{ relay?: CircuitRelayService }>
 
-  constructor (private readonly maxPerIp: number) {}
+  constructor (private readonly maxPerIp: number, private readonly maxCircuitsPerPeer = Infinity) {}
 
   attach (node: Libp2p<{ relay?: CircuitRelayService }>): void {
     this.node = node
@@ -80,6 +84,14 @@ export class RelayReservationGate {
         if (!peer.equals(source) && this.ipOf(peer) === ip) sameIp++
       }
       return sameIp >= this.maxPerIp
+    },
+    // asked when `source` wants a relayed connection; its own request is
+    // one of the open HOP streams counted
+    denyOutboundRelayedConnection: (source: PeerId): boolean => {
+      const open = (this.node?.getConnections(source) ?? [])
+        .flatMap(c => c.streams)
+        .filter(s => s.protocol === RELAY_V2_HOP_CODEC && s.status === 'open').length
+      return open - 1 >= this.maxCircuitsPerPeer
     }
   }
 

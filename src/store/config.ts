@@ -40,6 +40,7 @@ export interface RouterLimits {
   maxReservations?: number
   maxReservationsPerIp?: number
   maxCircuits?: number
+  maxCircuitsPerPeer?: number
   circuitBytes?: number
   circuitSeconds?: number
   relayBytesPerSecond?: number
@@ -50,6 +51,7 @@ const ROUTER_LIMIT_RANGES: Record<keyof RouterLimits, [number, number]> = {
   maxReservations: [0, 1_000_000],
   maxReservationsPerIp: [1, 1_000_000],
   maxCircuits: [0, 1_000_000],
+  maxCircuitsPerPeer: [1, 1_000_000],
   circuitBytes: [1024 * 1024, Number.MAX_SAFE_INTEGER],
   circuitSeconds: [10, 30 * 86_400],
   relayBytesPerSecond: [0, Number.MAX_SAFE_INTEGER]

@@ -5,6 +5,7 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { peerMap } from '@libp2p/peer-collections'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
+import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { RelayReservationGate, isRelayed } from '../../src/network/relay.js'
 
 async function newPeer (): Promise<PeerId> {
@@ -60,6 +61,30 @@ describe('relay slots per IP', () => {
     const r = await router(1, from)
     assert.equal(await r.reserve(a), true)
     assert.equal(await r.reserve(b), true)
+  })
+
+  test('relayed connections per user: the (N+1)th open at once is refused, and allowed again once one ends', async () => {
+    const [user, other] = await Promise.all([newPeer(), newPeer()])
+    const hop = (status: string): object => ({ protocol: RELAY_V2_HOP_CODEC, status })
+    const streams: object[] = []
+    const gate = new RelayReservationGate(16, 2)
+    gate.attach({
+      services: {},
+      getConnections: (peer: PeerId) => peer.equals(user) ? [{ status: 'open', remoteAddr: multiaddr('/ip4/5.0.0.21/tcp/1'), streams }] : []
+    } as never)
+    const ask = async (peer: PeerId): Promise<boolean> => (await gate.gater.denyOutboundRelayedConnection?.(peer, other)) !== true
+    // each request arrives on a HOP stream of its own, open while it is asked
+    streams.push(hop('open'))
+    assert.equal(await ask(user), true, 'first')
+    streams.push(hop('open'))
+    assert.equal(await ask(user), true, 'second')
+    streams.push(hop('open'))
+    assert.equal(await ask(user), false, 'third while two run')
+    streams.pop()
+    ;(streams[0] as { status: string }).status = 'closed'
+    streams.push(hop('open'))
+    assert.equal(await ask(user), true, 'after one ended')
+    assert.equal(await ask(other), true, 'another user')
   })
 
   test('isRelayed tells relay addresses from direct ones', () => {
