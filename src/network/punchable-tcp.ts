@@ -34,10 +34,9 @@ export function punchableTcp (self: PeerId): (components: TCPComponents) => Tran
     const connect = transport._connect.bind(transport)
     // only a hole punch's dial leaves from the listening port: it is rare,
     // and the addon's connect holds a thread-pool thread until it is done
-    let punching = false
     transport._connect = async (ma, options) => {
       const target = ipv4Target(ma)
-      if (!punching || addon == null || listenPort == null || target == null) return await connect(ma, options)
+      if (options[PUNCH] !== true || addon == null || listenPort == null || target == null) return await connect(ma, options)
       try {
         return await connectFromPort(listenPort, target.host, target.port, options.signal)
       } catch (err) {
@@ -64,12 +63,7 @@ export function punchableTcp (self: PeerId): (components: TCPComponents) => Tran
         if (!initiator) (maConn as { direction: string }).direction = 'inbound'
         return await options.upgrader.upgradeOutbound(maConn, opts)
       }
-      punching = true
-      try {
-        return await dial(ma, { ...options, upgrader, initiator } as typeof options)
-      } finally {
-        punching = false
-      }
+      return await dial(ma, { ...options, upgrader, initiator, [PUNCH]: true } as typeof options)
     }
     return transport
   }
@@ -78,9 +72,12 @@ export function punchableTcp (self: PeerId): (components: TCPComponents) => Tran
 /** @libp2p/dcutr's priority for the simultaneous dials of a hole punch (DCUTR_DIAL_PRIORITY, not exported). */
 const HOLE_PUNCH_DIAL_PRIORITY = 100
 
-/** The part of @libp2p/tcp's TCP class this wraps (pinned by package-lock; checked in tests). */
+/** Marks the options of a hole-punch dial on their way from dial() to _connect(). */
+const PUNCH = Symbol('cspace.punch')
+
+/** The part of @libp2p/tcp's TCP class this wraps (pinned by package-lock; the NAT tests fail if it changes). */
 interface PrivateTcp {
-  _connect: (ma: Multiaddr, options: { signal: AbortSignal }) => Promise<net.Socket>
+  _connect: (ma: Multiaddr, options: { signal: AbortSignal, [PUNCH]?: boolean }) => Promise<net.Socket>
 }
 
 interface ReuseportAddon {
