@@ -88,7 +88,7 @@ export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, al
   }
 }
 
-/** Builds (but does not start) the libp2p node with cspace's deliberate settings. */
+/** Builds and starts (libp2p's createLibp2p starts it) the libp2p node with cspace's deliberate settings. */
 export async function createNetworkNode (components: NetworkComponents, init: NetworkInit): Promise<NetworkNode> {
   for (const a of [...init.listen, ...init.announce ?? [], ...init.bootstrap]) checkMultiaddr(a)
   for (const a of init.bootstrap) {

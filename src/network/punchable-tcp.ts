@@ -29,6 +29,15 @@ export function punchableTcp (self: PeerId): (components: TCPComponents) => Tran
       listener.addEventListener('listening', () => {
         listenPort ??= listener.getAddrs().map(tcpPort).find(p => p != null)
       })
+      // with reusePort a second daemon on the same fixed port would share it
+      // silently, the kernel spreading connections between the two: make sure
+      // the port is free first, as a plain listen would
+      const listen = listener.listen.bind(listener)
+      listener.listen = async (ma) => {
+        const target = ipv4Target(ma) ?? ipv6Target(ma)
+        if (target != null && target.port !== 0) await assertPortFree(target.host, target.port)
+        await listen(ma)
+      }
       return listener
     }
     const connect = transport._connect.bind(transport)
@@ -133,6 +142,21 @@ export async function connectFromPort (localPort: number, host: string, port: nu
 function tcpPort (ma: Multiaddr): number | undefined {
   const tcp = ma.getComponents().find(c => c.name === 'tcp')
   return tcp?.value != null ? Number(tcp.value) : undefined
+}
+
+function ipv6Target (ma: Multiaddr): { host: string, port: number } | undefined {
+  const ip = ma.getComponents().find(c => c.name === 'ip6')?.value
+  const port = tcpPort(ma)
+  return ip != null && port != null ? { host: ip, port } : undefined
+}
+
+/** Rejects with EADDRINUSE if host:port is taken (a listen without reusePort, closed at once). */
+async function assertPortFree (host: string, port: number): Promise<void> {
+  const probe = net.createServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject)
+    probe.listen({ host, port, exclusive: true }, () => { probe.close(() => resolve()) })
+  })
 }
 
 function ipv4Target (ma: Multiaddr): { host: string, port: number } | undefined {

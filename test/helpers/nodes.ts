@@ -7,7 +7,7 @@ export function loopbackInit (overrides: Partial<NetworkInit> = {}): NetworkInit
   return { listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true, inboundConnectionsPerIpPerSecond: 1000, maxConnections: 300, router: false, ...overrides }
 }
 
-/** An in-process libp2p node with the daemon's stack (not started), with a new key unless given one. */
+/** An in-process libp2p node with the daemon's stack, started (createLibp2p starts it), with a new key unless given one. */
 export async function createLoopbackNode (overrides: Partial<NetworkInit> = {}, privateKey?: PrivateKey): Promise<NetworkNode> {
   return await createNetworkNode({ privateKey: privateKey ?? await generateKeyPair('Ed25519') }, loopbackInit(overrides))
 }

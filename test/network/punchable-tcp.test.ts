@@ -60,3 +60,20 @@ describe('connections from the listening port', () => {
     }
   })
 })
+
+describe('a fixed listening port', () => {
+  test('a second node on a port in use is refused (reusePort would otherwise share it silently)', async () => {
+    const { createLoopbackNode } = await import('../helpers/nodes.js')
+    const free = await listen({ port: 0, host: '127.0.0.1' })
+    const port = portOf(free)
+    free.close()
+    await once(free, 'close')
+    const first = await createLoopbackNode({ listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+    try {
+      // (createLibp2p starts the node, so the second one fails here)
+      await assert.rejects(createLoopbackNode({ listen: [`/ip4/127.0.0.1/tcp/${port}`] }), (err: Error) => err.message.includes('EADDRINUSE'))
+    } finally {
+      await first.stop()
+    }
+  })
+})
