@@ -5,5 +5,6 @@ export { presenceValidator, presenceSelector, MAX_PRESENCE_TTL_MS } from './pres
 export { PresencePublisher, type PublishResult } from './presence-publisher.js'
 export { PresenceResolver, EARLY_QUORUM } from './presence-resolver.js'
 export * from './errors.js'
-export { DEFAULT_RELAY_LIMITS, isRelayed, type RelayLimits } from './relay.js'
+export { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js'
+export { isRelayed } from './addresses.js'
 export { REACHABILITY_PROTOCOL, ReachabilityService, parseRequest as parseReachabilityRequest, parseAnswer as parseReachabilityAnswer, type Reachability } from './reachability.js'

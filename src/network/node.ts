@@ -1,6 +1,5 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { dcutr } from '@libp2p/dcutr'
-import { punchableTcp } from './punchable-tcp.js'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
@@ -16,6 +15,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { presenceSelector, presenceValidator } from './presence-validator.js'
 import { PRESENCE_NAMESPACE } from './presence-record.js'
 import { InvalidAddress } from './errors.js'
+import { punchableTcp } from './punchable-tcp.js'
 import { reachability, type ReachabilityService } from './reachability.js'
 import { RelayMeter } from './relay-meter.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
@@ -134,9 +134,10 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
         // serve the DHT only when others can reach us directly
         onChange: dhtServer ? undefined : (state) => { void node.services.dht.setMode(state === 'public' ? 'server' : 'client') }
       }),
-      // a user reached through a router tries to punch through both NATs to a direct connection
-      ...(init.router ? {} : { dcutr: dcutr() }),
-      ...(init.router ? { relay: relayServer(relayLimits) } : {})
+      // a router relays; a user reached through one tries to punch through
+      // both NATs to a direct connection
+      ...(init.router ? { relay: relayServer(relayLimits) } : {}),
+      ...(init.router ? {} : { dcutr: dcutr() })
     }
   })
   gate.attach(node)

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { tcp, type TCPComponents, type TCPSocketOptions } from '@libp2p/tcp'
 import type { Listener, PeerId, Transport } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { tcpPort, tcpTarget } from './addresses.js'
 
 /**
  * libp2p's TCP transport, with hole-punch dials leaving from the listening
@@ -34,7 +35,7 @@ export function punchableTcp (self: PeerId): (components: TCPComponents) => Tran
       // the port is free first, as a plain listen would
       const listen = listener.listen.bind(listener)
       listener.listen = async (ma) => {
-        const target = ipv4Target(ma) ?? ipv6Target(ma)
+        const target = tcpTarget(ma)
         if (target != null && target.port !== 0) await assertPortFree(target.host, target.port)
         await listen(ma)
       }
@@ -44,7 +45,7 @@ export function punchableTcp (self: PeerId): (components: TCPComponents) => Tran
     // only a hole punch's dial leaves from the listening port: it is rare,
     // and the addon's connect holds a thread-pool thread until it is done
     transport._connect = async (ma, options) => {
-      const target = ipv4Target(ma)
+      const target = tcpTarget(ma, 'ip4')
       if (options[PUNCH] !== true || addon == null || listenPort == null || target == null) return await connect(ma, options)
       try {
         return await connectFromPort(listenPort, target.host, target.port, options.signal)
@@ -139,17 +140,6 @@ export async function connectFromPort (localPort: number, host: string, port: nu
   })
 }
 
-function tcpPort (ma: Multiaddr): number | undefined {
-  const tcp = ma.getComponents().find(c => c.name === 'tcp')
-  return tcp?.value != null ? Number(tcp.value) : undefined
-}
-
-function ipv6Target (ma: Multiaddr): { host: string, port: number } | undefined {
-  const ip = ma.getComponents().find(c => c.name === 'ip6')?.value
-  const port = tcpPort(ma)
-  return ip != null && port != null ? { host: ip, port } : undefined
-}
-
 /** Rejects with EADDRINUSE if host:port is taken (a listen without reusePort, closed at once). */
 async function assertPortFree (host: string, port: number): Promise<void> {
   const probe = net.createServer()
@@ -157,12 +147,4 @@ async function assertPortFree (host: string, port: number): Promise<void> {
     probe.once('error', reject)
     probe.listen({ host, port, exclusive: true }, () => { probe.close(() => resolve()) })
   })
-}
-
-function ipv4Target (ma: Multiaddr): { host: string, port: number } | undefined {
-  const parts = ma.getComponents()
-  const ip = parts.find(c => c.name === 'ip4')?.value
-  const port = tcpPort(ma)
-  if (ip == null || port == null || parts.some(c => c.name === 'p2p-circuit')) return undefined
-  return { host: ip, port }
 }

@@ -1,6 +1,7 @@
 import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import { ipOf, tcpPort } from './addresses.js'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 
 /**
@@ -99,9 +100,9 @@ export class ReachabilityService implements Startable {
     this.router = result.connection
     // the IP a router saw us come from, with our listening port: the hole a
     // NAT that keeps ports opens when a punch leaves from that port
-    const ip = result.observedAddr?.getComponents().find(c => c.name === 'ip4')?.value
+    const ip = result.observedAddr != null ? ipOf(result.observedAddr) : undefined
     const port = this.components.transportManager.getAddrs().map(tcpPort).find(p => p != null)
-    if (ip != null && port != null) this.observed = multiaddr(`/ip4/${ip}/tcp/${port}`)
+    if (ip != null && port != null) this.observed = multiaddr(`/${ip.name}/${ip.value}/tcp/${port}`)
     if (this.reachability !== 'unknown' && Date.now() - this.lastProbe < REPROBE_INTERVAL_MS) return
     this.probeVia(result.connection)
   }
@@ -144,6 +145,10 @@ export class ReachabilityService implements Startable {
       this.punchable = this.observed.toString()
       this.components.addressManager.addObservedAddr(this.observed)
       this.components.addressManager.confirmObservedAddr(this.observed)
+    } else if (this.reachability === 'public' && this.punchable != null) {
+      // reachable now (the network changed): nothing left to punch through
+      this.components.addressManager.removeObservedAddr(multiaddr(this.punchable))
+      this.punchable = undefined
     }
     if (this.reachability === 'private' && !this.relaying && this.init.relaySlots > 0) {
       this.relaying = true
@@ -157,8 +162,8 @@ export class ReachabilityService implements Startable {
     const lp = lpStream(stream, { maxDataLength: MAX_REACHABILITY_MESSAGE })
     const signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS)
     let answer: ReachabilityAnswer
-    const ip = connection.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')
-    if (connection.limits != null || ip?.value == null) {
+    const ip = ipOf(connection.remoteAddr)
+    if (connection.limits != null || ip == null) {
       answer = { v: VERSION, reachable: [], error: 'ask over a direct connection' }
     } else {
       let request: ReachabilityRequest | undefined
@@ -196,13 +201,6 @@ export class ReachabilityService implements Startable {
 /** libp2p service factory for `services: { reachability: reachability(init) }`. */
 export function reachability (init: ReachabilityInit): (components: ReachabilityComponents) => ReachabilityService {
   return (components) => new ReachabilityService(components, init)
-}
-
-function tcpPort (ma: Multiaddr): number | undefined {
-  const parts = ma.getComponents()
-  if (parts.some(c => c.name === 'p2p-circuit')) return undefined
-  const tcp = parts.find(c => c.name === 'tcp')
-  return tcp?.value != null ? Number(tcp.value) : undefined
 }
 
 function encode (message: ReachabilityRequest | ReachabilityAnswer): Uint8Array {

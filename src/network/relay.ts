@@ -1,6 +1,7 @@
 import { circuitRelayServer, RELAY_V2_HOP_CODEC, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
+import { ipOf, isRelayed } from './addresses.js'
 
 /**
  * What a router gives the users it relays for. libp2p's defaults (128 KiB and
@@ -96,12 +97,7 @@ export class RelayReservationGate {
   }
 
   private ipOf (peer: PeerId): string | undefined {
-    const conn = this.node?.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c.remoteAddr.toString()))
-    return conn?.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+    const conn = this.node?.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c.remoteAddr))
+    return conn != null ? ipOf(conn.remoteAddr)?.value : undefined
   }
-}
-
-/** A relay-circuit address (through a router) rather than a direct one. */
-export function isRelayed (addr: string): boolean {
-  return addr.includes('/p2p-circuit')
 }

@@ -25,10 +25,11 @@ export function keepRelayedSessionsOpen (node: NetworkNode): () => void {
       if (!hasSessions(conn)) { await close(options); return }
       log('relayed connection to %p kept until its sessions end', conn.remotePeer)
       const timer = setInterval(() => {
-        if (conn.status !== 'open' || hasSessions(conn)) return
+        if (conn.status === 'open' && hasSessions(conn)) return
         clearInterval(timer)
-        close().catch(() => {})
+        if (conn.status === 'open') close().catch(() => {})
       }, DRAIN_POLL_MS)
+      timer.unref()
     }
   }
   node.addEventListener('connection:open', onOpen)

@@ -7,7 +7,7 @@ import type { Stream } from '@libp2p/interface'
 import type { NetworkNode } from '../../src/network/index.js'
 import { pipeSocketStream } from '../../src/session/index.js'
 import { childDuplex } from '../../src/daemon/child-duplex.js'
-import { createLoopbackNode } from '../helpers/nodes.js'
+import { createLoopbackPair } from '../helpers/nodes.js'
 import { removeTempDirs, tempDir, writeRandomFile } from '../helpers/files.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -20,10 +20,7 @@ describe('a command as a tunnel end', () => {
   let command = ''
 
   before(async () => {
-    a = await createLoopbackNode()
-    b = await createLoopbackNode()
-    await a.start()
-    await b.start()
+    [a, b] = await createLoopbackPair()
     // a runs `command` per stream, its stdio piped to the stream, as an expose does
     await a.handle(PROTOCOL, (stream: Stream) => {
       const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'inherit'] })

@@ -11,3 +11,8 @@ export function loopbackInit (overrides: Partial<NetworkInit> = {}): NetworkInit
 export async function createLoopbackNode (overrides: Partial<NetworkInit> = {}, privateKey?: PrivateKey): Promise<NetworkNode> {
   return await createNetworkNode({ privateKey: privateKey ?? await generateKeyPair('Ed25519') }, loopbackInit(overrides))
 }
+
+/** Two such nodes on 127.0.0.1, for tests of one connection between them. */
+export async function createLoopbackPair (): Promise<[NetworkNode, NetworkNode]> {
+  return await Promise.all([createLoopbackNode(), createLoopbackNode()])
+}

@@ -207,10 +207,13 @@ describe('alice and bob both behind cone NATs: the relayed connection is upgrade
     // a session opened through the router, still running when the punch succeeds
     await w.cli('bob', ['expose', 'reply', '--exec', 'read line; echo "pong $line"'])
     const replyPort = Number((await w.cli('alice', ['forward', '0', 'bob', 'reply'])).trim())
-    const longSession = w.inAlice(`(sleep 12; echo ping) | socat -t 30 STDIO TCP:127.0.0.1:${replyPort}`)
+    // (its application answers 12 s in: the punch comes well before)
+    let longSessionEnded = false
+    const longSession = w.inAlice(`(sleep 12; echo ping) | socat -t 30 STDIO TCP:127.0.0.1:${replyPort}`).finally(() => { longSessionEnded = true })
     const direct = await waitFor('a direct connection from alice to bob', async () => (await w.connectionsToBob()).find(c => !c.relayed), 30_000, 250)
     t.diagnostic(`direct connection ${Date.now() - started} ms after the first connect, to ${direct.remoteAddr}`)
     assert.ok(direct.remoteAddr.startsWith(`/ip4/${w.net.publicIp.bob}/tcp/`), direct.remoteAddr)
+    assert.equal(longSessionEnded, false, 'the punch came while the session through the router was still open')
     assert.equal((await longSession).trim(), 'pong ping', 'the session begun through the router survived the upgrade')
 
     const relayedBefore = await w.relayedByRouters()

@@ -6,7 +6,8 @@ import { peerMap } from '@libp2p/peer-collections'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { RelayReservationGate, isRelayed } from '../../src/network/relay.js'
+import { RelayReservationGate } from '../../src/network/relay.js'
+import { isRelayed } from '../../src/network/addresses.js'
 
 async function newPeer (): Promise<PeerId> {
   return peerIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey)

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import type { Stream } from '@libp2p/interface'
 import type { NetworkNode } from '../../src/network/index.js'
-import { createLoopbackNode } from '../helpers/nodes.js'
+import { createLoopbackPair } from '../helpers/nodes.js'
 import { Duplex } from 'node:stream'
 import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, pipeSocketStream, readRequest, readResponse } from '../../src/session/index.js'
 import { waitFor } from '../helpers/wait.js'
@@ -28,10 +28,7 @@ describe('connect frames that arrive together with data and the close', () => {
   let b: NetworkNode
 
   before(async () => {
-    a = await createLoopbackNode()
-    b = await createLoopbackNode()
-    await a.start()
-    await b.start()
+    [a, b] = await createLoopbackPair()
   })
 
   after(async () => {

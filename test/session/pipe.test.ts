@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import type { Stream } from '@libp2p/interface'
 import type { NetworkNode } from '../../src/network/index.js'
 import { pipeSocketStream, STREAM_QUEUE_HIGH_WATER } from '../../src/session/pipe.js'
-import { createLoopbackNode } from '../helpers/nodes.js'
+import { createLoopbackPair } from '../helpers/nodes.js'
 
 const PROTOCOL = '/cspace-test/sink/1.0.0'
 const STREAMS = 4
@@ -26,10 +26,7 @@ describe('pipe: socket into stream, several streams on one connection', () => {
   const digests = new Map<number, Promise<{ bytes: number, sha256: string }>>()
 
   before(async () => {
-    a = await createLoopbackNode()
-    b = await createLoopbackNode()
-    await a.start()
-    await b.start()
+    [a, b] = await createLoopbackPair()
     // b's sink hashes what each stream carries; the first 4 bytes name the stream
     await b.handle(PROTOCOL, (stream: Stream) => {
       let id: number | undefined

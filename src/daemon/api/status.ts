@@ -18,7 +18,6 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
         dhtMode: dht.getMode(),
         connections: daemon.node.getConnections().length,
         reachability: daemon.node.services.reachability?.reachability ?? 'unknown',
-        punchable: daemon.node.services.reachability?.punchable ?? null,
         relaySlots: daemon.relaySlots(),
         relayedFor: daemon.node.services.relay?.reservations.size ?? null,
         relayedBytes: relayedBytes(daemon.node)
