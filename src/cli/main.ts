@@ -7,6 +7,7 @@ import { registerConnectionsCommand, registerHangupCommand, registerStatusComman
 import { registerConnectCommand } from './commands/connect.js'
 import { registerTunnelCommands } from './commands/tunnels.js'
 import { registerRequestCommands } from './commands/requests.js'
+import { registerKeyServerCommands } from './commands/keyserver.js'
 
 /** cli — the `cspace` command: a thin client of the daemon's local API (commander). */
 export function buildProgram (): Command {
@@ -16,7 +17,7 @@ export function buildProgram (): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   for (const register of [registerIdentityCommands, registerDaemonCommand, registerContactsCommand, registerStatusCommand, registerConnectionsCommand, registerHangupCommand,
-    registerConnectCommand, registerTunnelCommands, registerRequestCommands]) {
+    registerConnectCommand, registerTunnelCommands, registerRequestCommands, registerKeyServerCommands]) {
     register(program)
   }
   for (const cmd of program.commands) cmd.exitOverride()

@@ -15,9 +15,29 @@ export interface Contact {
   verified: boolean
   /** Milliseconds since the epoch. */
   addedAt: number
+  /** Set when the key came from a key server: where, and the log entry it was pinned at. */
+  keyserver?: ContactPin
 }
 
-interface Row { name: string, user_id: string, peer_id: string, verified: number, added_at: number }
+/** The key server entry a contact's key was taken from (see keyserver/client/key-pin.ts). */
+export interface ContactPin {
+  url: string
+  username: string
+  seq: number
+  hash: string
+}
+
+interface Row {
+  name: string
+  user_id: string
+  peer_id: string
+  verified: number
+  added_at: number
+  keyserver_url: string | null
+  keyserver_username: string | null
+  pinned_seq: number | null
+  pinned_hash: string | null
+}
 
 /** The address book: local, unique (case-insensitive) names for users' keys. */
 export class ContactBook {
@@ -28,7 +48,7 @@ export class ContactBook {
   }
 
   /** Adds a contact; the name and the key must both be new to the book. */
-  add (name: string, userIdText: string): Contact {
+  add (name: string, userIdText: string, pin?: ContactPin): Contact {
     const n = validateContactName(name)
     const id = parseUserId(userIdText)
     const peerId = id.peerId.toString()
@@ -37,9 +57,35 @@ export class ContactBook {
       const existing = this.store.db.prepare('SELECT name FROM contacts WHERE peer_id = ?').get(peerId) as { name: string } | undefined
       if (existing != null) throw new ContactKeyExists(existing.name)
       const addedAt = Date.now()
-      this.store.db.prepare('INSERT INTO contacts (name, name_key, user_id, peer_id, verified, added_at) VALUES (?, ?, ?, ?, 0, ?)')
-        .run(n, contactNameKey(n), id.text, peerId, addedAt)
-      return { name: n, userId: id.text, peerId, fingerprint: fingerprint(id.publicKey), verified: false, addedAt }
+      this.store.db.prepare(`INSERT INTO contacts (name, name_key, user_id, peer_id, verified, added_at, keyserver_url, keyserver_username, pinned_seq, pinned_hash)
+        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`)
+        .run(n, contactNameKey(n), id.text, peerId, addedAt, pin?.url ?? null, pin?.username ?? null, pin?.seq ?? null, pin?.hash ?? null)
+      const c: Contact = { name: n, userId: id.text, peerId, fingerprint: fingerprint(id.publicKey), verified: false, addedAt }
+      if (pin != null) c.keyserver = { ...pin }
+      return c
+    })
+  }
+
+  /**
+   * Moves a contact's pin forward (the key server's log grew, same key) or,
+   * given a new key, switches the contact to it: only after the user accepted
+   * a rotation that the pinned key signed. The new key must not be another contact's.
+   */
+  repin (name: string, pin: ContactPin, newUserId?: string): Contact {
+    return this.store.transaction(() => {
+      const c = this.get(name)
+      let userId = c.userId
+      let peerId = c.peerId
+      if (newUserId != null) {
+        const id = parseUserId(newUserId)
+        const other = this.findByPeerId(id.peerId.toString())
+        if (other != null && other.peerId !== c.peerId) throw new ContactKeyExists(other.name)
+        userId = id.text
+        peerId = id.peerId.toString()
+      }
+      this.store.db.prepare(`UPDATE contacts SET user_id = ?, peer_id = ?, keyserver_url = ?, keyserver_username = ?, pinned_seq = ?, pinned_hash = ?
+        WHERE peer_id = ?`).run(userId, peerId, pin.url, pin.username, pin.seq, pin.hash, c.peerId)
+      return this.get(c.name)
     })
   }
 
@@ -101,7 +147,7 @@ export class ContactBook {
 }
 
 function toContact (r: Row): Contact {
-  return {
+  const c: Contact = {
     name: r.name,
     userId: r.user_id,
     peerId: r.peer_id,
@@ -109,4 +155,8 @@ function toContact (r: Row): Contact {
     verified: r.verified === 1,
     addedAt: r.added_at
   }
+  if (r.keyserver_url != null && r.keyserver_username != null && r.pinned_seq != null && r.pinned_hash != null) {
+    c.keyserver = { url: r.keyserver_url, username: r.keyserver_username, seq: r.pinned_seq, hash: r.pinned_hash }
+  }
+  return c
 }

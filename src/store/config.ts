@@ -34,6 +34,8 @@ export interface Config {
   presence: { ttlSeconds: number }
   /** Port of the local API on 127.0.0.1; 0 picks a free one. */
   apiPort: number
+  /** The key server the `keyserver` and `contacts … --from-keyserver` commands use, unless --keyserver names another. */
+  keyserver?: string
 }
 
 export interface RouterLimits {
@@ -135,7 +137,12 @@ export function parseConfig (raw: unknown, source: string): Config {
   }
 
   const root = obj(raw, 'the file')
-  known(root, ['listen', 'announce', 'bootstrap', 'network', 'router', 'presence', 'apiPort'], '')
+  known(root, ['listen', 'announce', 'bootstrap', 'network', 'router', 'presence', 'apiPort', 'keyserver'], '')
+  if (root.keyserver !== undefined) {
+    const why = typeof root.keyserver === 'string' ? keyserverUrlProblem(root.keyserver) : 'must be a string'
+    if (why != null) fail(`"keyserver" ${why}`)
+    config.keyserver = root.keyserver as string
+  }
   if (root.listen !== undefined) config.listen = addresses(root.listen, 'listen', false)
   if (root.announce !== undefined) config.announce = addresses(root.announce, 'announce', false)
   if (root.bootstrap !== undefined) config.bootstrap = addresses(root.bootstrap, 'bootstrap', true)
@@ -167,6 +174,19 @@ export function parseConfig (raw: unknown, source: string): Config {
     if (p.ttlSeconds !== undefined) config.presence.ttlSeconds = int(p.ttlSeconds, 'presence.ttlSeconds', 30, 86_400)
   }
   return config
+}
+
+/** Why the string is not a key server URL (http or https, no query), or undefined if it is. */
+export function keyserverUrlProblem (text: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return `${JSON.stringify(text.slice(0, 200))} is not a URL; give one like https://keys.example.org`
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${JSON.stringify(text.slice(0, 200))} must be an http:// or https:// URL`
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return `${JSON.stringify(text.slice(0, 200))} must not carry credentials, a query or a fragment`
+  return undefined
 }
 
 /** Why the string is not a usable multiaddr, or undefined if it is. */

@@ -33,7 +33,12 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE kv (
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
-   );`
+   );`,
+  // a contact added from a key server remembers the log entry its key was pinned at
+  `ALTER TABLE contacts ADD COLUMN keyserver_url TEXT;
+   ALTER TABLE contacts ADD COLUMN keyserver_username TEXT;
+   ALTER TABLE contacts ADD COLUMN pinned_seq INTEGER;
+   ALTER TABLE contacts ADD COLUMN pinned_hash TEXT;`
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

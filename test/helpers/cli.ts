@@ -117,6 +117,14 @@ export async function startDaemon (home: string, args: string[] = [], opts: { en
   }
 }
 
+/** Starts `cspace ARGS` as a long-running child (a server), tracked so cleanupAll() kills it. */
+export function spawnCspace (args: string[], opts: { home: string, env?: Record<string, string> }): ChildProcess {
+  const child = spawn(...cspaceCommand(args), { env: { ...process.env, CSPACE_HOME: opts.home, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 /** Kills every process the helpers started and removes their directories. */
 export async function cleanupAll (): Promise<void> {
   for (const c of children) c.kill('SIGKILL')

@@ -29,7 +29,7 @@ describe('the profile database', () => {
     const path = join(tempDir(), 'cspace.db')
     const store = openStore(path)
     assert.equal(statSync(path).mode & 0o777, 0o600)
-    assert.equal(SCHEMA_VERSION, 1)
+    assert.equal(SCHEMA_VERSION, 2)
     assert.equal(userVersion(store), SCHEMA_VERSION)
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map(r => r.name)
     assert.deepEqual(tables, ['contacts', 'exposes', 'forwards', 'kv', 'rules'])

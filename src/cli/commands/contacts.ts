@@ -1,6 +1,8 @@
 import { Command } from 'commander'
 import { ContactBook } from '../../contacts/index.js'
 import { withStore } from '../profile.js'
+import { UsageError } from '../../errors.js'
+import { addContactFromKeyServer, registerContactsVerify } from './contacts-keyserver.js'
 
 /**
  * `cspace contacts`: the address book works with or without a running daemon;
@@ -9,12 +11,24 @@ import { withStore } from '../profile.js'
 export function registerContactsCommand (program: Command): void {
   const contacts = program.command('contacts').description('manage contacts: unique local names for users\' IDs')
 
-  contacts.command('add <name> <id>')
-    .description('add a contact by the ID they shared (`cspace id` on their side)')
-    .action((name: string, id: string) => withStore((store) => {
-      const c = new ContactBook({ store }).add(name, id)
-      process.stdout.write(`added ${c.name}\nfingerprint: ${c.fingerprint}\n`)
-    }))
+  contacts.command('add <name> [id]')
+    .description('add a contact by the ID they shared (`cspace id` on their side), or by their username on a key server')
+    .option('--from-keyserver <username>', 'take the key from this username on the key server, verified and pinned')
+    .option('--keyserver <url>', 'key server URL (default: "keyserver" in config.json)')
+    .action(async (name: string, id: string | undefined, opts: { fromKeyserver?: string, keyserver?: string }) => {
+      if (opts.fromKeyserver != null) {
+        if (id != null) throw new UsageError('give either an ID or --from-keyserver USERNAME, not both')
+        await addContactFromKeyServer(name, opts.fromKeyserver, opts.keyserver)
+        return
+      }
+      if (id == null) throw new UsageError('give the contact\'s ID (`cspace id` on their side) or --from-keyserver USERNAME')
+      withStore((store) => {
+        const c = new ContactBook({ store }).add(name, id)
+        process.stdout.write(`added ${c.name}\nfingerprint: ${c.fingerprint}\n`)
+      })
+    })
+
+  registerContactsVerify(contacts)
 
   contacts.command('list')
     .description('list contacts')

@@ -1,0 +1,56 @@
+import { join } from 'node:path'
+import { Command, Option } from 'commander'
+import { UsageError } from '../../errors.js'
+import { ensureHome } from '../../store/index.js'
+import { cliProfile } from '../profile.js'
+
+export const DEFAULT_KEYSERVER_PORT = 8470
+
+interface ServeOptions { port: string, host: string, db?: string, trustProxy?: boolean, requestsPerMinute: string, writesPerMinute: string, logLevel: string }
+
+/**
+ * `cspace keyserver` with no subcommand: runs the key server in the
+ * foreground, logging JSON lines to stdout, until SIGINT/SIGTERM, when it
+ * finishes the requests in flight and closes its store.
+ */
+export function addKeyServerServe (keyserver: Command): void {
+  keyserver
+    .option('--port <n>', 'TCP port to serve HTTP on', String(DEFAULT_KEYSERVER_PORT))
+    .option('--host <addr>', 'address to listen on', '0.0.0.0')
+    .option('--db <url>', 'store: an SQLite file path (default $CSPACE_HOME/keyserver.db) or postgres://USER:PASSWORD@HOST/DB')
+    .option('--trust-proxy', 'take client addresses from X-Forwarded-For (behind a load balancer)')
+    .option('--requests-per-minute <n>', 'per client IP, all requests', '600')
+    .option('--writes-per-minute <n>', 'per client IP, signed writes', '30')
+    .addOption(new Option('--log-level <level>', 'structured log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'))
+    .action(async (opts: ServeOptions) => {
+      const port = int(opts.port, '--port', 0, 65535)
+      const requestsPerMinute = int(opts.requestsPerMinute, '--requests-per-minute', 1, 10_000_000)
+      const writesPerMinute = int(opts.writesPerMinute, '--writes-per-minute', 1, 10_000_000)
+      let db = opts.db
+      if (db == null) {
+        const home = cliProfile().home
+        ensureHome(home)
+        db = join(home, 'keyserver.db')
+      }
+      const { runKeyServer } = await import('../../keyserver/index.js')
+      const server = await runKeyServer({ db, host: opts.host, port, requestsPerMinute, writesPerMinute, trustProxy: opts.trustProxy === true, logger: { level: opts.logLevel } })
+      await new Promise<void>((resolve) => {
+        let stopping = false
+        const shutdown = (signal: string): void => {
+          if (stopping) process.exit(130) // a second signal: out now
+          stopping = true
+          server.app.log.info({ event: 'keyserver-stopping', signal }, 'key server stopping: finishing requests in flight')
+          server.close().then(resolve, (err: Error) => { server.app.log.error({ err }, 'stop failed'); resolve() })
+        }
+        process.on('SIGINT', () => shutdown('SIGINT'))
+        process.on('SIGTERM', () => shutdown('SIGTERM'))
+      })
+      process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), event: 'keyserver-stopped', msg: 'key server stopped' }) + '\n')
+    })
+}
+
+function int (text: string, flag: string, min: number, max: number): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} ${text} must be an integer from ${min} to ${max}`)
+  return n
+}

@@ -1,0 +1,157 @@
+import { fingerprint, parseUserId } from '../../identity/index.js'
+import { parseOperation, verifyOperationSignatures, type SignedOperation } from '../operation.js'
+import { replayLog, type ReplayedLog } from '../name-log.js'
+import { validateUsername } from '../username.js'
+import { KeyServerError, KeyServerUnavailable, UntrustworthyAnswer } from '../errors.js'
+
+/** An entry whose signature this client has checked; the fingerprint is computed here, not taken from the server. */
+export interface VerifiedEntry {
+  username: string
+  key: string
+  fingerprint: string
+  displayName: string
+  /** The log entry it rests on, and its sequence number. */
+  operation: SignedOperation
+  seq: number
+}
+
+const MAX_RESPONSE_BYTES = 1024 * 1024
+const MAX_LOG_PAGES = 100 // 20,000 entries: far beyond any honest name's history
+const TIMEOUT_MS = 10_000
+
+/**
+ * Talks to a key server and trusts nothing it says: every entry's signature
+ * is checked, logs are replayed from their first entry, and a name or key
+ * other than the one asked for is refused (UntrustworthyAnswer).
+ */
+export class KeyServerClient {
+  readonly url: string
+
+  constructor (url: string) {
+    this.url = url.replace(/\/+$/, '')
+  }
+
+  async lookup (username: string): Promise<VerifiedEntry> {
+    const name = validateUsername(username)
+    const entry = await verifyEntry(await this.request('GET', `/v1/users/${name}`))
+    if (entry.username !== name) throw new UntrustworthyAnswer(`asked for "${name}", got "${entry.username}"`)
+    return entry
+  }
+
+  /** The whole change log of a name, replayed and checked link by link. */
+  async history (username: string): Promise<{ log: SignedOperation[], replayed: ReplayedLog }> {
+    const name = validateUsername(username)
+    const log: SignedOperation[] = []
+    let from: number | null = 0
+    for (let page = 0; from != null; page++) {
+      if (page === MAX_LOG_PAGES) throw new UntrustworthyAnswer(`"${name}"'s log is longer than any honest one`)
+      const body = await this.request('GET', `/v1/users/${name}/log?from=${from}&limit=200`) as { operations?: unknown, next?: unknown }
+      if (!Array.isArray(body?.operations)) throw new UntrustworthyAnswer('a log page without operations')
+      for (const raw of body.operations) log.push(parseAnswer(raw))
+      if (body.next != null && (body.next !== log.length || body.operations.length === 0)) throw new UntrustworthyAnswer('a log page out of sequence')
+      from = body.next == null ? null : log.length
+    }
+    return { log, replayed: await replayLog(name, log) }
+  }
+
+  /**
+   * Checks that an entry is the current state of its name: its log must
+   * replay from the first entry to this very key. A server cannot then show
+   * a superseded (but validly signed) entry for a name that has moved on.
+   */
+  async confirmCurrent (entry: VerifiedEntry): Promise<{ log: SignedOperation[], replayed: ReplayedLog }> {
+    const history = await this.history(entry.username)
+    if (history.replayed.state.key !== entry.key) throw new UntrustworthyAnswer(`"${entry.username}": the entry is not the head of the name's log (the key it shows is not the current one)`)
+    return history
+  }
+
+  /** One page of live usernames starting with prefix; `next` continues it. */
+  async search (prefix: string, after = '', limit = 20): Promise<{ users: VerifiedEntry[], next: string | null }> {
+    const q = new URLSearchParams({ prefix, after, limit: String(limit) })
+    const body = await this.request('GET', `/v1/users?${q.toString()}`) as { users?: unknown, next?: unknown }
+    if (!Array.isArray(body?.users)) throw new UntrustworthyAnswer('a search page without users')
+    const users = await Promise.all(body.users.map(verifyEntry))
+    if (users.some(u => !u.username.startsWith(prefix) || u.username <= after)) throw new UntrustworthyAnswer('a search result outside the prefix asked for')
+    return { users, next: typeof body.next === 'string' ? body.next : null }
+  }
+
+  /** The usernames held by the key with this fingerprint (digits, spaces optional). */
+  async byFingerprint (print: string): Promise<VerifiedEntry[]> {
+    const digits = print.replace(/[\s-]/g, '')
+    const body = await this.request('GET', `/v1/keys/${encodeURIComponent(digits)}`) as { users?: unknown }
+    if (!Array.isArray(body?.users)) throw new UntrustworthyAnswer('a key lookup without users')
+    const users = await Promise.all(body.users.map(verifyEntry))
+    if (users.some(u => u.fingerprint.replaceAll(' ', '') !== digits)) throw new UntrustworthyAnswer('an entry for a key other than the one asked for')
+    return users
+  }
+
+  /** Appends a signed operation to its name's log; returns the server's (checked) entry. */
+  async submit (op: SignedOperation): Promise<unknown> {
+    return await this.request('POST', `/v1/users/${op.username}/log`, op)
+  }
+
+  private async request (method: string, path: string, body?: unknown): Promise<unknown> {
+    let res: Response
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers: body != null ? { 'content-type': 'application/json' } : {},
+        body: body != null ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(TIMEOUT_MS)
+      })
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string, message?: string } }
+      throw new KeyServerUnavailable(this.url, e.cause?.code ?? e.cause?.message ?? e.message)
+    }
+    const text = await readCapped(res, this.url)
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      throw new KeyServerUnavailable(this.url, `it answered ${res.status} with something that is not JSON; is the URL a cspace key server?`)
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: unknown, message?: unknown } })?.error
+      if (typeof e?.code !== 'string' || typeof e.message !== 'string') throw new KeyServerUnavailable(this.url, `it answered ${res.status} without a reason`)
+      throw new KeyServerError(e.code, `the key server says: ${e.message.slice(0, 300)}`, res.status, res.status < 500 ? 2 : 1)
+    }
+    return json
+  }
+}
+
+/** Checks one lookup answer: its operation is well formed, matches it, and is signed by the key it names. */
+export async function verifyEntry (raw: unknown): Promise<VerifiedEntry> {
+  const e = raw as { username?: unknown, key?: unknown, seq?: unknown, operation?: unknown }
+  if (typeof e !== 'object' || e == null) throw new UntrustworthyAnswer('an entry that is not an object')
+  const op = parseAnswer(e.operation)
+  if (op.op === 'delete' || op.username !== e.username || op.key !== e.key) throw new UntrustworthyAnswer(`an entry that its own log entry does not support ("${String(e.username).slice(0, 40)}")`)
+  if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) throw new UntrustworthyAnswer('an entry without a sequence number')
+  try {
+    await verifyOperationSignatures(op)
+  } catch (err) {
+    throw new UntrustworthyAnswer(`"${op.username}": ${(err as Error).message}`)
+  }
+  return { username: op.username, key: op.key, fingerprint: fingerprint(parseUserId(op.key).publicKey), displayName: op.displayName, operation: op, seq: e.seq as number }
+}
+
+function parseAnswer (raw: unknown): SignedOperation {
+  try {
+    return parseOperation(raw)
+  } catch (err) {
+    throw new UntrustworthyAnswer((err as Error).message)
+  }
+}
+
+async function readCapped (res: Response, url: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? 0)
+  if (declared > MAX_RESPONSE_BYTES) throw new KeyServerUnavailable(url, `its answer is larger than ${MAX_RESPONSE_BYTES} bytes`)
+  const chunks: Buffer[] = []
+  let size = 0
+  if (res.body == null) return ''
+  for await (const chunk of res.body) {
+    size += chunk.byteLength
+    if (size > MAX_RESPONSE_BYTES) throw new KeyServerUnavailable(url, `its answer is larger than ${MAX_RESPONSE_BYTES} bytes`)
+    chunks.push(Buffer.from(chunk))
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}

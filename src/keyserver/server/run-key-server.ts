@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify'
+import { openKeyStore, redactDbUrl } from '../store/open-key-store.js'
+import type { KeyStore } from '../store/key-store.js'
+import { buildKeyServerApp, DEFAULT_KEYSERVER_OPTIONS, type KeyServerOptions } from './key-server-app.js'
+
+export interface RunKeyServerOptions extends Partial<Omit<KeyServerOptions, 'store'>> {
+  db: string
+  host: string
+  port: number
+}
+
+export interface RunningKeyServer {
+  url: string
+  app: FastifyInstance
+  store: KeyStore
+  /** Stops taking connections, lets requests in flight finish, closes the store. */
+  close: () => Promise<void>
+}
+
+/** Opens the store and listens; logs one structured line saying where. */
+export async function runKeyServer (options: RunKeyServerOptions): Promise<RunningKeyServer> {
+  const store = await openKeyStore(options.db)
+  let app: FastifyInstance
+  try {
+    app = await buildKeyServerApp({ ...DEFAULT_KEYSERVER_OPTIONS, logger: { level: 'info' }, ...options, store })
+    await app.listen({ host: options.host, port: options.port })
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr != null ? addr.port : options.port
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`
+  app.log.info({ event: 'keyserver-listening', url, store: store.kind, db: redactDbUrl(options.db) }, 'key server listening')
+
+  // nonces older than the clock window can never be replayed: their operations are stale by then
+  const window = options.clockWindowMs ?? DEFAULT_KEYSERVER_OPTIONS.clockWindowMs
+  const purge = setInterval(() => {
+    store.purgeNonces(Date.now() - 2 * window).catch(err => app.log.warn({ err }, 'nonce purge failed'))
+  }, 60_000)
+  purge.unref()
+
+  let closing: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(purge)
+      await app.close()
+      await store.close()
+    })()
+    await closing
+  }
+  return { url, app, store, close }
+}

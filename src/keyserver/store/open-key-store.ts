@@ -1,0 +1,33 @@
+import { resolve } from 'node:path'
+import type { KeyStore } from './key-store.js'
+import { SqliteKeyStore } from './sqlite-key-store.js'
+import { PostgresKeyStore } from './postgres-key-store.js'
+import { CspaceError, UsageError } from '../../errors.js'
+
+/**
+ * Opens the store a --db value names: postgres://… or postgresql://… for
+ * PostgreSQL, sqlite:PATH or a plain path for an SQLite file.
+ */
+export async function openKeyStore (db: string): Promise<KeyStore> {
+  const postgres = /^postgres(ql)?:\/\//.test(db)
+  const path = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db
+  if (!postgres && (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path))) throw new UsageError(`--db ${JSON.stringify(db)}: give a file path, sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`, 'BAD_DB_URL')
+  try {
+    return postgres ? await PostgresKeyStore.open(db) : new SqliteKeyStore(path === ':memory:' ? path : resolve(path))
+  } catch (err) {
+    const e = err as Error & { code?: string }
+    throw new KeyStoreUnavailable(redactDbUrl(db), (e.code != null && !e.message.includes(e.code) ? `${e.code}: ` : '') + e.message.split('\n')[0])
+  }
+}
+
+/** The store named by --db cannot be opened: the server refuses to start rather than serve without it. */
+export class KeyStoreUnavailable extends CspaceError {
+  constructor (db: string, why: string) {
+    super('KEYSTORE_UNAVAILABLE', `cannot open the key server's store ${db}: ${why}`)
+  }
+}
+
+/** A --db value fit for logs: the password of a PostgreSQL URL is masked. */
+export function redactDbUrl (db: string): string {
+  return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@')
+}
