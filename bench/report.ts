@@ -4,6 +4,7 @@ import type { LatencyResult } from './suites/latency.js'
 import type { FileResult } from './suites/files.js'
 import type { FootprintResult } from './suites/footprint.js'
 import type { DhtScaleResult } from './suites/dht-scale.js'
+import type { KeyServerResult } from './suites/keyserver.js'
 
 export interface Report {
   mode: string
@@ -13,6 +14,7 @@ export interface Report {
   latency?: LatencyResult
   footprint?: FootprintResult
   dht: DhtScaleResult[]
+  keyserver?: KeyServerResult
 }
 
 const fmt = (n: number, digits = 2): string => Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
@@ -52,5 +54,21 @@ export function renderTable (r: Report): string {
       lines.push(`  ${run.killedPercent}% killed: ${run.lookups} lookups, success ${fmt(run.successRate * 100, 1)}%, median ${fmt(run.latencyMs.median, 0)} ms, p99 ${fmt(run.latencyMs.p99, 0)} ms, requests/lookup ${fmt(run.messagesPerLookup.median, 0)} (failed ${fmt(run.requestErrorsPerLookup.max, 0)} at most)`)
     }
   }
+  if (r.keyserver != null) lines.push(...(lines[lines.length - 1] === '' ? [] : ['']), ...keyServerRows(r.keyserver))
   return lines.join('\n')
+}
+
+/** Requests/s per store and phase; lookups against /health on the same server, PostgreSQL against SQLite. */
+function keyServerRows (k: KeyServerResult): string[] {
+  const out = [`key server, ${k.concurrency} requests in flight, ${k.sqlite.health.perSecondRounds.n} rounds (SQLite synchronous=FULL, PostgreSQL fsync on; client signing outside the timing, ${fmt(k.clientSignMs, 3)} ms per operation)`,
+    `  ${'store / request'.padEnd(30)} ${'req/s (rounds min..max)'.padEnd(24)} ${'median ms'.padEnd(10)} ${'p99 ms'.padEnd(8)} ${'CPU s/1000: server, bench, machine'.padEnd(36)} ratio`]
+  for (const store of ['sqlite', 'postgres'] as const) {
+    const s = k[store]
+    for (const [phase, label] of [['register', `register (${s.register.requests} POST)`], ['lookup', `lookup (${s.lookup.requests} GET)`], ['health', `/health (${s.health.requests} GET)`]] as const) {
+      const p = s[phase]
+      const ratios = [phase === 'lookup' ? `${fmt(s.lookupToHealth)} × /health` : '', store === 'postgres' ? `${fmt(k.postgresToSqlite[phase])} × sqlite` : ''].filter(x => x !== '')
+      out.push(`  ${`${store} ${label}`.padEnd(30)} ${`${fmt(p.perSecond, 0)} (${fmt(p.perSecondRounds.min, 0)}..${fmt(p.perSecondRounds.max, 0)})`.padEnd(24)} ${fmt(p.latencyMs.median).padEnd(10)} ${fmt(p.latencyMs.p99).padEnd(8)} ${`${fmt(p.cpuPer1000.server, 3)}, ${fmt(p.cpuPer1000.loadGenerator, 3)}, ${fmt(p.cpuPer1000.machine, 3)}`.padEnd(36)} ${ratios.join(', ')}`)
+    }
+  }
+  return out
 }

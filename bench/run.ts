@@ -5,7 +5,7 @@
  * (the harness on tiny sizes, for the test suite). Writes bench/results/latest.json
  * (or --out PATH) and prints a table. `--dht N,N` sets the simulated DHT sizes,
  * `--dht-lookups N` the lookups per size, `--only SUITE,SUITE` runs only those
- * suites (footprint, throughput, files, latency, dht).
+ * suites (footprint, throughput, files, latency, dht, keyserver).
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -13,6 +13,7 @@ import { cpus, totalmem, release } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { cleanupAll, ROOT } from '../test/helpers/cli.js'
 import { startSshd } from '../test/helpers/sshd.js'
+import { postgresBinDir } from '../test/helpers/postgres.js'
 import { buildTopology } from './topology.js'
 import { stopTools } from './tools.js'
 import { measureThroughput } from './suites/throughput.js'
@@ -20,17 +21,18 @@ import { measureLatency } from './suites/latency.js'
 import { measureFiles } from './suites/files.js'
 import { measureFootprint } from './suites/footprint.js'
 import { measureDhtScale } from './suites/dht-scale.js'
+import { measureKeyServer } from './suites/keyserver.js'
 import { renderTable } from './report.js'
 
-const SUITES = ['footprint', 'throughput', 'files', 'latency', 'dht'] as const
+const SUITES = ['footprint', 'throughput', 'files', 'latency', 'dht', 'keyserver'] as const
 type Suite = typeof SUITES[number]
 
 const MODES = {
-  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20 },
-  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200 },
+  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20, keyserver: { registrations: 30, lookups: 60, concurrency: 16, rounds: 2, warmupRegistrations: 5, warmupRequests: 20 } },
+  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200, keyserver: { registrations: 2000, lookups: 10_000, concurrency: 16, rounds: 5, warmupRegistrations: 300, warmupRequests: 20_000 } },
   // the in-process DHT simulation runs every node on one core: 1000 nodes take
   // ~30 min on their own, so that size is a separate run, `--dht 1000` (docs/BENCHMARKS.md)
-  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200 }
+  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200, keyserver: { registrations: 20_000, lookups: 100_000, concurrency: 16, rounds: 10, warmupRegistrations: 1000, warmupRequests: 40_000 } }
 } as const
 
 function version (cmd: string, args: string[]): string {
@@ -72,6 +74,7 @@ async function main (): Promise<void> {
       log(`DHT at scale: ${nodes} nodes in-process, ${dhtLookups} lookups`)
       dht.push(await measureDhtScale({ nodes, lookups: dhtLookups, killPercent: 20, progress: log }))
     }
+    const keyserver = await run('keyserver', async () => await measureKeyServer(m.keyserver, log))
     log('done')
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
     const libp2p = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'libp2p', 'package.json'), 'utf8')).version
@@ -80,12 +83,13 @@ async function main (): Promise<void> {
       mode,
       durationSeconds: Math.round((Date.now() - started) / 1000),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
-      versions: { cspace: pkg.version, libp2p, iperf3: version('iperf3', ['--version']), ssh: version('ssh', ['-V']), socat: version('socat', ['-V']).replace(/^.*socat/, 'socat') },
+      versions: { cspace: pkg.version, libp2p, iperf3: version('iperf3', ['--version']), ssh: version('ssh', ['-V']), socat: version('socat', ['-V']).replace(/^.*socat/, 'socat'), ...(keyserver != null ? { sqlite: process.versions.sqlite, postgresql: version(join(postgresBinDir(), 'postgres'), ['--version']) } : {}) },
       throughput,
       files,
       latency,
       footprint,
-      dht
+      dht,
+      keyserver
     }
     mkdirSync(dirname(out), { recursive: true })
     writeFileSync(out, JSON.stringify(report, null, 2) + '\n')

@@ -43,6 +43,25 @@ test('npm run bench harness runs end to end and reports every figure', async () 
       assert.equal(run.requestErrorsPerLookup.n, 20, 'failed requests are counted for every lookup')
       assert.ok(run.successRate >= 0 && run.successRate <= 1)
     }
+    // the key server with each store: every request answered as expected (the suite throws otherwise)
+    assert.match(stdout, /key server, 16 requests in flight, 2 rounds/)
+    const ks = r.keyserver
+    for (const store of ['sqlite', 'postgres']) {
+      for (const [phase, requests] of [['register', 30], ['lookup', 60], ['health', 60]] as const) {
+        const p = ks[store][phase]
+        assert.equal(p.requests, requests, `${store} ${phase} requests`)
+        assert.equal(p.latencyMs.n, requests, `${store} ${phase}: a latency for every request`)
+        assert.equal(p.perSecondRounds.n, 2, `${store} ${phase}: two rounds`)
+        positive(p.perSecond, `key server ${store} ${phase} requests/s`)
+        positive(p.latencyMs.median, `key server ${store} ${phase} median latency`)
+        positive(p.latencyMs.p99, `key server ${store} ${phase} p99 latency`)
+        // CPU is counted in 10 ms ticks: a few dozen requests may take none
+        for (const [who, cpu] of Object.entries(p.cpuPer1000)) assert.ok(Number.isFinite(cpu) && (cpu as number) >= 0, `${store} ${phase} CPU of ${who}`)
+      }
+      positive(ks[store].lookupToHealth, `${store} lookups to /health`)
+    }
+    for (const phase of ['register', 'lookup', 'health']) positive(ks.postgresToSqlite[phase], `PostgreSQL to SQLite, ${phase}`)
+    positive(ks.clientSignMs, 'client signing ms')
   } finally {
     await cleanupAll()
   }
@@ -55,6 +74,7 @@ test('--only runs the named suites and --dht-lookups sets the lookups; a bad sui
   const r = JSON.parse(readFileSync(out, 'utf8'))
   assert.equal(r.latency, undefined, 'the latency suite did not run')
   assert.equal(r.throughput, undefined, 'the throughput suite did not run')
+  assert.equal(r.keyserver, undefined, 'the key server suite did not run')
   assert.deepEqual(r.dht.map((d: { nodes: number }) => d.nodes), [12])
   for (const run of r.dht[0].runs) assert.equal(run.lookups, 5)
   await assert.rejects(exec(process.execPath, [bench, '--only', 'latency,bogus']), (err: { code: number, stderr: string }) =>

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { parseUserId, fingerprint } from '../../identity/index.js'
-import { applyOperation, emptyNameState } from '../name-log.js'
+import { applyOperation, emptyNameState, type NameState } from '../name-log.js'
 import { parseOperation, type SignedOperation } from '../operation.js'
 import { usernameSkeleton, validateUsername, validateUsernamePrefix } from '../username.js'
-import { InvalidOperation, InvalidQuery, KeyHasName, KeyNotFound, NameConfusable, ReplayedNonce, StaleTimestamp, UsernameDeleted, UsernameNotFound } from '../errors.js'
+import { InvalidOperation, InvalidQuery, KeyNotFound, ReplayedNonce, StaleHead, StaleTimestamp, UsernameDeleted, UsernameNotFound } from '../errors.js'
 import type { StoredName } from '../store/key-store.js'
 import type { KeyServerOptions } from './key-server-app.js'
 import { routeSchemas } from './schemas.js'
@@ -32,9 +32,15 @@ export function registerKeyServerRoutes (app: FastifyInstance, options: KeyServe
     if (op.username !== username) throw new InvalidOperation(`the operation names "${op.username}" but was sent to "${username}"`)
     const skew = Math.abs(Date.now() - op.timestamp)
     if (skew > options.clockWindowMs) throw new StaleTimestamp(Math.round(skew / 1000), options.clockWindowMs / 1000)
-    if (await store.nonceSeen(op.nonce)) throw new ReplayedNonce()
     const stored = await store.get(username)
-    const state = await applyOperation(stored?.state ?? emptyNameState(username), op)
+    let state: NameState
+    try {
+      state = await applyOperation(stored?.state ?? emptyNameState(username), op)
+    } catch (err) {
+      // an operation seen before is a replay, whatever else is wrong with it now
+      if (err instanceof StaleHead && await store.nonceSeen(op.nonce)) throw new ReplayedNonce()
+      throw err
+    }
     const skeleton = usernameSkeleton(username)
     let peerId: string | undefined
     let print: string | undefined
@@ -42,14 +48,11 @@ export function registerKeyServerRoutes (app: FastifyInstance, options: KeyServe
       const id = parseUserId(state.key)
       peerId = id.peerId.toString()
       print = fingerprint(id.publicKey).replaceAll(' ', '')
-      const similar = await store.holderOfSkeleton(skeleton)
-      if (similar != null && similar !== username) throw new NameConfusable(username, similar)
-      const held = await store.nameOfPeer(peerId)
-      if (held != null && held !== username) throw new KeyHasName(held)
     }
+    // append checks the nonce, the confusable names and the key's other name in its transaction
     await store.append({ operation: op, state, skeleton, peerId, fingerprint: print, acceptedAt: Date.now() })
     req.log.info({ op: op.op, username, seq: state.seq - 1 }, 'log entry accepted')
-    return await reply.code(op.op === 'register' ? 201 : 200).send(toEntry({ state, operation: op }))
+    return await reply.code(op.op === 'register' ? 201 : 200).send(toEntry({ state, operation: op, fingerprint: print }))
   })
 
   app.get<{ Params: { username: string } }>('/v1/users/:username', { schema: routeSchemas.lookup }, async (req) => {
@@ -98,7 +101,7 @@ function toEntry (s: StoredName): Entry {
   return {
     username: s.state.username,
     key,
-    fingerprint: key != null ? fingerprint(parseUserId(key).publicKey) : null,
+    fingerprint: key == null ? null : s.fingerprint != null ? s.fingerprint.replace(/(\d{5})(?=\d)/g, '$1 ') : fingerprint(parseUserId(key).publicKey),
     displayName: s.state.displayName,
     seq: s.state.seq,
     updatedAt: s.state.updatedAt,

@@ -5,6 +5,8 @@ import type { NameState } from '../name-log.js'
 export interface StoredName {
   state: NameState
   operation: SignedOperation
+  /** The holding key's fingerprint digits, as stored (saves recomputing it per answer). */
+  fingerprint?: string
 }
 
 /** One accepted operation, with everything the store indexes about the state after it. */
@@ -29,10 +31,6 @@ export interface LogAppend {
 export interface KeyStore {
   readonly kind: 'sqlite' | 'postgres'
   get: (username: string) => Promise<StoredName | undefined>
-  /** The live username whose skeleton this is, if any. */
-  holderOfSkeleton: (skeleton: string) => Promise<string | undefined>
-  /** The live username this key holds, if any. */
-  nameOfPeer: (peerId: string) => Promise<string | undefined>
   nonceSeen: (nonce: string) => Promise<boolean>
   append: (change: LogAppend) => Promise<void>
   /** Log entries from sequence number `from`, at most `limit`. */
@@ -49,4 +47,19 @@ export interface KeyStore {
 /** The upper bound of a prefix range: '~' sorts after every username character. */
 export function prefixEnd (prefix: string): string {
   return prefix + '~'
+}
+
+/** What both stores select for a name: its row and the log entry behind its state. */
+export const SELECT_NAME = `SELECT n.username, n.user_id, n.fingerprint, n.display_name, n.seq, n.head, n.updated_at, l.operation
+  FROM names n JOIN log l ON l.username = n.username AND l.seq = n.seq - 1`
+
+export interface NameRow { username: string, user_id: string | null, fingerprint: string | null, display_name: string, seq: number, head: string, updated_at: number, operation: string }
+
+/** A row as either store returns it; its operation was checked when it was stored. */
+export function toStoredName (row: NameRow): StoredName {
+  const state: NameState = { username: row.username, seq: Number(row.seq), head: row.head, displayName: row.display_name, updatedAt: Number(row.updated_at) }
+  if (row.user_id != null) state.key = row.user_id
+  const stored: StoredName = { state, operation: JSON.parse(row.operation) as SignedOperation }
+  if (row.fingerprint != null) stored.fingerprint = row.fingerprint
+  return stored
 }

@@ -1,8 +1,7 @@
 import pg from 'pg'
 import type { SignedOperation } from '../operation.js'
 import { KeyHasName, NameConfusable, ReplayedNonce, StaleHead } from '../errors.js'
-import { prefixEnd, type KeyStore, type LogAppend, type StoredName } from './key-store.js'
-import { toStoredName, type NameRow } from './sqlite-key-store.js'
+import { prefixEnd, SELECT_NAME, toStoredName, type KeyStore, type LogAppend, type NameRow, type StoredName } from './key-store.js'
 
 const SCHEMA_VERSION = 1
 // usernames compare byte by byte (COLLATE "C"), as in SQLite, so prefix ranges and pages agree
@@ -35,8 +34,6 @@ const SCHEMA = `
 // any 64-bit number, the same in every instance: serialises schema creation among them
 const SCHEMA_LOCK = 0x6373_7061_6365
 
-const SELECT_NAME = `SELECT n.username, n.user_id, n.display_name, n.seq, n.head, n.updated_at, l.operation
-  FROM names n JOIN log l ON l.username = n.username AND l.seq = n.seq - 1`
 
 /**
  * The key server's PostgreSQL store: several stateless key server instances
@@ -78,16 +75,6 @@ export class PostgresKeyStore implements KeyStore {
     return rows.length > 0 ? toStoredName(rows[0]) : undefined
   }
 
-  async holderOfSkeleton (skeleton: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ username: string }>('SELECT username FROM names WHERE skeleton = $1 AND user_id IS NOT NULL', [skeleton])
-    return rows[0]?.username
-  }
-
-  async nameOfPeer (peerId: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ username: string }>('SELECT username FROM names WHERE peer_id = $1', [peerId])
-    return rows[0]?.username
-  }
-
   async nonceSeen (nonce: string): Promise<boolean> {
     const { rowCount } = await this.pool.query('SELECT 1 FROM nonces WHERE nonce = $1', [nonce])
     return (rowCount ?? 0) > 0
@@ -100,12 +87,6 @@ export class PostgresKeyStore implements KeyStore {
       await client.query('BEGIN')
       const current = await client.query<{ seq: number }>('SELECT seq FROM names WHERE username = $1 FOR UPDATE', [s.username])
       if ((current.rows[0]?.seq ?? 0) !== s.seq - 1) throw new StaleHead(s.username)
-      if (s.key != null) {
-        const clash = await client.query<{ username: string }>('SELECT username FROM names WHERE skeleton = $1 AND user_id IS NOT NULL AND username <> $2', [c.skeleton, s.username])
-        if (clash.rows.length > 0) throw new NameConfusable(s.username, clash.rows[0].username)
-        const holder = await client.query<{ username: string }>('SELECT username FROM names WHERE peer_id = $1 AND username <> $2', [c.peerId ?? '', s.username])
-        if (holder.rows.length > 0) throw new KeyHasName(holder.rows[0].username)
-      }
       await client.query('INSERT INTO nonces (nonce, seen_at) VALUES ($1, $2)', [c.operation.nonce, c.acceptedAt])
       await client.query(`INSERT INTO names (username, skeleton, user_id, peer_id, fingerprint, display_name, seq, head, updated_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -117,9 +98,27 @@ export class PostgresKeyStore implements KeyStore {
       await client.query('COMMIT')
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {})
-      throw raceError(err, c)
+      throw await this.violationError(err, c)
     } finally {
       client.release()
+    }
+  }
+
+  /**
+   * The unique indexes, not extra queries on every write, catch a confusable
+   * name, a key's second name, a spent nonce and a concurrent writer; the
+   * clashing name is looked up only then, for the message.
+   */
+  private async violationError (err: unknown, c: LogAppend): Promise<unknown> {
+    const e = err as { code?: string, constraint?: string }
+    if (e.code !== '23505') return err
+    const other = async (sql: string, value: string | undefined): Promise<string> =>
+      (await this.pool.query<{ username: string }>(sql, [value ?? ''])).rows[0]?.username ?? 'another name registered a moment ago'
+    switch (e.constraint) {
+      case 'nonces_pkey': return new ReplayedNonce()
+      case 'names_live_skeleton': return new NameConfusable(c.state.username, await other('SELECT username FROM names WHERE skeleton = $1 AND user_id IS NOT NULL', c.skeleton))
+      case 'names_live_peer': return new KeyHasName(await other('SELECT username FROM names WHERE peer_id = $1', c.peerId))
+      default: return new StaleHead(c.state.username)
     }
   }
 
@@ -149,17 +148,5 @@ export class PostgresKeyStore implements KeyStore {
 
   async close (): Promise<void> {
     await this.pool.end()
-  }
-}
-
-/** A unique-index violation means another instance won a race; say which, as one instance would. */
-function raceError (err: unknown, c: LogAppend): unknown {
-  const e = err as { code?: string, constraint?: string }
-  if (e.code !== '23505') return err
-  switch (e.constraint) {
-    case 'nonces_pkey': return new ReplayedNonce()
-    case 'names_live_skeleton': return new NameConfusable(c.state.username, 'another name registered a moment ago')
-    case 'names_live_peer': return new KeyHasName('registered a moment ago')
-    default: return new StaleHead(c.state.username)
   }
 }

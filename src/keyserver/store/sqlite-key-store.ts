@@ -2,7 +2,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { closeSync, openSync } from 'node:fs'
 import type { SignedOperation } from '../operation.js'
 import { KeyHasName, NameConfusable, ReplayedNonce, StaleHead } from '../errors.js'
-import { prefixEnd, type KeyStore, type LogAppend, type StoredName } from './key-store.js'
+import { prefixEnd, SELECT_NAME, toStoredName, type KeyStore, type LogAppend, type NameRow, type StoredName } from './key-store.js'
 
 const SCHEMA_VERSION = 1
 /** 'csks' in the file header: this file is a key server's, not a profile's or another program's. */
@@ -36,10 +36,6 @@ const SCHEMA = `
   );
   CREATE INDEX nonces_seen_at ON nonces (seen_at);`
 
-interface NameRow { username: string, user_id: string | null, display_name: string, seq: number, head: string, updated_at: number, operation: string }
-
-const SELECT_NAME = `SELECT n.username, n.user_id, n.display_name, n.seq, n.head, n.updated_at, l.operation
-  FROM names n JOIN log l ON l.username = n.username AND l.seq = n.seq - 1`
 
 /** The key server's SQLite store (node:sqlite): one file, WAL, every accepted write durable before the reply. */
 export class SqliteKeyStore implements KeyStore {
@@ -70,16 +66,6 @@ export class SqliteKeyStore implements KeyStore {
   async get (username: string): Promise<StoredName | undefined> {
     const row = this.db.prepare(`${SELECT_NAME} WHERE n.username = ?`).get(username) as NameRow | undefined
     return row != null ? toStoredName(row) : undefined
-  }
-
-  async holderOfSkeleton (skeleton: string): Promise<string | undefined> {
-    const row = this.db.prepare('SELECT username FROM names WHERE skeleton = ? AND user_id IS NOT NULL').get(skeleton) as { username: string } | undefined
-    return row?.username
-  }
-
-  async nameOfPeer (peerId: string): Promise<string | undefined> {
-    const row = this.db.prepare('SELECT username FROM names WHERE peer_id = ?').get(peerId) as { username: string } | undefined
-    return row?.username
   }
 
   async nonceSeen (nonce: string): Promise<boolean> {
@@ -142,11 +128,3 @@ export class SqliteKeyStore implements KeyStore {
     if (this.db.isOpen) this.db.close()
   }
 }
-
-/** Rows come back from either store in this shape; the operation was checked when it was stored. */
-export function toStoredName (row: NameRow): StoredName {
-  const state = { username: row.username, seq: Number(row.seq), head: row.head, displayName: row.display_name, updatedAt: Number(row.updated_at) }
-  return { state: row.user_id != null ? { ...state, key: row.user_id } : state, operation: JSON.parse(row.operation) as SignedOperation }
-}
-
-export type { NameRow }
