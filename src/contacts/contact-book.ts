@@ -54,10 +54,10 @@ export class ContactBook {
     const peerId = id.peerId.toString()
     return this.store.transaction(() => {
       if (this.row(n) != null) throw new ContactNameTaken(n)
-      const existing = this.store.db.prepare('SELECT name FROM contacts WHERE peer_id = ?').get(peerId) as { name: string } | undefined
+      const existing = this.store.prepare('SELECT name FROM contacts WHERE peer_id = ?').get(peerId) as { name: string } | undefined
       if (existing != null) throw new ContactKeyExists(existing.name)
       const addedAt = Date.now()
-      this.store.db.prepare(`INSERT INTO contacts (name, name_key, user_id, peer_id, verified, added_at, keyserver_url, keyserver_username, pinned_seq, pinned_hash)
+      this.store.prepare(`INSERT INTO contacts (name, name_key, user_id, peer_id, verified, added_at, keyserver_url, keyserver_username, pinned_seq, pinned_hash)
         VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`)
         .run(n, contactNameKey(n), id.text, peerId, addedAt, pin?.url ?? null, pin?.username ?? null, pin?.seq ?? null, pin?.hash ?? null)
       const c: Contact = { name: n, userId: id.text, peerId, fingerprint: fingerprint(id.publicKey), verified: false, addedAt }
@@ -83,7 +83,7 @@ export class ContactBook {
         userId = id.text
         peerId = id.peerId.toString()
       }
-      this.store.db.prepare(`UPDATE contacts SET user_id = ?, peer_id = ?, keyserver_url = ?, keyserver_username = ?, pinned_seq = ?, pinned_hash = ?
+      this.store.prepare(`UPDATE contacts SET user_id = ?, peer_id = ?, keyserver_url = ?, keyserver_username = ?, pinned_seq = ?, pinned_hash = ?
         WHERE peer_id = ?`).run(userId, peerId, pin.url, pin.username, pin.seq, pin.hash, c.peerId)
       return this.get(c.name)
     })
@@ -91,7 +91,7 @@ export class ContactBook {
 
   /** All contacts, sorted by name, ignoring case. */
   list (): Contact[] {
-    const rows = this.store.db.prepare('SELECT * FROM contacts ORDER BY name_key').all() as unknown as Row[]
+    const rows = this.store.prepare('SELECT * FROM contacts ORDER BY name_key').all() as unknown as Row[]
     return rows.map(toContact)
   }
 
@@ -107,7 +107,7 @@ export class ContactBook {
   }
 
   findByPeerId (peerId: string): Contact | undefined {
-    const row = this.store.db.prepare('SELECT * FROM contacts WHERE peer_id = ?').get(peerId) as Row | undefined
+    const row = this.store.prepare('SELECT * FROM contacts WHERE peer_id = ?').get(peerId) as Row | undefined
     return row != null ? toContact(row) : undefined
   }
 
@@ -115,7 +115,7 @@ export class ContactBook {
   remove (name: string): Contact {
     return this.store.transaction(() => {
       const c = this.get(name)
-      this.store.db.prepare('DELETE FROM contacts WHERE peer_id = ?').run(c.peerId)
+      this.store.prepare('DELETE FROM contacts WHERE peer_id = ?').run(c.peerId)
       return c
     })
   }
@@ -127,7 +127,7 @@ export class ContactBook {
       const c = this.get(oldName)
       const clash = this.row(n)
       if (clash != null && clash.peer_id !== c.peerId) throw new ContactNameTaken(n)
-      this.store.db.prepare('UPDATE contacts SET name = ?, name_key = ? WHERE peer_id = ?').run(n, contactNameKey(n), c.peerId)
+      this.store.prepare('UPDATE contacts SET name = ?, name_key = ? WHERE peer_id = ?').run(n, contactNameKey(n), c.peerId)
       return { ...c, name: n }
     })
   }
@@ -136,14 +136,29 @@ export class ContactBook {
   setVerified (name: string, verified: boolean): Contact {
     return this.store.transaction(() => {
       const c = this.get(name)
-      this.store.db.prepare('UPDATE contacts SET verified = ? WHERE peer_id = ?').run(verified ? 1 : 0, c.peerId)
+      this.store.prepare('UPDATE contacts SET verified = ? WHERE peer_id = ?').run(verified ? 1 : 0, c.peerId)
       return { ...c, verified }
     })
   }
 
   private row (name: string): Row | undefined {
-    return this.store.db.prepare('SELECT * FROM contacts WHERE name_key = ?').get(contactNameKey(name)) as Row | undefined
+    return this.store.prepare('SELECT * FROM contacts WHERE name_key = ?').get(contactNameKey(name)) as Row | undefined
   }
+}
+
+// fingerprints by user ID: decoding the key and hashing it on every read cost
+// the warm connect path more than the query (bounded: a contact list, not input)
+const fingerprints = new Map<string, string>()
+const MAX_CACHED_FINGERPRINTS = 10_000
+
+function fingerprintOf (userId: string): string {
+  let print = fingerprints.get(userId)
+  if (print == null) {
+    print = fingerprint(parseUserId(userId).publicKey)
+    if (fingerprints.size >= MAX_CACHED_FINGERPRINTS) fingerprints.clear()
+    fingerprints.set(userId, print)
+  }
+  return print
 }
 
 function toContact (r: Row): Contact {
@@ -151,7 +166,7 @@ function toContact (r: Row): Contact {
     name: r.name,
     userId: r.user_id,
     peerId: r.peer_id,
-    fingerprint: fingerprint(parseUserId(r.user_id).publicKey),
+    fingerprint: fingerprintOf(r.user_id),
     verified: r.verified === 1,
     addedAt: r.added_at
   }

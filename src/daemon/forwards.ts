@@ -36,10 +36,12 @@ export class ForwardManager {
       state.total++
       socket.setNoDelay(true) // interactive protocols (ssh, chat) must not wait for Nagle
       socket.on('error', (err) => log('forward %d socket: %e', state.port, err))
-      this.sessions.connect(state.contact, state.service)
-        .then(async (stream) => {
+      // the application's first bytes go out with the service request, not a round trip later
+      this.sessions.connectEarly(state.contact, state.service)
+        .then(async ({ stream, accepted }) => {
           socket.resume()
-          await pipeSocketStream(socket, stream)
+          accepted.catch((err: Error) => { state.lastError = err.message; log('forward %d → %s/%s refused: %s', state.port, state.contact, state.service, err.message) })
+          await pipeSocketStream(socket, stream, { remoteAccepted: accepted })
         })
         .catch((err: Error) => {
           state.lastError = err.message

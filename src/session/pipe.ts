@@ -15,8 +15,12 @@ export const STREAM_QUEUE_HIGH_WATER = 256 * 1024
  * side ends writing on the other), and an error on either side tears down both.
  * This is the data path of every tunnel, so it does no copying of its own.
  * Resolves when both directions are finished.
+ *
+ * With `remoteAccepted` (a stream from SessionManager.connectEarly) the
+ * socket's bytes flow at once, but the stream is read only once the remote
+ * has accepted; if it refuses, the socket is destroyed.
  */
-export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise<void> {
+export async function pipeSocketStream (socket: Duplex, stream: Stream, options: { remoteAccepted?: Promise<void> } = {}): Promise<void> {
   return await new Promise<void>((resolve) => {
     let done = false
     const finish = (): void => {
@@ -73,54 +77,64 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream): Promise
       if (stream.status !== 'open') finish()
     })
 
-    // stream → socket
-    let pausing = false
-    stream.addEventListener('message', (evt) => {
-      const data = evt.data
-      let ok = true
-      if (data instanceof Uint8Array) ok = socket.write(data)
-      else for (const chunk of (data as Uint8ArrayList)) ok = socket.write(chunk)
-      if (!ok && !pausing) {
-        // Pause after the current dispatch, not inside it: libp2p's resume()
-        // dispatches buffered data and then re-opens the yamux window, undoing
-        // a pause made during that dispatch, and the read buffer then
-        // overflows and the stream is reset (found with a stalling receiver).
-        pausing = true
-        queueMicrotask(() => {
-          pausing = false
-          if (stream.readStatus !== 'readable') return
-          // a writable whose write callbacks run on process.nextTick (a
-          // command's stdin) may have drained already, before this microtask
-          if (!socket.writableNeedDrain) return
-          stream.pause()
-          socket.once('drain', () => { if (stream.readStatus === 'paused') stream.resume() })
-        })
+    // stream → socket, once the remote has accepted
+    const streamToSocket = (): void => {
+      let pausing = false
+      stream.addEventListener('message', (evt) => {
+        const data = evt.data
+        let ok = true
+        if (data instanceof Uint8Array) ok = socket.write(data)
+        else for (const chunk of (data as Uint8ArrayList)) ok = socket.write(chunk)
+        if (!ok && !pausing) {
+          // Pause after the current dispatch, not inside it: libp2p's resume()
+          // dispatches buffered data and then re-opens the yamux window, undoing
+          // a pause made during that dispatch, and the read buffer then
+          // overflows and the stream is reset (found with a stalling receiver).
+          pausing = true
+          queueMicrotask(() => {
+            pausing = false
+            if (stream.readStatus !== 'readable') return
+            // a writable whose write callbacks run on process.nextTick (a
+            // command's stdin) may have drained already, before this microtask
+            if (!socket.writableNeedDrain) return
+            stream.pause()
+            socket.once('drain', () => { if (stream.readStatus === 'paused') stream.resume() })
+          })
+        }
+      })
+      // 'end' (not 'remoteCloseWrite') waits until buffered bytes were delivered
+      const onEnd = (): void => {
+        if (!socket.destroyed) socket.end()
       }
-    })
-    // 'end' (not 'remoteCloseWrite') waits until buffered bytes were delivered
-    const onEnd = (): void => {
-      if (!socket.destroyed) socket.end()
+      const onClose = (error?: Error): void => {
+        if (error != null) socket.destroy()
+        // A stream paused for a slow socket can close with bytes still buffered
+        // (both ends closed writing); its 'end' follows their delivery, so ending
+        // the socket now would cut off the tail (found through a relay: the last
+        // 256 KiB of 32 MiB lost).
+        else if (stream.readBufferLength === 0 && !socket.writableEnded) socket.end()
+        if (socket.destroyed || socket.closed) finish()
+        else socket.once('close', finish)
+      }
+      stream.addEventListener('end', onEnd)
+      stream.addEventListener('close', (evt) => { onClose(evt.error) })
+      // A stream that ended or closed before the pipe was attached (a service
+      // that answered and exited at once) has already sent those events. Look
+      // after the bytes it still holds were delivered: attaching the 'message'
+      // listener queued their dispatch as a microtask ahead of this one.
+      queueMicrotask(() => {
+        if (stream.status === 'aborted' || stream.status === 'reset') onClose(new Error(`stream ${stream.status}`))
+        else if (stream.status === 'closed') onClose()
+        else if (stream.readStatus === 'closed') onEnd()
+      })
     }
-    const onClose = (error?: Error): void => {
-      if (error != null) socket.destroy()
-      // A stream paused for a slow socket can close with bytes still buffered
-      // (both ends closed writing); its 'end' follows their delivery, so ending
-      // the socket now would cut off the tail (found through a relay: the last
-      // 256 KiB of 32 MiB lost).
-      else if (stream.readBufferLength === 0 && !socket.writableEnded) socket.end()
-      if (socket.destroyed || socket.closed) finish()
-      else socket.once('close', finish)
+    if (options.remoteAccepted == null) {
+      streamToSocket()
+    } else {
+      options.remoteAccepted.then(streamToSocket, () => {
+        socket.destroy()
+        finish()
+      })
     }
-    stream.addEventListener('end', onEnd)
-    stream.addEventListener('close', (evt) => { onClose(evt.error) })
-    // A stream that ended or closed before the pipe was attached (a service
-    // that answered and exited at once) has already sent those events. Look
-    // after the bytes it still holds were delivered: attaching the 'message'
-    // listener queued their dispatch as a microtask ahead of this one.
-    queueMicrotask(() => {
-      if (stream.status === 'aborted' || stream.status === 'reset') onClose(new Error(`stream ${stream.status}`))
-      else if (stream.status === 'closed') onClose()
-      else if (stream.readStatus === 'closed') onEnd()
-    })
   })
 }

@@ -13,7 +13,7 @@ export class RuleBook {
   }
 
   entries (): RuleEntry[] {
-    const rows = this.store.db.prepare('SELECT id, position, action, who, service FROM rules ORDER BY position, id').all() as Array<{ id: number, position: number, action: string, who: string, service: string }>
+    const rows = this.store.prepare('SELECT id, position, action, who, service FROM rules ORDER BY position, id').all() as Array<{ id: number, position: number, action: string, who: string, service: string }>
     return rows.map(r => {
       const rule = parseRule(r.action, r.who, r.service)
       return { id: r.id, position: r.position, rule, text: formatRule(rule) }
@@ -27,11 +27,11 @@ export class RuleBook {
   /** Inserts at `position` (0 = checked first; default: last). */
   add (rule: Rule, position?: number): RuleEntry {
     return this.store.transaction(() => {
-      const count = (this.store.db.prepare('SELECT COUNT(*) AS n FROM rules').get() as { n: number }).n
+      const count = (this.store.prepare('SELECT COUNT(*) AS n FROM rules').get() as { n: number }).n
       const pos = Math.min(position ?? count, count)
-      this.store.db.prepare('UPDATE rules SET position = position + 1 WHERE position >= ?').run(pos)
+      this.store.prepare('UPDATE rules SET position = position + 1 WHERE position >= ?').run(pos)
       const who = rule.who.kind === 'contact' ? rule.who.name : rule.who.kind
-      const res = this.store.db.prepare('INSERT INTO rules (position, action, who, service) VALUES (?, ?, ?, ?)').run(pos, rule.action, who, rule.service)
+      const res = this.store.prepare('INSERT INTO rules (position, action, who, service) VALUES (?, ?, ?, ?)').run(pos, rule.action, who, rule.service)
       return { id: Number(res.lastInsertRowid), position: pos, rule, text: formatRule(rule) }
     })
   }
@@ -40,8 +40,8 @@ export class RuleBook {
     const entry = this.entries().find(e => e.id === id)
     if (entry == null) throw new CspaceError('RULE_NOT_FOUND', `no rule with id ${id}; see \`cspace rules list\``, 2)
     this.store.transaction(() => {
-      this.store.db.prepare('DELETE FROM rules WHERE id = ?').run(id)
-      this.store.db.prepare('UPDATE rules SET position = position - 1 WHERE position > ?').run(entry.position)
+      this.store.prepare('DELETE FROM rules WHERE id = ?').run(id)
+      this.store.prepare('UPDATE rules SET position = position - 1 WHERE position > ?').run(entry.position)
     })
     return entry
   }

@@ -19,24 +19,24 @@ export class ExposeTable {
   }
 
   list (): ExposeRecord[] {
-    const rows = this.store.db.prepare('SELECT service, kind, target FROM exposes ORDER BY service').all() as unknown as Row[]
+    const rows = this.store.prepare('SELECT service, kind, target FROM exposes ORDER BY service').all() as unknown as Row[]
     return rows.map(toRecord)
   }
 
   get (service: string): ExposeRecord | undefined {
-    const row = this.store.db.prepare('SELECT service, kind, target FROM exposes WHERE service = ?').get(service) as Row | undefined
+    const row = this.store.prepare('SELECT service, kind, target FROM exposes WHERE service = ?').get(service) as Row | undefined
     return row != null ? toRecord(row) : undefined
   }
 
   /** Adds the service, or replaces its target (keeping when it was first created). */
   put (e: ExposeRecord): void {
-    this.store.db.prepare(`INSERT INTO exposes (service, kind, target, created_at) VALUES (?, ?, ?, ?)
+    this.store.prepare(`INSERT INTO exposes (service, kind, target, created_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(service) DO UPDATE SET kind = excluded.kind, target = excluded.target`).run(e.service, e.kind, e.target, Date.now())
   }
 
   /** True if the service was there. */
   remove (service: string): boolean {
-    return Number(this.store.db.prepare('DELETE FROM exposes WHERE service = ?').run(service).changes) > 0
+    return Number(this.store.prepare('DELETE FROM exposes WHERE service = ?').run(service).changes) > 0
   }
 }
 

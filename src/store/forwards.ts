@@ -19,18 +19,18 @@ export class ForwardTable {
   }
 
   list (): ForwardRecord[] {
-    const rows = this.store.db.prepare('SELECT port, contact, service FROM forwards ORDER BY port').all() as unknown as Row[]
+    const rows = this.store.prepare('SELECT port, contact, service FROM forwards ORDER BY port').all() as unknown as Row[]
     return rows.map(r => ({ port: r.port, contact: r.contact, service: r.service }))
   }
 
   /** Adds the forward, or re-points an existing port. */
   put (f: ForwardRecord): void {
-    this.store.db.prepare(`INSERT INTO forwards (port, contact, service, created_at) VALUES (?, ?, ?, ?)
+    this.store.prepare(`INSERT INTO forwards (port, contact, service, created_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(port) DO UPDATE SET contact = excluded.contact, service = excluded.service`).run(f.port, f.contact, f.service, Date.now())
   }
 
   /** True if the port was forwarded. */
   remove (port: number): boolean {
-    return Number(this.store.db.prepare('DELETE FROM forwards WHERE port = ?').run(port).changes) > 0
+    return Number(this.store.prepare('DELETE FROM forwards WHERE port = ?').run(port).changes) > 0
   }
 }

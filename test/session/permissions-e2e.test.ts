@@ -2,6 +2,19 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
+import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
+
+/** Connects to a local port, writes `payload` at once and half-closes; resolves with all that came back when the socket closes. */
+async function exchange (port: number, payload: Buffer): Promise<{ received: Buffer }> {
+  return await new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const s = connect(port, '127.0.0.1', () => { s.end(payload) })
+    s.on('data', (b: Buffer) => chunks.push(b))
+    s.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') reject(err) })
+    s.on('close', () => resolve({ received: Buffer.concat(chunks) }))
+  })
+}
 
 type Profile = Awaited<ReturnType<typeof makeProfile>>
 
@@ -79,6 +92,27 @@ describe('permissions and prompts', () => {
     const again = await runCli(bob.home, ['requests', 'deny', req.id])
     assert.equal(again.code, 2)
     assert.match(again.stderr, /no pending request/)
+  })
+
+  test('a forward sends the first bytes with the request: they wait for the answer, and a refusal closes the socket', async () => {
+    const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'desktop'])).stdout.trim())
+    const payload = randomBytes(200_000)
+    // the application writes everything at once, long before bob has answered
+    const allowed = exchange(port, payload)
+    const first = await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    assert.equal((await runCli(bob.home, ['requests', 'allow', first.id])).code, 0)
+    const echoed = await allowed
+    assert.equal(echoed.received.length, payload.length)
+    assert.ok(echoed.received.equals(payload), 'every early byte reached the service, in order')
+
+    const refused = exchange(port, payload)
+    const second = await waitFor('another desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    assert.notEqual(second.id, first.id)
+    assert.equal((await runCli(bob.home, ['requests', 'deny', second.id])).code, 0)
+    const r = await refused
+    assert.equal(r.received.length, 0, 'nothing comes back from a refused service')
+    const status = JSON.parse((await runCli(alice.home, ['status', '--json'])).stdout)
+    assert.match(JSON.stringify(status), /did not allow you to use \\"desktop\\"/, 'the refusal is recorded on the forward')
   })
 
   test('user rules come before the built-ins, and removing one restores the default', async () => {
