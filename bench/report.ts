@@ -1,6 +1,7 @@
 import type { Summary } from './stats.js'
 import type { ThroughputResult } from './suites/throughput.js'
 import type { LatencyResult } from './suites/latency.js'
+import type { LinkLatencyResult } from './suites/link-latency.js'
 import type { FileResult } from './suites/files.js'
 import type { FootprintResult } from './suites/footprint.js'
 import type { DhtScaleResult } from './suites/dht-scale.js'
@@ -12,6 +13,7 @@ export interface Report {
   throughput?: ThroughputResult[]
   files?: FileResult
   latency?: LatencyResult
+  linkLatency?: LinkLatencyResult
   footprint?: FootprintResult
   dht: DhtScaleResult[]
   keyserver?: KeyServerResult
@@ -42,6 +44,7 @@ export function renderTable (r: Report): string {
     lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')
   }
   if (r.latency != null) lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed)`, 'ms', r.latency.ms, 'direct', false), '')
+  if (r.linkLatency != null) lines.push(...rows(`connect + 1-byte round trip over a link with ${r.linkLatency.rttMs} ms RTT (user-space delay proxy; cspace warm)`, 'ms', r.linkLatency.ms, 'direct (same link)', false), '')
   if (r.footprint != null) {
     lines.push('footprint',
       `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB (${fmt(r.footprint.idlePrivateMiB, 1)} MiB its own; the rest is the shared Node executable)`,

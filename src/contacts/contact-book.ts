@@ -1,7 +1,7 @@
 import { fingerprint, parseUserId } from '../identity/index.js'
 import type { Store } from '../store/index.js'
 import { contactNameKey, validateContactName } from './contact-name.js'
-import { ContactKeyExists, ContactNameTaken, ContactNotFound } from './errors.js'
+import { ContactChanged, ContactKeyExists, ContactNameTaken, ContactNotFound } from './errors.js'
 
 export interface Contact {
   /** The local name, as the user typed it (NFC). */
@@ -69,9 +69,12 @@ export class ContactBook {
   /**
    * Moves a contact's pin forward (the key server's log grew, same key) or,
    * given a new key, switches the contact to it: only after the user accepted
-   * a rotation that the pinned key signed. The new key must not be another contact's.
+   * a rotation that the pinned key signed. `from` is the pin the decision was
+   * made on: if the contact changed meanwhile (another verify), nothing is
+   * written. A new key must not be another contact's, and is not "verified":
+   * nobody compared its fingerprint.
    */
-  repin (name: string, pin: ContactPin, newUserId?: string): Contact {
+  repin (name: string, from: ContactPin, pin: ContactPin, newUserId?: string): Contact {
     return this.store.transaction(() => {
       const c = this.get(name)
       let userId = c.userId
@@ -83,8 +86,11 @@ export class ContactBook {
         userId = id.text
         peerId = id.peerId.toString()
       }
-      this.store.prepare(`UPDATE contacts SET user_id = ?, peer_id = ?, keyserver_url = ?, keyserver_username = ?, pinned_seq = ?, pinned_hash = ?
-        WHERE peer_id = ?`).run(userId, peerId, pin.url, pin.username, pin.seq, pin.hash, c.peerId)
+      const changed = this.store.prepare(`UPDATE contacts SET user_id = ?, peer_id = ?, verified = CASE WHEN ? THEN 0 ELSE verified END,
+          keyserver_url = ?, keyserver_username = ?, pinned_seq = ?, pinned_hash = ?
+        WHERE peer_id = ? AND keyserver_url = ? AND keyserver_username = ? AND pinned_seq = ? AND pinned_hash = ?`)
+        .run(userId, peerId, newUserId != null ? 1 : 0, pin.url, pin.username, pin.seq, pin.hash, c.peerId, from.url, from.username, from.seq, from.hash)
+      if (Number(changed.changes) !== 1) throw new ContactChanged(c.name)
       return this.get(c.name)
     })
   }

@@ -22,6 +22,13 @@ export class ContactKeyExists extends UsageError {
   }
 }
 
+/** The contact was changed by someone else (another `contacts verify`) while a decision about it was being made. */
+export class ContactChanged extends CspaceError {
+  constructor (name: string) {
+    super('CONTACT_CHANGED', `${quote(name)} changed while it was being checked; nothing was written, run the command again`)
+  }
+}
+
 export class InvalidContactName extends UsageError {
   constructor (name: string, why: string) {
     super(`${quote(name)} cannot be a contact name: ${why} (use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit)`, 'INVALID_CONTACT_NAME')

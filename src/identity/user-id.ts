@@ -51,7 +51,18 @@ export function parseUserId (input: string): UserId {
     throw new InvalidUserId(`not a public key (${(err as Error).message})`)
   }
   if (publicKey.type !== 'Ed25519' && publicKey.type !== 'RSA') throw new InvalidUserId(`unsupported key type ${publicKey.type}`)
+  if (publicKey.type === 'RSA' && rsaBits(publicKey) < MIN_RSA_BITS) throw new InvalidUserId(`an RSA key of ${rsaBits(publicKey)} bits is too weak (at least ${MIN_RSA_BITS})`)
   return userIdFromPublicKey(publicKey)
+}
+
+/** RSA keys shorter than this can be factored by whoever wants the name or the identity. */
+const MIN_RSA_BITS = 2048
+
+function rsaBits (publicKey: PublicKey): number {
+  const n = (publicKey as unknown as { jwk?: { n?: string } }).jwk?.n ?? ''
+  const bytes = Buffer.from(n, 'base64url')
+  const lead = bytes.findIndex(b => b !== 0)
+  return lead < 0 ? 0 : (bytes.length - lead - 1) * 8 + (32 - Math.clz32(bytes[lead]))
 }
 
 /** True when the string looks like a user ID rather than a contact name. */

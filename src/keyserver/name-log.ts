@@ -63,6 +63,8 @@ export interface ReplayedLog {
   state: NameState
   /** Hash of each entry, by sequence number. */
   hashes: string[]
+  /** The key holding the name after each entry (undefined after a delete). */
+  holders: Array<string | undefined>
   tenures: KeyTenure[]
 }
 
@@ -73,6 +75,7 @@ export interface ReplayedLog {
 export async function replayLog (username: string, log: readonly SignedOperation[]): Promise<ReplayedLog> {
   let state = emptyNameState(username)
   const hashes: string[] = []
+  const holders: Array<string | undefined> = []
   const tenures: KeyTenure[] = []
   for (const [seq, op] of log.entries()) {
     try {
@@ -81,7 +84,8 @@ export async function replayLog (username: string, log: readonly SignedOperation
       throw new UntrustworthyAnswer(`entry ${seq} of "${username}"'s log: ${(err as Error).message}`)
     }
     hashes.push(state.head)
+    holders.push(state.key)
     if (op.op === 'register' || op.op === 'rotate') tenures.push({ key: op.key, fromSeq: seq, how: op.op, since: op.timestamp })
   }
-  return { state, hashes, tenures }
+  return { state, hashes, holders, tenures }
 }

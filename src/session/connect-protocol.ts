@@ -13,7 +13,9 @@ export { ConnectStatus }
  *   response (callee → caller): 0x01, status (1 byte), len (1 byte), message (UTF-8)
  *
  * After status OK the stream carries the application's bytes, both ways, with
- * half-close. Nothing else is ever framed, so the overhead is one round trip.
+ * half-close. Nothing else is ever framed. A caller may send application
+ * bytes right after the request (SessionManager.connectEarly): the callee
+ * reads exactly one request frame and leaves the rest in the stream.
  */
 export const CONNECT_PROTOCOL = '/cspace/connect/1.0.0'
 export const CONNECT_VERSION = 1

@@ -11,6 +11,7 @@ import type { PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
 import { ProtocolViolation, ServiceRefused, UserOffline, UserUnreachable } from './session-errors.js'
 import { keepRelayedSessionsOpen } from './relayed-sessions.js'
+import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 
 const log = componentLogger('session')
 
@@ -47,14 +48,21 @@ export class SessionManager {
   private readonly c: SessionComponents
   private readonly init: Required<SessionInit>
   private stopKeeping?: () => void
+  private readonly spares: SpareStreams
+  private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => { this.spares.forget(evt.detail.id) }
 
   constructor (components: SessionComponents, init: SessionInit = {}) {
     this.c = components
-    this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: 10_000, acceptTimeoutMs: 10_000, maxStreams: 1024, ...init }
+    // a caller's spare stream waits here for its request (spare-streams.ts);
+    // the stream cap, not this timeout, bounds what a peer can hold open
+    this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: SPARE_IDLE_TIMEOUT_MS, acceptTimeoutMs: 10_000, maxStreams: 1024, ...init }
+    this.spares = new SpareStreams(async (connection) =>
+      await connection.newStream(CONNECT_PROTOCOL, { signal: AbortSignal.timeout(this.init.connectTimeoutMs), runOnLimitedConnection: true }))
   }
 
   async start (): Promise<void> {
     this.stopKeeping = keepRelayedSessionsOpen(this.c.node)
+    this.c.node.addEventListener('connection:close', this.onConnectionClose)
     await this.c.node.handle(CONNECT_PROTOCOL, (stream, connection) => {
       this.onIncoming(stream, connection).catch((err) => { log.error('incoming stream failed: %e', err) })
     }, {
@@ -68,6 +76,8 @@ export class SessionManager {
 
   async stop (): Promise<void> {
     this.stopKeeping?.()
+    this.c.node.removeEventListener('connection:close', this.onConnectionClose)
+    this.spares.clear()
     await this.c.node.unhandle(CONNECT_PROTOCOL)
   }
 
@@ -117,12 +127,15 @@ export class SessionManager {
     const signal = AbortSignal.any(signals)
     const started = performance.now()
     const connection = await this.connectionTo(target, signal)
-    let stream: Stream
-    try {
-      stream = await connection.newStream(CONNECT_PROTOCOL, { signal, runOnLimitedConnection: true })
-    } catch (err) {
-      throw new UserUnreachable(target.label, `could not open a stream (${(err as Error).message})`)
+    let stream = await this.spares.take(connection)
+    if (stream == null) {
+      try {
+        stream = await connection.newStream(CONNECT_PROTOCOL, { signal, runOnLimitedConnection: true })
+      } catch (err) {
+        throw new UserUnreachable(target.label, `could not open a stream (${(err as Error).message})`)
+      }
     }
+    this.spares.refill(connection)
     log('stream to %s open after %d ms', target.label, Math.round(performance.now() - started))
     stream.send(encodeRequest(service))
     const accepted = readResponse(stream, signal).then(({ response }) => {

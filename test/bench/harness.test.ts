@@ -31,6 +31,12 @@ test('npm run bench harness runs end to end and reports every figure', async () 
     assert.equal(first.reduce((n, p) => n + Number(r.latency.ms[p].n), 0), 1, `one first connect in ${JSON.stringify(r.latency.ms)}`)
     for (const p of first) positive(r.latency.ms[p].median, `latency ${p}`)
     assert.equal(r.latency.dhtSize, 9, 'router, alice, bob, one new user and 5 plain DHT peers')
+    assert.equal(r.linkLatency.rttMs, 10)
+    for (const p of ['direct (same link)', 'ssh -L (session up)', 'cspace warm']) {
+      assert.equal(r.linkLatency.ms[p].n, 3, `link latency ${p}: every sample`)
+      // the delay proxy adds 10 ms per round trip: a figure below it did not cross the link
+      assert.ok(r.linkLatency.ms[p].min >= 10, `link latency ${p} crossed the link: ${r.linkLatency.ms[p].min} ms`)
+    }
     positive(r.footprint.idleRssMiB, 'idle RSS')
     positive(r.footprint.aliceRssWithTunnelsMiB, 'RSS with tunnels')
     assert.ok(r.versions.libp2p.length > 0 && r.machine.cpus > 0)

@@ -147,7 +147,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         ['mistyped', { ...op, timestamp: String(op.timestamp) }, 400, 'INVALID_REQUEST'],
         ['missing field', { ...op, nonce: undefined }, 400, 'INVALID_REQUEST'],
         ['other name in path', op, 400, 'INVALID_OPERATION'],
-        ['not JSON', 'v=1', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'application/x-www-form-urlencoded' }]
+        ['not JSON', 'v=1', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'application/x-www-form-urlencoded' }],
+        ['plain text', 'hello', 415, 'UNSUPPORTED_MEDIA_TYPE', { 'content-type': 'text/plain' }],
+        ['unpadded signature', { ...op, signature: op.signature.replace(/=+$/, '') }, 400, 'INVALID_OPERATION'],
+        ['year 10000', { ...op, timestamp: 253_402_300_800_000 }, 400, 'INVALID_OPERATION']
       ]
       for (const [what, body, status, code, headers] of cases) {
         const path = what === 'other name in path' ? '/v1/users/erin2/log' : '/v1/users/erin/log'
@@ -161,6 +164,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal((await http(url, 'GET', '/v1/users?prefix=x&limit=1000')).status, 400)
       assert.equal((await http(url, 'GET', '/v1/users?prefix=x&bogus=1')).status, 400)
       assert.equal((await http(url, 'GET', '/v1/nothing')).body.error.code, 'NO_SUCH_ROUTE')
+      for (const path of ['/v1/users?prefix=a&after=%00', '/v1/users?prefix=a&after=ALICE', '/v1/users/%ff%fe', `/v1/users/${'%ff'.repeat(2000)}`]) {
+        const r = await http(url, 'GET', path)
+        assert.equal(r.status, 400, `${path.slice(0, 40)}: ${JSON.stringify(r.body).slice(0, 200)}`)
+        assert.ok(['INVALID_REQUEST', 'BAD_REQUEST'].includes(r.body.error.code), path.slice(0, 40))
+        assert.ok(JSON.stringify(r.body).length < 500, 'the answer does not echo the input back')
+      }
     })
 
     test('rotation needs the old key and the new one; the log shows both keys', async () => {

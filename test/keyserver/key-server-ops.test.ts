@@ -37,6 +37,36 @@ describe('key server operations', () => {
     assert.equal(await server.stop(), 0)
   })
 
+  test('behind a proxy, the client address is the one the trusted proxy saw, not what the client claims', async () => {
+    const server = await startKeyServer(join(tempDir(), 'ks.db'), ['--trust-proxy', '1', '--requests-per-minute', '3'])
+    // our proxy appends the address it saw (9.9.9.9); the client made up the rest
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await http(server.url, 'GET', '/v1/users/nobody', undefined, { 'x-forwarded-for': `10.0.0.${i}, 9.9.9.9` })).status)
+    assert.deepEqual(statuses, [404, 404, 404, 429])
+    assert.equal((await http(server.url, 'GET', '/v1/users/nobody', undefined, { 'x-forwarded-for': '9.9.9.10' })).status, 404, 'another client has its own budget')
+    assert.equal(await server.stop(), 0)
+    const bad = await runCli(tempDir(), ['keyserver', '--host', '127.0.0.1', '--port', '0', '--trust-proxy', 'everyone'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /--trust-proxy "everyone": give the proxies' addresses or CIDRs/)
+  })
+
+  test('a body trickled in is cut off, and the server keeps serving', async () => {
+    const server = await startKeyServer(join(tempDir(), 'ks.db'), UNLIMITED)
+    const { port } = new URL(server.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    await once(socket, 'connect')
+    socket.on('error', () => {})
+    socket.write('POST /v1/users/slow/log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{')
+    let answer = ''
+    socket.on('data', (b: Buffer) => { answer += b.toString() })
+    const started = Date.now()
+    await waitFor('the server to give up on the request', () => socket.destroyed || socket.readableEnded, 30_000, 100)
+    assert.ok(Date.now() - started < 25_000)
+    assert.match(answer, /^HTTP\/1.1 408/)
+    assert.equal((await http(server.url, 'GET', '/health')).status, 200)
+    assert.equal(await server.stop(), 0)
+  })
+
   test('SIGTERM lets a request in flight finish, then exits 0; a restart serves everything stored', async () => {
     const db = join(tempDir(), 'ks.db')
     const server = await startKeyServer(db, UNLIMITED)

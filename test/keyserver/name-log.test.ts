@@ -112,15 +112,15 @@ describe('signed operations', () => {
       [withField(good, 'prev', 'abc'), /"prev" must be empty or 64 lower-case hex/],
       [withField(good, 'prev', 'F'.repeat(64)), /"prev" must be empty or 64/],
       [withField(good, 'prev', 'f'.repeat(65)), /"prev" is longer than 64/],
-      [withField(good, 'signature', 'not base64!'), /"signature" must be base64/],
-      [withField(good, 'signature', ''), /"signature" must be base64/],
+      [withField(good, 'signature', 'not base64!'), /"signature" must be canonical, padded base64/],
+      [withField(good, 'signature', ''), /"signature" must be canonical, padded base64/],
       [withField(good, 'signature', 'A'.repeat(1025)), /"signature" is longer than 1024/],
       [withField(good, 'oldKey', k2.id), /"oldKey" and "oldSignature" belong only to a rotate operation/],
       [withField(good, 'oldSignature', good.signature), /belong only to a rotate operation/],
       [withField(good, 'oldKey', null), /belong only to a rotate operation/],
       [without(rot, 'oldKey'), /"oldKey" must be a string/],
       [without(rot, 'oldSignature'), /"oldSignature" must be a string/],
-      [withField(rot, 'oldSignature', '***'), /"oldSignature" must be base64/],
+      [withField(rot, 'oldSignature', '***'), /"oldSignature" must be canonical, padded base64/],
       [withField(rot, 'oldKey', k2.id), /a new key different from the old one/]
     ]
     for (const [raw, why] of cases) {
@@ -236,12 +236,12 @@ describe('key pins', () => {
   test('each way a log can move on from a pin is told apart', async () => {
     const log = await fullChain()
     const day = 86_400_000
-    assert.deepEqual(await check(log.slice(0, 1), pinAt(log, 0, k1.id)), { kind: 'unchanged', displayName: 'Carol', head: { seq: 0, hash: operationHash(log[0]) } })
-    assert.deepEqual(await check(log.slice(0, 2), pinAt(log, 0, k1.id)), { kind: 'unchanged', displayName: 'Carol C.', head: { seq: 1, hash: operationHash(log[1]) } })
+    assert.deepEqual(await check(log.slice(0, 1), pinAt(log, 0, k1.id)), { kind: 'unchanged', displayName: 'Carol', head: { seq: 0, hash: operationHash(log[0]) }, repin: true })
+    assert.deepEqual(await check(log.slice(0, 2), pinAt(log, 0, k1.id)), { kind: 'unchanged', displayName: 'Carol C.', head: { seq: 1, hash: operationHash(log[1]) }, repin: true })
     assert.deepEqual(await check(log.slice(0, 3), pinAt(log, 0, k1.id)), { kind: 'rotated', key: k2.id, at: T0 + 2 * day, rotations: 1, head: { seq: 2, hash: operationHash(log[2]) } })
-    assert.deepEqual(await check(log.slice(0, 3), pinAt(log, 2, k2.id)), { kind: 'unchanged', displayName: 'Carol C.', head: { seq: 2, hash: operationHash(log[2]) } })
-    assert.deepEqual(await check(log.slice(0, 4), pinAt(log, 0, k1.id)), { kind: 'deleted', at: T0 + 3 * day })
-    assert.deepEqual(await check(log.slice(0, 4), pinAt(log, 2, k2.id)), { kind: 'deleted', at: T0 + 3 * day })
+    assert.deepEqual(await check(log.slice(0, 3), pinAt(log, 2, k2.id)), { kind: 'unchanged', displayName: 'Carol C.', head: { seq: 2, hash: operationHash(log[2]) }, repin: true })
+    assert.deepEqual(await check(log.slice(0, 4), pinAt(log, 0, k1.id)), { kind: 'deleted', at: T0 + 3 * day, rotatedAway: true })
+    assert.deepEqual(await check(log.slice(0, 4), pinAt(log, 2, k2.id)), { kind: 'deleted', at: T0 + 3 * day, rotatedAway: false })
     assert.deepEqual(await check(log, pinAt(log, 0, k1.id)), { kind: 'replaced', key: k3.id, at: T0 + 4 * day })
     assert.deepEqual(await check(log, pinAt(log, 2, k2.id)), { kind: 'replaced', key: k3.id, at: T0 + 4 * day })
     assert.equal((await check(log, pinAt(log, 4, k3.id))).kind, 'unchanged')
@@ -262,12 +262,32 @@ describe('key pins', () => {
     const del = await sign({ op: 'delete', username: 'carol', key: k1.id, displayName: '', timestamp: T0 + 1 }, reg, k1)
     const back = await sign({ op: 'register', username: 'carol', key: k1.id, displayName: 'C again', timestamp: T0 + 2 }, del, k1)
     const log = [reg, del, back]
-    assert.deepEqual(await check(log, pinAt(log, 0, k1.id)), { kind: 'unchanged', displayName: 'C again', head: { seq: 2, hash: operationHash(back) } })
+    assert.deepEqual(await check(log, pinAt(log, 0, k1.id)), { kind: 'unchanged', displayName: 'C again', head: { seq: 2, hash: operationHash(back) }, repin: true })
     const rot = await sign({ op: 'rotate', username: 'carol', key: k2.id, oldKey: k1.id, displayName: 'C', timestamp: T0 + 1 }, reg, k2, k1)
     const del2 = await sign({ op: 'delete', username: 'carol', key: k2.id, displayName: '', timestamp: T0 + 2 }, rot, k2)
     const back2 = await sign({ op: 'register', username: 'carol', key: k2.id, displayName: 'C', timestamp: T0 + 3 }, del2, k2)
     const log2 = [reg, rot, del2, back2]
     assert.deepEqual(await check(log2, pinAt(log2, 0, k1.id)), { kind: 'rotated', key: k2.id, at: T0 + 3, rotations: 1, head: { seq: 3, hash: operationHash(back2) } })
+  })
+
+  test('a key the owner rotated away from is never taken back silently', async () => {
+    const reg = await sign({ op: 'register', username: 'carol', key: k1.id, displayName: 'C', timestamp: T0 }, '', k1)
+    const rot = await sign({ op: 'rotate', username: 'carol', key: k2.id, oldKey: k1.id, displayName: 'C', timestamp: T0 + 1 }, reg, k2, k1)
+    const del = await sign({ op: 'delete', username: 'carol', key: k2.id, displayName: '', timestamp: T0 + 2 }, rot, k2)
+    const thief = await sign({ op: 'register', username: 'carol', key: k1.id, displayName: 'C', timestamp: T0 + 3 }, del, k1)
+    const log = [reg, rot, del, thief]
+    assert.deepEqual(await check(log, pinAt(log, 0, k1.id)), { kind: 'replaced', key: k1.id, at: T0 + 3 }, 'the pinned key, re-registered after its owner left it')
+    const back = await sign({ op: 'rotate', username: 'carol', key: k1.id, oldKey: k2.id, displayName: 'C', timestamp: T0 + 2 }, rot, k1, k2)
+    const log2 = [reg, rot, back]
+    const c = await check(log2, pinAt(log2, 0, k1.id))
+    assert.equal(c.kind, 'unchanged')
+    assert.equal((c as { repin: boolean }).repin, false, 'the pin does not move past rotations, even back to the pinned key')
+  })
+
+  test('a pin whose key did not hold the name at its entry is a rewritten history', async () => {
+    const reg = await sign({ op: 'register', username: 'carol', key: k1.id, displayName: 'C', timestamp: T0 }, '', k1)
+    const log = [reg]
+    assert.deepEqual(await check(log, pinAt(log, 0, k2.id)), { kind: 'rewritten' })
   })
 
   test('a rotation is dated by the rotation, not by a later display-name update', async () => {

@@ -36,7 +36,8 @@ export function registerContactsVerify (contacts: Command): void {
       if (list.length === 0) { process.stdout.write('no contacts were added from a key server\n'); return }
       let attention = false
       for (const c of list) {
-        const line = await verifyContact(c, opts.accept === true)
+        // one contact's server (hostile, down, or a clash) never keeps the others from being checked
+        const line = await verifyContact(c, opts.accept === true).catch((err: Error) => ({ ok: false, text: `could not check: ${err.message.split('\n')[0]}` }))
         process.stdout.write(`${c.name}: ${line.text}\n`)
         if (!line.ok) attention = true
       }
@@ -57,10 +58,10 @@ async function verifyContact (c: Contact, accept: boolean): Promise<{ ok: boolea
   }
   const where = `"${pin.username}" on ${pin.url}`
   const repin = (head: { seq: number, hash: string }, key?: string): Contact =>
-    withStore(store => new ContactBook({ store }).repin(c.name, { ...pin, ...head }, key))
+    withStore(store => new ContactBook({ store }).repin(c.name, pin, { ...pin, ...head }, key))
   switch (check.kind) {
     case 'unchanged':
-      repin(check.head) // the log grew (a display name, say); the key it vouches for is the same
+      if (check.repin) repin(check.head) // the log grew (a display name, say); the key it vouches for is the same
       return { ok: true, text: `ok: ${where} still holds the key you pinned (fingerprint ${c.fingerprint})` }
     case 'rotated': {
       const print = fingerprint(parseUserId(check.key).publicKey)
@@ -71,7 +72,7 @@ async function verifyContact (c: Contact, accept: boolean): Promise<{ ok: boolea
       return { ok: false, text: `KEY CHANGED on ${day(check.at)}: ${where} moved to a new key, signed by the key you pinned; new fingerprint ${print}. Run \`cspace contacts verify ${c.name} --accept\` to use it` }
     }
     case 'deleted':
-      return { ok: false, text: `DELETED: the owner of ${where} deleted it on ${day(check.at)}; the contact keeps the key you pinned` }
+      return { ok: false, text: `DELETED: the owner of ${where} deleted it on ${day(check.at)}${check.rotatedAway ? ', after moving it away from the key you pinned' : ''}; the contact keeps the key you pinned` }
     case 'replaced':
       return { ok: false, text: `WARNING: ${where} now belongs to a different key (since ${day(check.at)}) that your pinned key never signed for. Keep the pinned key; if ${c.name} really lost theirs, compare the new fingerprint with them before adding it` }
     case 'rewritten':

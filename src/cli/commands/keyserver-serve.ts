@@ -6,7 +6,7 @@ import { cliProfile } from '../profile.js'
 
 export const DEFAULT_KEYSERVER_PORT = 8470
 
-interface ServeOptions { port: string, host: string, db?: string, trustProxy?: boolean, requestsPerMinute: string, writesPerMinute: string, logLevel: string }
+interface ServeOptions { port: string, host: string, db?: string, trustProxy?: string, requestsPerMinute: string, writesPerMinute: string, logLevel: string }
 
 /**
  * `cspace keyserver` with no subcommand: runs the key server in the
@@ -18,7 +18,7 @@ export function addKeyServerServe (keyserver: Command): void {
     .option('--port <n>', 'TCP port to serve HTTP on', String(DEFAULT_KEYSERVER_PORT))
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--db <url>', 'store: an SQLite file path (default $CSPACE_HOME/keyserver.db) or postgres://USER:PASSWORD@HOST/DB')
-    .option('--trust-proxy', 'take client addresses from X-Forwarded-For (behind a load balancer)')
+    .option('--trust-proxy <proxies>', 'behind a load balancer: believe X-Forwarded-For from these proxies (addresses or CIDRs, comma-separated) or this many hops')
     .option('--requests-per-minute <n>', 'per client IP, all requests', '600')
     .option('--writes-per-minute <n>', 'per client IP, signed writes', '30')
     .addOption(new Option('--log-level <level>', 'structured log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'))
@@ -33,7 +33,7 @@ export function addKeyServerServe (keyserver: Command): void {
         db = join(home, 'keyserver.db')
       }
       const { runKeyServer } = await import('../../keyserver/index.js')
-      const server = await runKeyServer({ db, host: opts.host, port, requestsPerMinute, writesPerMinute, trustProxy: opts.trustProxy === true, logger: { level: opts.logLevel } })
+      const server = await runKeyServer({ db, host: opts.host, port, requestsPerMinute, writesPerMinute, trustProxy: trustedProxies(opts.trustProxy), logger: { level: opts.logLevel } })
       await new Promise<void>((resolve) => {
         let stopping = false
         const shutdown = (signal: string): void => {
@@ -47,6 +47,16 @@ export function addKeyServerServe (keyserver: Command): void {
       })
       process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), event: 'keyserver-stopped', msg: 'key server stopped' }) + '\n')
     })
+}
+
+/** --trust-proxy: a hop count (1-10) or a list of addresses/CIDRs; never "trust everyone". */
+function trustedProxies (value: string | undefined): false | number | string[] {
+  if (value == null) return false
+  if (/^\d+$/.test(value)) return int(value, '--trust-proxy', 1, 10)
+  const list = value.split(',').map(v => v.trim()).filter(v => v !== '')
+  const bad = list.find(v => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(v))
+  if (list.length === 0 || bad != null) throw new UsageError(`--trust-proxy ${JSON.stringify(value)}: give the proxies' addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8), or a hop count`)
+  return list
 }
 
 function int (text: string, flag: string, min: number, max: number): number {

@@ -1,15 +1,11 @@
-import { renameSync, rmSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { CspaceError, UsageError } from '../../errors.js'
-import { createKeyFile, fingerprint, parseUserId, userIdFromPublicKey, type KeyType } from '../../identity/index.js'
-import { KeyNotFound, NameTaken, UntrustworthyAnswer, operationHash, signOperation, validateUsername, type SignedOperation } from '../../keyserver/index.js'
-import { verifyEntry, type KeyServerClient, type VerifiedEntry } from '../../keyserver/client/index.js'
-import { describeEntry, keyServerClient, ownEntry, profileKey } from '../keyserver-access.js'
-import { cliProfile, passphraseFromEnv } from '../profile.js'
-import { ProfileLock } from '../../daemon/profile-lock.js'
-import { DaemonAlreadyRunning } from '../../daemon/errors.js'
-import type { ProfilePaths } from '../../store/index.js'
+import { fingerprint, parseUserId, userIdFromPublicKey, type KeyType } from '../../identity/index.js'
+import { KeyNotFound, NameTaken, operationHash, signOperation, validateUsername, type SignedOperation } from '../../keyserver/index.js'
+import type { KeyServerClient, VerifiedEntry } from '../../keyserver/client/index.js'
+import { confirmSameOperation, confirmWrite, describeEntry, keyServerClient, ownEntry, profileKey } from '../keyserver-access.js'
 import { addKeyServerServe } from './keyserver-serve.js'
+import { rotateProfileKey } from './keyserver-rotate.js'
 
 const keyserverOption = (): Option => new Option('--keyserver <url>', 'key server URL (default: "keyserver" in config.json)')
 
@@ -30,7 +26,7 @@ export function registerKeyServerCommands (program: Command): void {
       const state = (await historyOrNone(client, name))?.replayed.state
       if (state?.key != null) throw new NameTaken(name)
       const op = await signOperation({ op: 'register', username: name, key: userIdFromPublicKey(key.publicKey).text, displayName: opts.displayName.normalize('NFC'), prev: state?.head ?? '' }, key)
-      const entry = await accepted(client, op.key, await client.submit(op))
+      const entry = await confirmWrite(client, op, await client.submit(op))
       process.stdout.write(`registered ${describeEntry(entry)} on ${client.url}\nfingerprint: ${entry.fingerprint}\n`)
     })
 
@@ -85,7 +81,7 @@ export function registerKeyServerCommands (program: Command): void {
       const key = profileKey()
       const mine = await ownEntry(client, key)
       const op = await signOperation({ op: 'update', username: mine.username, key: mine.key, displayName: opts.displayName.normalize('NFC'), prev: operationHash(mine.operation) }, key)
-      const entry = await accepted(client, mine.key, await client.submit(op))
+      const entry = await confirmWrite(client, op, await client.submit(op))
       process.stdout.write(`updated ${describeEntry(entry)}\n`)
     })
 
@@ -93,7 +89,7 @@ export function registerKeyServerCommands (program: Command): void {
     .description('replace this profile\'s key with a new one, signed over by the old key on the key server')
     .addOption(new Option('--key-type <type>', 'type of the new key').choices(['ed25519', 'rsa']).default('ed25519'))
     .addOption(keyserverOption())
-    .action(async (opts: { keyType: KeyType, keyserver?: string }) => rotate(keyServerClient(opts.keyserver), opts.keyType))
+    .action(async (opts: { keyType: KeyType, keyserver?: string }) => await rotateProfileKey(keyServerClient(opts.keyserver), opts.keyType))
 
   ks.command('delete')
     .description('delete this profile\'s username; its history stays public, and the name becomes free')
@@ -105,61 +101,9 @@ export function registerKeyServerCommands (program: Command): void {
       const mine = await ownEntry(client, key)
       if (opts.yes !== true) throw new UsageError(`deleting "${mine.username}" frees it for anyone to take; run again with --yes to confirm`, 'CONFIRM')
       const op = await signOperation({ op: 'delete', username: mine.username, key: mine.key, displayName: '', prev: operationHash(mine.operation) }, key)
-      await client.submit(op)
+      confirmSameOperation(client, op, await client.submit(op))
       process.stdout.write(`deleted ${mine.username}\n`)
     })
-}
-
-/**
- * Rotation: the new key is written beside the old one first, the server is
- * told, and only then does the new key take the old one's place (the old one
- * is kept as identity.key.old-TIME). A failure at any step leaves the profile
- * with a key the server agrees with.
- */
-async function rotate (client: KeyServerClient, keyType: KeyType): Promise<void> {
-  const paths = cliProfile()
-  // the daemon's lock: a running daemon would go on serving the old key, and none may start midway
-  let lock: ProfileLock
-  try {
-    lock = ProfileLock.acquire(paths.lock, paths.home)
-  } catch (err) {
-    if (err instanceof DaemonAlreadyRunning) throw new UsageError(`${err.message.split(';')[0]}; stop it before rotating the key, then start it again`, 'DAEMON_RUNNING')
-    throw err
-  }
-  try {
-    await rotateLocked(client, keyType, paths)
-  } finally {
-    lock.release()
-  }
-}
-
-async function rotateLocked (client: KeyServerClient, keyType: KeyType, paths: ProfilePaths): Promise<void> {
-  const oldKey = profileKey()
-  const mine = await ownEntry(client, oldKey)
-  const pending = `${paths.keyFile}.new`
-  rmSync(pending, { force: true })
-  const newKey = await createKeyFile(pending, keyType, passphraseFromEnv())
-  const newId = userIdFromPublicKey(newKey.publicKey).text
-  try {
-    const op = await signOperation({ op: 'rotate', username: mine.username, key: newId, oldKey: mine.key, displayName: mine.displayName, prev: operationHash(mine.operation) }, newKey, oldKey)
-    await accepted(client, newId, await client.submit(op))
-  } catch (err) {
-    rmSync(pending, { force: true })
-    throw err
-  }
-  const kept = `${paths.keyFile}.old-${new Date().toISOString().replace(/[:.]/g, '-')}`
-  renameSync(paths.keyFile, kept)
-  renameSync(pending, paths.keyFile)
-  process.stdout.write(`${newId}\nfingerprint: ${fingerprint(newKey.publicKey)}\n`)
-  process.stderr.write(`rotated ${mine.username} to a new key; the old key is kept in ${kept}. ` +
-    'Contacts who added you from the key server see the signed change with `cspace contacts verify`; give others your new ID.\n')
-}
-
-/** Checks the server's answer to a write: a signed entry for the key we sent. */
-async function accepted (client: KeyServerClient, key: string, answer: unknown): Promise<VerifiedEntry> {
-  const entry = await verifyEntry(answer)
-  if (entry.key !== key) throw new UntrustworthyAnswer(`${client.url} accepted the write but answered with another key`)
-  return entry
 }
 
 /** A name's history, or undefined if the name was never registered. */

@@ -22,14 +22,15 @@ export interface KeyPin {
  * - rewritten: the log no longer holds the entry that was pinned: the server changed history.
  */
 export type PinCheck =
-  | { kind: 'unchanged', displayName: string, head: { seq: number, hash: string } }
+  | { kind: 'unchanged', displayName: string, head: { seq: number, hash: string }, repin: boolean }
   | { kind: 'rotated', key: string, at: number, rotations: number, head: { seq: number, hash: string } }
-  | { kind: 'deleted', at: number }
+  | { kind: 'deleted', at: number, rotatedAway: boolean }
   | { kind: 'replaced', key: string, at: number }
   | { kind: 'rewritten' }
 
 export function checkPin (pin: KeyPin, log: readonly SignedOperation[], replayed: ReplayedLog): PinCheck {
-  if (replayed.hashes[pin.seq] !== pin.hash) return { kind: 'rewritten' }
+  // the pinned entry must still be there, and must be one the pinned key held the name at
+  if (replayed.hashes[pin.seq] !== pin.hash || replayed.holders[pin.seq] !== pin.key) return { kind: 'rewritten' }
   const head = { seq: replayed.hashes.length - 1, hash: replayed.state.head }
   // replayLog has checked every link and signature, so each rotate here is signed by the key before it
   let key = pin.key
@@ -44,14 +45,15 @@ export function checkPin (pin: KeyPin, log: readonly SignedOperation[], replayed
       rotations++
     } else if (op.op === 'delete') {
       live = false
-    } else if (op.key === key || op.key === pin.key) {
-      key = op.key // the owner took the name back with a key of the chain
-      live = true
+    } else if (op.key === key) {
+      live = true // the owner took the name back with the key the chain had reached
     } else {
+      // any other key, the pinned one included once its owner rotated away from it (it may be stolen)
       return { kind: 'replaced', key: op.key, at }
     }
   }
-  if (!live) return { kind: 'deleted', at }
-  if (key === pin.key) return { kind: 'unchanged', displayName: replayed.state.displayName, head }
+  if (!live) return { kind: 'deleted', at, rotatedAway: rotations > 0 }
+  // back on the pinned key through rotations: the same key, but the pin stays where it was
+  if (key === pin.key) return { kind: 'unchanged', displayName: replayed.state.displayName, head, repin: rotations === 0 }
   return { kind: 'rotated', key, at, rotations, head }
 }

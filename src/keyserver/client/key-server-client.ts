@@ -16,8 +16,10 @@ export interface VerifiedEntry {
 }
 
 const MAX_RESPONSE_BYTES = 1024 * 1024
-const MAX_LOG_PAGES = 100 // 20,000 entries: far beyond any honest name's history
+const MAX_LOG_PAGES = 25 // 5,000 entries: far beyond any honest name's history
 const TIMEOUT_MS = 10_000
+/** A whole log, however many pages: a server that drips it out is cut off. */
+const HISTORY_TIMEOUT_MS = 30_000
 
 /**
  * Talks to a key server and trusts nothing it says: every entry's signature
@@ -42,10 +44,11 @@ export class KeyServerClient {
   async history (username: string): Promise<{ log: SignedOperation[], replayed: ReplayedLog }> {
     const name = validateUsername(username)
     const log: SignedOperation[] = []
+    const deadline = AbortSignal.timeout(HISTORY_TIMEOUT_MS)
     let from: number | null = 0
     for (let page = 0; from != null; page++) {
       if (page === MAX_LOG_PAGES) throw new UntrustworthyAnswer(`"${name}"'s log is longer than any honest one`)
-      const body = await this.request('GET', `/v1/users/${name}/log?from=${from}&limit=200`) as { operations?: unknown, next?: unknown }
+      const body = await this.request('GET', `/v1/users/${name}/log?from=${from}&limit=200`, undefined, deadline) as { operations?: unknown, next?: unknown }
       if (!Array.isArray(body?.operations)) throw new UntrustworthyAnswer('a log page without operations')
       for (const raw of body.operations) log.push(parseAnswer(raw))
       if (body.next != null && (body.next !== log.length || body.operations.length === 0)) throw new UntrustworthyAnswer('a log page out of sequence')
@@ -71,8 +74,10 @@ export class KeyServerClient {
     const body = await this.request('GET', `/v1/users?${q.toString()}`) as { users?: unknown, next?: unknown }
     if (!Array.isArray(body?.users)) throw new UntrustworthyAnswer('a search page without users')
     const users = await Promise.all(body.users.map(verifyEntry))
-    if (users.some(u => !u.username.startsWith(prefix) || u.username <= after)) throw new UntrustworthyAnswer('a search result outside the prefix asked for')
-    return { users, next: typeof body.next === 'string' ? body.next : null }
+    if (users.some((u, i) => !u.username.startsWith(prefix) || u.username <= after || (i > 0 && u.username <= users[i - 1].username))) throw new UntrustworthyAnswer('a search result outside the prefix asked for, or out of order')
+    // `next` is printed for the user to paste: it must be the last name of this page, nothing else
+    if (body.next != null && (users.length === 0 || body.next !== users[users.length - 1].username)) throw new UntrustworthyAnswer('a search page whose "next" is not its last name')
+    return { users, next: body.next != null ? users[users.length - 1].username : null }
   }
 
   /** The usernames held by the key with this fingerprint (digits, spaces optional). */
@@ -90,14 +95,16 @@ export class KeyServerClient {
     return await this.request('POST', `/v1/users/${op.username}/log`, op)
   }
 
-  private async request (method: string, path: string, body?: unknown): Promise<unknown> {
+  private async request (method: string, path: string, body?: unknown, deadline?: AbortSignal): Promise<unknown> {
     let res: Response
     try {
+      const timeout = AbortSignal.timeout(TIMEOUT_MS)
       res = await fetch(this.url + path, {
         method,
         headers: body != null ? { 'content-type': 'application/json' } : {},
         body: body != null ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(TIMEOUT_MS)
+        redirect: 'error', // the URL the user configured is the server they trust, not wherever it points
+        signal: deadline != null ? AbortSignal.any([timeout, deadline]) : timeout
       })
     } catch (err) {
       const e = err as Error & { cause?: { code?: string, message?: string } }
@@ -113,7 +120,7 @@ export class KeyServerClient {
     if (!res.ok) {
       const e = (json as { error?: { code?: unknown, message?: unknown } })?.error
       if (typeof e?.code !== 'string' || typeof e.message !== 'string') throw new KeyServerUnavailable(this.url, `it answered ${res.status} without a reason`)
-      throw new KeyServerError(e.code, `the key server says: ${e.message.slice(0, 300)}`, res.status, res.status < 500 ? 2 : 1)
+      throw new KeyServerError(printable(e.code).slice(0, 40), `the key server says: ${printable(e.message).slice(0, 300)}`, res.status, res.status < 500 ? 2 : 1)
     }
     return json
   }
@@ -124,7 +131,7 @@ export async function verifyEntry (raw: unknown): Promise<VerifiedEntry> {
   const e = raw as { username?: unknown, key?: unknown, seq?: unknown, operation?: unknown }
   if (typeof e !== 'object' || e == null) throw new UntrustworthyAnswer('an entry that is not an object')
   const op = parseAnswer(e.operation)
-  if (op.op === 'delete' || op.username !== e.username || op.key !== e.key) throw new UntrustworthyAnswer(`an entry that its own log entry does not support ("${String(e.username).slice(0, 40)}")`)
+  if (op.op === 'delete' || op.username !== e.username || op.key !== e.key) throw new UntrustworthyAnswer(`an entry that its own log entry does not support ("${printable(String(e.username)).slice(0, 40)}")`)
   if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) throw new UntrustworthyAnswer('an entry without a sequence number')
   try {
     await verifyOperationSignatures(op)
@@ -136,10 +143,15 @@ export async function verifyEntry (raw: unknown): Promise<VerifiedEntry> {
 
 function parseAnswer (raw: unknown): SignedOperation {
   try {
-    return parseOperation(raw)
+    return parseOperation(raw, { replay: true })
   } catch (err) {
-    throw new UntrustworthyAnswer((err as Error).message)
+    throw new UntrustworthyAnswer(printable((err as Error).message))
   }
+}
+
+/** Server text as it may reach a terminal: control characters (escape sequences, carriage returns) become '?'. */
+export function printable (text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')
 }
 
 async function readCapped (res: Response, url: string): Promise<string> {

@@ -94,7 +94,7 @@ export const routeSchemas = {
       required: ['prefix'],
       properties: {
         prefix: { type: 'string', minLength: 1, maxLength: 32 },
-        after: { type: 'string', maxLength: 32, default: '', description: 'the `next` of the previous page' },
+        after: { type: 'string', pattern: '^[a-z0-9._-]{0,32}$', default: '', description: 'the `next` of the previous page' },
         limit: { ...digits, description: 'at most this many, 1-100 (default 20)' }
       }
     },

@@ -27,7 +27,19 @@ export class KeyStoreUnavailable extends CspaceError {
   }
 }
 
-/** A --db value fit for logs: the password of a PostgreSQL URL is masked. */
+/**
+ * A --db value fit for logs: a PostgreSQL URL's password (in the userinfo or
+ * as ?password=) is masked; a URL that does not parse is not shown at all.
+ * (PGPASSWORD keeps the password out of the command line altogether.)
+ */
 export function redactDbUrl (db: string): string {
-  return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, '$1***@')
+  if (!/^postgres(ql)?:\/\//.test(db)) return db
+  try {
+    const url = new URL(db)
+    if (url.password !== '') url.password = '***'
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***')
+    return url.toString().replace('%2A%2A%2A', '***')
+  } catch {
+    return 'postgres://(a URL that does not parse)'
+  }
 }

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import type { SignedOperation } from '../operation.js'
-import { KeyHasName, NameConfusable, ReplayedNonce, StaleHead } from '../errors.js'
+import { KeyHasName, NameConfusable, NameTaken, ReplayedNonce, StaleHead } from '../errors.js'
 import { prefixEnd, SELECT_NAME, toStoredName, type KeyStore, type LogAppend, type NameRow, type StoredName } from './key-store.js'
 
 const SCHEMA_VERSION = 1
@@ -116,7 +116,11 @@ export class PostgresKeyStore implements KeyStore {
       (await this.pool.query<{ username: string }>(sql, [value ?? ''])).rows[0]?.username ?? 'another name registered a moment ago'
     switch (e.constraint) {
       case 'nonces_pkey': return new ReplayedNonce()
-      case 'names_live_skeleton': return new NameConfusable(c.state.username, await other('SELECT username FROM names WHERE skeleton = $1 AND user_id IS NOT NULL', c.skeleton))
+      case 'names_live_skeleton': {
+        const clash = await other('SELECT username FROM names WHERE skeleton = $1 AND user_id IS NOT NULL', c.skeleton)
+        // another instance registered this very name a moment ago
+        return clash === c.state.username ? new NameTaken(clash) : new NameConfusable(c.state.username, clash)
+      }
       case 'names_live_peer': return new KeyHasName(await other('SELECT username FROM names WHERE peer_id = $1', c.peerId))
       default: return new StaleHead(c.state.username)
     }
