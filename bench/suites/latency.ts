@@ -14,8 +14,9 @@ export interface LatencyResult {
   dhtSize: number
   /** New users still connected to bob (kad-dht keep-alive) after hanging up, before their first connect. */
   firstConnectAlreadyConnected: number
-  /** First connects that failed (no byte came back). */
+  /** First connects that failed (no byte came back), and why, as the forward recorded it. */
   firstConnectFailures: number
+  firstConnectErrors: string[]
   /** New users whose daemon had gone quiet (start-up work done) before their first connect. */
   usersSettled: number
 }
@@ -77,6 +78,7 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   samples['cspace cold'] = []
   samples['cspace first, DHT-connected'] = []
   let firstConnectFailures = 0
+  const firstConnectErrors: string[] = []
   // connects to a new contact, not ones racing the daemons' start-up work
   const settled = (await Promise.all(users.map(async ({ daemon }) => await waitForQuiet(daemon.proc.pid as number)))).filter(quiet => quiet).length
   for (const { profile } of users) {
@@ -94,6 +96,8 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
       samples[connected ? 'cspace first, DHT-connected' : 'cspace cold'].push(await roundTrip(port))
     } catch {
       firstConnectFailures++
+      const status = JSON.parse((await runCli(profile.home, ['status', '--json'])).stdout) as { forwards?: Array<{ lastError?: string }> }
+      firstConnectErrors.push(status.forwards?.find(f => f.lastError != null)?.lastError ?? 'the connection closed without an error recorded')
     }
   }
   await peers.stop()
@@ -103,6 +107,7 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     dhtSize: 3 + opts.coldUsers + opts.dhtPeers,
     firstConnectAlreadyConnected: samples['cspace first, DHT-connected'].length,
     firstConnectFailures,
+    firstConnectErrors,
     usersSettled: settled
   }
 }
