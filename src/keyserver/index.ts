@@ -10,4 +10,5 @@ export { validateUsername, usernameSkeleton } from './username.js'
 export { parseOperation, signOperation, operationHash, type SignedOperation, type OperationKind } from './operation.js'
 export { applyOperation, replayLog, emptyNameState, type NameState, type ReplayedLog, type KeyTenure } from './name-log.js'
 export type { Entry } from './entry.js'
-export { runKeyServer, type RunningKeyServer } from './server/run-key-server.js'
+// the server (Fastify, its plugins, pg) is imported from server/run-key-server.js
+// by `cspace keyserver` alone, so that no other command loads it

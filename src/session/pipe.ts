@@ -122,10 +122,13 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
       // that answered and exited at once) has already sent those events. Look
       // after the bytes it still holds were delivered: attaching the 'message'
       // listener queued their dispatch as a microtask ahead of this one.
+      // A FIN that came after the last bytes were dispatched ends a stream
+      // without closing its readable end (libp2p 3.3: it stays "readable"
+      // while our writable end is open), so look at the remote's side too.
       queueMicrotask(() => {
         if (stream.status === 'aborted' || stream.status === 'reset') onClose(new Error(`stream ${stream.status}`))
         else if (stream.status === 'closed') onClose()
-        else if (stream.readStatus === 'closed') onEnd()
+        else if (stream.readStatus === 'closed' || (stream.remoteWriteStatus === 'closed' && stream.readBufferLength === 0)) onEnd()
       })
     }
     if (options.remoteAccepted == null) {

@@ -49,7 +49,12 @@ describe('a command as a tunnel end', () => {
         setTimeout(() => { if (stream.readStatus === 'paused') stream.resume() }, 5)
       }
     })
-    const output = waitFor('the command\'s output, then EOF', () => stream.readStatus === 'closed', 60_000, 20).then(() => Buffer.concat(chunks))
+    // 'end', not readStatus: a FIN that arrives after the last chunk was
+    // dispatched ends the stream but leaves its readable end "readable" while
+    // the local side still has its writable end open (libp2p 3.3)
+    let ended = false
+    stream.addEventListener('end', () => { ended = true })
+    const output = waitFor('the command\'s output, then EOF', () => ended || stream.readStatus === 'closed', 60_000, 20).then(() => Buffer.concat(chunks))
     return { stream, output }
   }
 

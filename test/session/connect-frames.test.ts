@@ -80,6 +80,21 @@ describe('connect frames that arrive together with data and the close', () => {
     assert.equal(await rest(stream), '')
   })
 
+  test('the pipe ends the local side when the FIN came after the answer, before it was attached', async () => {
+    const { caller, callee } = await pair()
+    callee.send(encodeResponse(ConnectStatus.Ok))
+    const { stream } = await readResponse(caller, AbortSignal.timeout(5000))
+    await callee.close() // the service answered nothing more and exited
+    await once(caller as unknown as EventTarget, 'remoteCloseWrite')
+    assert.notEqual(stream.readStatus, 'closed', 'the case at hand: ended, yet its readable end not marked closed')
+    let ended = false
+    const local = new Duplex({ read () {}, write (_c, _e, cb) { cb() }, final (cb) { ended = true; cb() } })
+    const piped = pipeSocketStream(local, stream)
+    await waitFor('the local side to get its EOF', () => ended, 5000, 10)
+    local.push(null)
+    await piped
+  })
+
   test('the pipe ends the local side even when the stream ended before it was attached', async () => {
     const { caller, callee } = await pair()
     callee.send(encodeResponse(ConnectStatus.Ok))

@@ -32,7 +32,7 @@ export function addKeyServerServe (keyserver: Command): void {
         ensureHome(home)
         db = join(home, 'keyserver.db')
       }
-      const { runKeyServer } = await import('../../keyserver/index.js')
+      const { runKeyServer } = await import('../../keyserver/server/run-key-server.js')
       const server = await runKeyServer({ db, host: opts.host, port, requestsPerMinute, writesPerMinute, trustProxy: trustedProxies(opts.trustProxy), logger: { level: opts.logLevel } })
       await new Promise<void>((resolve) => {
         let stopping = false
