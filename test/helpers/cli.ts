@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { removeTempDirs, tempDir } from './files.js'
+import { waitFor } from './wait.js'
 
 /** The repository root (dist/test/helpers → ../../..). */
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..')
@@ -115,6 +116,18 @@ export async function startDaemon (home: string, args: string[] = [], opts: { en
     kill: async () => { proc.kill('SIGKILL'); await exited },
     signal: async (sig) => { proc.kill(sig); return await exited }
   }
+}
+
+/**
+ * Waits until the daemon of profile `home` sees its contact `name` online
+ * (their presence found in the DHT): a connect right after daemons start
+ * may otherwise run before the contact has published.
+ */
+export async function waitOnline (home: string, name: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${name} online in ${home}'s status`, async () => {
+    const r = await runCli(home, ['status', '--json'])
+    return r.code === 0 && (JSON.parse(r.stdout).contacts as Array<{ name: string, presence: string }>).some(c => c.name === name && c.presence === 'online')
+  }, timeoutMs, 200)
 }
 
 /** Starts `cspace ARGS` as a long-running child (a server), tracked so cleanupAll() kills it. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import { connect, listen } from '../../src/sdk/index.js'
-import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
 async function readAll (socket: Socket): Promise<string> {
@@ -27,6 +27,7 @@ describe('sdk: connect and listen', () => {
     await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])
     await startDaemon(bob.home, ['--bootstrap', router.addresses[0]])
     await startDaemon(alice.home, ['--bootstrap', router.addresses[0]])
+    await waitOnline(alice.home, 'bob')
   })
 
   after(async () => { await cleanupAll() })

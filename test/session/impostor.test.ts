@@ -2,7 +2,7 @@ import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { once } from 'node:events'
-import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline } from '../helpers/cli.js'
 
 /**
  * Bob's presence record points at an address where mallory (another key) now
@@ -37,6 +37,7 @@ describe('a daemon with a different key at the contact\'s address', () => {
     assert.ok(aliceD)
     const bobPort = /\/tcp\/(\d+)\//.exec(bobD.addresses[0])?.[1]
     assert.ok(bobPort)
+    await waitOnline(alice.home, 'bob')
     // alice learns bob's address, then bob dies without signing off
     const warm = await runCli(alice.home, ['connect', 'bob', 'nothing'])
     assert.match(warm.stderr, /bob has no service "nothing"/)

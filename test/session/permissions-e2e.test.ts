@@ -1,6 +1,6 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline, type RunningDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
@@ -43,6 +43,7 @@ describe('permissions and prompts', () => {
     await startDaemon(bob.home, boot)
     await startDaemon(alice.home, boot)
     await startDaemon(carol.home, boot)
+    await Promise.all([waitOnline(alice.home, 'bob'), waitOnline(carol.home, 'bob')])
   })
 
   after(async () => { await cleanupAll() })
