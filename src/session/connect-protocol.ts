@@ -2,6 +2,7 @@ import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectStatus } from './connect-status.js'
 import { ProtocolViolation } from './session-errors.js'
+import { readableEnded } from './pipe.js'
 
 export { ConnectStatus }
 
@@ -105,7 +106,7 @@ async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) =>
     const onEnd = (): void => { settle(new Error(`the stream ended after ${buf.byteLength} bytes of a connect frame`)) }
     const onAbort = (): void => { settle(signal.reason as Error) }
     if (signal.aborted) { onAbort(); return }
-    if (stream.readStatus === 'closed') { onEnd(); return }
+    if (readableEnded(stream)) { onEnd(); return }
     stream.addEventListener('message', onMessage)
     stream.addEventListener('end', onEnd)
     stream.addEventListener('close', onEnd)

@@ -10,6 +10,16 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 export const STREAM_QUEUE_HIGH_WATER = 256 * 1024
 
 /**
+ * True once a stream will deliver nothing more. A FIN that came after the
+ * last bytes were dispatched ends a stream without closing its readable end
+ * (libp2p 3.3: it stays "readable" while our writable end is open), and its
+ * 'end' event has gone by then, so the remote's side is looked at too.
+ */
+export function readableEnded (stream: Stream): boolean {
+  return stream.readStatus === 'closed' || (stream.remoteWriteStatus === 'closed' && stream.readBufferLength === 0)
+}
+
+/**
  * Joins a local TCP socket (or any duplex: a child's stdio) and a cspace stream: bytes both ways, backpressure
  * both ways (a full side pauses the other), half-close both ways (EOF on one
  * side ends writing on the other), and an error on either side tears down both.
@@ -122,13 +132,10 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
       // that answered and exited at once) has already sent those events. Look
       // after the bytes it still holds were delivered: attaching the 'message'
       // listener queued their dispatch as a microtask ahead of this one.
-      // A FIN that came after the last bytes were dispatched ends a stream
-      // without closing its readable end (libp2p 3.3: it stays "readable"
-      // while our writable end is open), so look at the remote's side too.
       queueMicrotask(() => {
         if (stream.status === 'aborted' || stream.status === 'reset') onClose(new Error(`stream ${stream.status}`))
         else if (stream.status === 'closed') onClose()
-        else if (stream.readStatus === 'closed' || (stream.remoteWriteStatus === 'closed' && stream.readBufferLength === 0)) onEnd()
+        else if (readableEnded(stream)) onEnd()
       })
     }
     if (options.remoteAccepted == null) {

@@ -1,10 +1,10 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { cleanupAll, makeProfile, runCli, startDaemon, type CliResult } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
+import { freePort } from '../helpers/sshd.js'
 import { headOf, http, newKeyUser, postOperation, register, startKeyServer, type KeyUser, type RunningKeyServer } from '../helpers/keyserver.js'
 import { fingerprint, parseUserId } from '../../src/identity/index.js'
 import { operationHash, signOperation, type SignedOperation } from '../../src/keyserver/operation.js'
@@ -24,15 +24,6 @@ function expectFailure (r: CliResult, code: number, why: RegExp, what: string): 
 function ok (r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what} → ${r.code}: ${r.stderr}`)
   return r
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>(resolve => s.close(() => resolve()))
-  return port
 }
 
 describe('cspace keyserver and contacts from a key server, end to end', () => {
@@ -114,7 +105,7 @@ describe('cspace keyserver and contacts from a key server, end to end', () => {
     assert.match(r.stdout, new RegExp(`^alice \\(Alice Liddell\\)\\nid: ${alice.userId}\\n`))
     const added = ok(await runCli(configured.home, ['contacts', 'add', 'Al', '--from-keyserver', 'alpha']), 'contacts add via config.json')
     assert.match(added.stdout, new RegExp(`^added Al \\(alpha, ALPHA on ${url.replace(/\./g, '\\.')}\\)\\n`))
-    const port = await closedPort()
+    const port = await freePort() // nothing listens on it once freePort returns
     expectFailure(await runCli(configured.home, ['keyserver', 'lookup', 'alice', '--keyserver', `http://127.0.0.1:${port}`]), 1,
       new RegExp(`the key server at http://127\\.0\\.0\\.1:${port} cannot be used`), 'unreachable')
     expectFailure(await runCli(configured.home, ['keyserver', 'lookup', 'alice', '--keyserver', 'ftp://example.org']), 2, /must be an http:\/\/ or https:\/\/ URL/, 'not http')

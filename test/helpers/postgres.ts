@@ -2,10 +2,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, readdirSync } from 'node:fs'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import pg from 'pg'
 import { tempDir } from './files.js'
 import { waitFor } from './wait.js'
+import { freePort } from './sshd.js'
 
 /**
  * A private PostgreSQL server for one test file, from Debian's postgresql
@@ -76,12 +76,4 @@ function uid (user: string): number {
 
 function gid (user: string): number {
   return Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim())
-}
-
-async function freePort (): Promise<number> {
-  const s = createServer()
-  await new Promise<void>(resolve => s.listen(0, '127.0.0.1', resolve))
-  const port = (s.address() as { port: number }).port
-  await new Promise(resolve => s.close(resolve))
-  return port
 }

@@ -34,7 +34,6 @@ const SCHEMA = `
 // any 64-bit number, the same in every instance: serialises schema creation among them
 const SCHEMA_LOCK = 0x6373_7061_6365
 
-
 /**
  * The key server's PostgreSQL store: several stateless key server instances
  * can share it. Races between instances end in a unique-index violation that

@@ -1,4 +1,5 @@
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { StatementCache } from '../../util/statement-cache.js'
 import { closeSync, openSync } from 'node:fs'
 import type { SignedOperation } from '../operation.js'
 import { KeyHasName, NameConfusable, ReplayedNonce, StaleHead } from '../errors.js'
@@ -36,11 +37,11 @@ const SCHEMA = `
   );
   CREATE INDEX nonces_seen_at ON nonces (seen_at);`
 
-
 /** The key server's SQLite store (node:sqlite): one file, WAL, every accepted write durable before the reply. */
 export class SqliteKeyStore implements KeyStore {
   readonly kind = 'sqlite'
   private readonly db: DatabaseSync
+  private readonly statements: StatementCache
 
   constructor (path: string) {
     if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600)) // created private before SQLite writes to it
@@ -61,38 +62,48 @@ export class SqliteKeyStore implements KeyStore {
       this.db.close()
       throw err
     }
+    this.statements = new StatementCache(this.db)
+  }
+
+  private prepare (sql: string): StatementSync {
+    return this.statements.get(sql)
   }
 
   async get (username: string): Promise<StoredName | undefined> {
-    const row = this.db.prepare(`${SELECT_NAME} WHERE n.username = ?`).get(username) as NameRow | undefined
+    const row = this.prepare(`${SELECT_NAME} WHERE n.username = ?`).get(username) as NameRow | undefined
     return row != null ? toStoredName(row) : undefined
   }
 
   async nonceSeen (nonce: string): Promise<boolean> {
-    return this.db.prepare('SELECT 1 FROM nonces WHERE nonce = ?').get(nonce) != null
+    return this.hasNonce(nonce)
+  }
+
+  /** Synchronous, for use inside append's transaction (an await there would let another append in). */
+  private hasNonce (nonce: string): boolean {
+    return this.prepare('SELECT 1 FROM nonces WHERE nonce = ?').get(nonce) != null
   }
 
   async append (c: LogAppend): Promise<void> {
     const s = c.state
     this.db.exec('BEGIN IMMEDIATE')
     try {
-      const current = this.db.prepare('SELECT seq FROM names WHERE username = ?').get(s.username) as { seq: number } | undefined
+      const current = this.prepare('SELECT seq FROM names WHERE username = ?').get(s.username) as { seq: number } | undefined
       if ((current?.seq ?? 0) !== s.seq - 1) throw new StaleHead(s.username)
-      if (this.db.prepare('SELECT 1 FROM nonces WHERE nonce = ?').get(c.operation.nonce) != null) throw new ReplayedNonce()
+      if (this.hasNonce(c.operation.nonce)) throw new ReplayedNonce()
       if (s.key != null) {
-        const clash = this.db.prepare('SELECT username FROM names WHERE skeleton = ? AND user_id IS NOT NULL AND username <> ?').get(c.skeleton, s.username) as { username: string } | undefined
+        const clash = this.prepare('SELECT username FROM names WHERE skeleton = ? AND user_id IS NOT NULL AND username <> ?').get(c.skeleton, s.username) as { username: string } | undefined
         if (clash != null) throw new NameConfusable(s.username, clash.username)
-        const holder = this.db.prepare('SELECT username FROM names WHERE peer_id = ? AND username <> ?').get(c.peerId ?? '', s.username) as { username: string } | undefined
+        const holder = this.prepare('SELECT username FROM names WHERE peer_id = ? AND username <> ?').get(c.peerId ?? '', s.username) as { username: string } | undefined
         if (holder != null) throw new KeyHasName(holder.username)
       }
-      this.db.prepare(`INSERT INTO names (username, skeleton, user_id, peer_id, fingerprint, display_name, seq, head, updated_at)
+      this.prepare(`INSERT INTO names (username, skeleton, user_id, peer_id, fingerprint, display_name, seq, head, updated_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (username) DO UPDATE SET user_id = excluded.user_id, peer_id = excluded.peer_id, fingerprint = excluded.fingerprint,
           display_name = excluded.display_name, seq = excluded.seq, head = excluded.head, updated_at = excluded.updated_at`)
         .run(s.username, c.skeleton, s.key ?? null, c.peerId ?? null, c.fingerprint ?? null, s.displayName, s.seq, s.head, s.updatedAt)
-      this.db.prepare('INSERT INTO log (username, seq, operation, hash, accepted_at) VALUES (?, ?, ?, ?, ?)')
+      this.prepare('INSERT INTO log (username, seq, operation, hash, accepted_at) VALUES (?, ?, ?, ?, ?)')
         .run(s.username, s.seq - 1, JSON.stringify(c.operation), s.head, c.acceptedAt)
-      this.db.prepare('INSERT INTO nonces (nonce, seen_at) VALUES (?, ?)').run(c.operation.nonce, c.acceptedAt)
+      this.prepare('INSERT INTO nonces (nonce, seen_at) VALUES (?, ?)').run(c.operation.nonce, c.acceptedAt)
       this.db.exec('COMMIT')
     } catch (err) {
       if (this.db.isTransaction) this.db.exec('ROLLBACK')
@@ -101,27 +112,27 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async log (username: string, from: number, limit: number): Promise<SignedOperation[]> {
-    const rows = this.db.prepare('SELECT operation FROM log WHERE username = ? AND seq >= ? ORDER BY seq LIMIT ?').all(username, from, limit) as Array<{ operation: string }>
+    const rows = this.prepare('SELECT operation FROM log WHERE username = ? AND seq >= ? ORDER BY seq LIMIT ?').all(username, from, limit) as Array<{ operation: string }>
     return rows.map(r => JSON.parse(r.operation) as SignedOperation)
   }
 
   async search (prefix: string, after: string, limit: number): Promise<StoredName[]> {
-    const rows = this.db.prepare(`${SELECT_NAME} WHERE n.username >= ? AND n.username < ? AND n.username > ? AND n.user_id IS NOT NULL ORDER BY n.username LIMIT ?`)
+    const rows = this.prepare(`${SELECT_NAME} WHERE n.username >= ? AND n.username < ? AND n.username > ? AND n.user_id IS NOT NULL ORDER BY n.username LIMIT ?`)
       .all(prefix, prefixEnd(prefix), after, limit) as unknown as NameRow[]
     return rows.map(toStoredName)
   }
 
   async byFingerprint (fingerprint: string, limit: number): Promise<StoredName[]> {
-    const rows = this.db.prepare(`${SELECT_NAME} WHERE n.fingerprint = ? ORDER BY n.username LIMIT ?`).all(fingerprint, limit) as unknown as NameRow[]
+    const rows = this.prepare(`${SELECT_NAME} WHERE n.fingerprint = ? ORDER BY n.username LIMIT ?`).all(fingerprint, limit) as unknown as NameRow[]
     return rows.map(toStoredName)
   }
 
   async purgeNonces (before: number): Promise<number> {
-    return Number(this.db.prepare('DELETE FROM nonces WHERE seen_at < ?').run(before).changes)
+    return Number(this.prepare('DELETE FROM nonces WHERE seen_at < ?').run(before).changes)
   }
 
   async ping (): Promise<void> {
-    this.db.prepare('SELECT 1').get()
+    this.prepare('SELECT 1').get()
   }
 
   async close (): Promise<void> {
