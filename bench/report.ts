@@ -6,6 +6,8 @@ import type { FileResult } from './suites/files.js'
 import type { FootprintResult } from './suites/footprint.js'
 import type { DhtScaleResult } from './suites/dht-scale.js'
 import type { KeyServerResult } from './suites/keyserver.js'
+import type { ChatResult } from './suites/chat.js'
+import type { DesktopResult } from './suites/desktop.js'
 
 export interface Report {
   mode: string
@@ -17,6 +19,8 @@ export interface Report {
   footprint?: FootprintResult
   dht: DhtScaleResult[]
   keyserver?: KeyServerResult
+  chat?: ChatResult
+  desktop?: DesktopResult
 }
 
 const fmt = (n: number, digits = 2): string => Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
@@ -57,6 +61,16 @@ export function renderTable (r: Report): string {
     for (const run of d.runs) {
       lines.push(`  ${run.killedPercent}% killed: ${run.lookups} lookups, success ${fmt(run.successRate * 100, 1)}%, median ${fmt(run.latencyMs.median, 0)} ms, p99 ${fmt(run.latencyMs.p99, 0)} ms, requests/lookup ${fmt(run.messagesPerLookup.median, 0)} (failed ${fmt(run.requestErrorsPerLookup.max, 0)} at most)`)
     }
+  }
+  if (r.chat != null) {
+    lines.push(...rows('chat: a message from send to the recipient\'s acknowledgement (stored on both sides), warm connection', 'ms', r.chat.deliveryMs, 'raw TCP', false))
+    lines.push(`  a burst of ${r.chat.burst.messages} messages queued at once: ${fmt(r.chat.burst.perSecond, 0)} delivered per second`, '')
+  }
+  if (r.desktop != null) {
+    const d = r.desktop
+    lines.push(...rows(`remote desktop (x11vnc on Xvfb ${d.width}x${d.height}): session setup, connect to ServerInit (RFB 3.8, security None)`, 'ms', d.setupMs, 'direct', false), '')
+    lines.push(...rows(`remote desktop: first full-screen update, 32 bpp Raw (${fmt(d.updateBytes / 1e6, 1)} MB)`, 'ms', d.updateMs, 'direct', false), '')
+    lines.push(...rows('remote desktop: the same update as throughput', 'MB/s', d.updateMBps, 'direct', true), '')
   }
   if (r.keyserver != null) lines.push(...(lines[lines.length - 1] === '' ? [] : ['']), ...keyServerRows(r.keyserver))
   return lines.join('\n')

@@ -5,7 +5,7 @@
  * (the harness on tiny sizes, for the test suite). Writes bench/results/latest.json
  * (or --out PATH) and prints a table. `--dht N,N` sets the simulated DHT sizes,
  * `--dht-lookups N` the lookups per size, `--only SUITE,SUITE` runs only those
- * suites (footprint, throughput, files, latency, dht, keyserver).
+ * suites (footprint, throughput, files, latency, dht, keyserver, chat, desktop).
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -23,20 +23,22 @@ import { measureFiles } from './suites/files.js'
 import { measureFootprint } from './suites/footprint.js'
 import { measureDhtScale } from './suites/dht-scale.js'
 import { measureKeyServer } from './suites/keyserver.js'
+import { measureChat } from './suites/chat.js'
+import { measureDesktop } from './suites/desktop.js'
 import { renderTable } from './report.js'
 
 /** The round-trip time of the delayed link in the latency suite: a path between two cities. */
 const LINK_RTT_MS = 10
 
-const SUITES = ['footprint', 'throughput', 'files', 'latency', 'dht', 'keyserver'] as const
+const SUITES = ['footprint', 'throughput', 'files', 'latency', 'dht', 'keyserver', 'chat', 'desktop'] as const
 type Suite = typeof SUITES[number]
 
 const MODES = {
-  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5, linkSamples: 3 }, files: { bytes: 4 << 20, repeats: 1 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20, keyserver: { registrations: 30, lookups: 60, concurrency: 16, rounds: 2, warmupRegistrations: 5, warmupRequests: 20 } },
-  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60, linkSamples: 20 }, files: { bytes: 64 << 20, repeats: 2 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200, keyserver: { registrations: 2000, lookups: 10_000, concurrency: 16, rounds: 5, warmupRegistrations: 300, warmupRequests: 20_000 } },
+  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5, linkSamples: 3 }, files: { bytes: 4 << 20, repeats: 1 }, chat: { samples: 5, burst: 20 }, desktop: { samples: 3 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20, keyserver: { registrations: 30, lookups: 60, concurrency: 16, rounds: 2, warmupRegistrations: 5, warmupRequests: 20 } },
+  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60, linkSamples: 20 }, files: { bytes: 64 << 20, repeats: 2 }, chat: { samples: 100, burst: 500 }, desktop: { samples: 20 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200, keyserver: { registrations: 2000, lookups: 10_000, concurrency: 16, rounds: 5, warmupRegistrations: 300, warmupRequests: 20_000 } },
   // the in-process DHT simulation runs every node on one core: 1000 nodes take
   // ~30 min on their own, so that size is a separate run, `--dht 1000` (docs/BENCHMARKS.md)
-  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60, linkSamples: 50 }, files: { bytes: 1 << 30, repeats: 3 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200, keyserver: { registrations: 20_000, lookups: 100_000, concurrency: 16, rounds: 10, warmupRegistrations: 1000, warmupRequests: 40_000 } }
+  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60, linkSamples: 50 }, files: { bytes: 1 << 30, repeats: 3 }, chat: { samples: 500, burst: 2000 }, desktop: { samples: 100 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200, keyserver: { registrations: 20_000, lookups: 100_000, concurrency: 16, rounds: 10, warmupRegistrations: 1000, warmupRequests: 40_000 } }
 } as const
 
 function version (cmd: string, args: string[]): string {
@@ -64,7 +66,7 @@ async function main (): Promise<void> {
   if (dhtSizes.some(n => !Number.isInteger(n) || n < 2) || !Number.isInteger(dhtLookups) || dhtLookups < 1) usage('--dht takes node counts (2 or more) separated by commas; --dht-lookups a positive count')
   const run = async <T>(suite: Suite, f: () => Promise<T>): Promise<T | undefined> => only.has(suite) ? await f() : undefined
   const started = Date.now()
-  const needsDaemons = ['footprint', 'throughput', 'files', 'latency'].some(s => only.has(s))
+  const needsDaemons = ['footprint', 'throughput', 'files', 'latency', 'chat', 'desktop'].some(s => only.has(s))
   const sshd = needsDaemons ? await startSshd() : undefined
   try {
     const log = (s: string): void => { process.stderr.write(`bench: ${Math.round((Date.now() - started) / 1000)} s: ${s}\n`) }
@@ -73,6 +75,8 @@ async function main (): Promise<void> {
     const throughput = topo && sshd && await run('throughput', async () => { log('tunnel throughput (iperf3)'); return await measureThroughput(topo, sshd, m.throughput) })
     const files = topo && sshd && await run('files', async () => { log('file throughput'); return await measureFiles(topo, sshd, m.files) })
     const latency = topo && sshd && await run('latency', async () => { log('connect latency'); return await measureLatency(topo, sshd, m.latency) })
+    const chat = topo && await run('chat', async () => { log('chat message delivery'); return await measureChat(topo, m.chat) })
+    const desktop = topo && sshd && await run('desktop', async () => { log('remote desktop (Xvfb + x11vnc)'); return await measureDesktop(topo, sshd, m.desktop, log) })
     const linkLatency = sshd && await run('latency', async () => { log(`connect latency over a ${LINK_RTT_MS} ms link`); return await measureLinkLatency(sshd, { samples: m.latency.linkSamples, rttMs: LINK_RTT_MS }) })
     const dht = []
     for (const nodes of only.has('dht') ? dhtSizes : []) {
@@ -93,6 +97,8 @@ async function main (): Promise<void> {
       files,
       latency,
       linkLatency,
+      chat,
+      desktop,
       footprint,
       dht,
       keyserver

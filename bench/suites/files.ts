@@ -1,10 +1,12 @@
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createWriteStream, statSync } from 'node:fs'
+import { createWriteStream, linkSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { once } from 'node:events'
 import type { Sshd } from '../../test/helpers/sshd.js'
 import { tempDir, writeRandomFile } from '../../test/helpers/files.js'
+import { runCli } from '../../test/helpers/cli.js'
+import { waitFor } from '../../test/helpers/wait.js'
 import { cpuSeconds, exec, sshArgs } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
@@ -29,20 +31,51 @@ async function receiveOnce (path: string): Promise<{ port: number, done: Promise
 }
 
 /**
+ * bob's file-transfer app saves into `dir` and accepts alice's files without asking;
+ * waits for the app host, which the daemon starts beside the node.
+ */
+async function prepareReceiver (topo: Topology, dir: string): Promise<void> {
+  await waitFor('bob\'s files host', async () => (await runCli(topo.bob.home, ['transfers', 'config', '--downloads', dir, '--accept-from', 'alice'])).code === 0, 30_000, 200)
+}
+
+/** `cspace send` of `src` under a fresh name (a new transfer each time, not a resumed one); returns the saved file's path. */
+async function cspaceSend (topo: Topology, src: string, dir: string, downloads: string, r: number): Promise<string> {
+  const named = join(dir, `send${r}.bin`)
+  linkSync(src, named)
+  const res = await runCli(topo.alice.home, ['send', 'bob', named], { timeoutMs: 30 * 60_000 })
+  rmSync(named)
+  if (res.code !== 0) throw new Error(`cspace send: ${res.stderr}`)
+  return join(downloads, `send${r}.bin`)
+}
+
+/**
  * A file sent to a plain receiver: directly, through cspace forward → expose,
- * and with scp to the local sshd. Also the daemons' CPU seconds per GiB relayed.
+ * with `cspace send` (the file-transfer app: chunks hashed and checked,
+ * resumable, saved into bob's downloads), and with scp to the local sshd.
+ * Also the daemons' CPU seconds per GiB relayed.
  */
 export async function measureFiles (topo: Topology, sshd: Sshd, opts: { bytes: number, repeats: number }): Promise<FileResult> {
   const dir = tempDir('cspace-bench-files-')
   const src = join(dir, 'src.bin')
   writeRandomFile(src, opts.bytes)
   const out = join(dir, 'out.bin')
-  const samples: Record<string, number[]> = { direct: [], cspace: [], scp: [] }
+  const samples: Record<string, number[]> = { direct: [], cspace: [], 'cspace send': [], scp: [] }
+  const downloads = join(dir, 'downloads')
+  mkdirSync(downloads)
+  await prepareReceiver(topo, downloads)
   let cpu = 0
   let relayed = 0
   for (let r = 0; r < opts.repeats; r++) {
     for (const path of Object.keys(samples)) {
       const t0 = performance.now()
+      if (path === 'cspace send') {
+        const saved = await cspaceSend(topo, src, dir, downloads, r)
+        const elapsed = (performance.now() - t0) / 1000
+        if (statSync(saved).size !== opts.bytes) throw new Error(`cspace send: saved ${statSync(saved).size} of ${opts.bytes} bytes`)
+        rmSync(saved)
+        samples[path].push(opts.bytes / 1e6 / elapsed)
+        continue
+      }
       if (path === 'scp') {
         await exec('scp', ['-q', ...sshArgs(sshd).map(a => a === '-p' ? '-P' : a), src, `root@127.0.0.1:${out}`])
       } else {

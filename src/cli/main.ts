@@ -8,6 +8,9 @@ import { registerConnectCommand } from './commands/connect.js'
 import { registerTunnelCommands } from './commands/tunnels.js'
 import { registerRequestCommands } from './commands/requests.js'
 import { registerKeyServerCommands } from './commands/keyserver.js'
+import { registerChatCommand } from './commands/chat.js'
+import { registerDesktopCommands } from './commands/desktop.js'
+import { registerFilesCommands } from './commands/files.js'
 
 /** cli — the `cspace` command: a thin client of the daemon's local API (commander). */
 export function buildProgram (): Command {
@@ -17,7 +20,7 @@ export function buildProgram (): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   for (const register of [registerIdentityCommands, registerDaemonCommand, registerContactsCommand, registerStatusCommand, registerConnectionsCommand, registerHangupCommand,
-    registerConnectCommand, registerTunnelCommands, registerRequestCommands, registerKeyServerCommands]) {
+    registerConnectCommand, registerTunnelCommands, registerRequestCommands, registerKeyServerCommands, registerChatCommand, registerDesktopCommands, registerFilesCommands]) {
     register(program)
   }
   for (const cmd of program.commands) cmd.exitOverride()

@@ -31,14 +31,20 @@ export class Store {
   readonly path: string
   private savepoints = 0
   private readonly statements: StatementCache
+  private readonly migrations: readonly string[]
 
-  private constructor (db: DatabaseSync, path: string) {
+  private constructor (db: DatabaseSync, path: string, migrations: readonly string[]) {
     this.db = db
     this.path = path
+    this.migrations = migrations
     this.statements = new StatementCache(db)
   }
 
-  static open (path: string): Store {
+  /**
+   * Opens (creating, 0600) and migrates a database. `migrations` defaults to
+   * the profile's own schema; an application's database passes its own list.
+   */
+  static open (path: string, migrations: readonly string[] = MIGRATIONS): Store {
     createPrivate(path)
     let db: DatabaseSync
     try {
@@ -51,7 +57,7 @@ export class Store {
       // Reads every page's structure and the schema; a file that is not SQLite fails here.
       const check = db.prepare('PRAGMA quick_check').get() as { quick_check: string } | undefined
       if (check?.quick_check !== 'ok') throw new StoreCorrupt(path, firstLine(check?.quick_check ?? 'integrity check failed'))
-      const store = new Store(db, path)
+      const store = new Store(db, path, migrations)
       store.refuseForeign() // before anything below writes to the file
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON')
       store.migrate()
@@ -100,22 +106,23 @@ export class Store {
   /** Throws if the file is from a newer cspace or is some other program's SQLite database. */
   private refuseForeign (): void {
     const version = this.userVersion()
-    if (version > SCHEMA_VERSION) throw new StoreTooNew(this.path, version, SCHEMA_VERSION)
+    if (version > this.migrations.length) throw new StoreTooNew(this.path, version, this.migrations.length)
     if (version === 0 && this.tableCount() > 0) {
       throw new StoreCorrupt(this.path, 'it holds tables but no cspace schema version, so it is not a cspace store')
     }
   }
 
   private migrate (): void {
-    if (this.userVersion() === SCHEMA_VERSION) return // the common case takes no write lock
+    const target = this.migrations.length
+    if (this.userVersion() === target) return // the common case takes no write lock
     let done = false
     while (!done) {
       // Re-check inside the write lock: another process may have migrated meanwhile.
       done = this.transaction(() => {
         this.refuseForeign()
         const version = this.userVersion()
-        if (version === SCHEMA_VERSION) return true
-        this.db.exec(MIGRATIONS[version])
+        if (version === target) return true
+        this.db.exec(this.migrations[version])
         this.db.exec(`PRAGMA user_version = ${version + 1}`)
         return false
       })

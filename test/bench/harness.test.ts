@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT, cleanupAll } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
+import { missingDesktopBinaries } from '../helpers/xvfb.js'
 
 const exec = promisify(execFile)
 
@@ -36,6 +37,23 @@ test('npm run bench harness runs end to end and reports every figure', async () 
       assert.equal(r.linkLatency.ms[p].n, 3, `link latency ${p}: every sample`)
       // the delay proxy adds 10 ms per round trip: a figure below it did not cross the link
       assert.ok(r.linkLatency.ms[p].min >= 10, `link latency ${p} crossed the link: ${r.linkLatency.ms[p].min} ms`)
+    }
+    for (const p of ['raw TCP', 'cspace chat']) assert.equal(r.chat.deliveryMs[p].n, 5, `chat delivery ${p}: every sample`)
+    positive(r.chat.deliveryMs['cspace chat'].median, 'chat delivery')
+    assert.equal(r.chat.burst.messages, 20)
+    positive(r.chat.burst.perSecond, 'chat burst messages/s')
+    // the desktop suite needs Xvfb and x11vnc (CI installs them); without them it is skipped and left out
+    if (missingDesktopBinaries().length > 0) {
+      assert.equal(r.desktop, undefined, 'the desktop suite was skipped')
+    } else {
+      assert.match(stdout, /remote desktop/)
+      assert.equal(r.desktop.updateBytes, r.desktop.width * r.desktop.height * 4, 'a full-screen 32 bpp Raw update')
+      for (const p of ['direct', 'ssh -L', 'cspace']) {
+        for (const figure of ['setupMs', 'updateMs', 'updateMBps']) {
+          assert.equal(r.desktop[figure][p].n, 3, `desktop ${figure} ${p}: every sample`)
+          positive(r.desktop[figure][p].median, `desktop ${figure} ${p}`)
+        }
+      }
     }
     positive(r.footprint.idleRssMiB, 'idle RSS')
     positive(r.footprint.aliceRssWithTunnelsMiB, 'RSS with tunnels')

@@ -40,7 +40,8 @@ describe('permissions and prompts', () => {
     await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])
     for (const svc of ['files', 'chat', 'desktop']) await runCli(bob.home, ['expose', svc, '--exec', 'cat'])
     await runCli(bob.home, ['expose', 'whoami', '--exec', 'printf "%s|%s|%s" "$CSPACE_CALLER_NAME" "$CSPACE_SERVICE" "$CSPACE_CALLER_ID"'])
-    await startDaemon(bob.home, boot)
+    // the rules are what is under test: bob's services are plain `cat`s, not the chat and files apps
+    await startDaemon(bob.home, [...boot, '--no-apps'])
     await startDaemon(alice.home, boot)
     await startDaemon(carol.home, boot)
     await Promise.all([waitOnline(alice.home, 'bob'), waitOnline(carol.home, 'bob')])

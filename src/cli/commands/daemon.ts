@@ -14,7 +14,8 @@ export function registerDaemonCommand (program: Command): void {
     .option('--router', 'serve others as a router: DHT server, bootstrap peer and relay for users behind NAT')
     .option('--api-port <n>', 'port of the local API on 127.0.0.1 (default: config, else any free port)')
     .option('--allow-private-addresses', 'use loopback/LAN addresses in the DHT and presence (LAN and test networks)')
-    .action(async (opts: { listen: string[], announce: string[], bootstrap: string[], router?: boolean, apiPort?: string, allowPrivateAddresses?: boolean }) => {
+    .option('--no-apps', 'do not run the chat and file-transfer services beside the node')
+    .action(async (opts: { listen: string[], announce: string[], bootstrap: string[], router?: boolean, apiPort?: string, allowPrivateAddresses?: boolean, apps: boolean }) => {
       let apiPort: number | undefined
       if (opts.apiPort != null) {
         apiPort = Number(opts.apiPort)
@@ -32,6 +33,11 @@ export function registerDaemonCommand (program: Command): void {
         apiPort,
         allowPrivateAddresses: opts.allowPrivateAddresses
       })
+      // the apps reach the daemon only through the SDK, as any application would
+      const { startAppHosts, stopAppHosts } = await import('../../apps/index.js')
+      const apps = opts.apps
+        ? await startAppHosts({ home: daemon.paths.home, onError: (app, err) => process.stderr.write(`cspace: ${app} did not start: ${err.message}\n`) })
+        : []
       for (const addr of daemon.listenAddresses()) process.stdout.write(`${addr}\n`)
       process.stderr.write(`cspace daemon running for ${daemon.paths.home} (${daemon.router ? 'router, ' : ''}pid ${process.pid}); Ctrl-C to stop\n`)
       await new Promise<void>((resolve) => {
@@ -43,7 +49,7 @@ export function registerDaemonCommand (program: Command): void {
             process.exit(130)
           }
           stopping = true
-          daemon.stop().then(resolve, (err: Error) => { process.stderr.write(`cspace: stop failed: ${err.message}\n`); resolve() })
+          stopAppHosts(apps).then(async () => await daemon.stop()).then(resolve, (err: Error) => { process.stderr.write(`cspace: stop failed: ${err.message}\n`); resolve() })
         }
         process.on('SIGINT', shutdown)
         process.on('SIGTERM', shutdown)

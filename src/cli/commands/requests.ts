@@ -9,9 +9,18 @@ export function registerRequestCommands (program: Command): void {
     .description('list incoming requests waiting for your answer, or answer one: cspace requests allow|deny ID')
     .argument('[decision]').argument('[id]')
     .option('--json', 'machine-readable output')
-    .action(async (decision: string | undefined, id: string | undefined, opts: { json?: boolean }) => {
+    .option('--add-contact <name>', 'with allow: also add the caller to your contacts under NAME (accepts a stranger\'s contact request)')
+    .action(async (decision: string | undefined, id: string | undefined, opts: { json?: boolean, addContact?: string }) => {
       if (decision != null && ((decision !== 'allow' && decision !== 'deny') || id == null)) throw new UsageError('usage: cspace requests allow|deny ID')
+      if (opts.addContact != null && decision !== 'allow') throw new UsageError('--add-contact goes with `cspace requests allow ID`')
       const api = new LocalApiClient()
+      if (opts.addContact != null && id != null) {
+        // add first: the contact rule then covers this caller's later sessions too, even after this request expires
+        const pending = (await api.get<{ requests: PromptRequest[] }>('/v1/requests')).requests.find(r => r.id === id)
+        if (pending == null) throw new UsageError(`no pending request ${id}; see \`cspace requests\``, 'PROMPT_NOT_FOUND')
+        await api.post('/v1/contacts', { name: opts.addContact, userId: pending.caller.userId })
+        process.stdout.write(`added contact ${opts.addContact}\n`)
+      }
       if (decision != null && id != null) {
         const r = await api.post<PromptRequest>(`/v1/requests/${encodeURIComponent(id)}`, { decision })
         process.stdout.write(`${decision === 'allow' ? 'allowed' : 'denied'} ${r.caller.contactName ?? 'stranger'} to use ${r.service}\n`)

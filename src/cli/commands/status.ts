@@ -5,6 +5,7 @@ import type { ForwardState } from '../../daemon/forwards.js'
 import type { ExposeState } from '../../daemon/exposes.js'
 import type { PromptRequest } from '../../session/index.js'
 import type { ConnectionInfo } from '../../daemon/connection-info.js'
+import { unreadCounts } from '../../apps/chat/index.js'
 
 export interface StatusReply {
   user: { userId: string, peerId: string, fingerprint: string }
@@ -42,7 +43,9 @@ export function registerStatusCommand (program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const s = await new LocalApiClient().get<StatusReply>('/v1/status')
-      if (opts.json === true) { process.stdout.write(JSON.stringify(s) + '\n'); return }
+      // unread chat messages come from the chat app's own service (absent with --no-apps)
+      const unread = await unreadCounts({})
+      if (opts.json === true) { process.stdout.write(JSON.stringify({ ...s, chat: unread == null ? null : { unread } }) + '\n'); return }
       const out: string[] = []
       out.push(`user        ${s.user.peerId}${s.node.router ? ' (router)' : ''}`)
       out.push(`fingerprint ${s.user.fingerprint}`)
@@ -57,6 +60,10 @@ export function registerStatusCommand (program: Command): void {
       for (const c of s.contacts) {
         const via = c.connections.length > 0 ? ` via ${c.connections.map(x => `${x.relayed ? 'relay' : 'direct'} ${x.remoteAddr}`).join(', ')}` : ''
         out.push(`  ${c.name.padEnd(16)} ${c.presence}${via}`)
+      }
+      if (unread != null && unread.length > 0) {
+        out.push('', 'unread messages (read them with `cspace chat NAME` or `cspace chat --inbox`)')
+        for (const u of unread) out.push(`  ${(u.name ?? `${u.peer.slice(0, 12)}… (not a contact)`).padEnd(16)} ${u.count}`)
       }
       out.push('', 'forwards')
       if (s.forwards.length === 0) out.push('  (none)')

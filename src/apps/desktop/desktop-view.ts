@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer, type Server, type Socket } from 'node:net'
+import { connect, LocalApiClient } from '../../sdk/index.js'
+import { DESKTOP_SERVICE } from './desktop-share.js'
+import { LocalPortInUse, UnknownContact } from './errors.js'
+import { findOnPath } from './programs.js'
+
+export interface DesktopView {
+  /** The local port a VNC viewer opens (127.0.0.1). */
+  port: number
+  close: () => Promise<void>
+}
+
+/** Fails early with a usage error if `user` is neither a contact nor a user ID. */
+export async function checkContact (user: string, home?: string): Promise<void> {
+  if (/^cs1[a-z2-7]{20,}$/i.test(user)) return // a user ID: the daemon checks it on connect
+  const { contacts } = await new LocalApiClient({ home }).get<{ contacts: Array<{ name: string }> }>('/v1/contacts')
+  const key = user.normalize('NFC').toLowerCase()
+  if (!contacts.some(c => c.name.normalize('NFC').toLowerCase() === key)) throw new UnknownContact(user)
+}
+
+/**
+ * Opens 127.0.0.1:port (0: any free port); each connection a viewer makes
+ * there becomes a session to `user`'s desktop service.
+ */
+export async function viewDesktop (options: { user: string, port: number, home?: string, log: (line: string) => void }): Promise<DesktopView> {
+  await checkContact(options.user, options.home)
+  const sockets = new Set<Socket>()
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (local) => {
+    sockets.add(local)
+    local.once('close', () => sockets.delete(local))
+    local.on('error', () => {})
+    connect(options.user, DESKTOP_SERVICE, { home: options.home }).then((remote) => {
+      if (local.destroyed) { remote.destroy(); return }
+      remote.on('error', () => local.destroy())
+      local.on('error', () => remote.destroy())
+      local.once('close', () => remote.destroy()) // the viewer is gone: nothing more to deliver
+      // a clean end from the sharer has already ended `local` through the pipe; let it flush
+      remote.once('close', (hadError) => { if (hadError) local.destroy(); else setTimeout(() => local.destroy(), 5000).unref() })
+      local.pipe(remote)
+      remote.pipe(local)
+    }).catch((err: Error) => {
+      options.log(`cannot reach ${options.user}'s desktop: ${err.message}`)
+      local.destroy()
+    })
+  })
+  server.listen(options.port, '127.0.0.1')
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve)
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new LocalPortInUse(options.port) : err))
+  })
+  const port = (server.address() as { port: number }).port
+  return {
+    port,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise(resolve => server.close(resolve))
+    }
+  }
+}
+
+/** Viewers tried in order, with how each is told to open 127.0.0.1:port. */
+const VIEWERS: Array<{ name: string, args: (port: number) => string[] | undefined }> = [
+  { name: 'vncviewer', args: p => [`127.0.0.1::${p}`] }, // TigerVNC, TightVNC, RealVNC: host::port
+  { name: 'xtightvncviewer', args: p => [`127.0.0.1::${p}`] },
+  { name: 'xvncviewer', args: p => [`127.0.0.1::${p}`] },
+  { name: 'gvncviewer', args: p => p >= 5900 ? [`127.0.0.1:${p - 5900}`] : undefined }, // takes a display number only
+  { name: 'remmina', args: p => ['-c', `vnc://127.0.0.1:${p}`] },
+  { name: 'krdc', args: p => [`vnc://127.0.0.1:${p}`] }
+]
+
+/** Starts the first VNC viewer found on PATH pointed at the port, or returns undefined if there is none. */
+export function startViewer (port: number): { name: string, proc: ChildProcess } | undefined {
+  for (const v of VIEWERS) {
+    const path = findOnPath(v.name)
+    const args = v.args(port)
+    if (path == null || args == null) continue
+    const proc = spawn(path, args, { stdio: 'ignore' })
+    proc.on('error', () => {})
+    return { name: v.name, proc }
+  }
+  return undefined
+}

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { stopChild } from '../../util/stop-child.js'
+import { NoDisplay, X11vncFailed, X11vncMissing } from './errors.js'
+import { findOnPath } from './programs.js'
+
+export interface X11vnc {
+  /** The loopback port it serves RFB on. */
+  port: number
+  stop: () => Promise<void>
+}
+
+async function freeLoopbackPort (): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1')
+  await once(srv, 'listening')
+  const port = (srv.address() as { port: number }).port
+  await new Promise(resolve => srv.close(resolve))
+  return port
+}
+
+/**
+ * Runs x11vnc on the X display `display` (default $DISPLAY), bound to loopback
+ * only: contacts reach it through cspace, never directly. No password, since
+ * only the share process can connect. View-only at the server too unless
+ * control is allowed (the filter in front enforces it regardless).
+ */
+export async function startX11vnc (options: { display?: string, allowControl: boolean, timeoutMs?: number }): Promise<X11vnc> {
+  const display = options.display ?? process.env.DISPLAY
+  if (display == null || display === '') throw new NoDisplay()
+  const bin = findOnPath('x11vnc')
+  if (bin == null) throw new X11vncMissing()
+  const port = await freeLoopbackPort()
+  const args = ['-display', display, '-localhost', '-rfbport', String(port), '-forever', '-shared', '-nopw']
+  if (!options.allowControl) args.push('-viewonly')
+  const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const collect = (b: Buffer): void => { output = (output + b.toString()).slice(-4096) }
+  proc.stderr?.on('data', collect)
+  // x11vnc prints "PORT=N" on stdout once it listens
+  await new Promise<void>((resolve, reject) => {
+    let stdout = ''
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new X11vncFailed(`no listening port after ${options.timeoutMs ?? 20_000} ms`)) }, options.timeoutMs ?? 20_000)
+    proc.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString()
+      if (/^PORT=\d+/m.test(stdout)) { clearTimeout(timer); resolve() }
+    })
+    proc.once('error', (err) => { clearTimeout(timer); reject(new X11vncFailed(err.message)) })
+    proc.once('exit', (code) => {
+      clearTimeout(timer)
+      const last = output.trim().split('\n').filter(l => l.trim() !== '').slice(-1)[0] ?? ''
+      reject(new X11vncFailed(`it exited with code ${code ?? 'signal'} on display ${display}${last !== '' ? `: ${last.trim()}` : ''}`))
+    })
+  })
+  proc.stdout?.resume()
+  proc.removeAllListeners('exit')
+  return {
+    port,
+    stop: async () => { await stopChild(proc) }
+  }
+}

@@ -1,0 +1,48 @@
+import { CspaceError, UsageError } from '../../errors.js'
+
+/** The receiver said no. */
+export class TransferDeclined extends CspaceError {
+  constructor (who: string) {
+    super('TRANSFER_DECLINED', `${who} declined the files; ask them before sending again`)
+  }
+}
+
+/** The receiver's disk (downloads directory) cannot hold the files. */
+export class ReceiverDiskFull extends CspaceError {
+  constructor (who: string) {
+    super('DISK_FULL', `${who}'s disk is full; ask them to free space, then run the same command again to resume`)
+  }
+}
+
+/** The other side refused what was sent (a bad manifest, a corrupt chunk, a file that changed). */
+export class TransferRejected extends CspaceError {
+  constructor (code: string, message: string) {
+    super(code, message)
+  }
+}
+
+/** The other side broke the wire format; the connection is dropped. */
+export class WireError extends CspaceError {
+  constructor (code: string, message: string) {
+    super(code, message)
+  }
+}
+
+export class TransferNotFound extends CspaceError {
+  constructor (id: string) {
+    super('TRANSFER_NOT_FOUND', `no transfer ${JSON.stringify(id.slice(0, 40))}; see \`cspace transfers\``, 2)
+  }
+}
+
+export class SourceUnreadable extends UsageError {
+  constructor (path: string, why: string) {
+    super(`cannot send ${path}: ${why}`, 'SOURCE_UNREADABLE')
+  }
+}
+
+/** The receiver stayed unreachable for longer than the sender was told to keep trying. */
+export class TransferGaveUp extends CspaceError {
+  constructor (who: string, why: string) {
+    super('TRANSFER_GAVE_UP', `gave up reaching ${who} (${why}); run the same command again later to resume`)
+  }
+}

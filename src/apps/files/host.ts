@@ -1,0 +1,117 @@
+import { rmSync, statSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { listen } from '../../sdk/index.js'
+import { UsageError } from '../../errors.js'
+import { serveControl, type AppHost, type AppHostStarter, type ControlHandler } from '../host/index.js'
+import { FilesStore, type TransferRow } from './store.js'
+import { Receiver } from './receiver.js'
+import { TransferNotFound } from './errors.js'
+import { totalBytes } from './manifest.js'
+
+export const FILES_SERVICE = 'files'
+
+/** A transfer as front ends see it (`cspace transfers --json`). */
+export interface TransferView {
+  id: string
+  from: string
+  fromUserId: string
+  state: TransferRow['state']
+  error: string | null
+  files: number
+  totalBytes: number
+  receivedBytes: number
+  resumedBytes: number
+  sessionBytes: number
+  duplicateBytes: number
+  rate: number
+  paths: string[]
+  saved: string[]
+  partialDir: string | null
+}
+
+/**
+ * The background part of file transfer, run by `cspace daemon`: receives on
+ * the `files` service and answers `cspace receive` / `cspace transfers` on
+ * the control socket (list, accept, decline, remove, config, subscribe).
+ */
+export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost> => {
+  const store = FilesStore.open(home)
+  let broadcast: (event: string, data: unknown) => void = () => {}
+  const receiver = new Receiver(store, (event, data) => broadcast(event, data))
+  // bytes held by a transfer no connection has touched since the daemon started: from its chunk log (40 bytes a chunk)
+  const held = (row: TransferRow): number => {
+    if (row.partialDir == null) return 0
+    try { return Math.min(row.totalBytes, Math.floor(statSync(join(row.partialDir, 'chunks.log')).size / 40) * row.manifest.chunkSize) } catch { return 0 }
+  }
+  const view = (row: TransferRow): TransferView => {
+    const s = receiver.stats(row.id)
+    return {
+      id: row.id,
+      from: row.senderName ?? row.senderUserId,
+      fromUserId: row.senderUserId,
+      state: row.state,
+      error: row.error,
+      files: row.fileCount,
+      totalBytes: row.totalBytes,
+      receivedBytes: row.state === 'complete' ? row.totalBytes : s?.receivedBytes ?? held(row),
+      resumedBytes: s?.resumedBytes ?? 0,
+      sessionBytes: s?.sessionBytes ?? 0,
+      duplicateBytes: s?.duplicateBytes ?? 0,
+      rate: s?.rate ?? 0,
+      paths: row.manifest.files.slice(0, 1000).map(f => f.path),
+      saved: row.saved,
+      partialDir: row.partialDir
+    }
+  }
+  const find = (params: Record<string, unknown>): TransferRow => {
+    const id = typeof params.transfer === 'string' ? params.transfer : ''
+    const row = store.find(id)
+    if (row == null) throw new TransferNotFound(id)
+    return row
+  }
+  const handlers: Record<string, ControlHandler> = {
+    list: () => store.list().map(view),
+    get: (p) => view(find(p)),
+    accept: (p) => { const row = find(p); receiver.decide(row, true); return view(store.get(row.id)!) },
+    decline: (p) => { const row = find(p); receiver.decide(row, false); return view(store.get(row.id)!) },
+    remove: async (p) => {
+      const row = find(p)
+      await receiver.drop(row.id)
+      if (row.partialDir != null) rmSync(row.partialDir, { recursive: true, force: true })
+      store.remove(row.id)
+      return { removed: row.id }
+    },
+    config: (p) => {
+      const s = store.settings()
+      if (p.downloads !== undefined) {
+        if (typeof p.downloads !== 'string' || !isAbsolute(p.downloads)) throw new UsageError('--downloads needs an absolute directory path')
+        s.downloads = resolve(p.downloads)
+      }
+      const names = (v: unknown): string[] => Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string' && n.length > 0 && n.length <= 64) : []
+      for (const n of names(p.acceptFrom)) if (!s.acceptFrom.some(a => a.toLowerCase() === n.toLowerCase())) s.acceptFrom.push(n)
+      const ask = new Set(names(p.askFrom).map(n => n.toLowerCase()))
+      s.acceptFrom = s.acceptFrom.filter(a => !ask.has(a.toLowerCase()))
+      store.saveSettings(s)
+      return s
+    },
+    subscribe: (_p, peer) => { peer.subscribed = true; return { transfers: store.list().map(view) } }
+  }
+  const control = await serveControl('files', handlers, home)
+  broadcast = (event, data) => {
+    // rows go out as views, so front ends see one shape
+    const out = event === 'transfer' && data != null ? view(data as TransferRow) : data
+    control.broadcast(event, out)
+  }
+  const listener = await listen(FILES_SERVICE, (socket, caller) => receiver.handle(socket, caller), { home })
+  return {
+    app: 'files',
+    stop: async () => {
+      listener.close()
+      await receiver.closeAll()
+      await control.close()
+      store.close()
+    }
+  }
+}
+
+export { totalBytes }

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto'
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { SourceUnreadable, WireError } from './errors.js'
+import { DEFAULT_CHUNK, MAX_CHUNK, MAX_ENTRIES, MAX_FILE_SIZE, MIN_CHUNK, WIRE_VERSION } from './wire.js'
+import { sanitizePath } from './names.js'
+
+export interface ManifestFile { path: string, size: number, mtime: number }
+export interface Manifest { v: number, chunkSize: number, files: ManifestFile[] }
+/** A manifest entry on the sender's side: where to read it. */
+export interface SourceFile extends ManifestFile { source: string }
+
+export function chunkCount (size: number, chunkSize: number): number {
+  return Math.ceil(size / chunkSize)
+}
+
+export function totalBytes (m: Manifest): number {
+  return m.files.reduce((n, f) => n + f.size, 0)
+}
+
+/**
+ * The transfer's ID: the sender's user ID and the manifest (paths, sizes,
+ * modification times, chunk size). The same command re-run with unchanged
+ * files gives the same ID, which is how a new run resumes an old transfer;
+ * the receiver computes it, so a sender cannot pick another sender's ID.
+ */
+export function transferId (senderUserId: string, m: Manifest): string {
+  const canonical = JSON.stringify({ v: m.v, chunkSize: m.chunkSize, files: m.files.map(f => [f.path, f.size, f.mtime]) })
+  return createHash('sha256').update(senderUserId.toLowerCase()).update('\0').update(canonical).digest('hex').slice(0, 16)
+}
+
+/**
+ * Files and directory trees to send, each under its own base name; symbolic
+ * links inside a tree are skipped (following them could send what is outside it).
+ */
+export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): { manifest: Manifest, sources: SourceFile[] } {
+  const sources: SourceFile[] = []
+  const seen = new Set<string>()
+  const add = (source: string, rel: string): void => {
+    let st
+    try { st = lstatSync(source) } catch (err) { throw new SourceUnreadable(source, (err as Error).message) }
+    if (st.isDirectory()) {
+      let names: string[]
+      try { names = readdirSync(source).sort() } catch (err) { throw new SourceUnreadable(source, (err as Error).message) }
+      for (const n of names) add(join(source, n), `${rel}/${n}`)
+    } else if (st.isFile()) {
+      if (sanitizePath(rel) !== rel) throw new SourceUnreadable(source, 'its name cannot be used on the receiving side; rename it')
+      if (seen.has(rel)) throw new SourceUnreadable(source, `two files would both be called ${rel}`)
+      seen.add(rel)
+      sources.push({ source, path: rel, size: st.size, mtime: Math.floor(st.mtimeMs) })
+      if (sources.length > MAX_ENTRIES) throw new SourceUnreadable(source, `more than ${MAX_ENTRIES} files; send them in parts or as an archive`)
+    }
+  }
+  for (const p of paths) {
+    let st
+    try { st = statSync(p) } catch (err) { throw new SourceUnreadable(p, (err as Error).message) }
+    const name = basename(st.isDirectory() ? realpathSync(p) : p)
+    add(st.isDirectory() ? realpathSync(p) : p, name)
+  }
+  if (sources.length === 0) throw new SourceUnreadable(paths.join(' '), 'there are no files in it')
+  return { manifest: { v: WIRE_VERSION, chunkSize, files: sources.map(({ path, size, mtime }) => ({ path, size, mtime })) }, sources }
+}
+
+/** Checks an OFFER from the network: shape, version, every length and count; returns it with sanitised paths. */
+export function parseOffer (body: Record<string, unknown>): Manifest {
+  const bad = (why: string): WireError => new WireError('BAD_MANIFEST', `bad offer: ${why}`)
+  if (body.v !== WIRE_VERSION) throw new WireError('UNSUPPORTED_VERSION', `offer version ${JSON.stringify(body.v)} is not supported (this receiver speaks ${WIRE_VERSION}); update cspace`)
+  const cs = body.chunkSize
+  if (typeof cs !== 'number' || !Number.isInteger(cs) || cs < MIN_CHUNK || cs > MAX_CHUNK) throw bad('chunk size out of range')
+  if (!Array.isArray(body.files) || body.files.length === 0 || body.files.length > MAX_ENTRIES) throw bad(`1 to ${MAX_ENTRIES} files expected`)
+  const files: ManifestFile[] = []
+  const paths = new Set<string>()
+  for (const f of body.files as unknown[]) {
+    if (typeof f !== 'object' || f === null) throw bad('a file entry is not an object')
+    const { path, size, mtime } = f as Record<string, unknown>
+    if (typeof path !== 'string') throw bad('a path is not a string')
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_SIZE) throw bad('a size is out of range')
+    if (typeof mtime !== 'number' || !Number.isSafeInteger(mtime) || mtime < 0) throw bad('a modification time is out of range')
+    const safe = sanitizePath(path)
+    if (safe == null) throw bad(`${JSON.stringify(path.slice(0, 80))} is not a usable file name`)
+    // the same path twice, or one file's path a directory of another's
+    const key = safe.toLowerCase()
+    if (paths.has(key)) throw bad(`two files are both called ${JSON.stringify(safe)}`)
+    paths.add(key)
+    files.push({ path: safe, size, mtime })
+  }
+  for (const p of paths) {
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
+      if (paths.has(p.slice(0, i))) throw bad(`${JSON.stringify(p.slice(0, i))} is both a file and a directory`)
+    }
+  }
+  return { v: WIRE_VERSION, chunkSize: cs, files }
+}

@@ -1,0 +1,75 @@
+import { existsSync, linkSync, mkdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs'
+import { extname, join } from 'node:path'
+import { MAX_PATH_BYTES } from './wire.js'
+
+/** Names Windows reserves for devices, with or without an extension: harmless here, but not on a share or a USB stick. */
+const DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i
+// control characters, and what Windows forbids in a name
+const UNSAFE = /[\u0000-\u001f\u007f<>:"\\|?*]/g // eslint-disable-line no-control-regex
+const MAX_COMPONENT_BYTES = 255
+
+/**
+ * Turns a path as a sender wrote it into a safe relative path under the
+ * downloads directory, or null when nothing usable is left. Absolute paths
+ * lose their root, `.` and `..` components are dropped (never followed),
+ * NUL and control characters become `_`, device names get a `_` prefix,
+ * trailing dots and spaces go, and each component is cut to 255 bytes.
+ */
+export function sanitizePath (raw: string): string | null {
+  if (Buffer.byteLength(raw) > MAX_PATH_BYTES) return null
+  const parts: string[] = []
+  for (let part of raw.split(/[/\\]/)) {
+    part = part.replace(UNSAFE, '_').replace(/[. ]+$/, '').trimStart()
+    if (part === '' || part === '.' || part === '..') continue
+    if (DEVICE.test(part)) part = `_${part}`
+    parts.push(truncateUtf8(part, MAX_COMPONENT_BYTES))
+  }
+  return parts.length === 0 ? null : parts.join('/')
+}
+
+function truncateUtf8 (s: string, max: number): string {
+  if (Buffer.byteLength(s) <= max) return s
+  let out = ''
+  for (const ch of s) {
+    if (Buffer.byteLength(out + ch) > max) break
+    out += ch
+  }
+  return out
+}
+
+/** `name (1).ext`, `name (2).ext`, … the n-th alternative to a taken name (n = 0: the name itself). */
+export function numberedName (name: string, n: number): string {
+  if (n === 0) return name
+  const ext = extname(name)
+  const stem = ext === '' || ext === name ? name : name.slice(0, -ext.length)
+  return `${stem} (${n})${ext === name ? '' : ext}`
+}
+
+/**
+ * Moves `from` (a file or a directory) into `dir` as `name`, or as
+ * `name (1)`, `name (2)`, … when taken: never replaces anything. Files use
+ * link() and directories mkdir(), both of which fail if the name exists, so
+ * another program creating the same name at the same moment is not overwritten.
+ * Returns the name used.
+ */
+export function moveWithoutOverwrite (from: string, dir: string, name: string, isDir: boolean): string {
+  for (let n = 0; n < 10_000; n++) {
+    const candidate = numberedName(name, n)
+    const to = join(dir, candidate)
+    if (existsSync(to)) continue
+    try {
+      if (isDir) {
+        mkdirSync(to) // reserves the name; rename() may then replace this empty directory
+        try { renameSync(from, to) } catch (err) { rmdirSync(to); throw err }
+      } else {
+        linkSync(from, to)
+        unlinkSync(from)
+      }
+      return candidate
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
+      throw err
+    }
+  }
+  throw new Error(`no free name for ${name} in ${dir}`)
+}

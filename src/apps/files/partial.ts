@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, constants, utimesSync, existsSync } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { chunkCount, type Manifest } from './manifest.js'
+import { moveWithoutOverwrite } from './names.js'
+import { TransferRejected } from './errors.js'
+
+const RECORD = 40 // [file u32][chunk u32][sha256 32]
+
+export function chunkLength (m: Manifest, file: number, chunk: number): number {
+  return Math.min(m.chunkSize, m.files[file].size - chunk * m.chunkSize)
+}
+
+/** The SHA-256 of a file: over its chunks' SHA-256s in order (each byte is hashed once, and every chunk was checked against its own). */
+export function fileDigest (chunkHashes: Buffer): string {
+  return createHash('sha256').update(chunkHashes).digest('hex')
+}
+
+/**
+ * A transfer's data while it arrives: `<downloads>/.cspace-partial/<id>/`,
+ * one `<index>.part` file per manifest entry (chunks written at their
+ * offsets) and `chunks.log`, a record per chunk written. Nothing is fsynced
+ * per chunk: after a crash, `open` re-hashes every logged chunk and keeps
+ * only those that still match, so a lost write costs that chunk, never a
+ * corrupt file. Being beside the downloads makes the final move a rename.
+ */
+export class PartialTransfer {
+  private readonly present: Uint8Array[]
+  private readonly hashes: Buffer[]
+  private readonly handles = new Map<number, FileHandle>()
+  private readonly opening = new Map<number, Promise<FileHandle>>()
+  /** Chunks being written now ("file:chunk"): writes run concurrently, and a second copy of one in flight is a re-send. */
+  private readonly writing = new Set<string>()
+  private logFd: number
+  private bytes = 0
+
+  private constructor (readonly dir: string, readonly manifest: Manifest) {
+    this.present = manifest.files.map(f => new Uint8Array(chunkCount(f.size, manifest.chunkSize)))
+    this.hashes = manifest.files.map(f => Buffer.alloc(chunkCount(f.size, manifest.chunkSize) * 32))
+    this.logFd = -1
+  }
+
+  static async open (dir: string, manifest: Manifest): Promise<PartialTransfer> {
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const p = new PartialTransfer(dir, manifest)
+    await p.recover()
+    return p
+  }
+
+  /** Bytes held and verified. */
+  get receivedBytes (): number {
+    return this.bytes
+  }
+
+  /** What the sender may skip: [file, first chunk, last chunk + 1] runs. */
+  haveRanges (): Array<[number, number, number]> {
+    const out: Array<[number, number, number]> = []
+    this.present.forEach((bits, f) => {
+      let start = -1
+      for (let c = 0; c <= bits.length; c++) {
+        if (c < bits.length && bits[c] === 1) { if (start < 0) start = c } else if (start >= 0) { out.push([f, start, c]); start = -1 }
+      }
+    })
+    return out
+  }
+
+  /** Checks and stores one chunk; false if it was already held (a re-send). */
+  async writeChunk (file: number, chunk: number, bytes: Buffer, hash: Buffer): Promise<boolean> {
+    const m = this.manifest
+    if (file >= m.files.length || chunk >= this.present[file].length) throw new TransferRejected('BAD_CHUNK', `chunk ${file}/${chunk} is not in the manifest`)
+    if (bytes.length !== chunkLength(m, file, chunk)) throw new TransferRejected('BAD_CHUNK', `chunk ${file}/${chunk} has ${bytes.length} bytes, expected ${chunkLength(m, file, chunk)}`)
+    if (!createHash('sha256').update(bytes).digest().equals(hash)) throw new TransferRejected('CHUNK_CORRUPT', `chunk ${chunk} of ${m.files[file].path} does not match its SHA-256; it was not stored`)
+    const key = `${file}:${chunk}`
+    if (this.present[file][chunk] === 1 || this.writing.has(key)) return false
+    this.writing.add(key)
+    try {
+      const fh = await this.handle(file)
+      await fh.write(bytes, 0, bytes.length, chunk * m.chunkSize)
+    } finally {
+      this.writing.delete(key)
+    }
+    if (this.logFd < 0) return false // closed meanwhile (the connection ended); the chunk is not recorded
+    const rec = Buffer.allocUnsafe(RECORD)
+    rec.writeUInt32BE(file, 0)
+    rec.writeUInt32BE(chunk, 4)
+    hash.copy(rec, 8)
+    writeSync(this.logFd, rec)
+    hash.copy(this.hashes[file], chunk * 32)
+    this.present[file][chunk] = 1
+    this.bytes += bytes.length
+    return true
+  }
+
+  /** 'ok' when every chunk is held and the file's digest matches; on a mismatch the file's chunks are dropped so a re-send starts it over. */
+  async finishFile (file: number, digest: string): Promise<'ok' | 'incomplete' | 'mismatch'> {
+    if (this.present[file].includes(0)) return 'incomplete'
+    if (fileDigest(this.hashes[file]) === digest) return 'ok'
+    await this.handles.get(file)?.close()
+    this.handles.delete(file)
+    rmSync(this.partPath(file), { force: true })
+    this.bytes -= this.manifest.files[file].size
+    this.present[file].fill(0)
+    this.rewriteLog()
+    return 'mismatch'
+  }
+
+  /**
+   * Moves the verified files into `downloads`: the tree is assembled inside
+   * the partial directory, then each top-level name is moved, renamed
+   * `name (1)` if taken. Returns the names used.
+   */
+  async finalize (downloads: string): Promise<string[]> {
+    const tree = join(this.dir, 'tree')
+    mkdirSync(tree, { recursive: true })
+    for (const [f, entry] of this.manifest.files.entries()) {
+      const part = this.partPath(f)
+      const fh = this.handles.get(f)
+      if (fh != null) { await fh.sync(); await fh.close(); this.handles.delete(f) }
+      if (!existsSync(part)) closeSync(openSync(part, 'w', 0o600)) // an empty file has no chunks
+      const to = join(tree, entry.path)
+      mkdirSync(dirname(to), { recursive: true })
+      renameSync(part, to)
+      utimesSync(to, new Date(), new Date(entry.mtime))
+    }
+    const tops = [...new Set(this.manifest.files.map(f => f.path.split('/')[0]))]
+    mkdirSync(downloads, { recursive: true })
+    const saved = tops.map(top => moveWithoutOverwrite(join(tree, top), downloads, top, this.manifest.files.some(f => f.path.startsWith(`${top}/`))))
+    await this.close()
+    rmSync(this.dir, { recursive: true, force: true })
+    return saved
+  }
+
+  async close (): Promise<void> {
+    for (const fh of this.handles.values()) await fh.close().catch(() => {})
+    this.handles.clear()
+    if (this.logFd >= 0) { closeSync(this.logFd); this.logFd = -1 }
+  }
+
+  private partPath (file: number): string {
+    return join(this.dir, `${file}.part`)
+  }
+
+  private async handle (file: number): Promise<FileHandle> {
+    const fh = this.handles.get(file)
+    if (fh != null) return fh
+    let opening = this.opening.get(file)
+    if (opening == null) {
+      opening = open(this.partPath(file), constants.O_RDWR | constants.O_CREAT, 0o600)
+      this.opening.set(file, opening)
+      opening.then((h) => { this.handles.set(file, h); this.opening.delete(file) }, () => this.opening.delete(file))
+    }
+    return await opening
+  }
+
+  /** Re-reads the log and keeps the chunks whose bytes on disk still match their hash. */
+  private async recover (): Promise<void> {
+    const logPath = join(this.dir, 'chunks.log')
+    let log = Buffer.alloc(0)
+    try { log = readFileSync(logPath) } catch {}
+    const m = this.manifest
+    for (let off = 0; off + RECORD <= log.length; off += RECORD) {
+      const file = log.readUInt32BE(off)
+      const chunk = log.readUInt32BE(off + 4)
+      const hash = log.subarray(off + 8, off + RECORD)
+      if (file >= m.files.length || chunk >= this.present[file].length || this.present[file][chunk] === 1) continue
+      const len = chunkLength(m, file, chunk)
+      const buf = Buffer.alloc(len)
+      let read = 0
+      try {
+        const fh = await this.handle(file)
+        read = (await fh.read(buf, 0, len, chunk * m.chunkSize)).bytesRead
+      } catch { continue }
+      if (read !== len || !createHash('sha256').update(buf).digest().equals(hash)) continue
+      hash.copy(this.hashes[file], chunk * 32)
+      this.present[file][chunk] = 1
+      this.bytes += len
+    }
+    this.rewriteLog()
+  }
+
+  /** Replaces the log with the chunks held now (atomically: a crash leaves the old or the new one). */
+  private rewriteLog (): void {
+    if (this.logFd >= 0) closeSync(this.logFd)
+    const recs: Buffer[] = []
+    this.present.forEach((bits, f) => bits.forEach((b, c) => {
+      if (b !== 1) return
+      const rec = Buffer.allocUnsafe(RECORD)
+      rec.writeUInt32BE(f, 0)
+      rec.writeUInt32BE(c, 4)
+      this.hashes[f].copy(rec, 8, c * 32, c * 32 + 32)
+      recs.push(rec)
+    }))
+    const logPath = join(this.dir, 'chunks.log')
+    writeFileSync(`${logPath}.new`, Buffer.concat(recs), { mode: 0o600 })
+    const fd = openSync(`${logPath}.new`, 'r')
+    fsyncSync(fd)
+    closeSync(fd)
+    renameSync(`${logPath}.new`, logPath)
+    this.logFd = openSync(logPath, 'a', 0o600)
+  }
+}

@@ -1,0 +1,264 @@
+import { statfsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { Socket } from 'node:net'
+import type { Caller } from '../../sdk/index.js'
+import { CspaceError } from '../../errors.js'
+import { FrameType, decodeControl, decodeData, encodeControl, readFrames, type Frame } from './wire.js'
+import { parseOffer, totalBytes, transferId, type Manifest } from './manifest.js'
+import { PartialTransfer } from './partial.js'
+import type { FilesStore, TransferRow } from './store.js'
+import { TransferRejected, WireError } from './errors.js'
+
+const OFFER_TIMEOUT_MS = 30_000
+const IN_FLIGHT = 8
+
+/** Live numbers for one transfer, reported with `cspace transfers --json`. */
+export interface TransferStats {
+  receivedBytes: number
+  /** Verified bytes already held when the current connection started (after a resume). */
+  resumedBytes: number
+  /** Chunk bytes that arrived on the current connection, re-sends included. */
+  sessionBytes: number
+  /** Chunk bytes received that were already held (re-sent). */
+  duplicateBytes: number
+  rate: number
+}
+
+interface Live { socket: Socket, decide: (accepted: boolean) => void, done: Promise<void>, stats: TransferStats, cancelled: boolean, fail: (code: string, message: string) => void }
+
+/**
+ * The receiving side of `files`: one handler per incoming connection. An
+ * offer is recorded, waits for the user (or is accepted at once for a contact
+ * in accept-from), then chunks are checked and stored until every file is
+ * complete and moved into the downloads directory. Any failure is told to the
+ * sender as an ERROR frame; nothing here may throw out of the handler.
+ */
+export class Receiver {
+  private readonly live = new Map<string, Live>()
+  private readonly last = new Map<string, TransferStats>()
+
+  constructor (private readonly store: FilesStore, private readonly emit: (event: string, data: unknown) => void) {}
+
+  stats (id: string): TransferStats | undefined {
+    return this.live.get(id)?.stats ?? this.last.get(id)
+  }
+
+  /** The user's answer to an offer; reaches a waiting sender at once. Declining a transfer under way cancels it. */
+  decide (row: TransferRow, accepted: boolean): void {
+    const open = row.state === 'pending' || row.state === 'accepted' || row.state === 'failed'
+    if (!open) throw new CspaceError('TRANSFER_NOT_PENDING', `transfer ${row.id} is ${row.state}; nothing to ${accepted ? 'accept' : 'decline'}`, 2)
+    this.setState(row.id, accepted ? 'accepted' : 'declined', null)
+    const l = this.live.get(row.id)
+    if (l == null) return
+    l.decide(accepted)
+    if (!accepted && row.state !== 'pending') {
+      l.cancelled = true
+      l.socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id: row.id }))
+    }
+  }
+
+  /** Drops a transfer's live connection (before removing it). */
+  async drop (id: string): Promise<void> {
+    const l = this.live.get(id)
+    if (l != null) { l.socket.destroy(); await l.done }
+  }
+
+  async closeAll (): Promise<void> {
+    await Promise.all([...this.live.keys()].map(async id => await this.drop(id)))
+  }
+
+  handle (socket: Socket, caller: Caller): void {
+    socket.on('error', () => {})
+    let chunkSize = 64 * 1024
+    const frames = readFrames(socket, { chunkSize: () => chunkSize })
+    const fail = (code: string, message: string): void => {
+      if (!socket.destroyed && !socket.writableEnded) socket.end(encodeControl(FrameType.ERROR, { code, message }))
+    }
+    const timer = setTimeout(() => { fail('TIMEOUT', 'no offer within 30 s'); socket.destroy() }, OFFER_TIMEOUT_MS)
+    void (async () => {
+      let id: string | undefined
+      let partial: PartialTransfer | undefined
+      let resolveDone: () => void = () => {}
+      try {
+        const first = await frames.next()
+        clearTimeout(timer)
+        if (first.done === true) return
+        if (first.value.type !== FrameType.OFFER) throw new WireError('BAD_FRAME', 'the first frame must be an offer')
+        const manifest = parseOffer(decodeControl(first.value))
+        chunkSize = manifest.chunkSize
+        id = transferId(caller.userId, manifest)
+        const row = this.record(id, manifest, caller)
+        if (row.state === 'complete') { socket.end(encodeControl(FrameType.DONE, { id, saved: row.saved })); return }
+        if (row.state === 'declined') { socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id })); return }
+        // a sender that reconnects replaces its older connection
+        await this.drop(id)
+        const stats: TransferStats = { receivedBytes: 0, resumedBytes: 0, sessionBytes: 0, duplicateBytes: 0, rate: 0 }
+        let decide: (a: boolean) => void = () => {}
+        const decision = new Promise<boolean>((resolve) => { decide = resolve })
+        const done = new Promise<void>((resolve) => { resolveDone = resolve })
+        const live: Live = { socket, decide, done, stats, cancelled: false, fail }
+        this.live.set(id, live)
+        socket.once('close', () => decide(false))
+        // a resumed transfer is checked below, once what it already holds is known
+        if (row.partialDir == null) this.checkSpace(row, manifest, 0)
+        if (row.state === 'pending') {
+          socket.write(encodeControl(FrameType.STATUS, { state: 'waiting', id }))
+          this.emit('offer', { id, from: row.senderName ?? row.senderUserId, files: row.fileCount, bytes: row.totalBytes })
+          if (!await decision) {
+            if (this.store.get(id)?.state === 'declined') socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id }))
+            return
+          }
+        }
+        const settings = this.store.settings()
+        const dir = this.store.get(id)?.partialDir ?? join(settings.downloads, '.cspace-partial', id)
+        this.store.update(id, { state: 'accepted', partialDir: dir, error: null })
+        partial = await PartialTransfer.open(dir, manifest)
+        stats.receivedBytes = stats.resumedBytes = partial.receivedBytes
+        this.checkSpace(row, manifest, partial.receivedBytes)
+        socket.write(encodeControl(FrameType.STATUS, { state: 'accepted', id, have: partial.haveRanges() }))
+        await this.receive(id, frames, partial, live)
+      } catch (err) {
+        const d = describe(err)
+        fail(d.code, d.message)
+        // a connection that merely dropped stays resumable; a refusal or a storage failure is recorded for the user to see
+        if (id != null && d.record && this.store.get(id) != null) this.setState(id, 'failed', d.detail)
+      } finally {
+        clearTimeout(timer)
+        await partial?.close().catch(() => {})
+        if (id != null && this.live.get(id)?.socket === socket) {
+          this.last.set(id, this.live.get(id)!.stats)
+          this.live.delete(id)
+        }
+        resolveDone()
+        // let an ERROR or DONE frame reach the sender; whatever it still sends is discarded
+        if (!socket.destroyed) {
+          socket.end()
+          socket.resume()
+          setTimeout(() => socket.destroy(), 5000).unref()
+        }
+      }
+    })()
+  }
+
+  private async receive (id: string, frames: AsyncGenerator<Frame>, partial: PartialTransfer, live: Live): Promise<void> {
+    const { stats, socket } = live
+    const m = partial.manifest
+    const finished = new Uint8Array(m.files.length)
+    let lastEmit = 0
+    let rateBytes = 0
+    let rateSince = Date.now()
+    // chunks are checked and written concurrently (up to IN_FLIGHT), so the network never waits for the disk
+    const inflight = new Set<Promise<void>>()
+    let failure: unknown
+    // a failed write is told to the sender at once (it may be waiting for an answer); the loop then ends with the connection
+    const failNow = (err: unknown): void => { const d = describe(err); live.fail(d.code, d.message) }
+    const settle = async (): Promise<void> => {
+      await Promise.all(inflight)
+      if (failure !== undefined) throw failure
+    }
+    try {
+      for await (const frame of frames) {
+        if (live.cancelled) return // declined while arriving: keep nothing more, move nothing
+        if (failure !== undefined) throw failure
+        if (frame.type === FrameType.DATA) {
+          const d = decodeData(frame.payload)
+          stats.sessionBytes += d.bytes.length
+          const p: Promise<void> = partial.writeChunk(d.file, d.chunk, d.bytes, d.hash).then((fresh) => {
+            if (!fresh) stats.duplicateBytes += d.bytes.length
+            stats.receivedBytes = partial.receivedBytes
+          }, (err: unknown) => { failure ??= err; failNow(err) }).finally(() => inflight.delete(p))
+          inflight.add(p)
+          if (inflight.size >= IN_FLIGHT) await Promise.race(inflight)
+          rateBytes += d.bytes.length
+          const now = Date.now()
+          if (now - lastEmit >= 250) {
+            if (now - rateSince >= 1000) { stats.rate = rateBytes * 1000 / (now - rateSince); rateBytes = 0; rateSince = now }
+            lastEmit = now
+            this.emit('progress', { id, receivedBytes: stats.receivedBytes, totalBytes: totalBytes(m), rate: stats.rate })
+          }
+        } else if (frame.type === FrameType.FILE_END) {
+          await settle()
+          const body = decodeControl(frame)
+          const file = body.file
+          if (typeof file !== 'number' || !Number.isInteger(file) || file < 0 || file >= m.files.length || typeof body.digest !== 'string') throw new WireError('BAD_FRAME', 'a file-end frame is malformed')
+          const result = await partial.finishFile(file, body.digest)
+          if (result === 'incomplete') throw new TransferRejected('INCOMPLETE', `${m.files[file].path} ended before all its chunks arrived`)
+          if (result === 'mismatch') throw new TransferRejected('FILE_MISMATCH', `${m.files[file].path} does not match its SHA-256 (did it change while sending?); send it again`)
+          finished[file] = 1
+          if (!finished.includes(0)) {
+            // into the downloads directory of the time it was accepted: the partial data is beside it, so this is a rename
+            const saved = await partial.finalize(dirname(dirname(partial.dir)))
+            this.store.update(id, { state: 'complete', saved, partialDir: null })
+            stats.receivedBytes = totalBytes(m)
+            this.emit('progress', { id, receivedBytes: stats.receivedBytes, totalBytes: totalBytes(m), rate: stats.rate })
+            this.emit('transfer', this.store.get(id))
+            socket.end(encodeControl(FrameType.DONE, { id, saved }))
+            return
+          }
+        } else if (frame.type === FrameType.ERROR) {
+          return // the sender gave up; the partial data stays for a resume
+        } else {
+          throw new WireError('BAD_FRAME', `unexpected frame type ${frame.type}`)
+        }
+      }
+      await settle()
+    } catch (err) {
+      throw failure ?? err // the write that failed is the cause, not the connection the sender then dropped
+    } finally {
+      await Promise.allSettled(inflight) // before the partial files are closed
+    }
+  }
+
+  /** The offer's row: new (pending, or accepted for a contact in accept-from), or the one a re-send resumes. */
+  private record (id: string, manifest: Manifest, caller: Caller): TransferRow {
+    const name = caller.contactName ?? null
+    const auto = name != null && this.store.settings().acceptFrom.some(n => n.toLowerCase() === name.toLowerCase())
+    const row = this.store.get(id)
+    if (row == null) {
+      this.store.insert({ id, senderUserId: caller.userId, senderName: name, manifest, totalBytes: totalBytes(manifest), fileCount: manifest.files.length, state: auto ? 'accepted' : 'pending', partialDir: null })
+    } else if (row.state === 'failed' && row.partialDir == null) {
+      this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, senderName: name })
+    } else if (row.state === 'failed') {
+      this.store.update(id, { state: 'accepted', error: null }) // accepted before: the re-send resumes
+    }
+    const out = this.store.get(id)!
+    this.emit('transfer', out)
+    return out
+  }
+
+  private checkSpace (row: TransferRow, manifest: Manifest, have: number): void {
+    const dir = row.partialDir ?? this.store.settings().downloads
+    let free: number
+    try {
+      const s = statfsSync(existingParent(dir))
+      free = s.bavail * s.bsize
+    } catch { return }
+    if (free < totalBytes(manifest) - have) throw Object.assign(new Error('disk full'), { code: 'ENOSPC' })
+  }
+
+  private setState (id: string, state: TransferRow['state'], error?: string | null): void {
+    this.store.update(id, { state, error })
+    this.emit('transfer', this.store.get(id))
+  }
+}
+
+function existingParent (dir: string): string {
+  let d = dir
+  for (let i = 0; i < 64; i++) {
+    try { statfsSync(d); return d } catch { d = join(d, '..') }
+  }
+  return '/'
+}
+
+/** How a failure is told to the sender (never with local paths) and whether it is recorded for the user. */
+function describe (err: unknown): { code: string, message: string, record: boolean, detail: string } {
+  const e = err as NodeJS.ErrnoException & { code?: string }
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return { code: 'DISK_FULL', message: 'the receiver\'s disk is full', record: true, detail: 'the receiver\'s disk is full' }
+  if (err instanceof CspaceError) {
+    const record = err instanceof TransferRejected || (err instanceof WireError && err.code !== 'TRUNCATED')
+    return { code: err.code, message: err.message, record, detail: err.message }
+  }
+  // a file-system failure (it names a path) is the user's to see; a dropped connection is not a failure
+  const local = e.path != null
+  return { code: 'RECEIVER_ERROR', message: 'the receiver could not store the files', record: local, detail: `cannot store the files: ${e.message}` }
+}

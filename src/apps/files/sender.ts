@@ -1,0 +1,215 @@
+import { createHash } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import type { Socket } from 'node:net'
+import { connect } from '../../sdk/index.js'
+import { CspaceError } from '../../errors.js'
+import { FrameType, decodeControl, encodeControl, encodeDataHeader, readFrames } from './wire.js'
+import { buildManifest, chunkCount, totalBytes, transferId, type Manifest, type SourceFile } from './manifest.js'
+import { fileDigest } from './partial.js'
+import { ReceiverDiskFull, SourceUnreadable, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
+import { FILES_SERVICE } from './host.js'
+
+/** What `cspace send` reports as it goes (also its `--json` lines). */
+export type SendEvent =
+  | { event: 'offer', id: string, files: number, totalBytes: number }
+  | { event: 'waiting', id: string }
+  | { event: 'accepted', id: string, resumedBytes: number }
+  | { event: 'progress', id: string, bytes: number, totalBytes: number, rate: number, eta: number | null }
+  | { event: 'reconnecting', id: string, attempt: number, delayMs: number, reason: string }
+  | { event: 'done', id: string, saved: string[], totalBytes: number, wireBytes: number, seconds: number }
+
+export interface SendOptions {
+  home?: string
+  onEvent?: (e: SendEvent) => void
+  /** How long to keep retrying while the receiver cannot be reached (default 10 minutes). */
+  retryForMs?: number
+  chunkSize?: number
+}
+
+export interface SendResult { id: string, saved: string[], wireBytes: number }
+
+/** Lost the connection: worth another try. */
+class Retry extends Error {}
+
+/**
+ * Sends files and directory trees to `to`'s `files` service. Reconnects with
+ * backoff after a disconnect and resumes; the receiver says which chunks it
+ * holds, and only the others are sent. Running the same command again after
+ * a crash resumes too, since the transfer ID is derived from the manifest.
+ */
+export async function sendFiles (to: string, paths: string[], options: SendOptions = {}): Promise<SendResult> {
+  const { manifest, sources } = buildManifest(paths, options.chunkSize)
+  const emit = options.onEvent ?? (() => {})
+  const total = totalBytes(manifest)
+  const started = Date.now()
+  const counters = { wire: 0, rate: new RateMeter() }
+  const retryFor = options.retryForMs ?? 10 * 60_000
+  let id = ''
+  let attempt = 0
+  let lastProgress = Date.now()
+  let everConnected = false
+  for (;;) {
+    try {
+      const socket = await connect(to, FILES_SERVICE, { home: options.home }).catch((err: CspaceError) => {
+        // a refusal or a bad name will not change by waiting
+        if (err.exitCode === 2 || err.code === 'NOT_ALLOWED' || err.code === 'CONTACT_NOT_FOUND') throw err
+        // no local daemon at the start is a setup problem; later, it may be restarting
+        if (err.code === 'DAEMON_NOT_RUNNING' && !everConnected) throw err
+        throw new Retry(err.message)
+      })
+      everConnected = true
+      const result = await session(socket, manifest, sources, to, emit, counters, (newId) => { id = newId }, () => { lastProgress = Date.now(); attempt = 0 })
+      emit({ event: 'done', id: result.id, saved: result.saved, totalBytes: total, wireBytes: counters.wire, seconds: (Date.now() - started) / 1000 })
+      return { ...result, wireBytes: counters.wire }
+    } catch (err) {
+      if (!(err instanceof Retry)) throw err
+      if (Date.now() - lastProgress > retryFor) throw new TransferGaveUp(to, err.message)
+      attempt++
+      const delayMs = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5))
+      emit({ event: 'reconnecting', id, attempt, delayMs, reason: err.message })
+      await new Promise(resolve => setTimeout(resolve, delayMs))
+    }
+  }
+}
+
+/** One connection: offer, wait for the answer, send what is missing, wait for DONE. */
+async function session (socket: Socket, manifest: Manifest, sources: SourceFile[], to: string, emit: (e: SendEvent) => void,
+  counters: { wire: number, rate: RateMeter }, onId: (id: string) => void, onProgress: () => void): Promise<{ id: string, saved: string[] }> {
+  socket.on('error', () => {})
+  const frames = readFrames(socket, { chunkSize: () => 0 })
+  socket.write(encodeControl(FrameType.OFFER, manifest))
+  let sending: Promise<void> | undefined
+  let stop = false
+  let offered = false
+  try {
+    for await (const frame of frames) {
+      const body = decodeControl(frame)
+      if (frame.type === FrameType.STATUS) {
+        const id = String(body.id)
+        if (!offered) { offered = true; onId(id); emit({ event: 'offer', id, files: manifest.files.length, totalBytes: totalBytes(manifest) }) }
+        if (body.state === 'waiting') emit({ event: 'waiting', id })
+        if (body.state === 'declined') throw new TransferDeclined(to)
+        if (body.state === 'accepted' && sending == null) {
+          onProgress()
+          const have = haveSet(body.have, manifest)
+          const resumed = manifest.files.reduce((n, f, i) => n + [...Array(chunkCount(f.size, manifest.chunkSize)).keys()].filter(c => have.has(`${i}:${c}`)).reduce((s, c) => s + Math.min(manifest.chunkSize, f.size - c * manifest.chunkSize), 0), 0)
+          emit({ event: 'accepted', id, resumedBytes: resumed })
+          sending = sendData(socket, manifest, sources, have, id, emit, counters, onProgress, () => stop).catch((err: unknown) => {
+            if (err instanceof SourceUnreadable) { socket.end(encodeControl(FrameType.ERROR, { code: 'SOURCE_CHANGED', message: err.message })); throw err }
+          })
+          sending.catch(() => {})
+        }
+      } else if (frame.type === FrameType.DONE) {
+        return { id: String(body.id), saved: Array.isArray(body.saved) ? body.saved.map(String) : [] }
+      } else if (frame.type === FrameType.ERROR) {
+        const code = typeof body.code === 'string' ? body.code : 'FAILED'
+        const message = typeof body.message === 'string' ? body.message.slice(0, 500) : 'refused'
+        if (code === 'DISK_FULL') throw new ReceiverDiskFull(to)
+        throw new TransferRejected(code, `${to} refused the transfer: ${message}`)
+      }
+    }
+    stop = true
+    socket.destroy() // wakes a sender waiting for 'drain'
+    if (sending != null) await sending // a SourceUnreadable ends the session with its own message
+    throw new Retry('the connection was lost')
+  } catch (err) {
+    // the receiver went away in the middle of a frame: like any lost connection
+    if (err instanceof CspaceError && err.code !== 'TRUNCATED') throw err
+    throw new Retry((err as Error).message)
+  } finally {
+    stop = true
+    socket.destroy()
+  }
+}
+
+/** The receiver's list of chunks it holds, as "file:chunk" keys; only chunks the manifest has (the list is untrusted input). */
+function haveSet (have: unknown, m: Manifest): Set<string> {
+  const out = new Set<string>()
+  if (!Array.isArray(have)) return out
+  for (const r of have) {
+    if (!Array.isArray(r) || r.length !== 3 || !r.every(n => Number.isSafeInteger(n) && n >= 0)) continue
+    const [f, from, to] = r as [number, number, number]
+    if (f >= m.files.length) continue
+    const end = Math.min(to, chunkCount(m.files[f].size, m.chunkSize))
+    for (let c = from; c < end; c++) out.add(`${f}:${c}`)
+  }
+  return out
+}
+
+async function sendData (socket: Socket, m: Manifest, sources: SourceFile[], have: Set<string>, id: string, emit: (e: SendEvent) => void,
+  counters: { wire: number, rate: RateMeter }, onProgress: () => void, stopped: () => boolean): Promise<void> {
+  const total = totalBytes(m)
+  let done = 0
+  let lastEmit = 0
+  for (const [f, src] of sources.entries()) {
+    const n = chunkCount(src.size, m.chunkSize)
+    const hashes = Buffer.alloc(n * 32)
+    const fh = await open(src.source, 'r').catch((err: Error) => { throw new SourceUnreadable(src.source, err.message) })
+    // the next chunk is read and hashed while this one is being written
+    const read = async (c: number): Promise<{ buf: Buffer, hash: Buffer }> => {
+      const len = Math.min(m.chunkSize, src.size - c * m.chunkSize)
+      const buf = Buffer.allocUnsafe(len)
+      const { bytesRead } = await fh.read(buf, 0, len, c * m.chunkSize)
+      if (bytesRead !== len) throw new SourceUnreadable(src.source, 'it changed while sending; run the command again')
+      return { buf, hash: createHash('sha256').update(buf).digest() }
+    }
+    let next = n > 0 ? read(0) : undefined
+    next?.catch(() => {})
+    try {
+      for (let c = 0; c < n; c++) {
+        const { buf, hash } = await next!
+        next = c + 1 < n ? read(c + 1) : undefined
+        next?.catch(() => {})
+        if (stopped()) return
+        hash.copy(hashes, c * 32)
+        if (!have.has(`${f}:${c}`)) {
+          socket.write(encodeDataHeader(f, c, hash, buf.length))
+          const more = socket.write(buf)
+          counters.wire += buf.length
+          counters.rate.add(buf.length)
+          onProgress()
+          if (!more) await drained(socket)
+        }
+        done += buf.length
+        const now = Date.now()
+        if (now - lastEmit >= 200) {
+          lastEmit = now
+          const rate = counters.rate.perSecond()
+          emit({ event: 'progress', id, bytes: done, totalBytes: total, rate, eta: rate > 0 ? (total - done) / rate : null })
+        }
+      }
+    } finally {
+      await next?.catch(() => {})
+      await fh.close()
+    }
+    if (stopped()) return
+    socket.write(encodeControl(FrameType.FILE_END, { file: f, digest: fileDigest(hashes) }))
+  }
+  emit({ event: 'progress', id, bytes: total, totalBytes: total, rate: counters.rate.perSecond(), eta: 0 })
+}
+
+async function drained (socket: Socket): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve() }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
+}
+
+/** Bytes per second over the last few seconds. */
+export class RateMeter {
+  private samples: Array<[number, number]> = []
+  add (bytes: number): void {
+    const now = Date.now()
+    this.samples.push([now, bytes])
+    while (this.samples.length > 1 && now - this.samples[0][0] > 3000) this.samples.shift()
+  }
+
+  perSecond (): number {
+    if (this.samples.length < 2) return 0
+    const span = (this.samples[this.samples.length - 1][0] - this.samples[0][0]) / 1000
+    return span <= 0 ? 0 : this.samples.slice(1).reduce((n, s) => n + s[1], 0) / span
+  }
+}
+
+export { transferId }

@@ -1,0 +1,126 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { openAppStore, type AppStore } from '../../sdk/index.js'
+import type { Manifest } from './manifest.js'
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE transfers (
+     id TEXT PRIMARY KEY,
+     sender_user_id TEXT NOT NULL,
+     sender_name TEXT,
+     manifest TEXT NOT NULL,
+     total_bytes INTEGER NOT NULL,
+     file_count INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     error TEXT,
+     partial_dir TEXT,
+     saved TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`
+]
+
+/** pending: waiting for the user; accepted: receiving (or waiting for the sender to come back); then complete, declined or failed. */
+export type TransferState = 'pending' | 'accepted' | 'complete' | 'declined' | 'failed'
+
+export interface TransferRow {
+  id: string
+  senderUserId: string
+  senderName: string | null
+  manifest: Manifest
+  totalBytes: number
+  fileCount: number
+  state: TransferState
+  error: string | null
+  partialDir: string | null
+  saved: string[]
+  createdAt: number
+  updatedAt: number
+}
+
+export interface FilesSettings { downloads: string, acceptFrom: string[] }
+
+export function defaultDownloads (): string {
+  return join(homedir(), 'Downloads', 'cspace')
+}
+
+/** The receiver's records in `apps/files/files.db`: offers and their state, and the settings. */
+export class FilesStore {
+  private constructor (private readonly store: AppStore) {}
+
+  static open (home: string): FilesStore {
+    return new FilesStore(openAppStore('files', MIGRATIONS, { home }))
+  }
+
+  get (id: string): TransferRow | undefined {
+    const r = this.store.prepare('SELECT * FROM transfers WHERE id = ?').get(id) as Record<string, unknown> | undefined
+    return r == null ? undefined : toRow(r)
+  }
+
+  /** The transfer whose ID is `id` or starts with it (at least 4 characters), if exactly one does. */
+  find (id: string): TransferRow | undefined {
+    if (!/^[0-9a-f]{4,16}$/.test(id)) return undefined
+    const rows = this.store.prepare('SELECT * FROM transfers WHERE id LIKE ? LIMIT 2').all(`${id}%`) as Array<Record<string, unknown>>
+    return rows.length === 1 ? toRow(rows[0]) : undefined
+  }
+
+  list (): TransferRow[] {
+    return (this.store.prepare('SELECT * FROM transfers ORDER BY created_at, id').all() as Array<Record<string, unknown>>).map(toRow)
+  }
+
+  insert (row: Omit<TransferRow, 'createdAt' | 'updatedAt' | 'saved' | 'error'>): void {
+    const now = Date.now()
+    this.store.prepare(`INSERT INTO transfers (id, sender_user_id, sender_name, manifest, total_bytes, file_count, state, partial_dir, saved, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)`).run(row.id, row.senderUserId, row.senderName, JSON.stringify(row.manifest), row.totalBytes, row.fileCount, row.state, row.partialDir, now, now)
+  }
+
+  update (id: string, fields: { state?: TransferState, error?: string | null, partialDir?: string | null, saved?: string[], senderName?: string | null }): void {
+    const sets: string[] = ['updated_at = ?']
+    const values: Array<string | number | null> = [Date.now()]
+    if (fields.state !== undefined) { sets.push('state = ?'); values.push(fields.state) }
+    if (fields.error !== undefined) { sets.push('error = ?'); values.push(fields.error) }
+    if (fields.partialDir !== undefined) { sets.push('partial_dir = ?'); values.push(fields.partialDir) }
+    if (fields.saved !== undefined) { sets.push('saved = ?'); values.push(JSON.stringify(fields.saved)) }
+    if (fields.senderName !== undefined) { sets.push('sender_name = ?'); values.push(fields.senderName) }
+    this.store.prepare(`UPDATE transfers SET ${sets.join(', ')} WHERE id = ?`).run(...values, id)
+  }
+
+  remove (id: string): void {
+    this.store.prepare('DELETE FROM transfers WHERE id = ?').run(id)
+  }
+
+  settings (): FilesSettings {
+    const get = (k: string): string | undefined => (this.store.prepare('SELECT value FROM settings WHERE key = ?').get(k) as { value: string } | undefined)?.value
+    return { downloads: get('downloads') ?? defaultDownloads(), acceptFrom: JSON.parse(get('accept_from') ?? '[]') as string[] }
+  }
+
+  saveSettings (s: FilesSettings): void {
+    this.store.transaction(() => {
+      const put = this.store.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      put.run('downloads', s.downloads)
+      put.run('accept_from', JSON.stringify(s.acceptFrom))
+    })
+  }
+
+  close (): void {
+    this.store.close()
+  }
+}
+
+function toRow (r: Record<string, unknown>): TransferRow {
+  return {
+    id: r.id as string,
+    senderUserId: r.sender_user_id as string,
+    senderName: r.sender_name as string | null,
+    manifest: JSON.parse(r.manifest as string) as Manifest,
+    totalBytes: Number(r.total_bytes),
+    fileCount: Number(r.file_count),
+    state: r.state as TransferState,
+    error: r.error as string | null,
+    partialDir: r.partial_dir as string | null,
+    saved: JSON.parse(r.saved as string) as string[],
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at)
+  }
+}

@@ -1,0 +1,123 @@
+import type { Socket } from 'node:net'
+import { WireError } from './errors.js'
+
+/**
+ * The `files` service's wire format, version 1. Every frame is
+ *
+ *   [type u8][length u32 BE][payload]
+ *
+ * Control frames carry one UTF-8 JSON object; DATA carries raw bytes after a
+ * fixed header, so file contents never pass through JSON:
+ *
+ *   DATA payload = [file index u32][chunk index u32][SHA-256 of the bytes, 32][bytes]
+ *
+ *   sender → receiver: OFFER {v, chunkSize, files:[{path,size,mtime}]}, DATA, FILE_END {file, digest}, ERROR
+ *   receiver → sender: STATUS {state, id, have?}, DONE {id, saved}, ERROR {code, message}
+ *
+ * Lengths are checked from the header, before anything is buffered.
+ */
+export const WIRE_VERSION = 1
+export const FrameType = { OFFER: 1, STATUS: 2, DATA: 3, FILE_END: 4, DONE: 5, ERROR: 6 } as const
+export type FrameTypeCode = typeof FrameType[keyof typeof FrameType]
+
+export const HEADER_BYTES = 5
+export const DATA_HEADER_BYTES = 4 + 4 + 32
+export const DEFAULT_CHUNK = 1024 * 1024
+export const MIN_CHUNK = 64 * 1024
+export const MAX_CHUNK = 4 * 1024 * 1024
+/** A manifest of MAX_ENTRIES paths of ~100 bytes fits; anything bigger is refused before it is read. */
+export const MAX_CONTROL_BYTES = 8 * 1024 * 1024
+export const MAX_ENTRIES = 50_000
+export const MAX_PATH_BYTES = 1024
+export const MAX_FILE_SIZE = 2 ** 50
+
+export interface Frame { type: FrameTypeCode, payload: Buffer }
+export interface DataFrame { file: number, chunk: number, hash: Buffer, bytes: Buffer }
+
+const TYPES = new Set<number>(Object.values(FrameType))
+
+export function encodeFrame (type: FrameTypeCode, payload: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_BYTES)
+  header.writeUInt8(type, 0)
+  header.writeUInt32BE(payload.length, 1)
+  return Buffer.concat([header, payload])
+}
+
+export function encodeControl (type: FrameTypeCode, body: object): Buffer {
+  return encodeFrame(type, Buffer.from(JSON.stringify(body), 'utf8'))
+}
+
+/** The header of a DATA frame; the caller writes `bytes` right after it (no copy of the chunk). */
+export function encodeDataHeader (file: number, chunk: number, hash: Buffer, length: number): Buffer {
+  const h = Buffer.allocUnsafe(HEADER_BYTES + DATA_HEADER_BYTES)
+  h.writeUInt8(FrameType.DATA, 0)
+  h.writeUInt32BE(DATA_HEADER_BYTES + length, 1)
+  h.writeUInt32BE(file, 5)
+  h.writeUInt32BE(chunk, 9)
+  hash.copy(h, 13)
+  return h
+}
+
+export function decodeData (payload: Buffer): DataFrame {
+  if (payload.length < DATA_HEADER_BYTES) throw new WireError('BAD_FRAME', 'a data frame is shorter than its header')
+  return { file: payload.readUInt32BE(0), chunk: payload.readUInt32BE(4), hash: payload.subarray(8, 40), bytes: payload.subarray(40) }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function decodeControl (frame: Frame): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(decoder.decode(frame.payload))
+  } catch {
+    throw new WireError('BAD_FRAME', 'a control frame is not UTF-8 JSON')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WireError('BAD_FRAME', 'a control frame is not a JSON object')
+  return value as Record<string, unknown>
+}
+
+/** The largest payload a frame of `type` may have, given the negotiated chunk size. */
+function maxPayload (type: number, chunkSize: number): number {
+  return type === FrameType.DATA ? DATA_HEADER_BYTES + chunkSize : MAX_CONTROL_BYTES
+}
+
+/**
+ * Reads frames from `socket` with backpressure (async iteration pauses the
+ * socket while the consumer works). Throws WireError on an unknown type or an
+ * oversized length, as soon as the header arrives.
+ */
+export async function * readFrames (socket: Socket, limits: { chunkSize: () => number }): AsyncGenerator<Frame> {
+  let parts: Buffer[] = []
+  let buffered = 0
+  let need = -1 // payload length of the frame being assembled, -1 while reading a header
+  let type = 0
+  // destroyOnReturn false: leaving the loop (an error, the end) must not drop an error or DONE frame still being written
+  for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    parts.push(chunk)
+    buffered += chunk.length
+    while (true) {
+      if (need < 0) {
+        if (buffered < HEADER_BYTES) break
+        const head = take(HEADER_BYTES)
+        type = head.readUInt8(0)
+        need = head.readUInt32BE(1)
+        if (!TYPES.has(type)) throw new WireError('BAD_FRAME', `unknown frame type ${type}`)
+        if (need > maxPayload(type, limits.chunkSize())) throw new WireError('FRAME_TOO_LARGE', `a frame of ${need} bytes is larger than allowed`)
+      }
+      if (buffered < need) break
+      const payload = take(need)
+      need = -1
+      yield { type: type as FrameTypeCode, payload }
+    }
+  }
+  if (buffered > 0 || need >= 0) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
+
+  function take (n: number): Buffer {
+    const all = parts.length === 1 ? parts[0] : Buffer.concat(parts, buffered)
+    const out = all.subarray(0, n)
+    const rest = all.subarray(n)
+    parts = rest.length > 0 ? [rest] : []
+    buffered = rest.length
+    return out
+  }
+}

@@ -1,0 +1,188 @@
+import { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import { resolve } from 'node:path'
+import { ControlClient } from '../../apps/host/index.js'
+import { sendFiles, type SendEvent, type TransferView } from '../../apps/files/index.js'
+import { UsageError } from '../../errors.js'
+
+const MiB = 1024 * 1024
+
+function human (bytes: number): string {
+  return bytes >= 1024 * MiB ? `${(bytes / 1024 / MiB).toFixed(2)} GiB` : bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
+}
+
+function eta (seconds: number | null): string {
+  if (seconds == null || !Number.isFinite(seconds)) return '--'
+  const s = Math.round(seconds)
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor(s % 3600 / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`
+}
+
+/** A progress bar on stderr (only when it is a terminal), bytes, rate and ETA. */
+function progressBar (): { update: (bytes: number, total: number, rate: number, label: string) => void, stop: () => void } {
+  let bar: cliProgress.SingleBar | undefined
+  return {
+    update: (bytes, total, rate, label) => {
+      if (!process.stderr.isTTY) return
+      if (bar == null) {
+        bar = new cliProgress.SingleBar({ format: '{label} [{bar}] {percentage}% {done}/{size} {speed}/s ETA {left}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+        bar.start(total, 0, { label, done: human(0), size: human(total), speed: human(0), left: '--' })
+      }
+      bar.setTotal(total)
+      bar.update(bytes, { label, done: human(bytes), size: human(total), speed: human(rate), left: eta(rate > 0 ? (total - bytes) / rate : null) })
+    },
+    stop: () => { bar?.stop() }
+  }
+}
+
+async function openHost (): Promise<ControlClient> {
+  return await ControlClient.open('files')
+}
+
+function printList (list: TransferView[]): void {
+  if (list.length === 0) { process.stdout.write('no transfers\n'); return }
+  for (const t of list) {
+    const what = t.files === 1 ? t.paths[0] : `${t.files} files (${[...new Set(t.paths.map(p => p.split('/')[0]))].slice(0, 3).join(', ')})`
+    const progress = t.state === 'accepted' ? ` ${Math.floor(t.receivedBytes * 100 / Math.max(1, t.totalBytes))}%` : ''
+    const tail = t.state === 'complete' ? ` → ${t.saved.join(', ')}` : t.error != null ? ` (${t.error})` : ''
+    process.stdout.write(`${t.id}  ${t.state}${progress}  from ${t.from}  ${what}  ${human(t.totalBytes)}${tail}\n`)
+  }
+}
+
+/**
+ * Follows transfers on the host until `until` says stop: progress bars (or
+ * JSON lines with --json). Resolves with the final views of `ids`.
+ */
+async function follow (client: ControlClient, json: boolean, until: (t: Map<string, TransferView>) => boolean): Promise<Map<string, TransferView>> {
+  const state = new Map<string, TransferView>()
+  const bars = new Map<string, ReturnType<typeof progressBar>>()
+  return await new Promise((resolve, reject) => {
+    client.onEvent((event, data) => {
+      if (json) process.stdout.write(JSON.stringify({ event, data }) + '\n')
+      if (event === 'transfer') {
+        const t = data as TransferView
+        state.set(t.id, t)
+        if (!json && !process.stderr.isTTY) printList([t]) // no bars without a terminal: a line per change
+      }
+      if (event === 'progress' && !json) {
+        const p = data as { id: string, receivedBytes: number, totalBytes: number, rate: number }
+        let bar = bars.get(p.id)
+        if (bar == null) { bar = progressBar(); bars.set(p.id, bar) }
+        bar.update(p.receivedBytes, p.totalBytes, p.rate, p.id.slice(0, 8))
+      }
+      if (until(state)) { for (const b of bars.values()) b.stop(); resolve(state) }
+    })
+    client.request<{ transfers: TransferView[] }>('subscribe').then((r) => {
+      for (const t of r.transfers) state.set(t.id, t)
+      if (until(state)) resolve(state)
+    }, reject)
+    client.closed.then(() => reject(new UsageError('the files service went away (did the daemon stop?)', 'APP_HOST_GONE')), () => {})
+  })
+}
+
+/** `cspace send`, `cspace receive`, `cspace transfers …`: the file-transfer app's front end. */
+export function registerFilesCommands (program: Command): void {
+  program.command('send <user> <paths...>')
+    .description('send files and directories to USER (a contact name or user ID); resumes if run again')
+    .option('--json', 'progress as JSON lines on stdout')
+    .option('--retry-for <seconds>', 'keep retrying this long while USER cannot be reached', '600')
+    .action(async (user: string, paths: string[], opts: { json?: boolean, retryFor: string }) => {
+      const retryFor = Number(opts.retryFor)
+      if (!Number.isFinite(retryFor) || retryFor < 0) throw new UsageError('--retry-for needs a number of seconds')
+      const bar = progressBar()
+      const onEvent = (e: SendEvent): void => {
+        if (opts.json === true) { process.stdout.write(JSON.stringify(e) + '\n'); return }
+        if (e.event === 'waiting') process.stderr.write(`waiting for ${user} to accept (transfer ${e.id}: \`cspace receive\` on their side)…\n`)
+        else if (e.event === 'accepted' && e.resumedBytes > 0) process.stderr.write(`resuming: ${human(e.resumedBytes)} already there\n`)
+        else if (e.event === 'progress') bar.update(e.bytes, e.totalBytes, e.rate, `to ${user}`)
+        else if (e.event === 'reconnecting') process.stderr.write(`connection lost (${e.reason}); retrying in ${(e.delayMs / 1000).toFixed(1)} s\n`)
+      }
+      try {
+        const r = await sendFiles(user, paths.map(p => resolve(p)), { onEvent, retryForMs: retryFor * 1000 })
+        bar.stop()
+        if (opts.json !== true) process.stdout.write(`sent to ${user}: ${r.saved.join(', ')}\n`)
+      } finally {
+        bar.stop()
+      }
+    })
+
+  program.command('receive [id]')
+    .description('accept the waiting offers (or transfer ID; if none waits, the next one) and show progress until done')
+    .option('--json', 'events as JSON lines on stdout')
+    .option('--accept-from <name>', 'from now on accept files from contact NAME without asking (repeatable; same as `transfers config --accept-from`)', (v: string, a: string[]) => [...a, v], [])
+    .action(async (id: string | undefined, opts: { json?: boolean, acceptFrom: string[] }) => {
+      const client = await openHost()
+      try {
+        if (opts.acceptFrom.length > 0) {
+          const s = await client.request<{ acceptFrom: string[] }>('config', { acceptFrom: opts.acceptFrom, askFrom: [] })
+          process.stdout.write(`accepting files without asking from: ${s.acceptFrom.join(', ')}\n`)
+          return
+        }
+        const list = await client.request<TransferView[]>('list')
+        let ids = id != null ? [id] : list.filter(t => t.state === 'pending').map(t => t.id)
+        const accept = async (tid: string): Promise<string> => (await client.request<TransferView>('accept', { transfer: tid })).id
+        const mine = new Set<string>()
+        let waitingForOffer = ids.length === 0
+        if (waitingForOffer && opts.json !== true) process.stderr.write('waiting for an offer…\n')
+        for (const t of ids) mine.add(await accept(t))
+        ids = []
+        const final = await follow(client, opts.json === true, (state) => {
+          if (waitingForOffer) {
+            const offer = [...state.values()].find(t => t.state === 'pending')
+            if (offer != null) { waitingForOffer = false; mine.add(offer.id); void accept(offer.id).catch(() => {}) }
+            return false
+          }
+          return [...mine].every(m => { const s = state.get(m)?.state; return s === 'complete' || s === 'declined' || s === 'failed' })
+        })
+        const views = [...mine].map(m => final.get(m)).filter((t): t is TransferView => t != null)
+        if (opts.json !== true) for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${t.saved.join(', ')}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
+        if (views.some(t => t.state !== 'complete')) process.exitCode = 1
+      } finally {
+        client.close()
+      }
+    })
+
+  const transfers = program.command('transfers')
+    .description('list incoming transfers; accept, decline, remove them; set the downloads directory and auto-accept')
+    .option('--json', 'as JSON')
+    .option('--watch', 'keep showing progress until interrupted')
+    .action(async (opts: { json?: boolean, watch?: boolean }) => {
+      const client = await openHost()
+      try {
+        if (opts.watch === true) { await follow(client, opts.json === true, () => false); return }
+        const list = await client.request<TransferView[]>('list')
+        if (opts.json === true) process.stdout.write(JSON.stringify(list, null, 2) + '\n')
+        else printList(list)
+      } finally {
+        client.close()
+      }
+    })
+  for (const [op, what] of [['accept', 'accept the offer ID (or prefix)'], ['decline', 'decline the offer ID, or cancel it while it arrives'], ['remove', 'forget transfer ID and delete its partial data']] as const) {
+    transfers.command(`${op} <id>`).description(what).action(async (tid: string) => {
+      const client = await openHost()
+      try {
+        const r = await client.request<TransferView | { removed: string }>(op, { transfer: tid })
+        process.stdout.write(`${'removed' in r ? `${r.removed} removed` : `${r.id} ${r.state}`}\n`)
+      } finally {
+        client.close()
+      }
+    })
+  }
+  transfers.command('config')
+    .description('show or change where files land and whose files are accepted without asking')
+    .option('--downloads <dir>', 'the directory received files are saved in')
+    .option('--accept-from <name>', 'accept files from contact NAME without asking (repeatable)', (v: string, a: string[]) => [...a, v], [])
+    .option('--ask <name>', 'ask again before accepting files from NAME (repeatable)', (v: string, a: string[]) => [...a, v], [])
+    .option('--json', 'as JSON')
+    .action(async (opts: { downloads?: string, acceptFrom: string[], ask: string[], json?: boolean }) => {
+      const client = await openHost()
+      try {
+        const s = await client.request<{ downloads: string, acceptFrom: string[] }>('config', {
+          ...(opts.downloads != null ? { downloads: resolve(opts.downloads) } : {}), acceptFrom: opts.acceptFrom, askFrom: opts.ask
+        })
+        if (opts.json === true) process.stdout.write(JSON.stringify(s) + '\n')
+        else process.stdout.write(`downloads: ${s.downloads}\naccept from: ${s.acceptFrom.length === 0 ? '(nobody; each offer asks)' : s.acceptFrom.join(', ')}\n`)
+      } finally {
+        client.close()
+      }
+    })
+}

@@ -1,0 +1,245 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { ControlClient } from '../../../src/apps/host/index.js'
+import { FrameType, encodeControl, encodeDataHeader, encodeFrame, type TransferView } from '../../../src/apps/files/index.js'
+import { cleanupAll, makeProfile, runCli, spawnCspace, startDaemon, waitOnline, type RunningDaemon } from '../../helpers/cli.js'
+import { sha256File, tempDir, writeRandomFile } from '../../helpers/files.js'
+import { waitFor } from '../../helpers/wait.js'
+import { framesFor, rawSession } from './helpers.js'
+
+const MiB = 1024 * 1024
+
+/** File transfer between two real daemons: alice sends, bob's daemon receives. */
+describe('files: send and receive across daemons', () => {
+  let alice: Awaited<ReturnType<typeof makeProfile>>
+  let bob: Awaited<ReturnType<typeof makeProfile>>
+  let bobD: RunningDaemon
+  let boot: string[]
+  let downloads: string
+  const src = tempDir('cspace-files-src-')
+
+  async function cli (home: string, args: string[]): Promise<string> {
+    const r = await runCli(home, args)
+    assert.equal(r.code, 0, `cspace ${args.join(' ')}: ${r.stderr}`)
+    return r.stdout
+  }
+  const transfers = async (): Promise<TransferView[]> => JSON.parse(await cli(bob.home, ['transfers', '--json'])) as TransferView[]
+  const autoAccept = async (on: boolean): Promise<void> => { await cli(bob.home, on ? ['receive', '--accept-from', 'alice'] : ['transfers', 'config', '--ask', 'alice']) }
+  const useDownloads = async (dir: string): Promise<void> => { await cli(bob.home, ['transfers', 'config', '--downloads', dir]) }
+  const visible = (dir: string): string[] => readdirSync(dir).filter(n => !n.startsWith('.')).sort()
+
+  before(async () => {
+    const router = await startDaemon((await makeProfile('router')).home, ['--router'])
+    boot = ['--bootstrap', router.addresses[0]]
+    alice = await makeProfile('alice')
+    bob = await makeProfile('bob')
+    await cli(alice.home, ['contacts', 'add', 'bob', bob.userId])
+    await cli(bob.home, ['contacts', 'add', 'alice', alice.userId])
+    bobD = await startDaemon(bob.home, boot)
+    await startDaemon(alice.home, boot)
+    await waitOnline(alice.home, 'bob')
+    downloads = tempDir('cspace-files-dl-')
+    await waitFor('bob\'s files host', async () => (await runCli(bob.home, ['transfers', 'config', '--downloads', downloads])).code === 0, 20_000, 200)
+  })
+
+  after(async () => { await cleanupAll() })
+
+  test('a directory tree and a file, auto-accepted, arrive intact', async () => {
+    await autoAccept(true)
+    const tree = join(src, 'album')
+    mkdirSync(join(tree, 'sub', 'deeper'), { recursive: true })
+    const sums: Record<string, string> = {
+      'album/a.bin': writeRandomFile(join(tree, 'a.bin'), 3 * MiB + 17),
+      'album/sub/b.bin': writeRandomFile(join(tree, 'sub', 'b.bin'), 1000),
+      'album/sub/deeper/empty': writeRandomFile(join(tree, 'sub', 'deeper', 'empty'), 0),
+      'single.bin': writeRandomFile(join(src, 'single.bin'), 2 * MiB)
+    }
+    const r = await runCli(alice.home, ['send', 'bob', tree, join(src, 'single.bin'), '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const events = r.stdout.trim().split('\n').map(l => JSON.parse(l) as { event: string, saved?: string[] })
+    assert.ok(events.some(e => e.event === 'progress'))
+    assert.deepEqual(events.at(-1)?.saved, ['album', 'single.bin'])
+    for (const [rel, sum] of Object.entries(sums)) assert.equal(await sha256File(join(downloads, rel)), sum, rel)
+    const t = (await transfers()).find(x => x.paths.includes('single.bin'))
+    assert.equal(t?.state, 'complete')
+    assert.equal(existsSync(join(downloads, '.cspace-partial', t.id)), false)
+  })
+
+  test('without auto-accept an offer waits: declined, then accepted with `cspace receive`', async () => {
+    await autoAccept(false)
+    writeRandomFile(join(src, 'ask.bin'), 100_000)
+    const sender = spawnCspace(['send', 'bob', join(src, 'ask.bin')], { home: alice.home })
+    const exited = once(sender, 'exit') as Promise<[number]>
+    let stderr = ''
+    sender.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+    const offer = await waitFor('a pending offer', async () => (await transfers()).find(t => t.state === 'pending'))
+    assert.equal(offer.from, 'alice')
+    await cli(bob.home, ['transfers', 'decline', offer.id.slice(0, 6)])
+    const [code] = await exited
+    assert.equal(code, 1)
+    assert.match(stderr, /bob declined the files/)
+    assert.equal(existsSync(join(downloads, 'ask.bin')), false)
+
+    const sum = writeRandomFile(join(src, 'ask2.bin'), 200_000)
+    const receiving = runCli(bob.home, ['receive'])
+    const sent = runCli(alice.home, ['send', 'bob', join(src, 'ask2.bin')])
+    const [rx, tx] = await Promise.all([receiving, sent])
+    assert.equal(tx.code, 0, tx.stderr)
+    assert.equal(rx.code, 0, rx.stderr)
+    assert.match(rx.stdout, /received from alice: ask2\.bin/)
+    assert.equal(await sha256File(join(downloads, 'ask2.bin')), sum)
+  })
+
+  test('a name already taken is numbered, never overwritten', async () => {
+    await autoAccept(true)
+    const dir1 = join(src, 'v1'); const dir2 = join(src, 'v2')
+    mkdirSync(dir1); mkdirSync(dir2)
+    const first = writeRandomFile(join(dir1, 'report.pdf'), 5000)
+    const second = writeRandomFile(join(dir2, 'report.pdf'), 6000)
+    assert.equal((await runCli(alice.home, ['send', 'bob', join(dir1, 'report.pdf')])).code, 0)
+    const r = await runCli(alice.home, ['send', 'bob', join(dir2, 'report.pdf')])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /report \(1\)\.pdf/)
+    assert.equal(await sha256File(join(downloads, 'report.pdf')), first)
+    assert.equal(await sha256File(join(downloads, 'report (1).pdf')), second)
+  })
+
+  test('hostile names from a hand-written sender land inside the downloads directory', async () => {
+    const dl = tempDir('cspace-files-hostile-')
+    await useDownloads(join(dl, 'in'))
+    const files = ['../../x', '/etc/passwd', 'nul\u0000byte', 'CON', 'a/../../../b/c'].map(path => ({ path, data: randomBytes(100) }))
+    const replies = await rawSession(alice.home, 'bob', framesFor(files))
+    const done = replies.find(r => r.type === FrameType.DONE)
+    assert.ok(done, JSON.stringify(replies))
+    assert.deepEqual(visible(join(dl, 'in')), ['_CON', 'a', 'etc', 'nul_byte', 'x'])
+    assert.deepEqual(readdirSync(dl), ['in'])
+    assert.deepEqual(readFileSync(join(dl, 'in', 'etc', 'passwd')), files[1].data)
+    assert.deepEqual(readFileSync(join(dl, 'in', 'a', 'b', 'c')), files[4].data)
+    await useDownloads(downloads)
+  })
+
+  test('a chunk that does not match its SHA-256 is refused and not stored', async () => {
+    const data = randomBytes(200_000)
+    const [offer] = framesFor([{ path: 'corrupt.bin', data }])
+    const wrongHash = Buffer.alloc(32, 7)
+    const replies = await rawSession(alice.home, 'bob', [offer, encodeDataHeader(0, 0, wrongHash, 65536), data.subarray(0, 65536)])
+    const err = replies.find(r => r.type === FrameType.ERROR)
+    assert.equal(err?.body.code, 'CHUNK_CORRUPT')
+    const t = (await transfers()).find(x => x.paths[0] === 'corrupt.bin')
+    assert.equal(t?.receivedBytes, 0)
+    assert.equal(existsSync(join(downloads, 'corrupt.bin')), false)
+    // a right chunk list with a wrong file digest is refused too
+    const all = framesFor([{ path: 'digest.bin', data }])
+    all[all.length - 1] = encodeControl(FrameType.FILE_END, { file: 0, digest: '0'.repeat(64) })
+    const r2 = await rawSession(alice.home, 'bob', all)
+    assert.equal(r2.find(r => r.type === FrameType.ERROR)?.body.code, 'FILE_MISMATCH')
+    assert.equal(existsSync(join(downloads, 'digest.bin')), false)
+  })
+
+  test('malformed and oversized frames get an error frame; the host keeps serving', async () => {
+    const code = async (frames: Buffer[]): Promise<unknown> => (await rawSession(alice.home, 'bob', frames)).find(r => r.type === FrameType.ERROR)?.body.code
+    assert.equal(await code([Buffer.from([FrameType.OFFER, 0xff, 0xff, 0xff, 0xff])]), 'FRAME_TOO_LARGE')
+    assert.equal(await code([Buffer.from([42, 0, 0, 0, 1, 0])]), 'BAD_FRAME')
+    assert.equal(await code([encodeFrame(FrameType.OFFER, Buffer.from('{not json'))]), 'BAD_FRAME')
+    assert.equal(await code([encodeFrame(FrameType.OFFER, Buffer.from([0xff, 0xfe]))]), 'BAD_FRAME')
+    assert.equal(await code([encodeControl(FrameType.OFFER, { v: 9, chunkSize: 65536, files: [] })]), 'UNSUPPORTED_VERSION')
+    assert.equal(await code([encodeControl(FrameType.OFFER, { v: 1, chunkSize: 65536, files: [{ path: '..', size: 1, mtime: 0 }] })]), 'BAD_MANIFEST')
+    assert.equal(await code([encodeFrame(FrameType.DATA, Buffer.alloc(50))]), 'BAD_FRAME')
+    const [offer] = framesFor([{ path: 'oversized-chunk.bin', data: randomBytes(10) }])
+    const big = Buffer.alloc(5); big.writeUInt8(FrameType.DATA, 0); big.writeUInt32BE(40 + 65536 + 1, 1)
+    assert.equal(await code([offer, big]), 'FRAME_TOO_LARGE')
+    assert.equal(await code([offer, encodeDataHeader(3, 0, Buffer.alloc(32), 10), randomBytes(10)]), 'BAD_CHUNK')
+    const sum = writeRandomFile(join(src, 'after-bad.bin'), 1000)
+    assert.equal((await runCli(alice.home, ['send', 'bob', join(src, 'after-bad.bin')])).code, 0)
+    assert.equal(await sha256File(join(downloads, 'after-bad.bin')), sum)
+  })
+
+  test('killing the receiving daemon mid-transfer: the sender resumes, re-sending at most one chunk', async (ctx) => {
+    const size = 256 * MiB
+    const sum = writeRandomFile(join(src, 'big.bin'), size)
+    const control = await ControlClient.open('files', bob.home)
+    let seen = 0
+    const killAt = new Promise<void>((resolve) => control.onEvent((event, data) => {
+      const p = data as { receivedBytes?: number }
+      if (event === 'progress' && (p.receivedBytes ?? 0) >= 16 * MiB) { seen = p.receivedBytes ?? 0; resolve() }
+    }))
+    await control.request('subscribe')
+    const sender = spawnCspace(['send', 'bob', join(src, 'big.bin'), '--json'], { home: alice.home })
+    const exited = once(sender, 'exit') as Promise<[number]>
+    let out = ''
+    sender.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+    await killAt
+    await bobD.kill()
+    assert.ok(seen < size, 'the transfer finished before the kill; use a bigger file')
+    bobD = await startDaemon(bob.home, boot)
+    const deadline = setTimeout(() => sender.kill('SIGKILL'), 180_000)
+    const [code] = await exited
+    clearTimeout(deadline)
+    control.close()
+    assert.equal(code, 0, out)
+    assert.match(out, /"event":"reconnecting"/)
+    assert.equal(await sha256File(join(downloads, 'big.bin')), sum)
+    const t = (await transfers()).find(x => x.paths[0] === 'big.bin')!
+    assert.ok(t.resumedBytes >= seen, `resumed from ${t.resumedBytes}, but ${seen} had been reported received`)
+    assert.ok(t.resumedBytes + t.sessionBytes <= size + MiB, `re-sent ${t.resumedBytes + t.sessionBytes - size} bytes`)
+    assert.equal(t.duplicateBytes, 0)
+    ctx.diagnostic(`killed at >= ${seen} bytes reported; resumed from ${t.resumedBytes}; sent after restart ${t.sessionBytes}; re-sent ${t.resumedBytes + t.sessionBytes - size}`)
+  })
+
+  test('killing the sender mid-transfer: the same command resumes', async () => {
+    const size = 256 * MiB
+    const sum = writeRandomFile(join(src, 'big2.bin'), size)
+    const sender = spawnCspace(['send', 'bob', join(src, 'big2.bin'), '--json'], { home: alice.home })
+    const exited = once(sender, 'exit')
+    await waitFor('some of big2.bin received', async () => ((await transfers()).find(x => x.paths[0] === 'big2.bin')?.receivedBytes ?? 0) > 8 * MiB, 60_000, 50)
+    sender.kill('SIGKILL')
+    await exited
+    const r = await runCli(alice.home, ['send', 'bob', join(src, 'big2.bin'), '--json'], { timeoutMs: 120_000 })
+    assert.equal(r.code, 0, r.stderr)
+    const accepted = r.stdout.split('\n').filter(l => l.includes('"accepted"')).map(l => JSON.parse(l) as { resumedBytes: number })
+    assert.ok(accepted[0].resumedBytes > 8 * MiB, `resumed from ${accepted[0].resumedBytes}`)
+    assert.equal(await sha256File(join(downloads, 'big2.bin')), sum)
+  })
+
+  test('a full disk is reported to both sides and leaves no file', async () => {
+    const mnt = tempDir('cspace-files-tmpfs-')
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
+    try {
+      await useDownloads(mnt)
+      // too big from the start: refused before anything is written
+      writeRandomFile(join(src, 'huge.bin'), 3 * MiB)
+      const r = await runCli(alice.home, ['send', 'bob', join(src, 'huge.bin')])
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /bob's disk is full/)
+      assert.match((await transfers()).find(x => x.paths[0] === 'huge.bin')?.error ?? '', /disk is full/)
+      // fits when offered, but the disk fills up before it is accepted: fails while writing
+      await autoAccept(false)
+      const fitsSum = writeRandomFile(join(src, 'fits.bin'), 1536 * 1024)
+      const sender = runCli(alice.home, ['send', 'bob', join(src, 'fits.bin')])
+      const offer = await waitFor('the offer', async () => (await transfers()).find(t => t.state === 'pending' && t.paths[0] === 'fits.bin'))
+      writeFileSync(join(mnt, 'filler'), Buffer.alloc(1024 * 1024))
+      await cli(bob.home, ['transfers', 'accept', offer.id])
+      const r2 = await sender
+      assert.equal(r2.code, 1)
+      assert.match(r2.stderr, /bob's disk is full/)
+      assert.deepEqual(visible(mnt), ['filler'])
+      const t = (await transfers()).find(x => x.id === offer.id)
+      assert.equal(t?.state, 'failed')
+      // once there is room, the same command completes it (from whichever chunks were written)
+      rmSync(join(mnt, 'filler'))
+      const r3 = await runCli(alice.home, ['send', 'bob', join(src, 'fits.bin')])
+      assert.equal(r3.code, 0, r3.stderr)
+      assert.equal(await sha256File(join(mnt, 'fits.bin')), fitsSum)
+      assert.deepEqual(visible(mnt), ['fits.bin'])
+    } finally {
+      await useDownloads(downloads)
+      await autoAccept(true)
+      execFileSync('umount', ['-l', mnt])
+    }
+  })
+})

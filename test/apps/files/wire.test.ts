@@ -1,0 +1,71 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
+import type { Socket } from 'node:net'
+import { FrameType, MAX_CONTROL_BYTES, encodeControl, encodeFrame, numberedName, parseOffer, readFrames, sanitizePath } from '../../../src/apps/files/index.js'
+
+async function frames (bytes: Buffer[], chunkSize = 65536): Promise<number[]> {
+  const s = new PassThrough()
+  for (const b of bytes) s.write(b)
+  s.end()
+  const out: number[] = []
+  for await (const f of readFrames(s as unknown as Socket, { chunkSize: () => chunkSize })) out.push(f.type)
+  return out
+}
+
+/** The wire format and the name rules on bad input, without daemons. */
+describe('files: wire format and names', () => {
+  test('frames split across any boundary are reassembled', async () => {
+    const all = Buffer.concat([encodeControl(FrameType.STATUS, { a: 1 }), encodeFrame(FrameType.DATA, Buffer.alloc(100)), encodeControl(FrameType.DONE, {})])
+    const pieces = [...all].map((_, i) => all.subarray(i, i + 1))
+    assert.deepEqual(await frames(pieces), [FrameType.STATUS, FrameType.DATA, FrameType.DONE])
+  })
+
+  test('oversized, unknown and truncated frames are refused from the header', async () => {
+    const huge = Buffer.from([FrameType.OFFER, 0xff, 0xff, 0xff, 0xff])
+    await assert.rejects(frames([huge]), { code: 'FRAME_TOO_LARGE' })
+    const big = Buffer.alloc(5); big.writeUInt8(FrameType.OFFER, 0); big.writeUInt32BE(MAX_CONTROL_BYTES + 1, 1)
+    await assert.rejects(frames([big]), { code: 'FRAME_TOO_LARGE' })
+    const bigData = Buffer.alloc(5); bigData.writeUInt8(FrameType.DATA, 0); bigData.writeUInt32BE(40 + 65537, 1)
+    await assert.rejects(frames([bigData]), { code: 'FRAME_TOO_LARGE' })
+    await assert.rejects(frames([Buffer.from([99, 0, 0, 0, 0])]), { code: 'BAD_FRAME' })
+    await assert.rejects(frames([encodeControl(FrameType.OFFER, { v: 1 }).subarray(0, 8)]), { code: 'TRUNCATED' })
+  })
+
+  test('offers are validated: version, chunk size, counts, sizes, names', () => {
+    const ok = { v: 1, chunkSize: 1 << 20, files: [{ path: 'a.txt', size: 3, mtime: 0 }] }
+    assert.equal(parseOffer(ok).files[0].path, 'a.txt')
+    assert.throws(() => parseOffer({ ...ok, v: 2 }), { code: 'UNSUPPORTED_VERSION' })
+    assert.throws(() => parseOffer({ ...ok, chunkSize: 1 }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, chunkSize: 64 << 20 }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [] }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: 'x' }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: Array.from({ length: 50_001 }, (_, i) => ({ path: `f${i}`, size: 0, mtime: 0 })) }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [{ path: 'a', size: -1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [{ path: 'a', size: 2 ** 60, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [{ path: 'a', size: '1', mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [{ path: 'x'.repeat(2000), size: 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [{ path: '../..', size: 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [{ path: 'A', size: 1, mtime: 0 }, { path: './a', size: 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    assert.throws(() => parseOffer({ ...ok, files: [{ path: 'd', size: 1, mtime: 0 }, { path: 'd/e', size: 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+  })
+
+  test('hostile names become safe relative names', () => {
+    assert.equal(sanitizePath('../../x'), 'x')
+    assert.equal(sanitizePath('/etc/passwd'), 'etc/passwd')
+    assert.equal(sanitizePath('a\u0000b'), 'a_b')
+    assert.equal(sanitizePath('CON'), '_CON')
+    assert.equal(sanitizePath('dir/nul.txt'), 'dir/_nul.txt')
+    assert.equal(sanitizePath('C:\\Windows\\evil'), 'C_/Windows/evil')
+    assert.equal(sanitizePath('trailing. . '), 'trailing')
+    assert.equal(sanitizePath('..'), null)
+    assert.equal(sanitizePath(''), null)
+    assert.equal(Buffer.byteLength(sanitizePath('é'.repeat(300))!), 254)
+  })
+
+  test('a taken name is numbered before its extension', () => {
+    assert.equal(numberedName('photo.jpg', 1), 'photo (1).jpg')
+    assert.equal(numberedName('notes', 2), 'notes (2)')
+    assert.equal(numberedName('.bashrc', 1), '.bashrc (1)')
+  })
+})
