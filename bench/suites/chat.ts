@@ -52,16 +52,23 @@ export async function measureChat (topo: Topology, opts: { samples: number, burs
     }
     const raw = await rawTcpRoundTrips(opts.samples)
 
-    const ids = new Set<string>()
-    let delivered = 0
+    // an event can be read in the same chunk as the reply to its `send`, before the
+    // caller has seen that reply: collect every delivered id, and compare at the end
+    const sent = new Set<string>()
+    const delivered = new Set<string>()
+    let finished = false
     let allDone: () => void = () => {}
     const done = new Promise<void>((resolve) => { allDone = resolve })
+    const check = (): void => {
+      if (!finished && sent.size === opts.burst && [...sent].every(id => delivered.has(id))) { finished = true; allDone() }
+    }
     client.onEvent((event, data) => {
-      if (event === 'delivered' && ids.has((data as ChatEvent).message.id) && ++delivered === opts.burst) allDone()
+      if (event === 'delivered') { delivered.add((data as ChatEvent).message.id); check() }
     })
     await client.request('subscribe')
     const t0 = performance.now()
-    for (let i = 0; i < opts.burst; i++) ids.add((await client.request<NamedMessage>('send', { to: 'bob', text: `burst ${i}` })).message.id)
+    for (let i = 0; i < opts.burst; i++) sent.add((await client.request<NamedMessage>('send', { to: 'bob', text: `burst ${i}` })).message.id)
+    check()
     await done
     const seconds = (performance.now() - t0) / 1000
     return { deliveryMs: { 'raw TCP': summarize(raw), 'cspace chat': summarize(cspace) }, burst: { messages: opts.burst, perSecond: opts.burst / seconds } }
