@@ -130,6 +130,11 @@ export class ControlClient {
     return await new Promise<T>((resolve, reject) => this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject }))
   }
 
+  /**
+   * Calls `fn` for every event line. An event can be read in the same chunk
+   * as a reply and so reach `fn` before the code awaiting that reply resumes:
+   * match events to requests by content, not by the order of arrival.
+   */
   onEvent (fn: (event: string, data: unknown) => void): void {
     this.listeners.add(fn)
   }
