@@ -28,7 +28,8 @@ function who (caller: Caller): string {
 
 async function openVnc (vnc: HostPort, timeoutMs = 10_000): Promise<Socket> {
   return await new Promise<Socket>((resolve, reject) => {
-    const s = netConnect({ host: vnc.host, port: vnc.port, allowHalfOpen: true })
+    // noDelay: RFB is request/response; with Nagle a write's tail waits for the peer's delayed ACK
+    const s = netConnect({ host: vnc.host, port: vnc.port, allowHalfOpen: true, noDelay: true })
     const timer = setTimeout(() => { s.destroy(); reject(new VncUnreachable(formatHostPort(vnc), 'no answer')) }, timeoutMs)
     s.once('connect', () => { clearTimeout(timer); resolve(s) })
     s.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); reject(new VncUnreachable(formatHostPort(vnc), err.code ?? err.message)) })

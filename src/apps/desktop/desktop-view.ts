@@ -26,7 +26,8 @@ export async function checkContact (user: string, home?: string): Promise<void> 
 export async function viewDesktop (options: { user: string, port: number, home?: string, log: (line: string) => void }): Promise<DesktopView> {
   await checkContact(options.user, options.home)
   const sockets = new Set<Socket>()
-  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (local) => {
+  // noDelay: see desktop-share.ts; the viewer's socket is the last hop of every update
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (local) => {
     sockets.add(local)
     local.once('close', () => sockets.delete(local))
     local.on('error', () => {})
