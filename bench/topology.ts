@@ -1,8 +1,8 @@
-import { makeProfile, runCli, startDaemon, type RunningDaemon } from '../test/helpers/cli.js'
+import { makeProfile, runCli, startDaemon, startTwoUsers, type Profile, type RunningDaemon } from '../test/helpers/cli.js'
 
 const USERS_STARTED_TOGETHER = 4
 
-export type Profile = Awaited<ReturnType<typeof makeProfile>>
+export type { Profile }
 
 /** A router and two users, alice and bob, contacts of each other, daemons on 127.0.0.1. */
 export interface Topology {
@@ -24,14 +24,7 @@ async function cli (home: string, args: string[]): Promise<string> {
 }
 
 export async function buildTopology (): Promise<Topology> {
-  const router = await startDaemon((await makeProfile('router')).home, ['--router'])
-  const boot = ['--bootstrap', router.addresses[0]]
-  const alice = await makeProfile('alice')
-  const bob = await makeProfile('bob')
-  await cli(alice.home, ['contacts', 'add', 'bob', bob.userId])
-  await cli(bob.home, ['contacts', 'add', 'alice', alice.userId])
-  const bobD = await startDaemon(bob.home, boot)
-  const aliceD = await startDaemon(alice.home, boot)
+  const { router, boot, alice, bob, aliceD, bobD } = await startTwoUsers()
   return {
     router,
     alice,

@@ -1,12 +1,11 @@
 import { performance } from 'node:perf_hooks'
-import { connect, type Socket } from 'node:net'
-import { once } from 'node:events'
+import type { Socket } from 'node:net'
 import type { ChildProcess } from 'node:child_process'
 import { stopChild } from '../../src/util/stop-child.js'
 import type { Sshd } from '../../test/helpers/sshd.js'
 import { runCli, spawnCspace, waitOnline } from '../../test/helpers/cli.js'
 import { waitFor } from '../../test/helpers/wait.js'
-import { missingDesktopBinaries, startX11vncServer, startXvfb, type X11vncServer, type Xvfb } from '../../test/helpers/xvfb.js'
+import { ByteReader, fbUpdateRequest, missingDesktopBinaries, rfbHandshake, startX11vncServer, startXvfb, type X11vncServer, type Xvfb } from '../../test/helpers/xvfb.js'
 import { sshTunnel } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
@@ -27,94 +26,11 @@ export interface DesktopResult {
   updateMBps: Record<string, Summary>
 }
 
-/**
- * Reads exact byte counts from a socket without re-copying what is buffered
- * (a full-screen Raw update is 4 MB in 64 KiB chunks), and skips pixel data.
- */
-class Reader {
-  private chunks: Buffer[] = []
-  private length = 0
-  private ended = false
-  private wake: (() => void) | undefined
+interface Session { socket: Socket, reader: ByteReader, width: number, height: number }
 
-  constructor (socket: Socket) {
-    socket.on('data', (b: Buffer) => { this.chunks.push(b); this.length += b.length; this.wake?.() })
-    socket.on('close', () => { this.ended = true; this.wake?.() })
-    socket.on('error', () => {})
-  }
-
-  private async want (n: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (this.length < n) {
-      if (this.ended) throw new Error(`connection ended after ${this.length} of ${n} bytes`)
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} bytes (have ${this.length})`)
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 1)
-        this.wake = () => { clearTimeout(t); resolve() }
-      })
-      this.wake = undefined
-    }
-  }
-
-  /** Drops n bytes from the front; returns them if `keep`. */
-  private take (n: number, keep: boolean): Buffer {
-    const parts: Buffer[] = []
-    let left = n
-    while (left > 0) {
-      const c = this.chunks[0]
-      if (c.length <= left) {
-        this.chunks.shift()
-        if (keep) parts.push(c)
-        left -= c.length
-      } else {
-        if (keep) parts.push(c.subarray(0, left))
-        this.chunks[0] = c.subarray(left)
-        left = 0
-      }
-    }
-    this.length -= n
-    return keep ? (parts.length === 1 ? parts[0] : Buffer.concat(parts)) : Buffer.alloc(0)
-  }
-
-  async read (n: number, timeoutMs = 30_000): Promise<Buffer> {
-    await this.want(n, timeoutMs)
-    return this.take(n, true)
-  }
-
-  /** Consumes n bytes as they arrive, holding at most what is buffered. */
-  async skip (n: number, timeoutMs = 30_000): Promise<void> {
-    let left = n
-    while (left > 0) {
-      await this.want(1, timeoutMs)
-      const k = Math.min(left, this.length)
-      this.take(k, false)
-      left -= k
-    }
-  }
-}
-
-interface Session { socket: Socket, reader: Reader, width: number, height: number }
-
-/** A viewer's RFB 3.8 handshake with security None, shared ClientInit, until ServerInit (with its name) is in. */
 async function handshake (port: number): Promise<Session> {
-  const socket = connect(port, '127.0.0.1')
-  socket.setNoDelay(true)
-  const reader = new Reader(socket)
-  await once(socket, 'connect')
-  const version = (await reader.read(12)).toString('latin1')
-  if (!/^RFB 003\.\d{3}\n$/.test(version)) throw new Error(`bad server version ${JSON.stringify(version)}`)
-  socket.write('RFB 003.008\n')
-  const count = (await reader.read(1))[0]
-  if (count === 0) throw new Error(`server refused: ${(await reader.read((await reader.read(4)).readUInt32BE(0))).toString()}`)
-  const types = [...await reader.read(count)]
-  if (!types.includes(1)) throw new Error(`security None not offered (offered ${types.join(',')})`)
-  socket.write(Buffer.from([1]))
-  const result = (await reader.read(4)).readUInt32BE(0)
-  if (result !== 0) throw new Error(`SecurityResult ${result}`)
-  socket.write(Buffer.from([1])) // ClientInit: shared
-  const head = await reader.read(24) // width, height, pixel format, name length
-  await reader.read(head.readUInt32BE(20))
-  return { socket, reader, width: head.readUInt16BE(0), height: head.readUInt16BE(2) }
+  const { socket, reader, init } = await rfbHandshake(port)
+  return { socket, reader, width: init.width, height: init.height }
 }
 
 /** SetPixelFormat 32 bpp, depth 24, little-endian true colour; SetEncodings [Raw] (no pseudo-encodings). */
@@ -136,15 +52,6 @@ function pixelFormatAndEncodings (): Buffer {
   enc.writeUInt16BE(1, 2)
   enc.writeInt32BE(0, 4) // Raw
   return Buffer.concat([spf, enc])
-}
-
-function updateRequest (width: number, height: number): Buffer {
-  const b = Buffer.alloc(10)
-  b[0] = 3
-  b[1] = 0 // non-incremental
-  b.writeUInt16BE(width, 6)
-  b.writeUInt16BE(height, 8)
-  return b
 }
 
 /**
@@ -192,7 +99,7 @@ async function sample (port: number): Promise<{ setupMs: number, updateMs: numbe
     if (s.width !== GEOMETRY.width || s.height !== GEOMETRY.height) throw new Error(`screen ${s.width}x${s.height}, expected ${GEOMETRY.width}x${GEOMETRY.height}`)
     s.socket.write(pixelFormatAndEncodings())
     const t1 = performance.now()
-    s.socket.write(updateRequest(s.width, s.height))
+    s.socket.write(fbUpdateRequest(s.width, s.height))
     const bytes = await readFullUpdate(s)
     return { setupMs, updateMs: performance.now() - t1, bytes }
   } finally {

@@ -145,3 +145,31 @@ export async function cleanupAll (): Promise<void> {
   children.clear()
   removeTempDirs()
 }
+
+export type Profile = Awaited<ReturnType<typeof makeProfile>>
+
+/** A router and two users, alice and bob, contacts of each other, daemons up and bob online for alice. */
+export interface TwoUsers {
+  router: RunningDaemon
+  /** `--bootstrap <router>`: for restarting a daemon or starting another user. */
+  boot: string[]
+  alice: Profile
+  bob: Profile
+  aliceD: RunningDaemon
+  bobD: RunningDaemon
+}
+
+export async function startTwoUsers (): Promise<TwoUsers> {
+  const router = await startDaemon((await makeProfile('router')).home, ['--router', '--no-apps'])
+  const boot = ['--bootstrap', router.addresses[0]]
+  const alice = await makeProfile('alice')
+  const bob = await makeProfile('bob')
+  for (const [home, name, id] of [[alice.home, 'bob', bob.userId], [bob.home, 'alice', alice.userId]]) {
+    const r = await runCli(home, ['contacts', 'add', name, id])
+    if (r.code !== 0) throw new Error(`contacts add ${name}: ${r.stderr}`)
+  }
+  const bobD = await startDaemon(bob.home, boot)
+  const aliceD = await startDaemon(alice.home, boot)
+  await Promise.all([waitOnline(alice.home, 'bob'), waitOnline(bob.home, 'alice')])
+  return { router, boot, alice, bob, aliceD, bobD }
+}

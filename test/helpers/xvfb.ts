@@ -58,38 +58,76 @@ export async function startX11vncServer (display: string): Promise<X11vncServer>
   return { port, stop: async () => await stopProcess(proc) }
 }
 
-/** Reads exact byte counts from a socket, as an RFB client must. */
+/**
+ * Reads exact byte counts from a socket, as an RFB client must, without
+ * re-copying what is buffered (a full-screen Raw update is megabytes in
+ * 64 KiB chunks); `skip` consumes pixel data as it arrives.
+ */
 export class ByteReader {
-  private buf: Buffer = Buffer.alloc(0)
+  private chunks: Buffer[] = []
+  private length = 0
   private ended = false
   private wake: (() => void) | undefined
 
   constructor (readonly socket: Socket) {
-    socket.on('data', (b: Buffer) => { this.buf = Buffer.concat([this.buf, b]); this.wake?.() })
+    socket.on('data', (b: Buffer) => { this.chunks.push(b); this.length += b.length; this.wake?.() })
     socket.on('end', () => { this.ended = true; this.wake?.() })
     socket.on('close', () => { this.ended = true; this.wake?.() })
     socket.on('error', () => {})
   }
 
   async read (n: number, timeoutMs = 20_000): Promise<Buffer> {
+    await this.want(n, timeoutMs)
+    return this.take(n, true)
+  }
+
+  /** Consumes n bytes as they arrive, holding at most what is buffered. */
+  async skip (n: number, timeoutMs = 20_000): Promise<void> {
+    let left = n
+    while (left > 0) {
+      await this.want(1, timeoutMs)
+      const k = Math.min(left, this.length)
+      this.take(k, false)
+      left -= k
+    }
+  }
+
+  /** Resolves true if the peer closes the connection within `timeoutMs` (whatever it sends first). */
+  async closesWithin (timeoutMs: number): Promise<boolean> {
+    try { await this.want(Number.MAX_SAFE_INTEGER, timeoutMs); return false } catch (err) { return /ended/.test((err as Error).message) }
+  }
+
+  private async want (n: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    while (this.buf.length < n) {
-      if (this.ended) throw new Error(`connection ended after ${this.buf.length} of ${n} bytes`)
-      if (Date.now() > deadline) throw new Error(`timed out reading ${n} bytes (have ${this.buf.length})`)
+    while (this.length < n) {
+      if (this.ended) throw new Error(`connection ended after ${this.length} of ${n} bytes`)
+      if (Date.now() > deadline) throw new Error(`timed out reading ${n} bytes (have ${this.length})`)
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(0, deadline - Date.now()) + 1)
         this.wake = () => { clearTimeout(t); resolve() }
       })
       this.wake = undefined
     }
-    const out = this.buf.subarray(0, n)
-    this.buf = this.buf.subarray(n)
-    return out
   }
 
-  /** Resolves true if the peer closes the connection within `timeoutMs` (whatever it sends first). */
-  async closesWithin (timeoutMs: number): Promise<boolean> {
-    try { await this.read(Number.MAX_SAFE_INTEGER, timeoutMs); return false } catch (err) { return /ended/.test((err as Error).message) }
+  /** Drops n bytes from the front; returns them if `keep`. */
+  private take (n: number, keep: boolean): Buffer {
+    const parts: Buffer[] = []
+    let left = n
+    while (left > 0) {
+      const c = this.chunks[0]
+      if (c.length <= left) {
+        this.chunks.shift()
+        if (keep) parts.push(c)
+        left -= c.length
+      } else {
+        if (keep) parts.push(c.subarray(0, left))
+        this.chunks[0] = c.subarray(left)
+        left = 0
+      }
+    }
+    this.length -= n
+    return keep ? (parts.length === 1 ? parts[0] : Buffer.concat(parts)) : Buffer.alloc(0)
   }
 }
 
@@ -101,6 +139,7 @@ export interface ServerInit { width: number, height: number, name: string }
  */
 export async function rfbHandshake (port: number): Promise<{ socket: Socket, reader: ByteReader, init: ServerInit }> {
   const socket = connect(port, '127.0.0.1')
+  socket.setNoDelay(true)
   const reader = new ByteReader(socket)
   await once(socket, 'connect')
   const version = (await reader.read(12)).toString('latin1')

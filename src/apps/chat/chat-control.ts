@@ -25,11 +25,11 @@ function int (params: Record<string, unknown>, key: string, fallback: number, ma
 
 /**
  * The chat host's control operations (see host/control-channel.ts for the framing):
- * send, history, inbox, unread, markRead, typing, subscribe, retry.
+ * send, history, inbox, unread, markRead, typing, subscribe.
  */
 export function chatControlHandlers (host: ChatHost): Record<string, ControlHandler> {
   const named = async (messages: ChatMessage[]): Promise<NamedMessage[]> => {
-    return await Promise.all(messages.map(async (message) => ({ message, name: await host.contacts.nameOf(message.peer).catch(() => undefined) })))
+    return await Promise.all(messages.map(async (message) => ({ message, name: await host.contacts.nameOf(message.peer) })))
   }
   return {
     /** {to, text, waitMs?} → {message, name}: queued, then delivered or failed if settled within waitMs. */
@@ -39,7 +39,7 @@ export function chatControlHandlers (host: ChatHost): Record<string, ControlHand
       const queued = host.send(userId, newMessageId(), text)
       const waitMs = int(p, 'waitMs', 0, MAX_WAIT_MS)
       const settled = waitMs > 0 ? await host.waitSettled(queued.id, waitMs) : undefined
-      return { message: settled ?? host.store.queued(userId).find(m => m.id === queued.id) ?? queued, name }
+      return { message: settled ?? queued, name }
     },
     /** {with, limit?} → {peer, name, messages} */
     history: async (p) => {
@@ -50,7 +50,7 @@ export function chatControlHandlers (host: ChatHost): Record<string, ControlHand
     inbox: async () => ({ messages: await named(host.store.unread()) }),
     /** {} → {unread: [{peer, name, count}]} */
     unread: async () => {
-      return { unread: await Promise.all(host.store.unreadCounts().map(async (u) => ({ ...u, name: await host.contacts.nameOf(u.peer).catch(() => undefined) }))) }
+      return { unread: await Promise.all(host.store.unreadCounts().map(async (u) => ({ ...u, name: await host.contacts.nameOf(u.peer) }))) }
     },
     /** {with?, upto} → {marked}: marks read up to seq `upto` (what the front end has shown) */
     markRead: async (p) => {
@@ -64,8 +64,6 @@ export function chatControlHandlers (host: ChatHost): Record<string, ControlHand
       return {}
     },
     /** {} : from now on this front end gets message/delivered/failed/typing/waiting events */
-    subscribe: (_p, peer) => { peer.subscribed = true; return {} },
-    /** {} : try every waiting recipient now */
-    retry: () => { host.retryAll(); return {} }
+    subscribe: (_p, peer) => { peer.subscribed = true; return {} }
   }
 }

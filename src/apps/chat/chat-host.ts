@@ -71,11 +71,6 @@ export class ChatHost implements AppHost {
     this.courier(peer).typing(on)
   }
 
-  /** Tries every waiting peer now instead of at its next backoff step. */
-  retryAll (): void {
-    for (const c of this.couriers.values()) c.kick(true)
-  }
-
   async stop (): Promise<void> {
     this.follower.stop()
     if (this.sweepTimer != null) clearInterval(this.sweepTimer)
@@ -104,7 +99,7 @@ export class ChatHost implements AppHost {
 
   async announce (event: 'message' | 'delivered' | 'failed', message: ChatMessage): Promise<void> {
     if (event !== 'message') for (const w of [...(this.settleWaiters.get(message.id) ?? [])]) w(message)
-    const name = await this.contacts.nameOf(message.peer).catch(() => undefined)
+    const name = await this.contacts.nameOf(message.peer)
     this.control?.broadcast(event, { message, name } satisfies ChatEvent)
   }
 
@@ -116,7 +111,7 @@ export class ChatHost implements AppHost {
         failed: (m) => { void this.announce('failed', m) },
         waiting: (p, reason, retryInMs) => {
           this.follower.poke()
-          void this.contacts.nameOf(p).catch(() => undefined).then((name) => this.control?.broadcast('waiting', { peer: p, name, reason, retryInMs } satisfies WaitingEvent))
+          void this.contacts.nameOf(p).then((name) => this.control?.broadcast('waiting', { peer: p, name, reason, retryInMs } satisfies WaitingEvent))
         }
       })
       this.couriers.set(peer, c)
@@ -161,7 +156,7 @@ export class ChatHost implements AppHost {
         reply({ v: 1, t: 'ack', id: frame.id })
         if (stored.fresh) void this.announce('message', stored.message)
       } else if (frame.t === 'typing') {
-        void this.contacts.nameOf(caller.userId).catch(() => undefined).then((name) => this.control?.broadcast('typing', { peer: caller.userId, name, on: frame.on } satisfies TypingEvent))
+        void this.contacts.nameOf(caller.userId).then((name) => this.control?.broadcast('typing', { peer: caller.userId, name, on: frame.on } satisfies TypingEvent))
       }
     }, (err) => {
       // the byte stream itself is broken (too long, not UTF-8, not JSON): say why, then hang up

@@ -1,6 +1,6 @@
 import { ControlClient } from '../host/index.js'
 import { CspaceError } from '../../errors.js'
-import { LocalApiClient } from '../../sdk/index.js'
+import { LocalApiClient, type PendingRequest } from '../../sdk/index.js'
 import type { NamedMessage } from './chat-control.js'
 import { formatMessage, safeText } from './chat-format.js'
 
@@ -39,7 +39,7 @@ export async function readInbox (options: { home?: string, peek: boolean }): Pro
   try {
     const { messages } = await client.request<{ messages: NamedMessage[] }>('inbox')
     if (!options.peek && messages.length > 0) await client.request('markRead', { upto: messages[messages.length - 1].message.seq })
-    const { requests } = await new LocalApiClient({ home: options.home }).get<{ requests: Array<{ id: string, service: string, expiresAt: number, caller: { userId: string, fingerprint: string, contactName?: string } }> }>('/v1/requests')
+    const { requests } = await new LocalApiClient({ home: options.home }).get<{ requests: PendingRequest[] }>('/v1/requests')
     const fromStrangers = requests.filter(r => r.service === 'chat' && r.caller.contactName == null)
       .map(r => ({ id: r.id, fingerprint: r.caller.fingerprint, userId: r.caller.userId, expiresAt: r.expiresAt }))
     return { messages, requests: fromStrangers }

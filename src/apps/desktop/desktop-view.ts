@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type Server, type Socket } from 'node:net'
-import { connect, LocalApiClient } from '../../sdk/index.js'
+import { connect } from '../../sdk/index.js'
+import { ContactDirectory } from '../host/index.js'
 import { DESKTOP_SERVICE } from './desktop-share.js'
-import { LocalPortInUse, UnknownContact } from './errors.js'
+import { LocalPortInUse } from './errors.js'
 import { findOnPath } from './programs.js'
 
 export interface DesktopView {
@@ -11,20 +12,13 @@ export interface DesktopView {
   close: () => Promise<void>
 }
 
-/** Fails early with a usage error if `user` is neither a contact nor a user ID. */
-export async function checkContact (user: string, home?: string): Promise<void> {
-  if (/^cs1[a-z2-7]{20,}$/i.test(user)) return // a user ID: the daemon checks it on connect
-  const { contacts } = await new LocalApiClient({ home }).get<{ contacts: Array<{ name: string }> }>('/v1/contacts')
-  const key = user.normalize('NFC').toLowerCase()
-  if (!contacts.some(c => c.name.normalize('NFC').toLowerCase() === key)) throw new UnknownContact(user)
-}
-
 /**
  * Opens 127.0.0.1:port (0: any free port); each connection a viewer makes
  * there becomes a session to `user`'s desktop service.
  */
 export async function viewDesktop (options: { user: string, port: number, home?: string, log: (line: string) => void }): Promise<DesktopView> {
-  await checkContact(options.user, options.home)
+  // fail early, with a usage error, on a name that is neither a contact nor a user ID
+  await new ContactDirectory({ home: options.home }).resolve(options.user)
   const sockets = new Set<Socket>()
   // noDelay: see desktop-share.ts; the viewer's socket is the last hop of every update
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (local) => {

@@ -35,13 +35,6 @@ export class ShareEnded extends CspaceError {
   }
 }
 
-/** `desktop view NAME` for a name that is not in the contact list. */
-export class UnknownContact extends UsageError {
-  constructor (name: string) {
-    super(`no contact named ${JSON.stringify(name)}; see \`cspace contacts list\` (or pass a user ID)`, 'CONTACT_NOT_FOUND')
-  }
-}
-
 /** `desktop view --port N` where N is taken. */
 export class LocalPortInUse extends UsageError {
   constructor (port: number) {

@@ -5,9 +5,9 @@
  * contact's shared desktop. Built only on the public SDK.
  */
 export { shareDesktop, probeVnc, DESKTOP_SERVICE, type ShareOptions, type DesktopShare } from './desktop-share.js'
-export { viewDesktop, startViewer, checkContact, type DesktopView } from './desktop-view.js'
+export { viewDesktop, startViewer, type DesktopView } from './desktop-view.js'
 export { watchDesktopPrompts, type PromptWatcher } from './prompts.js'
 export { startX11vnc, type X11vnc } from './x11vnc.js'
 export { RfbViewOnlyFilter, MAX_CUT_TEXT, MAX_ENCODINGS, MAX_PENDING, type FilterOutput } from './rfb-filter.js'
 export { parseHostPort, parsePort, formatHostPort, type HostPort } from './address.js'
-export { VncUnreachable, X11vncMissing, X11vncFailed, NoDisplay, ShareEnded, UnknownContact, LocalPortInUse } from './errors.js'
+export { VncUnreachable, X11vncMissing, X11vncFailed, NoDisplay, ShareEnded, LocalPortInUse } from './errors.js'

@@ -1,14 +1,6 @@
 import { createInterface, type Interface } from 'node:readline/promises'
-import { LocalApiClient } from '../../sdk/index.js'
+import { LocalApiClient, type PendingRequest } from '../../sdk/index.js'
 import { DESKTOP_SERVICE } from './desktop-share.js'
-
-/** A pending request as GET /v1/requests lists it. */
-interface PendingRequest {
-  id: string
-  service: string
-  caller: { contactName?: string, fingerprint: string, userId: string, peerId: string }
-  expiresAt: number
-}
 
 export interface PromptWatcher { stop: () => void }
 

@@ -2,7 +2,7 @@ import { rmSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { listen } from '../../sdk/index.js'
 import { UsageError } from '../../errors.js'
-import { serveControl, type AppHost, type AppHostStarter, type ControlHandler } from '../host/index.js'
+import { ContactDirectory, serveControl, type AppHost, type AppHostStarter, type ControlHandler } from '../host/index.js'
 import { FilesStore, type TransferRow } from './store.js'
 import { Receiver } from './receiver.js'
 import { TransferNotFound } from './errors.js'
@@ -36,6 +36,7 @@ export interface TransferView {
  */
 export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost> => {
   const store = FilesStore.open(home)
+  const contacts = new ContactDirectory({ home })
   let broadcast: (event: string, data: unknown) => void = () => {}
   const receiver = new Receiver(store, (event, data) => broadcast(event, data))
   // bytes held by a transfer no connection has touched since the daemon started: from its chunk log (40 bytes a chunk)
@@ -81,13 +82,15 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       store.remove(row.id)
       return { removed: row.id }
     },
-    config: (p) => {
+    config: async (p) => {
       const s = store.settings()
       if (p.downloads !== undefined) {
         if (typeof p.downloads !== 'string' || !isAbsolute(p.downloads)) throw new UsageError('--downloads needs an absolute directory path')
         s.downloads = resolve(p.downloads)
       }
       const names = (v: unknown): string[] => Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string' && n.length > 0 && n.length <= 64) : []
+      // a typo must not silently accept nobody's files: each name has to be a contact now
+      for (const n of names(p.acceptFrom)) await contacts.resolve(n)
       for (const n of names(p.acceptFrom)) if (!s.acceptFrom.some(a => a.toLowerCase() === n.toLowerCase())) s.acceptFrom.push(n)
       const ask = new Set(names(p.askFrom).map(n => n.toLowerCase()))
       s.acceptFrom = s.acceptFrom.filter(a => !ask.has(a.toLowerCase()))

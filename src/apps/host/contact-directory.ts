@@ -1,16 +1,16 @@
 import { LocalApiClient } from '../../sdk/index.js'
-import { CspaceError } from '../../errors.js'
+import { UsageError } from '../../errors.js'
 
 export interface ContactEntry { name: string, userId: string, fingerprint: string }
 
-export class UnknownContact extends CspaceError {
+export class UnknownContact extends UsageError {
   constructor (name: string) {
-    super('CONTACT_NOT_FOUND', `no contact named ${JSON.stringify(name.slice(0, 80))}; see \`cspace contacts list\`, or add one with \`cspace contacts add NAME ID\``, 2)
+    super(`no contact named ${JSON.stringify(name.slice(0, 80))}; see \`cspace contacts list\` (or pass a user ID), or add one with \`cspace contacts add NAME ID\``, 'CONTACT_NOT_FOUND')
   }
 }
 
-/** A user ID is one long token; contact names are short (≤ 64). */
-const USER_ID_MIN_LENGTH = 40
+/** The shape of a user ID ("cs1" + base32 of the key); the daemon checks the rest on connect. */
+const USER_ID_SHAPE = /^cs1[a-z2-7]{20,}$/i
 const CACHE_MS = 2000
 const MISS_REFRESH_MS = 200
 
@@ -38,8 +38,9 @@ export class ContactDirectory {
     this.cache = undefined
   }
 
+  /** The contact name for a user ID; undefined for a stranger, or when the daemon cannot be asked (a name is for display only). */
   async nameOf (userId: string): Promise<string | undefined> {
-    return (await this.find(c => c.userId === userId))?.name
+    return await this.find(c => c.userId === userId).then(c => c?.name, () => undefined)
   }
 
   /** Looks in the cached list, and on a miss in a fresh one: a contact may have just been added. */
@@ -55,7 +56,7 @@ export class ContactDirectory {
     const key = user.normalize('NFC').toLowerCase()
     const found = await this.find(c => c.name.normalize('NFC').toLowerCase() === key || c.userId === user)
     if (found != null) return { userId: found.userId, name: found.name }
-    if (user.length >= USER_ID_MIN_LENGTH && !/\s/.test(user)) return { userId: user }
+    if (USER_ID_SHAPE.test(user)) return { userId: user }
     throw new UnknownContact(user)
   }
 }

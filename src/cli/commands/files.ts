@@ -173,7 +173,9 @@ export function registerFilesCommands (program: Command): void {
     .option('--accept-from <name>', 'accept files from contact NAME without asking (repeatable)', (v: string, a: string[]) => [...a, v], [])
     .option('--ask <name>', 'ask again before accepting files from NAME (repeatable)', (v: string, a: string[]) => [...a, v], [])
     .option('--json', 'as JSON')
-    .action(async (opts: { downloads?: string, acceptFrom: string[], ask: string[], json?: boolean }) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      // `transfers` has its own --json; commander gives the flag to whichever command it sees first
+      const opts = cmd.optsWithGlobals<{ downloads?: string, acceptFrom: string[], ask: string[], json?: boolean }>()
       const client = await openHost()
       try {
         const s = await client.request<{ downloads: string, acceptFrom: string[] }>('config', {

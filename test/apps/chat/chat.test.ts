@@ -8,11 +8,9 @@ import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import { mkdirSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { cleanupAll, CSPACE_BIN, CSPACE_NODE_FLAGS, makeProfile, runCli, spawnCspace, startDaemon, waitOnline, type RunningDaemon } from '../../helpers/cli.js'
+import { cleanupAll, CSPACE_BIN, CSPACE_NODE_FLAGS, makeProfile, runCli, spawnCspace, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { waitFor } from '../../helpers/wait.js'
 import { JsonLineReader } from '../../../src/apps/host/index.js'
-
-type Profile = Awaited<ReturnType<typeof makeProfile>>
 
 async function inbox (home: string, peek = false): Promise<Inbox> {
   const r = await runCli(home, ['chat', '--inbox', '--json', ...(peek ? ['--peek'] : [])])
@@ -50,14 +48,7 @@ describe('chat: messages between two daemons', () => {
   let bobD: RunningDaemon
 
   before(async () => {
-    router = await startDaemon((await makeProfile('router')).home, ['--router', '--no-apps'])
-    alice = await makeProfile('alice')
-    bob = await makeProfile('bob')
-    await runCli(alice.home, ['contacts', 'add', 'bob', bob.userId])
-    await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])
-    bobD = await startDaemon(bob.home, ['--bootstrap', router.addresses[0]])
-    aliceD = await startDaemon(alice.home, ['--bootstrap', router.addresses[0]])
-    await waitOnline(alice.home, 'bob')
+    ;({ router, alice, bob, aliceD, bobD } = await startTwoUsers())
   })
 
   after(async () => { await cleanupAll() })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { CSPACE_BIN, CSPACE_NODE_FLAGS, cleanupAll, makeProfile, runCli, spawnCspace, startDaemon, waitOnline } from '../../helpers/cli.js'
+import { CSPACE_BIN, CSPACE_NODE_FLAGS, cleanupAll, runCli, spawnCspace, startTwoUsers, type Profile } from '../../helpers/cli.js'
 import { portOpen, waitFor } from '../../helpers/wait.js'
 import {
   ByteReader, clientCutText, fbUpdateRequest, keyEvent, missingDesktopBinaries, pointerEvent, rfbHandshake,
@@ -83,8 +83,8 @@ async function fakeVnc (types: number[] = [1]): Promise<FakeVnc> {
 }
 
 describe('desktop: share and view across real daemons', { skip: missing.length > 0 ? `needs ${missing.join(' and ')} (apt install xvfb x11vnc)` : false }, () => {
-  let alice: Awaited<ReturnType<typeof makeProfile>>
-  let bob: Awaited<ReturnType<typeof makeProfile>>
+  let alice: Profile
+  let bob: Profile
   let xvfb: Xvfb
   let vnc: X11vncServer
   let view: Proc
@@ -93,14 +93,7 @@ describe('desktop: share and view across real daemons', { skip: missing.length >
   before(async () => {
     xvfb = await startXvfb(`${WIDTH}x${HEIGHT}x24`)
     vnc = await startX11vncServer(xvfb.display)
-    const router = await startDaemon((await makeProfile('router')).home, ['--router'])
-    alice = await makeProfile('alice')
-    bob = await makeProfile('bob')
-    assert.equal((await runCli(alice.home, ['contacts', 'add', 'bob', bob.userId])).code, 0)
-    assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
-    await startDaemon(alice.home, ['--bootstrap', router.addresses[0]])
-    await startDaemon(bob.home, ['--bootstrap', router.addresses[0]])
-    await waitOnline(bob.home, 'alice')
+    ;({ alice, bob } = await startTwoUsers())
     // one view for the whole file: each viewer connection is a new session to alice's current share
     view = run(['desktop', 'view', 'alice', '--no-viewer'], bob.home)
     viewPort = Number((await waitOutput(view, /^(\d+)\n/, 'the view\'s port'))[1])

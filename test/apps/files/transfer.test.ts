@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { ControlClient } from '../../../src/apps/host/index.js'
 import { FrameType, encodeControl, encodeDataHeader, encodeFrame, type TransferView } from '../../../src/apps/files/index.js'
-import { cleanupAll, makeProfile, runCli, spawnCspace, startDaemon, waitOnline, type RunningDaemon } from '../../helpers/cli.js'
+import { cleanupAll, runCli, spawnCspace, startDaemon, startTwoUsers, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { sha256File, tempDir, writeRandomFile } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
 import { framesFor, rawSession } from './helpers.js'
@@ -16,8 +16,8 @@ const MiB = 1024 * 1024
 
 /** File transfer between two real daemons: alice sends, bob's daemon receives. */
 describe('files: send and receive across daemons', () => {
-  let alice: Awaited<ReturnType<typeof makeProfile>>
-  let bob: Awaited<ReturnType<typeof makeProfile>>
+  let alice: Profile
+  let bob: Profile
   let bobD: RunningDaemon
   let boot: string[]
   let downloads: string
@@ -34,15 +34,7 @@ describe('files: send and receive across daemons', () => {
   const visible = (dir: string): string[] => readdirSync(dir).filter(n => !n.startsWith('.')).sort()
 
   before(async () => {
-    const router = await startDaemon((await makeProfile('router')).home, ['--router'])
-    boot = ['--bootstrap', router.addresses[0]]
-    alice = await makeProfile('alice')
-    bob = await makeProfile('bob')
-    await cli(alice.home, ['contacts', 'add', 'bob', bob.userId])
-    await cli(bob.home, ['contacts', 'add', 'alice', alice.userId])
-    bobD = await startDaemon(bob.home, boot)
-    await startDaemon(alice.home, boot)
-    await waitOnline(alice.home, 'bob')
+    ;({ boot, alice, bob, bobD } = await startTwoUsers())
     downloads = tempDir('cspace-files-dl-')
     await waitFor('bob\'s files host', async () => (await runCli(bob.home, ['transfers', 'config', '--downloads', downloads])).code === 0, 20_000, 200)
   })
@@ -93,6 +85,14 @@ describe('files: send and receive across daemons', () => {
     assert.equal(rx.code, 0, rx.stderr)
     assert.match(rx.stdout, /received from alice: ask2\.bin/)
     assert.equal(await sha256File(join(downloads, 'ask2.bin')), sum)
+  })
+
+  test('auto-accept from a name that is not a contact is refused, not stored', async () => {
+    const r = await runCli(bob.home, ['receive', '--accept-from', 'nobdoy'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /^cspace: no contact named "nobdoy"/)
+    const settings = JSON.parse(await cli(bob.home, ['transfers', 'config', '--json'])) as { acceptFrom: string[] }
+    assert.ok(!settings.acceptFrom.includes('nobdoy'), JSON.stringify(settings))
   })
 
   test('a name already taken is numbered, never overwritten', async () => {
