@@ -138,6 +138,21 @@ export function spawnCspace (args: string[], opts: { home: string, env?: Record<
   return child
 }
 
+/**
+ * Starts `cspace ARGS` on a pseudo-terminal (script(1)), as from a user's shell; stdin is the
+ * keyboard. `exec`: script runs the command through $SHELL, and dash (Debian's sh) would stay
+ * in the terminal's foreground group and die of a Ctrl-C itself, whatever cspace does.
+ */
+export function spawnCspaceOnTerminal (args: string[], opts: { home: string }): ChildProcess {
+  const quote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`
+  const command = 'exec ' + [process.execPath, ...CSPACE_NODE_FLAGS, CSPACE_BIN, ...args].map(quote).join(' ')
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, CSPACE_HOME: opts.home }, stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stdin?.on('error', () => {})
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 /** Kills every process the helpers started and removes their directories. */
 export async function cleanupAll (): Promise<void> {
   for (const c of children) c.kill('SIGKILL')

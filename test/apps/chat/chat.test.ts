@@ -4,11 +4,11 @@ import type { ChildProcess } from 'node:child_process'
 import { connect } from '../../../src/sdk/index.js'
 import { ControlClient } from '../../../src/apps/host/index.js'
 import { MAX_FRAME_BYTES, MAX_TEXT_BYTES, newMessageId, type ChatMessage, type Inbox, type TypingEvent } from '../../../src/apps/chat/index.js'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { mkdirSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { cleanupAll, CSPACE_BIN, CSPACE_NODE_FLAGS, makeProfile, runCli, spawnCspace, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, spawnCspace, spawnCspaceOnTerminal, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { waitFor } from '../../helpers/wait.js'
 import { JsonLineReader } from '../../../src/apps/host/index.js'
 
@@ -109,14 +109,12 @@ describe('chat: messages between two daemons', () => {
     const typing: TypingEvent[] = []
     watcher.onEvent((event, data) => { if (event === 'typing') typing.push(data as TypingEvent) })
     await watcher.request('subscribe')
-    // `script` gives the window a real pseudo-terminal, as a user's shell would
-    const command = [process.execPath, ...CSPACE_NODE_FLAGS, CSPACE_BIN, 'chat', 'bob'].join(' ')
-    const win = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, CSPACE_HOME: alice.home }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const win = spawnCspaceOnTerminal(['chat', 'bob'], { home: alice.home })
     let out = ''
-    win.stdout.on('data', (b: Buffer) => { out += b.toString() })
+    win.stdout?.on('data', (b: Buffer) => { out += b.toString() })
     try {
       await waitFor('the window opens', () => out.includes('chatting with bob'), 20_000)
-      win.stdin.write('hel')
+      win.stdin?.write('hel')
       await waitFor('bob is told alice is typing', () => typing.find(t => t.on && t.name === 'alice'), 20_000)
       await watcher.request('typing', { to: 'alice', on: true })
       await waitFor('the window shows bob typing', () => out.includes('bob is typing…'), 20_000)

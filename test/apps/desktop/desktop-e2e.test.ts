@@ -2,8 +2,8 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { CSPACE_BIN, CSPACE_NODE_FLAGS, cleanupAll, runCli, spawnCspace, startTwoUsers, type Profile } from '../../helpers/cli.js'
+import type { ChildProcess } from 'node:child_process'
+import { cleanupAll, runCli, spawnCspace, spawnCspaceOnTerminal, startTwoUsers, type Profile } from '../../helpers/cli.js'
 import { portOpen, waitFor } from '../../helpers/wait.js'
 import {
   ByteReader, clientCutText, fbUpdateRequest, keyEvent, missingDesktopBinaries, pointerEvent, rfbHandshake,
@@ -141,21 +141,18 @@ describe('desktop: share and view across real daemons', { skip: missing.length >
   })
 
   test('on a terminal the sharer is asked y/N, and the answer lets the viewer in', { skip: findOnPath('script') == null ? 'needs script(1) for a terminal' : false }, async () => {
-    // script(1) gives the share a pseudo-terminal, as a user's shell would
-    const command = [process.execPath, ...CSPACE_NODE_FLAGS, CSPACE_BIN, 'desktop', 'share', '--vnc', `127.0.0.1:${vnc.port}`].map(a => `'${a}'`).join(' ')
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, CSPACE_HOME: alice.home }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawnCspaceOnTerminal(['desktop', 'share', '--vnc', `127.0.0.1:${vnc.port}`], { home: alice.home })
     let out = ''
-    child.stdout.on('data', (b: Buffer) => { out += b.toString() })
-    child.stdin.on('error', () => {})
+    child.stdout?.on('data', (b: Buffer) => { out += b.toString() })
     try {
       await waitFor('share ready on the terminal', () => /sharing your desktop/.test(out), 30_000, 50)
       const session = rfbHandshake(viewPort)
       await waitFor('the question', () => /bob \(\d{5}( \d{5}){5}\) wants to view your desktop \[view-only\]\. Allow\? \[y\/N\]/.test(out), 30_000, 50)
-      child.stdin.write('y\r')
+      child.stdin?.write('y\r')
       const { socket, init } = await session
       assert.deepEqual([init.width, init.height], [WIDTH, HEIGHT])
       socket.destroy()
-      child.stdin.write('\x03') // Ctrl-C on the terminal
+      child.stdin?.write('\x03') // Ctrl-C on the terminal
       assert.equal(await waitFor('the share to stop on Ctrl-C', () => child.exitCode ?? undefined, 20_000, 50), 0, out)
     } finally {
       child.kill('SIGKILL')
