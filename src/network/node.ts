@@ -16,6 +16,8 @@ import { presenceSelector, presenceValidator } from './presence-validator.js'
 import { PRESENCE_NAMESPACE } from './presence-record.js'
 import { InvalidAddress } from './errors.js'
 import { punchableTcp } from './punchable-tcp.js'
+import { secureTcp } from './secure-tcp.js'
+import { TlsIdentity } from './native-tls.js'
 import { reachability, type ReachabilityService } from './reachability.js'
 import { RelayMeter } from './relay-meter.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
@@ -30,6 +32,8 @@ const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
  * daemon's CPU. A minute still finds a dead peer well before TCP would.
  */
 export const PING_INTERVAL_MS = 60_000
+/** An inbound TCP connection must finish its TLS handshake within this (libp2p's own upgrade timeout). */
+const HANDSHAKE_TIMEOUT_MS = 10_000
 
 export interface NetworkInit {
   listen: string[]
@@ -100,14 +104,24 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp, relayLimits.maxCircuitsPerPeer)
   // a router counts what it relays (`cspace status`); others need no metrics
   const meter = init.router ? new RelayMeter(relayLimits.relayBytesPerSecond) : undefined
+  const pendingInbound = Math.max(10, init.inboundConnectionsPerIpPerSecond)
   const node: NetworkNode = await createLibp2p({
     ...(meter != null ? { metrics: () => meter } : {}),
     privateKey: components.privateKey,
     datastore,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     // every node can dial a relay address; only routers serve relaying
-    transports: [punchableTcp(peerIdFromPrivateKey(components.privateKey)), circuitRelayTransport()],
+    transports: [
+      // TCP: TLS by OpenSSL on the socket, before libp2p's upgrader (secure-tcp.ts)
+      secureTcp(punchableTcp(peerIdFromPrivateKey(components.privateKey)), {
+        identity: new TlsIdentity(components.privateKey),
+        maxPendingHandshakes: pendingInbound,
+        handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS
+      }),
+      circuitRelayTransport()
+    ],
     connectionGater: gate.gater,
+    // relayed connections are streams, not sockets: libp2p's TLS in JavaScript
     connectionEncrypters: [tls()],
     streamMuxers: [yamux({
       // A paused stream (its local socket is full) may still receive a whole
@@ -120,7 +134,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     connectionManager: {
       maxConnections: init.maxConnections,
       inboundConnectionThreshold: init.inboundConnectionsPerIpPerSecond,
-      maxIncomingPendingConnections: Math.max(10, init.inboundConnectionsPerIpPerSecond)
+      maxIncomingPendingConnections: pendingInbound
     },
     connectionMonitor: init.pingIntervalMs === 0 ? { enabled: false } : { pingInterval: init.pingIntervalMs ?? PING_INTERVAL_MS },
     services: {

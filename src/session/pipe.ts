@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream'
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { corkForTick } from '../util/cork-for-tick.js'
 
 /**
  * Bytes a stream may hold unsent before the socket feeding it is paused. Small,
@@ -93,6 +94,8 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
       stream.addEventListener('message', (evt) => {
         const data = evt.data
         let ok = true
+        // the pieces that arrive together leave in one write
+        corkForTick(socket)
         if (data instanceof Uint8Array) ok = socket.write(data)
         else for (const chunk of (data as Uint8ArrayList)) ok = socket.write(chunk)
         if (!ok && !pausing) {

@@ -1,0 +1,127 @@
+import type net from 'node:net'
+import tls from 'node:tls'
+import { createHash } from 'node:crypto'
+import { generateCertificate, verifyPeerCertificate } from '@libp2p/tls/utils'
+import { corkForTick } from '../util/cork-for-tick.js'
+import { UnexpectedPeerError, type PeerId, type PrivateKey } from '@libp2p/interface'
+
+/**
+ * libp2p's TLS handshake (the libp2p TLS spec: a self-signed certificate
+ * whose extension carries the node's key and its signature over the
+ * certificate's key; TLS 1.3; both sides present one) run by Node's TLS on
+ * the TCP socket itself.
+ *
+ * Why not @libp2p/tls: it runs Node's TLS over a JavaScript stream
+ * (`js_stream_socket`), so every byte crossed JavaScript twice per side, and
+ * it made a new P-256 key and certificate for every connection. Here OpenSSL
+ * reads and writes the socket directly, and one certificate serves the
+ * process (as in go-libp2p). Relayed connections, which are libp2p streams
+ * and not sockets, still use @libp2p/tls.
+ *
+ * The muxer is chosen in the handshake (ALPN), as @libp2p/tls does too.
+ */
+
+/** The muxer every cspace node speaks; offered by ALPN in the handshake. */
+export const YAMUX_PROTOCOL = '/yamux/1.0.0'
+
+/** What a finished handshake established. */
+export interface SecuredSocket {
+  socket: tls.TLSSocket
+  /** The peer whose libp2p key signed the certificate the handshake proved. */
+  remotePeer: PeerId
+}
+
+/** Verified certificates are remembered by hash: peers keep theirs for the life of their process. */
+const VERIFIED_CACHE_SIZE = 1024
+
+/** This node's certificate and a TLS context made from it, once per process. */
+export class TlsIdentity {
+  private context?: Promise<tls.SecureContext>
+  private readonly verified = new Map<string, PeerId>()
+
+  constructor (private readonly privateKey: PrivateKey) {}
+
+  async secureContext (): Promise<tls.SecureContext> {
+    this.context ??= generateCertificate(this.privateKey).then(({ cert, key }) =>
+      tls.createSecureContext({ cert, key, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' }))
+    this.context.catch(() => { this.context = undefined }) // a failed attempt is not kept
+    return await this.context
+  }
+
+  /** The peer a certificate speaks for; throws (UnexpectedPeerError, InvalidCertificateError) if it is not `expected` or not valid. */
+  async verify (raw: Buffer, expected?: PeerId): Promise<PeerId> {
+    const hash = createHash('sha256').update(raw).digest('base64')
+    let peer = this.verified.get(hash)
+    if (peer == null) {
+      peer = await verifyPeerCertificate(new Uint8Array(raw), undefined)
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string)
+      this.verified.set(hash, peer)
+    }
+    if (expected != null && !expected.equals(peer)) {
+      throw new UnexpectedPeerError(`the peer is ${peer.toString()}, not the ${expected.toString()} that was dialled`)
+    }
+    return peer
+  }
+}
+
+/**
+ * Runs the handshake on a connected socket, as TLS client or server. Rejects
+ * (and destroys the socket) if the handshake fails, the certificate is not
+ * the expected peer's, or `signal` aborts first.
+ */
+export async function secureSocket (raw: net.Socket, identity: TlsIdentity, opts: { isServer: boolean, expectedPeer?: PeerId, signal: AbortSignal }): Promise<SecuredSocket> {
+  const fail = (err: Error): never => {
+    raw.destroy()
+    throw err
+  }
+  opts.signal.throwIfAborted()
+  const secureContext = await identity.secureContext().catch(fail)
+  const options = { secureContext, rejectUnauthorized: false, ALPNProtocols: [YAMUX_PROTOCOL] }
+  const socket = opts.isServer
+    ? new tls.TLSSocket(raw, { ...options, isServer: true, requestCert: true })
+    : tls.connect({ ...options, socket: raw })
+  // The TCP socket's errors reach the TLS socket (a dial's abort signal
+  // destroys the TCP socket with an error, even after a failed handshake);
+  // once the connection is set up its own listener handles them, and until
+  // then, or after a failure, an error only means the socket is gone.
+  socket.on('error', () => {})
+  // the TCP multiaddr connection resets a socket on abort; TLSSocket's own
+  // resetAndDestroy refuses (its handle is not TCP), so reset the TCP under it
+  socket.resetAndDestroy = () => {
+    raw.resetAndDestroy()
+    return socket
+  }
+  let settle: (err?: Error) => void = () => {}
+  const onAbort = (): void => { settle(opts.signal.reason ?? new Error('TLS handshake aborted')) }
+  const onSecure = (): void => { settle() }
+  const onError = (err: Error): void => { settle(err) }
+  const onClose = (): void => { settle(new Error('the connection closed during the TLS handshake')) }
+  const secureEvent = opts.isServer ? 'secure' : 'secureConnect'
+  // libp2p writes a yamux frame as two buffers (header, payload): as one
+  // TLS record and one system call, not two of each
+  const write = socket.write
+  socket.write = function (this: tls.TLSSocket, ...args: Parameters<typeof write>) {
+    corkForTick(this)
+    return write.apply(this, args)
+  } as typeof write
+  try {
+    await new Promise<void>((resolve, reject) => {
+      settle = (err) => { err == null ? resolve() : reject(err) }
+      opts.signal.addEventListener('abort', onAbort, { once: true })
+      socket.once(secureEvent, onSecure).on('error', onError).once('close', onClose)
+    })
+    if (socket.alpnProtocol !== YAMUX_PROTOCOL) throw new Error(`the peer does not speak ${YAMUX_PROTOCOL}`)
+    const raw509 = socket.getPeerCertificate()?.raw
+    if (raw509 == null) throw new Error('the peer presented no certificate')
+    const remotePeer = await identity.verify(raw509, opts.expectedPeer)
+    opts.signal.throwIfAborted()
+    return { socket, remotePeer }
+  } catch (err) {
+    socket.destroy()
+    return fail(err as Error)
+  } finally {
+    // from here the connection's own listeners take over
+    opts.signal.removeEventListener('abort', onAbort)
+    socket.off(secureEvent, onSecure).off('error', onError).off('close', onClose)
+  }
+}

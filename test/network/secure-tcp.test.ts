@@ -1,0 +1,132 @@
+import { describe, test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { once } from 'node:events'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { secureSocket, TlsIdentity, YAMUX_PROTOCOL } from '../../src/network/native-tls.js'
+import type { NetworkNode } from '../../src/network/index.js'
+import { createLoopbackNode, createLoopbackPair } from '../helpers/nodes.js'
+import { waitFor } from '../helpers/wait.js'
+
+const nodes: NetworkNode[] = []
+after(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
+
+function tcpAddress (node: NetworkNode): { host: string, port: number } {
+  const ma = node.getMultiaddrs().find(a => !a.toString().includes('p2p-circuit'))
+  assert.ok(ma != null, 'the node listens on TCP')
+  const parts = ma.toString().split('/')
+  return { host: parts[2], port: Number(parts[4]) }
+}
+
+async function rawConnect (node: NetworkNode): Promise<net.Socket> {
+  const { host, port } = tcpAddress(node)
+  const socket = net.connect(port, host)
+  await once(socket, 'connect')
+  return socket
+}
+
+/** Resolves with the bytes received once the socket closes (it must close within the deadline). */
+async function closesWith (socket: net.Socket, deadlineMs: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  socket.on('data', (b: Buffer) => chunks.push(b))
+  socket.on('error', () => {})
+  await waitFor('the node to close the connection', () => socket.destroyed || socket.readableEnded, deadlineMs, 20)
+  return Buffer.concat(chunks)
+}
+
+describe('TCP connections: TLS by OpenSSL on the socket', () => {
+  test('two nodes connect with the handshake done before the upgrader, yamux chosen in it, each proving its key', async () => {
+    const [a, b] = await createLoopbackPair()
+    nodes.push(a, b)
+    const conn = await a.dial(b.getMultiaddrs()[0])
+    assert.equal(conn.remotePeer.toString(), b.peerId.toString())
+    assert.equal(conn.encryption, 'native', 'the upgrader did not negotiate an encrypter of its own')
+    assert.equal(conn.multiplexer, YAMUX_PROTOCOL)
+    const back = await waitFor('b sees the connection', () => b.getConnections(a.peerId)[0])
+    assert.equal(back.remotePeer.toString(), a.peerId.toString())
+    assert.equal(back.encryption, 'native')
+    // a stream works both ways over it
+    assert.ok(await a.services.ping.ping(b.peerId) >= 0)
+  })
+
+  test('dialling an address whose /p2p/ is another peer fails, and no connection is kept', async () => {
+    const b = await createLoopbackNode()
+    const a = await createLoopbackNode()
+    nodes.push(a, b)
+    const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const { host, port } = tcpAddress(b)
+    await assert.rejects(a.dial(multiaddr(`/ip4/${host}/tcp/${port}/p2p/${stranger.toString()}`)), (err: Error) => {
+      assert.match(`${err.name} ${err.message} ${String((err as { errors?: Error[] }).errors?.map(e => `${e.name} ${e.message}`))}`, /UnexpectedPeer|not the .* that was dialled/)
+      return true
+    })
+    assert.equal(a.getConnections(b.peerId).length, 0)
+  })
+
+  test('a client that is not TLS, or sends a broken or oversized first record, is closed; the node keeps serving', async () => {
+    const node = await createLoopbackNode()
+    const peer = await createLoopbackNode()
+    nodes.push(node, peer)
+    const inputs = [
+      Buffer.from('/multistream/1.0.0\n'), // libp2p's usual first bytes: not TLS
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0xff]), // a ClientHello that lies about its length
+      Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff]), Buffer.alloc(0xffff, 0x41)]) // a 64 KiB record: over TLS's limit
+    ]
+    for (const input of inputs) {
+      const socket = await rawConnect(node)
+      socket.write(input)
+      const answer = await closesWith(socket, 15_000)
+      // at most a TLS alert record comes back, never anything of libp2p's
+      assert.ok(answer.length === 0 || answer[0] === 0x15, `answer ${answer.subarray(0, 16).toString('hex')}`)
+    }
+    const conn = await peer.dial(node.getMultiaddrs()[0])
+    assert.equal(conn.encryption, 'native')
+  })
+
+  test('a node presents the same certificate on every connection (made once, not per connection)', async () => {
+    const node = await createLoopbackNode()
+    nodes.push(node)
+    const client = new TlsIdentity(await generateKeyPair('Ed25519'))
+    const certificates: string[] = []
+    for (let i = 0; i < 2; i++) {
+      const { socket, remotePeer } = await secureSocket(await rawConnect(node), client, { isServer: false, expectedPeer: node.peerId, signal: AbortSignal.timeout(10_000) })
+      assert.equal(remotePeer.toString(), node.peerId.toString())
+      certificates.push(socket.getPeerCertificate().raw.toString('base64'))
+      socket.destroy()
+    }
+    assert.equal(certificates[0], certificates[1])
+  })
+
+  test('connections that never finish their handshake are capped; the rest are closed at once', async () => {
+    // pending handshakes are capped at max(10, inbound connections per IP per second)
+    const node = await createLoopbackNode({ inboundConnectionsPerIpPerSecond: 10 })
+    const peer = await createLoopbackNode()
+    nodes.push(node, peer)
+    const stalled = await Promise.all(Array.from({ length: 10 }, async () => await rawConnect(node)))
+    for (const s of stalled) s.on('error', () => {})
+    // the node accepts in arrival order, so the ten are pending before this one comes
+    const extra = await rawConnect(node)
+    assert.equal((await closesWith(extra, 5_000)).length, 0, 'over the cap: closed without a byte')
+    assert.ok(stalled.every(s => !s.destroyed), 'the pending ones are still waiting for their handshake')
+    for (const s of stalled) s.destroy()
+    await waitFor('a real peer connects once the stalled ones are gone', async () => await peer.dial(node.getMultiaddrs()[0]).then(c => c.encryption === 'native', () => false), 10_000, 100)
+  })
+})
+
+describe('secureSocket', () => {
+  test('a peer that accepts TCP but never answers the handshake is given up when the signal fires', async () => {
+    const server = net.createServer(() => {})
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    try {
+      const raw = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+      await once(raw, 'connect')
+      const identity = new TlsIdentity(await generateKeyPair('Ed25519'))
+      await assert.rejects(secureSocket(raw, identity, { isServer: false, signal: AbortSignal.timeout(300) }), /abort|timeout/i)
+      assert.equal(raw.destroyed, true, 'the socket is closed')
+    } finally {
+      server.close()
+    }
+  })
+})
