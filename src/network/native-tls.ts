@@ -31,6 +31,9 @@ export interface SecuredSocket {
   remotePeer: PeerId
 }
 
+/** Bytes a connection's TLS socket takes before it asks libp2p to wait (see secureSocket). */
+const SOCKET_HIGH_WATER = 1024 * 1024
+
 /** Verified certificates are remembered by hash: peers keep theirs for the life of their process. */
 const VERIFIED_CACHE_SIZE = 1024
 
@@ -76,7 +79,11 @@ export async function secureSocket (raw: net.Socket, identity: TlsIdentity, opts
   }
   opts.signal.throwIfAborted()
   const secureContext = await identity.secureContext().catch(fail)
-  const options = { secureContext, rejectUnauthorized: false, ALPNProtocols: [YAMUX_PROTOCOL] }
+  // A write to the TLS socket reports "full" past its high-water mark, and
+  // libp2p then waits for 'drain' before sending more: at Node's 16 KiB that
+  // was each yamux frame on its own, and four parallel tunnels moved less
+  // than one (2.9 against 5.8 Gbit/s with 1 MiB, in A/B runs)
+  const options = { secureContext, rejectUnauthorized: false, ALPNProtocols: [YAMUX_PROTOCOL], highWaterMark: SOCKET_HIGH_WATER }
   const socket = opts.isServer
     ? new tls.TLSSocket(raw, { ...options, isServer: true, requestCert: true })
     : tls.connect({ ...options, socket: raw })

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { connect } from '../../sdk/index.js'
 import { CspaceError } from '../../errors.js'
 import { FrameType, decodeControl, encodeControl, encodeDataHeader, readFrames } from './wire.js'
 import { buildManifest, chunkCount, totalBytes, transferId, type Manifest, type SourceFile } from './manifest.js'
-import { fileDigest } from './partial.js'
+import { chunkDigest, fileDigest } from './partial.js'
 import { ReceiverDiskFull, SourceUnreadable, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
 import { FILES_SERVICE } from './host.js'
 
@@ -151,7 +150,7 @@ async function sendData (socket: Socket, m: Manifest, sources: SourceFile[], hav
       const buf = Buffer.allocUnsafe(len)
       const { bytesRead } = await fh.read(buf, 0, len, c * m.chunkSize)
       if (bytesRead !== len) throw new SourceUnreadable(src.source, 'it changed while sending; run the command again')
-      return { buf, hash: createHash('sha256').update(buf).digest() }
+      return { buf, hash: await chunkDigest(buf) }
     }
     let next = n > 0 ? read(0) : undefined
     next?.catch(() => {})
