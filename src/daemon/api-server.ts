@@ -1,35 +1,38 @@
-import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifyWebsocket from '@fastify/websocket'
 import { CspaceError } from '../errors.js'
 import type { Daemon } from './daemon.js'
 import { registerStatusRoutes } from './api/status.js'
 import { registerContactRoutes } from './api/contacts.js'
 import { registerTunnelRoutes } from './api/tunnels.js'
 import { registerRequestRoutes } from './api/requests.js'
+import { registerUiRoutes } from './api/ui.js'
+import { MAX_CLIENT_MESSAGE_BYTES, registerEventStream } from './api/events-ws.js'
+import { checkCaller, refuse } from './api-auth.js'
+import { UiSessions } from './ui-sessions.js'
 
 export interface ApiServer { port: number, close: () => Promise<void> }
 
-const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
-
 /**
  * The local API: HTTP/JSON on 127.0.0.1 only, every request authenticated by
- * the bearer token from the 0600 token file. Requests naming a foreign Host
- * are refused (DNS rebinding). Fastify's logger stays off so the token and
- * request contents are never logged.
+ * the bearer token from the 0600 token file, or by the web UI's session
+ * cookie with its origin and CSRF checks (api-auth.ts). Requests naming a
+ * foreign Host are refused (DNS rebinding). Fastify's logger stays off so the
+ * token and request contents are never logged.
  */
 export async function startApiServer (components: { daemon: Daemon }, init: { token: string, port: number }): Promise<ApiServer> {
   // unknown fields are errors, not silently dropped (Fastify's default strips them)
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { removeAdditional: false } } })
-  const expected = Buffer.from(`Bearer ${init.token}`)
+  const token = Buffer.from(`Bearer ${init.token}`)
+  const sessions = new UiSessions()
+  let port = init.port
 
+  await app.register(fastifyCookie) // parses cookies in an onRequest hook, ahead of the one below
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } })
   app.addHook('onRequest', async (req, reply) => {
-    if (!LOOPBACK_HOST.test(req.headers.host ?? '')) {
-      return await reply.code(403).send({ error: { code: 'FORBIDDEN_HOST', message: 'the local API answers only to 127.0.0.1 or localhost' } })
-    }
-    const got = Buffer.from(req.headers.authorization ?? '')
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      return await reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong API token (the CLI reads it from $CSPACE_HOME/api-token)' } })
-    }
+    const refusal = checkCaller(req, { token, sessions, port })
+    if (refusal != null) return await refuse(reply, refusal)
   })
 
   app.setErrorHandler(async (err, _req, reply) => {
@@ -48,9 +51,11 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   registerContactRoutes(app, components.daemon)
   registerTunnelRoutes(app, components.daemon)
   registerRequestRoutes(app, components.daemon)
+  registerUiRoutes(app, sessions, () => port)
+  registerEventStream(app, components.daemon.events)
 
   await app.listen({ host: '127.0.0.1', port: init.port })
   const addr = app.server.address()
-  const port = typeof addr === 'object' && addr != null ? addr.port : init.port
+  port = typeof addr === 'object' && addr != null ? addr.port : init.port
   return { port, close: async () => { await app.close() } }
 }

@@ -19,6 +19,11 @@ export class EventHub {
     for (const l of this.listeners) l(event)
   }
 
+  /** The number of the last event published (0: none yet); it starts again at 1 when the daemon restarts. */
+  latestSeq (): number {
+    return this.seq
+  }
+
   since (seq: number): DaemonEvent[] {
     return this.recent.filter(e => e.seq > seq)
   }

@@ -1,0 +1,69 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { UiSession, UiSessions } from './ui-sessions.js'
+
+/**
+ * Who may use the local API. Two kinds of caller:
+ * - programs (the CLI, the SDK, the apps): `Authorization: Bearer <token>`,
+ *   the token from the 0600 file `$CSPACE_HOME/api-token`;
+ * - the web UI in a browser: the session cookie from a login link. A browser
+ *   also sends that cookie for pages of other sites on this machine (cookies
+ *   ignore ports; SameSite treats every 127.0.0.1 port as one site), so a
+ *   cookie-authenticated request must also come from the UI's own origin,
+ *   and one that changes anything must carry the session's CSRF token.
+ * Every request must name a loopback Host (DNS rebinding: a foreign name that
+ * resolves to 127.0.0.1 would otherwise be "same origin" with its own page).
+ */
+
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
+/** Paths a browser opens with no session yet: the login link carries its own one-time token. */
+const OPEN_PATHS = new Set(['/ui/login'])
+/** Methods that change nothing (the WebSocket upgrade is a GET, and is origin-checked too). */
+const SAFE_METHODS = new Set(['GET', 'HEAD'])
+
+export const CSRF_HEADER = 'x-cspace-csrf'
+
+/** The session cookie's name: per port, as cookies are shared by every port of a host. */
+export function sessionCookieName (port: number): string {
+  return `cspace_ui_${port}`
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the caller is the web UI (cookie), not a program (bearer token). */
+    uiSession?: UiSession
+  }
+}
+
+interface Refusal { status: 401 | 403, code: string, message: string }
+
+/** Checks one request; returns the refusal to send, or undefined to let it through. */
+export function checkCaller (req: FastifyRequest, opts: { token: Buffer, sessions: UiSessions, port: number }): Refusal | undefined {
+  const host = req.headers.host ?? ''
+  if (!LOOPBACK_HOST.test(host)) return { status: 403, code: 'FORBIDDEN_HOST', message: 'the local API answers only to 127.0.0.1 or localhost' }
+  if (OPEN_PATHS.has(req.url.split('?')[0])) return undefined
+
+  const got = Buffer.from(req.headers.authorization ?? '')
+  if (got.length === opts.token.length && timingSafeEqual(got, opts.token)) return undefined
+
+  const cookies = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies
+  const session = opts.sessions.find(cookies?.[sessionCookieName(opts.port)])
+  if (session == null) {
+    return { status: 401, code: 'UNAUTHORIZED', message: 'missing or wrong API token (the CLI reads it from $CSPACE_HOME/api-token; a browser logs in with the link from `cspace ui`)' }
+  }
+  const origin = req.headers.origin
+  const ownOrigin = `http://${host}`
+  if (origin != null && origin !== ownOrigin) return { status: 403, code: 'FORBIDDEN_ORIGIN', message: `requests from ${origin.slice(0, 100)} are not accepted` }
+  if (!SAFE_METHODS.has(req.method)) {
+    if (origin == null) return { status: 403, code: 'FORBIDDEN_ORIGIN', message: 'a change needs the Origin header of the UI' }
+    const csrf = Buffer.from(String(req.headers[CSRF_HEADER] ?? ''))
+    const expected = Buffer.from(session.csrf)
+    if (csrf.length !== expected.length || !timingSafeEqual(csrf, expected)) return { status: 403, code: 'CSRF', message: `a change needs the session's ${CSRF_HEADER} header (GET /v1/ui/session)` }
+  }
+  req.uiSession = session
+  return undefined
+}
+
+export async function refuse (reply: FastifyReply, r: Refusal): Promise<FastifyReply> {
+  return await reply.code(r.status).send({ error: { code: r.code, message: r.message } })
+}

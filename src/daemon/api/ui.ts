@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify'
+import { sessionCookieName } from '../api-auth.js'
+import type { UiSessions } from '../ui-sessions.js'
+
+const loginQuery = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 128 } } }
+
+/**
+ * The web UI's login: POST /v1/ui/login (a program with the API token: `cspace
+ * ui`) makes a one-time link; GET /ui/login?token= (the browser) spends it for
+ * a session cookie and redirects to the UI; GET /v1/ui/session gives the
+ * session's CSRF token to the UI; POST /v1/ui/logout ends the session.
+ */
+export function registerUiRoutes (app: FastifyInstance, sessions: UiSessions, port: () => number): void {
+  app.post('/v1/ui/login', async (req, reply) => {
+    if (req.uiSession != null) return await reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'login links are made with the API token (`cspace ui`), not from a browser session' } })
+    const { token, expiresAt } = sessions.issueLoginToken()
+    return await reply.code(201).send({ url: `http://127.0.0.1:${port()}/ui/login?token=${token}`, expiresAt })
+  })
+
+  app.get<{ Querystring: { token: string } }>('/ui/login', { schema: { querystring: loginQuery } }, async (req, reply) => {
+    // the token is in this URL: keep it out of caches and of the next page's Referer
+    void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer')
+    const session = sessions.redeem(req.query.token)
+    if (session == null) {
+      return await reply.code(401).type('text/plain; charset=utf-8').send('This login link has expired or was already used. Run `cspace ui` for a new one.\n')
+    }
+    void reply.setCookie(sessionCookieName(port()), session.id, { httpOnly: true, sameSite: 'strict', path: '/' })
+    return await reply.code(303).header('location', '/ui/').send()
+  })
+
+  app.get('/v1/ui/session', async (req, reply) => {
+    if (req.uiSession == null) return await reply.code(400).send({ error: { code: 'NO_SESSION', message: 'this is for the web UI; programs use the API token' } })
+    return { csrf: req.uiSession.csrf }
+  })
+
+  app.post('/v1/ui/logout', async (req, reply) => {
+    if (req.uiSession != null) sessions.end(req.uiSession.id)
+    void reply.clearCookie(sessionCookieName(port()), { path: '/' })
+    return { ok: true }
+  })
+}

@@ -1,0 +1,131 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { request } from 'node:http'
+import { once } from 'node:events'
+import WebSocket from 'ws'
+import { cleanupAll, makeProfile, startDaemon } from '../helpers/cli.js'
+import { waitFor } from '../helpers/wait.js'
+
+/** A raw HTTP request (fetch will not send a forged Host, Origin or Cookie of our choosing). */
+async function raw (port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number, headers: Record<string, string | string[] | undefined>, text: string }> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => { text += c })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, text }) })
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('the web UI login and the API\'s browser protections', () => {
+  let port: number
+  let token: string
+  let cookie: string
+  let csrf: string
+  let origin: string
+  const bearer = (): Record<string, string> => ({ authorization: `Bearer ${token}` })
+
+  before(async () => {
+    const p = await makeProfile('ui')
+    await startDaemon(p.home)
+    port = JSON.parse(readFileSync(join(p.home, 'daemon.json'), 'utf8')).apiPort
+    token = readFileSync(join(p.home, 'api-token'), 'utf8').trim()
+    origin = `http://127.0.0.1:${port}`
+  })
+  after(async () => { await cleanupAll() })
+
+  test('a one-time login link becomes an HttpOnly, SameSite=Strict cookie, and the URL keeps no secret', async () => {
+    const made = await raw(port, 'POST', '/v1/ui/login', bearer())
+    assert.equal(made.status, 201)
+    const url = new URL(JSON.parse(made.text).url as string)
+    assert.equal(url.host, `127.0.0.1:${port}`)
+    assert.equal(url.pathname, '/ui/login')
+
+    const login = await raw(port, 'GET', url.pathname + url.search, {})
+    assert.equal(login.status, 303)
+    assert.equal(login.headers.location, '/ui/', 'the browser lands on a URL without the token')
+    assert.equal(login.headers['referrer-policy'], 'no-referrer')
+    assert.equal(login.headers['cache-control'], 'no-store')
+    const setCookie = String(login.headers['set-cookie'])
+    assert.match(setCookie, new RegExp(`^cspace_ui_${port}=`))
+    assert.match(setCookie, /HttpOnly/)
+    assert.match(setCookie, /SameSite=Strict/)
+    cookie = setCookie.split(';')[0]
+
+    const again = await raw(port, 'GET', url.pathname + url.search, {})
+    assert.equal(again.status, 401, 'a login link works once')
+    assert.match(again.text, /cspace ui/)
+
+    const session = await raw(port, 'GET', '/v1/ui/session', { cookie })
+    assert.equal(session.status, 200)
+    csrf = JSON.parse(session.text).csrf
+    assert.ok(csrf.length >= 32)
+  })
+
+  test('no cookie and no token: 401; a forged Host: 403, even with a good cookie', async () => {
+    assert.equal((await raw(port, 'GET', '/v1/status', {})).status, 401)
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie: `cspace_ui_${port}=forged` })).status, 401)
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie })).status, 200)
+    const rebound = await raw(port, 'GET', '/v1/status', { cookie, host: `evil.example:${port}` })
+    assert.equal(rebound.status, 403)
+    assert.equal(JSON.parse(rebound.text).error.code, 'FORBIDDEN_HOST')
+  })
+
+  test('with the cookie: a foreign Origin gets 403; a change needs the UI\'s Origin and the CSRF token', async () => {
+    const evil = await raw(port, 'GET', '/v1/status', { cookie, origin: 'http://127.0.0.1:8080' })
+    assert.equal(evil.status, 403)
+    assert.equal(JSON.parse(evil.text).error.code, 'FORBIDDEN_ORIGIN')
+
+    const rule = JSON.stringify({ action: 'allow', who: 'anyone', service: 'echo' })
+    const json = { 'content-type': 'application/json' }
+    assert.equal((await raw(port, 'POST', '/v1/rules', { ...json, cookie, origin: 'http://localhost:9999', 'x-cspace-csrf': csrf }, rule)).status, 403, 'foreign origin')
+    assert.equal((await raw(port, 'POST', '/v1/rules', { ...json, cookie, 'x-cspace-csrf': csrf }, rule)).status, 403, 'no origin')
+    const noCsrf = await raw(port, 'POST', '/v1/rules', { ...json, cookie, origin }, rule)
+    assert.equal(noCsrf.status, 403)
+    assert.equal(JSON.parse(noCsrf.text).error.code, 'CSRF')
+    assert.equal((await raw(port, 'POST', '/v1/rules', { ...json, cookie, origin, 'x-cspace-csrf': csrf.slice(1) + 'x' }, rule)).status, 403, 'wrong token')
+    assert.equal((await raw(port, 'POST', '/v1/rules', { ...json, cookie, origin, 'x-cspace-csrf': csrf }, rule)).status, 201)
+    // a browser session cannot mint login links for others
+    assert.equal((await raw(port, 'POST', '/v1/ui/login', { cookie, origin, 'x-cspace-csrf': csrf })).status, 403)
+  })
+
+  test('bad login requests get a 4xx and the daemon keeps serving', async () => {
+    assert.equal((await raw(port, 'GET', '/ui/login', {})).status, 400)
+    assert.equal((await raw(port, 'GET', `/ui/login?token=${'a'.repeat(129)}`, {})).status, 400)
+    assert.equal((await raw(port, 'GET', '/ui/login?token=%00%ff', {})).status, 401)
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie: 'x'.repeat(8000) })).status, 401)
+    assert.equal((await raw(port, 'GET', '/v1/status', bearer())).status, 200)
+  })
+
+  test('the event stream: refused from a foreign origin; from the UI it delivers live events', async () => {
+    const refused = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, { headers: { cookie, origin: 'http://127.0.0.1:8080' } })
+    const [, res] = await once(refused, 'unexpected-response') as [unknown, { statusCode: number }]
+    assert.equal(res.statusCode, 403)
+    refused.on('error', () => {}) // terminating a refused handshake reports it as an error
+    refused.terminate()
+
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, { headers: { cookie, origin } })
+    const got: Array<{ v: number, type: string, event?: { type: string, data: { name?: string } } }> = []
+    ws.on('message', (m) => { got.push(JSON.parse(String(m))) })
+    await once(ws, 'open')
+    // adding a contact publishes an event
+    const carol = await makeProfile('carol')
+    const added = await raw(port, 'POST', '/v1/contacts', { ...bearer(), 'content-type': 'application/json' }, JSON.stringify({ name: 'carol', userId: carol.userId }))
+    assert.equal(added.status, 201, added.text)
+    const event = await waitFor('the contact:added event', () => got.find(m => m.type === 'event' && m.event?.type === 'contact:added'), 10_000, 20)
+    assert.equal(event.v, 1)
+    assert.equal(event.event?.data.name, 'carol')
+    ws.close()
+
+    // a reconnecting client that names a `since` from before a daemon restart is told to reload
+    const late = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws?since=999999`, { headers: { authorization: `Bearer ${token}` } })
+    const first = await once(late, 'message') as [Buffer]
+    assert.equal(JSON.parse(String(first[0])).type, 'reset')
+    late.close()
+  })
+})
