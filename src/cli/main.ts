@@ -11,6 +11,7 @@ import { registerKeyServerCommands } from './commands/keyserver.js'
 import { registerChatCommand } from './commands/chat.js'
 import { registerDesktopCommands } from './commands/desktop.js'
 import { registerFilesCommands } from './commands/files.js'
+import { registerUiCommand } from './commands/ui.js'
 
 /** cli — the `cspace` command: a thin client of the daemon's local API (commander). */
 export function buildProgram (): Command {
@@ -20,7 +21,7 @@ export function buildProgram (): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   for (const register of [registerIdentityCommands, registerDaemonCommand, registerContactsCommand, registerStatusCommand, registerConnectionsCommand, registerHangupCommand,
-    registerConnectCommand, registerTunnelCommands, registerRequestCommands, registerKeyServerCommands, registerChatCommand, registerDesktopCommands, registerFilesCommands]) {
+    registerConnectCommand, registerTunnelCommands, registerRequestCommands, registerKeyServerCommands, registerChatCommand, registerDesktopCommands, registerFilesCommands, registerUiCommand]) {
     register(program)
   }
   for (const cmd of program.commands) cmd.exitOverride()

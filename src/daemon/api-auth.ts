@@ -16,8 +16,12 @@ import type { UiSession, UiSessions } from './ui-sessions.js'
  */
 
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
-/** Paths a browser opens with no session yet: the login link carries its own one-time token. */
-const OPEN_PATHS = new Set(['/ui/login'])
+/**
+ * The web UI's pages (and the login link, which carries its own one-time
+ * token) are fetched with no session yet: they hold no secret, and all they
+ * show comes from the API, which needs the session.
+ */
+const isUiPage = (path: string, method: string): boolean => (method === 'GET' || method === 'HEAD') && (path === '/ui' || path.startsWith('/ui/'))
 /** Methods that change nothing (the WebSocket upgrade is a GET, and is origin-checked too). */
 const SAFE_METHODS = new Set(['GET', 'HEAD'])
 
@@ -41,7 +45,7 @@ interface Refusal { status: 401 | 403, code: string, message: string }
 export function checkCaller (req: FastifyRequest, opts: { token: Buffer, sessions: UiSessions, port: number }): Refusal | undefined {
   const host = req.headers.host ?? ''
   if (!LOOPBACK_HOST.test(host)) return { status: 403, code: 'FORBIDDEN_HOST', message: 'the local API answers only to 127.0.0.1 or localhost' }
-  if (OPEN_PATHS.has(req.url.split('?')[0])) return undefined
+  if (isUiPage(req.url.split('?')[0], req.method)) return undefined
 
   const got = Buffer.from(req.headers.authorization ?? '')
   if (got.length === opts.token.length && timingSafeEqual(got, opts.token)) return undefined

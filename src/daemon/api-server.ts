@@ -8,6 +8,7 @@ import { registerContactRoutes } from './api/contacts.js'
 import { registerTunnelRoutes } from './api/tunnels.js'
 import { registerRequestRoutes } from './api/requests.js'
 import { registerUiRoutes } from './api/ui.js'
+import { registerUiPages } from './api/ui-pages.js'
 import { MAX_CLIENT_MESSAGE_BYTES, registerEventStream } from './api/events-ws.js'
 import { checkCaller, refuse } from './api-auth.js'
 import { UiSessions } from './ui-sessions.js'
@@ -52,6 +53,7 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   registerTunnelRoutes(app, components.daemon)
   registerRequestRoutes(app, components.daemon)
   registerUiRoutes(app, sessions, () => port)
+  await registerUiPages(app)
   registerEventStream(app, components.daemon.events)
 
   await app.listen({ host: '127.0.0.1', port: init.port })

@@ -13,6 +13,7 @@ import { ForwardManager } from './forwards.js'
 import { ProfileLock } from './profile-lock.js'
 import { PresenceTracker } from './presence-tracker.js'
 import { EventHub } from './event-hub.js'
+import { watchStore } from './store-watcher.js'
 
 const log = componentLogger('daemon')
 
@@ -57,6 +58,7 @@ export class Daemon {
   private api?: ApiServer
   private appPort?: AppPort
   private stopping?: Promise<void>
+  private stopWatchingStore: () => void = () => {}
 
   private constructor (parts: Pick<Daemon, 'paths' | 'config' | 'store' | 'node' | 'privateKey' | 'router'> & { lock: ProfileLock }) {
     this.paths = parts.paths
@@ -146,6 +148,7 @@ export class Daemon {
     this.api = await startApiServer({ daemon: this }, { token, port: this.config.apiPort })
     writeDaemonInfo(this.paths.daemonInfo, { v: 1, pid: process.pid, apiPort: this.api.port, appPort, peerId: this.node.peerId.toString(), startedAt: Date.now() })
     this.publisher.start()
+    this.stopWatchingStore = watchStore(this.store, () => this.events.publish('profile:changed', {}))
   }
 
   get userId (): string {
@@ -174,6 +177,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       await this.publisher.stop().catch(() => {})
       this.tracker.stop()
+      this.stopWatchingStore()
       this.prompts.close()
       await this.api?.close().catch(() => {})
       await this.appPort?.stop().catch(() => {})

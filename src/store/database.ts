@@ -68,6 +68,11 @@ export class Store {
     }
   }
 
+  /** SQLite's data_version: it changes when another connection (the CLI, while the daemon runs) commits. */
+  dataVersion (): number {
+    return Number((this.prepare('PRAGMA data_version').get() as { data_version: number }).data_version)
+  }
+
   /** A prepared statement, compiled once per SQL text (StatementCache). */
   prepare (sql: string): StatementSync {
     return this.statements.get(sql)

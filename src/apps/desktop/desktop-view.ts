@@ -4,7 +4,7 @@ import { connect } from '../../sdk/index.js'
 import { ContactDirectory } from '../host/index.js'
 import { DESKTOP_SERVICE } from './desktop-share.js'
 import { LocalPortInUse } from './errors.js'
-import { findOnPath } from './programs.js'
+import { findOnPath } from '../../util/find-on-path.js'
 
 export interface DesktopView {
   /** The local port a VNC viewer opens (127.0.0.1). */

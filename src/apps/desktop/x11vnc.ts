@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { stopChild } from '../../util/stop-child.js'
 import { NoDisplay, X11vncFailed, X11vncMissing } from './errors.js'
-import { findOnPath } from './programs.js'
+import { findOnPath } from '../../util/find-on-path.js'
 
 export interface X11vnc {
   /** The loopback port it serves RFB on. */

@@ -9,7 +9,7 @@ import {
   ByteReader, clientCutText, fbUpdateRequest, keyEvent, missingDesktopBinaries, pointerEvent, rfbHandshake,
   startX11vncServer, startXvfb, type X11vncServer, type Xvfb
 } from '../../helpers/xvfb.js'
-import { findOnPath } from '../../../src/apps/desktop/programs.js'
+import { findOnPath } from '../../../src/util/find-on-path.js'
 
 const missing = missingDesktopBinaries()
 const WIDTH = 800

@@ -1,0 +1,90 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { cleanupAll, makeProfile, ROOT, runCli, startDaemon, type Profile, type RunningDaemon } from '../helpers/cli.js'
+
+/** Debian's Chromium (.ci/run installs it); playwright-core drives it. */
+const CHROMIUM = '/usr/bin/chromium'
+/** Each screen as the test saw it, for the README. */
+const SCREENSHOTS = join(ROOT, 'docs', 'screenshots')
+
+describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 'needs Chromium at /usr/bin/chromium (apt-get install chromium)' }, () => {
+  let alice: Profile
+  let bob: Profile
+  let bobD: RunningDaemon
+  let browser: Browser
+  let page: Page
+
+  before(async () => {
+    alice = await makeProfile('alice')
+    bob = await makeProfile('bob')
+    bobD = await startDaemon(bob.home, ['--no-apps'])
+    // alice knows bob's daemon from the start, so he is online as soon as she adds him
+    await startDaemon(alice.home, ['--no-apps', '--bootstrap', bobD.addresses[0]])
+    // root in a container: Chromium's sandbox needs user namespaces it may not have
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+    page = await browser.newPage()
+    mkdirSync(SCREENSHOTS, { recursive: true })
+  })
+  after(async () => {
+    await browser?.close()
+    await cleanupAll()
+  })
+
+  test('without a login link the page says how to get one, and the API refuses the browser', async () => {
+    const { stdout } = await runCli(alice.home, ['ui', '--no-open'])
+    const origin = new URL(stdout.trim()).origin
+    await page.goto(`${origin}/ui/`)
+    await page.getByText('run cspace ui').waitFor()
+    const status = await page.evaluate(async () => (await fetch('/v1/status')).status)
+    assert.equal(status, 401)
+  })
+
+  test('`cspace ui` logs the browser in: the address bar keeps no token, and the page has a strict CSP', async () => {
+    const r = await runCli(alice.home, ['ui', '--no-open'])
+    assert.equal(r.code, 0, r.stderr)
+    const link = r.stdout.trim()
+    assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/ui\/login\?token=[\w-]{40,}$/)
+    const response = await page.goto(link)
+    assert.equal(new URL(page.url()).pathname, '/ui/')
+    assert.equal(new URL(page.url()).search, '', 'no secret left in the URL')
+    assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'none'.*script-src 'self'/)
+    await page.getByRole('heading', { name: 'Contacts' }).waitFor()
+    await page.getByText('live', { exact: true }).waitFor()
+    // the session cookie is HttpOnly: the page's scripts cannot read it
+    assert.equal(await page.evaluate('document.cookie'), '')
+    // the same link does not work twice
+    const again = await (await browser.newPage()).goto(link)
+    assert.equal(again?.status(), 401)
+  })
+
+  test('adding a contact by pasting their ID: the contact shows up, online, without a reload', async () => {
+    await page.getByLabel('Name').fill('bob')
+    await page.getByLabel('User ID').fill(bob.userId)
+    await page.getByRole('button', { name: 'Add contact' }).click()
+    const row = page.locator('li[data-contact="bob"]')
+    await row.getByText('online').waitFor({ timeout: 30_000 })
+    await page.screenshot({ path: join(SCREENSHOTS, 'contacts.png'), fullPage: true })
+    // the CLI sees what the browser did
+    const contacts = JSON.parse((await runCli(alice.home, ['contacts', 'list', '--json'])).stdout) as Array<{ name: string }>
+    assert.ok(contacts.some(c => c.name === 'bob'))
+  })
+
+  test('a bad ID is refused with the daemon\'s one-line message, and nothing is added', async () => {
+    await page.getByLabel('Name').fill('mallory')
+    await page.getByLabel('User ID').fill('cs1notanid')
+    await page.getByRole('button', { name: 'Add contact' }).click()
+    const alert = page.getByRole('alert')
+    await alert.waitFor()
+    assert.ok(((await alert.textContent()) ?? '').length > 10)
+    assert.equal(await page.locator('li[data-contact="mallory"]').count(), 0)
+  })
+
+  test('a contact added elsewhere (the CLI) appears live, over the event stream', async () => {
+    const carol = await makeProfile('carol')
+    assert.equal((await runCli(alice.home, ['contacts', 'add', 'carol', carol.userId])).code, 0)
+    await page.locator('li[data-contact="carol"]').waitFor({ timeout: 20_000 })
+  })
+})

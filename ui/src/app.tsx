@@ -1,0 +1,89 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { followEvents, get, startSession } from './api'
+import type { Status } from './types'
+import { Contacts } from './contacts'
+import { Requests } from './requests'
+
+type Session = 'starting' | 'none' | 'ok'
+
+export function App () {
+  const [session, setSession] = useState<Session>('starting')
+  const [status, setStatus] = useState<Status | undefined>()
+  const [live, setLive] = useState(false)
+  const [problem, setProblem] = useState<string | undefined>()
+  const loading = useRef(false)
+  const again = useRef(false)
+
+  // one status request at a time; changes during it cause one more
+  const reload = async (): Promise<void> => {
+    if (loading.current) { again.current = true; return }
+    loading.current = true
+    try {
+      do {
+        again.current = false
+        setStatus(await get<Status>('/v1/status'))
+        setProblem(undefined)
+      } while (again.current)
+    } catch (err) {
+      setProblem((err as Error).message)
+    } finally {
+      loading.current = false
+    }
+  }
+
+  useEffect(() => {
+    let stop: (() => void) | undefined
+    startSession().then((ok) => {
+      setSession(ok ? 'ok' : 'none')
+      if (ok) stop = followEvents(() => { void reload() }, setLive)
+    }, (err: Error) => { setSession('none'); setProblem(err.message) })
+    return () => stop?.()
+  }, [])
+
+  if (session === 'starting') return <main><p>Connecting to your cspace daemon…</p></main>
+  if (session === 'none') {
+    return (
+      <main>
+        <h1>cspace</h1>
+        <p>This page needs a login link. In a terminal, run <code>cspace ui</code> and open the link it prints.</p>
+        {problem != null && <p role="alert">{problem}</p>}
+      </main>
+    )
+  }
+  return (
+    <>
+      <header>
+        <h1>cspace</h1>
+        <p class="live" aria-live="polite">{live ? 'live' : 'reconnecting…'}</p>
+      </header>
+      <main>
+        {problem != null && <p role="alert" class="problem">{problem}</p>}
+        {status == null
+          ? <p>Loading…</p>
+          : (
+            <>
+              <Identity status={status} />
+              <Requests requests={status.requests} onChange={reload} />
+              <Contacts contacts={status.contacts} onChange={reload} />
+            </>
+            )}
+      </main>
+    </>
+  )
+}
+
+function Identity ({ status }: { status: Status }) {
+  return (
+    <section aria-labelledby="you">
+      <h2 id="you">You</h2>
+      <dl>
+        <dt>Your ID (give it to your contacts)</dt>
+        <dd><code class="id">{status.user.userId}</code></dd>
+        <dt>Fingerprint (compare it by voice)</dt>
+        <dd><code>{status.user.fingerprint}</code></dd>
+        <dt>Reachability</dt>
+        <dd>{status.node.reachability}</dd>
+      </dl>
+    </section>
+  )
+}

@@ -1,0 +1,29 @@
+/** The parts of the local API's answers the UI reads (src/daemon/api/*.ts is the source of truth). */
+
+export interface ApiErrorBody { error: { code: string, message: string } }
+
+export interface ContactPresence {
+  name: string
+  peerId: string
+  presence: 'online' | 'offline'
+  connections: number
+}
+
+export interface PendingRequest {
+  id: string
+  service: string
+  expiresAt: number
+  caller: { contactName: string | null, fingerprint: string, userId: string }
+}
+
+export interface Status {
+  user: { userId: string, fingerprint: string }
+  node: { reachability: string, connections: number }
+  contacts: ContactPresence[]
+  requests: PendingRequest[]
+}
+
+/** A frame of /v1/events/ws (version 1). */
+export type EventStreamMessage =
+  | { v: 1, type: 'event', event: { seq: number, type: string, at: number, data: unknown } }
+  | { v: 1, type: 'reset', seq: number }
