@@ -85,7 +85,12 @@ function peerIdOf (ma: Multiaddr): PeerId | undefined {
   return id != null ? peerIdFromString(id) : undefined
 }
 
-/** The parts of @libp2p/tcp's TCP class and listener this wraps (pinned by package-lock; every daemon test fails if they change). */
+/**
+ * The parts of @libp2p/tcp this wraps: the TCP class's `_connect`, the
+ * listener's `server` and `onSocket`, and the `socket` of its multiaddr
+ * connections (read in nativeTlsUpgrader). Pinned by package-lock; every
+ * daemon test fails if they change.
+ */
 interface PrivateTcp {
   _connect: (ma: Multiaddr, options: { signal: AbortSignal, initiator?: boolean }) => Promise<net.Socket>
 }

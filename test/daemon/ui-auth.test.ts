@@ -99,6 +99,12 @@ describe('the web UI login and the API\'s browser protections', () => {
     assert.equal((await raw(port, 'GET', `/ui/login?token=${'a'.repeat(129)}`, {})).status, 400)
     assert.equal((await raw(port, 'GET', '/ui/login?token=%00%ff', {})).status, 401)
     assert.equal((await raw(port, 'GET', '/v1/status', { cookie: 'x'.repeat(8000) })).status, 401)
+    // the open /ui/ pages are no way round the API's checks
+    for (const path of ['/ui/../v1/status', '/ui/%2e%2e/v1/status', '/ui/..%2fv1/status']) {
+      const r = await raw(port, 'GET', path, {})
+      assert.notEqual(r.status, 200, path)
+      assert.doesNotMatch(r.text, /userId/, path)
+    }
     assert.equal((await raw(port, 'GET', '/v1/status', bearer())).status, 200)
   })
 

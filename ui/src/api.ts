@@ -1,4 +1,4 @@
-import type { ApiErrorBody, EventStreamMessage } from './types'
+import type { ApiErrorBody, DaemonEvent, EventStreamMessage } from './types'
 
 /** A refusal from the daemon, with its message meant for people. */
 export class ApiError extends Error {
@@ -37,11 +37,11 @@ async function answer<T> (res: Response): Promise<T> {
 
 /**
  * Follows the daemon's events over a WebSocket, reconnecting with backoff
- * (1 s doubling to 30 s). `onChange` runs on every event and after every
- * (re)connection, since events may have been missed while away: the UI then
- * reloads what it shows.
+ * (1 s doubling to 30 s). `onChange` gets every event, and is called with
+ * none after every (re)connection and on a `reset`, since events may have
+ * been missed: the UI then reloads what it shows.
  */
-export function followEvents (onChange: () => void, onLive: (live: boolean) => void): () => void {
+export function followEvents (onChange: (event?: DaemonEvent) => void, onLive: (live: boolean) => void): () => void {
   let socket: WebSocket | undefined
   let delay = 1000
   let stopped = false
@@ -51,7 +51,7 @@ export function followEvents (onChange: () => void, onLive: (live: boolean) => v
     socket.onopen = () => { delay = 1000; onLive(true); onChange() }
     socket.onmessage = (m) => {
       const msg = JSON.parse(String(m.data)) as EventStreamMessage
-      if (msg.v === 1) onChange()
+      if (msg.v === 1) onChange(msg.type === 'event' ? msg.event : undefined)
     }
     socket.onclose = () => {
       onLive(false)

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { followEvents, get, startSession } from './api'
-import type { Status } from './types'
+import type { DaemonEvent, Status } from './types'
 import { Contacts } from './contacts'
 import { Requests } from './requests'
 
@@ -12,6 +12,7 @@ export function App () {
   const [live, setLive] = useState(false)
   const [problem, setProblem] = useState<string | undefined>()
   const loading = useRef(false)
+  const contactPeers = useRef(new Set<string>())
   const again = useRef(false)
 
   // one status request at a time; changes during it cause one more
@@ -21,7 +22,9 @@ export function App () {
     try {
       do {
         again.current = false
-        setStatus(await get<Status>('/v1/status'))
+        const next = await get<Status>('/v1/status')
+        contactPeers.current = new Set(next.contacts.map(c => c.peerId))
+        setStatus(next)
         setProblem(undefined)
       } while (again.current)
     } catch (err) {
@@ -35,7 +38,7 @@ export function App () {
     let stop: (() => void) | undefined
     startSession().then((ok) => {
       setSession(ok ? 'ok' : 'none')
-      if (ok) stop = followEvents(() => { void reload() }, setLive)
+      if (ok) stop = followEvents((event) => { if (matters(event, contactPeers.current)) void reload() }, setLive)
     }, (err: Error) => { setSession('none'); setProblem(err.message) })
     return () => stop?.()
   }, [])
@@ -70,6 +73,17 @@ export function App () {
       </main>
     </>
   )
+}
+
+/**
+ * Whether an event changes what the page shows: a DHT server sees peers come
+ * and go all the time, and only contacts' connections change their presence.
+ * No event (a reconnection, a reset): reload.
+ */
+function matters (event: DaemonEvent | undefined, contactPeers: Set<string>): boolean {
+  if (event == null) return true
+  if (event.type === 'peer:connect' || event.type === 'peer:disconnect') return contactPeers.has((event.data as { peerId?: string }).peerId ?? '')
+  return true
 }
 
 function Identity ({ status }: { status: Status }) {

@@ -23,7 +23,9 @@ export interface Status {
   requests: PendingRequest[]
 }
 
+export interface DaemonEvent { seq: number, type: string, at: number, data: unknown }
+
 /** A frame of /v1/events/ws (version 1). */
 export type EventStreamMessage =
-  | { v: 1, type: 'event', event: { seq: number, type: string, at: number, data: unknown } }
+  | { v: 1, type: 'event', event: DaemonEvent }
   | { v: 1, type: 'reset', seq: number }
