@@ -14,6 +14,7 @@ describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 
   let alice: Profile
   let bob: Profile
   let bobD: RunningDaemon
+  let carol: Profile
   let browser: Browser
   let page: Page
 
@@ -83,8 +84,30 @@ describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 
   })
 
   test('a contact added elsewhere (the CLI) appears live, over the event stream', async () => {
-    const carol = await makeProfile('carol')
+    carol = await makeProfile('carol')
     assert.equal((await runCli(alice.home, ['contacts', 'add', 'carol', carol.userId])).code, 0)
     await page.locator('li[data-contact="carol"]').waitFor({ timeout: 20_000 })
+  })
+
+  test('contact details by keyboard: the fingerprint to compare; rename; remove after a confirmation', async () => {
+    const names = async (): Promise<string[]> => (JSON.parse((await runCli(alice.home, ['contacts', 'list', '--json'])).stdout) as Array<{ name: string }>).map(c => c.name)
+    const toggle = page.locator('li[data-contact="carol"]').getByRole('button', { name: 'carol', exact: true })
+    await toggle.focus()
+    await page.keyboard.press('Enter')
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true')
+    await page.getByText(carol.fingerprint).waitFor()
+    await page.screenshot({ path: join(SCREENSHOTS, 'contact-details.png'), fullPage: true })
+
+    await page.getByLabel('New name for carol').fill('caroline')
+    await page.getByRole('button', { name: 'Rename' }).click()
+    await page.locator('li[data-contact="caroline"]').waitFor()
+    assert.ok((await names()).includes('caroline'))
+
+    await page.locator('li[data-contact="caroline"]').getByRole('button', { name: 'caroline', exact: true }).click()
+    await page.getByRole('button', { name: 'Remove caroline…' }).click()
+    assert.ok((await names()).includes('caroline'), 'nothing is removed before the confirmation')
+    await page.getByRole('button', { name: 'Yes, remove' }).click()
+    await page.locator('li[data-contact="caroline"]').waitFor({ state: 'detached' })
+    assert.ok(!(await names()).includes('caroline'))
   })
 })

@@ -26,6 +26,10 @@ export async function post<T> (path: string, body: unknown): Promise<T> {
   return await answer<T>(await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cspace-csrf': csrf }, body: JSON.stringify(body) }))
 }
 
+export async function del<T> (path: string): Promise<T> {
+  return await answer<T>(await fetch(path, { method: 'DELETE', headers: { 'x-cspace-csrf': csrf } }))
+}
+
 async function answer<T> (res: Response): Promise<T> {
   const body = await res.json().catch(() => undefined) as unknown
   if (!res.ok) {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { followEvents, get, startSession } from './api'
-import type { DaemonEvent, Status } from './types'
+import type { Contact, DaemonEvent, Status } from './types'
 import { Contacts } from './contacts'
 import { Requests } from './requests'
 
@@ -9,6 +9,7 @@ type Session = 'starting' | 'none' | 'ok'
 export function App () {
   const [session, setSession] = useState<Session>('starting')
   const [status, setStatus] = useState<Status | undefined>()
+  const [book, setBook] = useState<Contact[]>([])
   const [live, setLive] = useState(false)
   const [problem, setProblem] = useState<string | undefined>()
   const loading = useRef(false)
@@ -22,9 +23,10 @@ export function App () {
     try {
       do {
         again.current = false
-        const next = await get<Status>('/v1/status')
+        const [next, { contacts }] = await Promise.all([get<Status>('/v1/status'), get<{ contacts: Contact[] }>('/v1/contacts')])
         contactPeers.current = new Set(next.contacts.map(c => c.peerId))
         setStatus(next)
+        setBook(contacts)
         setProblem(undefined)
       } while (again.current)
     } catch (err) {
@@ -67,7 +69,7 @@ export function App () {
             <>
               <Identity status={status} />
               <Requests requests={status.requests} onChange={reload} />
-              <Contacts contacts={status.contacts} onChange={reload} />
+              <Contacts contacts={status.contacts} book={book} onChange={reload} />
             </>
             )}
       </main>

@@ -9,6 +9,17 @@ export interface ContactPresence {
   connections: number
 }
 
+/** An address-book entry (GET /v1/contacts). */
+export interface Contact {
+  name: string
+  userId: string
+  peerId: string
+  fingerprint: string
+  verified: boolean
+  addedAt: number
+  keyserver?: { url: string, username: string }
+}
+
 export interface PendingRequest {
   id: string
   service: string

@@ -18,6 +18,8 @@ export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): vo
     return contact
   })
   app.post<{ Params: { name: string }, Body: { newName: string } }>('/v1/contacts/:name/rename', { schema: { body: renameBody } }, async (req) => {
-    return daemon.contacts.rename(req.params.name, req.body.newName)
+    const contact = daemon.contacts.rename(req.params.name, req.body.newName)
+    daemon.events.publish('contact:renamed', { from: req.params.name, contact })
+    return contact
   })
 }
