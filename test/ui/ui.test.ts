@@ -62,8 +62,8 @@ describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 
   })
 
   test('adding a contact by pasting their ID: the contact shows up, online, without a reload', async () => {
-    await page.getByLabel('Name').fill('bob')
-    await page.getByLabel('User ID').fill(bob.userId)
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('bob')
+    await page.getByRole('textbox', { name: 'User ID', exact: true }).fill(bob.userId)
     await page.getByRole('button', { name: 'Add contact' }).click()
     const row = page.locator('li[data-contact="bob"]')
     await row.getByText('online').waitFor({ timeout: 30_000 })
@@ -74,8 +74,8 @@ describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 
   })
 
   test('a bad ID is refused with the daemon\'s one-line message, and nothing is added', async () => {
-    await page.getByLabel('Name').fill('mallory')
-    await page.getByLabel('User ID').fill('cs1notanid')
+    await page.getByRole('textbox', { name: 'Name', exact: true }).fill('mallory')
+    await page.getByRole('textbox', { name: 'User ID', exact: true }).fill('cs1notanid')
     await page.getByRole('button', { name: 'Add contact' }).click()
     const alert = page.getByRole('alert')
     await alert.waitFor()
@@ -89,6 +89,32 @@ describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 
     await page.locator('li[data-contact="carol"]').waitFor({ timeout: 20_000 })
   })
 
+  test('the rules editor: add a rule, see a bad one refused, see one added by the CLI, remove one', async () => {
+    const ruleTexts = async (): Promise<string[]> => (JSON.parse((await runCli(alice.home, ['rules', 'list', '--json'])).stdout) as Array<{ text: string }>).map(e => e.text)
+    await page.getByRole('heading', { name: 'Who may use what' }).waitFor()
+    await page.getByText('deny anyone * (built in)').waitFor()
+    await page.getByRole('combobox', { name: 'Action' }).selectOption('allow')
+    await page.getByRole('textbox', { name: /^Who/ }).fill('bob')
+    await page.getByRole('textbox', { name: /^Service/ }).fill('desktop')
+    await page.getByRole('button', { name: 'Add rule' }).click()
+    await page.locator('li[data-rule="allow bob desktop"]').waitFor()
+    assert.deepEqual(await ruleTexts(), ['allow bob desktop'])
+
+    await page.getByRole('textbox', { name: /^Who/ }).fill('bob')
+    await page.getByRole('textbox', { name: /^Service/ }).fill('No Such Service!')
+    await page.getByRole('button', { name: 'Add rule' }).click()
+    await page.getByRole('alert').waitFor()
+    assert.deepEqual(await ruleTexts(), ['allow bob desktop'], 'nothing stored')
+
+    assert.equal((await runCli(alice.home, ['rules', 'add', 'deny', 'anyone', 'files'])).code, 0)
+    await page.locator('li[data-rule="deny anyone files"]').waitFor({ timeout: 20_000 })
+    await page.screenshot({ path: join(SCREENSHOTS, 'rules.png'), fullPage: true })
+
+    await page.getByRole('button', { name: 'Remove rule “allow bob desktop”' }).click()
+    await page.locator('li[data-rule="allow bob desktop"]').waitFor({ state: 'detached' })
+    assert.deepEqual(await ruleTexts(), ['deny anyone files'])
+  })
+
   test('contact details by keyboard: the fingerprint to compare; rename; remove after a confirmation', async () => {
     const names = async (): Promise<string[]> => (JSON.parse((await runCli(alice.home, ['contacts', 'list', '--json'])).stdout) as Array<{ name: string }>).map(c => c.name)
     const toggle = page.locator('li[data-contact="carol"]').getByRole('button', { name: 'carol', exact: true })
@@ -98,7 +124,7 @@ describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 
     await page.getByText(carol.fingerprint).waitFor()
     await page.screenshot({ path: join(SCREENSHOTS, 'contact-details.png'), fullPage: true })
 
-    await page.getByLabel('New name for carol').fill('caroline')
+    await page.getByRole('textbox', { name: 'New name for carol' }).fill('caroline')
     await page.getByRole('button', { name: 'Rename' }).click()
     await page.locator('li[data-contact="caroline"]').waitFor()
     assert.ok((await names()).includes('caroline'))

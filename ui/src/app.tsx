@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { followEvents, get, startSession } from './api'
-import type { Contact, DaemonEvent, Status } from './types'
+import type { Contact, DaemonEvent, Rules, Status } from './types'
+import { RulesEditor } from './rules'
 import { Contacts } from './contacts'
 import { Requests } from './requests'
 
@@ -10,6 +11,7 @@ export function App () {
   const [session, setSession] = useState<Session>('starting')
   const [status, setStatus] = useState<Status | undefined>()
   const [book, setBook] = useState<Contact[]>([])
+  const [rules, setRules] = useState<Rules>({ entries: [], builtIn: [] })
   const [live, setLive] = useState(false)
   const [problem, setProblem] = useState<string | undefined>()
   const loading = useRef(false)
@@ -23,10 +25,11 @@ export function App () {
     try {
       do {
         again.current = false
-        const [next, { contacts }] = await Promise.all([get<Status>('/v1/status'), get<{ contacts: Contact[] }>('/v1/contacts')])
+        const [next, { contacts }, nextRules] = await Promise.all([get<Status>('/v1/status'), get<{ contacts: Contact[] }>('/v1/contacts'), get<Rules>('/v1/rules')])
         contactPeers.current = new Set(next.contacts.map(c => c.peerId))
         setStatus(next)
         setBook(contacts)
+        setRules(nextRules)
         setProblem(undefined)
       } while (again.current)
     } catch (err) {
@@ -70,6 +73,7 @@ export function App () {
               <Identity status={status} />
               <Requests requests={status.requests} onChange={reload} />
               <Contacts contacts={status.contacts} book={book} onChange={reload} />
+              <RulesEditor rules={rules} onChange={reload} />
             </>
             )}
       </main>

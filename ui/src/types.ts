@@ -40,3 +40,9 @@ export interface DaemonEvent { seq: number, type: string, at: number, data: unkn
 export type EventStreamMessage =
   | { v: 1, type: 'event', event: DaemonEvent }
   | { v: 1, type: 'reset', seq: number }
+
+/** GET /v1/rules: the user's rules in the order they are checked, then the built-ins. */
+export interface Rules {
+  entries: Array<{ id: number, position: number, text: string }>
+  builtIn: string[]
+}

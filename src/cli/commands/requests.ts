@@ -37,10 +37,10 @@ export function registerRequestCommands (program: Command): void {
 
   const rules = program.command('rules').description('permission rules: allow|deny|prompt WHO (a contact, "contacts", "anyone") SERVICE (or "*"); first match wins')
   rules.command('list').option('--json', 'machine-readable output').description('list your rules (checked before the built-in ones)').action(async (opts: { json?: boolean }) => {
-    const { entries } = await new LocalApiClient().get<{ entries: RuleEntry[] }>('/v1/rules')
+    const { entries, builtIn } = await new LocalApiClient().get<{ entries: RuleEntry[], builtIn: string[] }>('/v1/rules')
     if (opts.json === true) { process.stdout.write(JSON.stringify(entries) + '\n'); return }
     for (const e of entries) process.stdout.write(`${e.id}\t${e.text}\n`)
-    process.stdout.write('built-in: prompt contacts desktop; allow contacts *; prompt anyone chat; deny anyone *\n')
+    process.stdout.write(`built-in: ${builtIn.join('; ')}\n`)
   })
   rules.command('add <action> <who> <service>').option('--position <n>', 'insert at this position (0 = first)').description('add a rule').action(async (action: string, who: string, service: string, opts: { position?: string }) => {
     const e = await new LocalApiClient().post<RuleEntry>('/v1/rules', { action, who, service, position: opts.position != null ? Number(opts.position) : undefined })

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { parseRule } from '../../session/index.js'
+import { BUILT_IN_RULES, formatRule, parseRule } from '../../session/index.js'
 import type { Daemon } from '../daemon.js'
 
 const decisionBody = { type: 'object', required: ['decision'], additionalProperties: false, properties: { decision: { enum: ['allow', 'deny'] } } }
@@ -15,12 +15,17 @@ export function registerRequestRoutes (app: FastifyInstance, daemon: Daemon): vo
     return daemon.prompts.answer(req.params.id, req.body.decision)
   })
 
-  app.get('/v1/rules', async () => ({ rules: daemon.rules.list(), entries: daemon.rules.entries() }))
+  // the built-ins are checked after the user's rules, and cannot be removed
+  app.get('/v1/rules', async () => ({ rules: daemon.rules.list(), entries: daemon.rules.entries(), builtIn: BUILT_IN_RULES.map(formatRule) }))
   app.post<{ Body: { action: string, who: string, service: string, position?: number } }>('/v1/rules', { schema: { body: ruleBody } }, async (req, reply) => {
     const rule = parseRule(req.body.action, req.body.who, req.body.service)
-    return await reply.code(201).send(daemon.rules.add(rule, req.body.position))
+    const entry = daemon.rules.add(rule, req.body.position)
+    daemon.events.publish('rules:changed', { added: entry })
+    return await reply.code(201).send(entry)
   })
   app.delete<{ Params: { id: string } }>('/v1/rules/:id', async (req) => {
-    return daemon.rules.remove(Number(req.params.id))
+    const removed = daemon.rules.remove(Number(req.params.id))
+    daemon.events.publish('rules:changed', { removed })
+    return removed
   })
 }
