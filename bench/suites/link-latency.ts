@@ -20,9 +20,27 @@ export async function delayProxy (target: number, oneWayMs: number): Promise<{ p
   const server = createServer((a: Socket) => {
     const b = connect(target, '127.0.0.1')
     for (const s of [a, b]) { s.setNoDelay(true); s.on('error', () => { a.destroy(); b.destroy() }) }
+    // A timer may fire up to a millisecond early by performance.now() (libuv's
+    // cached loop clock), so each chunk waits in a queue until it is really
+    // due; one queue per direction keeps the order.
     const forward = (from: Socket, to: Socket): void => {
-      from.on('data', (d: Buffer) => setTimeout(() => { if (!to.destroyed) to.write(d) }, oneWayMs))
-      from.on('end', () => setTimeout(() => to.end(), oneWayMs))
+      const queue: Array<{ due: number, data: Buffer | null }> = [] // null: the end
+      let timer: NodeJS.Timeout | undefined
+      const pump = (): void => {
+        timer = undefined
+        while (queue.length > 0 && queue[0].due <= performance.now()) {
+          const { data } = queue.shift()!
+          if (data == null) to.end()
+          else if (!to.destroyed) to.write(data)
+        }
+        if (queue.length > 0) timer = setTimeout(pump, Math.max(1, Math.ceil(queue[0].due - performance.now())))
+      }
+      const hold = (data: Buffer | null): void => {
+        queue.push({ due: performance.now() + oneWayMs, data })
+        timer ??= setTimeout(pump, oneWayMs)
+      }
+      from.on('data', (d: Buffer) => { hold(d) })
+      from.on('end', () => { hold(null) })
     }
     forward(a, b)
     forward(b, a)
