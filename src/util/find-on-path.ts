@@ -13,3 +13,8 @@ export function findOnPath (name: string, path: string = process.env.PATH ?? '')
   }
   return undefined
 }
+
+/** True inside a graphical session (X11, Wayland, macOS), where a browser or a VNC viewer can open a window. */
+export function hasGraphicalSession (): boolean {
+  return process.platform === 'darwin' || process.env.DISPLAY != null || process.env.WAYLAND_DISPLAY != null
+}

@@ -94,6 +94,17 @@ describe('the web UI login and the API\'s browser protections', () => {
     assert.equal((await raw(port, 'POST', '/v1/ui/login', { cookie, origin, 'x-cspace-csrf': csrf })).status, 403)
   })
 
+  test('logging out ends the session: its cookie no longer works', async () => {
+    const link = new URL(JSON.parse((await raw(port, 'POST', '/v1/ui/login', bearer())).text).url as string)
+    const other = String((await raw(port, 'GET', link.pathname + link.search, {})).headers['set-cookie']).split(';')[0]
+    const otherCsrf = JSON.parse((await raw(port, 'GET', '/v1/ui/session', { cookie: other })).text).csrf as string
+    const out = await raw(port, 'POST', '/v1/ui/logout', { cookie: other, origin, 'x-cspace-csrf': otherCsrf })
+    assert.equal(out.status, 200)
+    assert.match(String(out.headers['set-cookie']), new RegExp(`^cspace_ui_${port}=;`))
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie: other })).status, 401)
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie })).status, 200, 'other sessions go on')
+  })
+
   test('bad login requests get a 4xx and the daemon keeps serving', async () => {
     assert.equal((await raw(port, 'GET', '/ui/login', {})).status, 400)
     assert.equal((await raw(port, 'GET', `/ui/login?token=${'a'.repeat(129)}`, {})).status, 400)

@@ -4,6 +4,7 @@ import {
   formatHostPort, parseHostPort, parsePort, shareDesktop, startViewer, startX11vnc, viewDesktop, watchDesktopPrompts,
   type HostPort, type X11vnc
 } from '../../apps/desktop/index.js'
+import { hasGraphicalSession } from '../../util/find-on-path.js'
 
 /** Resolves on the first SIGINT/SIGTERM: both commands run until Ctrl-C. */
 async function untilSignal (): Promise<void> {
@@ -58,7 +59,7 @@ export function registerDesktopCommands (program: Command): void {
       const port = parsePort(opts.port ?? '0')
       const view = await viewDesktop({ user, port, log: warn })
       say(String(view.port)) // first line: the port, for scripts
-      const viewer = opts.viewer && (process.env.DISPLAY != null || process.env.WAYLAND_DISPLAY != null || process.platform === 'darwin')
+      const viewer = opts.viewer && hasGraphicalSession()
         ? startViewer(view.port)
         : undefined
       if (viewer == null) warn(`open 127.0.0.1:${view.port} in a VNC viewer (e.g. vncviewer 127.0.0.1::${view.port}); Ctrl-C to stop`)

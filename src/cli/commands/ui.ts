@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process'
 import { Command } from 'commander'
 import { LocalApiClient } from '../../sdk/index.js'
-import { findOnPath } from '../../util/find-on-path.js'
+import { findOnPath, hasGraphicalSession } from '../../util/find-on-path.js'
 
 /** A browser opener for this desktop, if there is a desktop. */
 function browserOpener (): string | undefined {
+  if (!hasGraphicalSession()) return undefined
   if (process.platform === 'darwin') return 'open'
-  if (process.env.DISPLAY == null && process.env.WAYLAND_DISPLAY == null) return undefined
   return findOnPath('xdg-open') != null ? 'xdg-open' : undefined
 }
 
