@@ -58,6 +58,8 @@ export function checkCaller (req: FastifyRequest, opts: { token: Buffer, session
   const origin = req.headers.origin
   const ownOrigin = `http://${host}`
   if (origin != null && origin !== ownOrigin) return { status: 403, code: 'FORBIDDEN_ORIGIN', message: `requests from ${origin.slice(0, 100)} are not accepted` }
+  // a WebSocket can change things (the apps' control channels, sessions) and carries no CSRF header; browsers always send its Origin
+  if (origin == null && String(req.headers.upgrade ?? '').toLowerCase() === 'websocket') return { status: 403, code: 'FORBIDDEN_ORIGIN', message: 'a WebSocket from the UI needs its Origin header' }
   if (!SAFE_METHODS.has(req.method)) {
     if (origin == null) return { status: 403, code: 'FORBIDDEN_ORIGIN', message: 'a change needs the Origin header of the UI' }
     const csrf = Buffer.from(String(req.headers[CSRF_HEADER] ?? ''))

@@ -9,9 +9,12 @@ import { registerTunnelRoutes } from './api/tunnels.js'
 import { registerRequestRoutes } from './api/requests.js'
 import { registerUiRoutes } from './api/ui.js'
 import { registerUiPages } from './api/ui-pages.js'
-import { MAX_CLIENT_MESSAGE_BYTES, registerEventStream } from './api/events-ws.js'
+import { registerEventStream } from './api/events-ws.js'
 import { checkCaller, refuse } from './api-auth.js'
 import { UiSessions } from './ui-sessions.js'
+
+/** 1 MiB: the apps' control lines (apps/host CONTROL_MAX_LINE). */
+export const MAX_WS_MESSAGE_BYTES = 1024 * 1024
 
 export interface ApiServer { port: number, close: () => Promise<void> }
 
@@ -30,7 +33,8 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   let port = init.port
 
   await app.register(fastifyCookie) // parses cookies in an onRequest hook, ahead of the one below
-  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } })
+  // the largest message any WebSocket route takes (an app's control line); each route checks its own limit below that
+  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } })
   app.addHook('onRequest', async (req, reply) => {
     const refusal = checkCaller(req, { token, sessions, port })
     if (refusal != null) return await refuse(reply, refusal)

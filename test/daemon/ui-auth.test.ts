@@ -125,6 +125,12 @@ describe('the web UI login and the API\'s browser protections', () => {
     assert.equal(res.statusCode, 403)
     refused.on('error', () => {}) // terminating a refused handshake reports it as an error
     refused.terminate()
+    // a cookie without any Origin (not a browser's WebSocket) is refused too: a socket can change things and has no CSRF header
+    const bare = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, { headers: { cookie } })
+    const [, bareRes] = await once(bare, 'unexpected-response') as [unknown, { statusCode: number }]
+    assert.equal(bareRes.statusCode, 403)
+    bare.on('error', () => {})
+    bare.terminate()
 
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, { headers: { cookie, origin } })
     const got: Array<{ v: number, type: string, event?: { type: string, data: { name?: string } } }> = []

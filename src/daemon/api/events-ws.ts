@@ -9,8 +9,6 @@ export type EventStreamMessage =
 
 /** A client that does not read is cut off rather than buffered without end; it reconnects and reloads. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024
-/** The client sends nothing but pings; anything bigger is a protocol error. */
-export const MAX_CLIENT_MESSAGE_BYTES = 1024
 
 const query = { type: 'object', properties: { since: { type: 'integer', minimum: 0 } }, additionalProperties: false }
 
