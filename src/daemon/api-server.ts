@@ -10,6 +10,8 @@ import { registerRequestRoutes } from './api/requests.js'
 import { registerUiRoutes } from './api/ui.js'
 import { registerUiPages } from './api/ui-pages.js'
 import { registerEventStream } from './api/events-ws.js'
+import { registerAppControlBridge } from './api/app-control-ws.js'
+import { registerAppUploads } from './api/app-uploads.js'
 import { checkCaller, refuse } from './api-auth.js'
 import { UiSessions } from './ui-sessions.js'
 
@@ -59,6 +61,8 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   registerUiRoutes(app, sessions, () => port)
   await registerUiPages(app)
   registerEventStream(app, components.daemon.events)
+  registerAppControlBridge(app, components.daemon.paths.home)
+  await registerAppUploads(app, components.daemon.paths.home)
 
   await app.listen({ host: '127.0.0.1', port: init.port })
   const addr = app.server.address()

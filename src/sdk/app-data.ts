@@ -1,9 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { resolveHome, Store } from '../store/index.js'
+import { APP_NAME, appPaths, resolveHome, Store } from '../store/index.js'
 import { UsageError } from '../errors.js'
-
-const APP_NAME = /^[a-z][a-z0-9-]{0,31}$/
 
 /**
  * An application's private directory inside the profile, `$CSPACE_HOME/apps/NAME`,
@@ -12,10 +10,20 @@ const APP_NAME = /^[a-z][a-z0-9-]{0,31}$/
  */
 export function appDataDir (app: string, options: { home?: string } = {}): string {
   if (!APP_NAME.test(app)) throw new UsageError(`${JSON.stringify(app)} is not an application name (a-z, 0-9, -)`)
-  const dir = join(options.home ?? resolveHome(), 'apps', app)
+  const dir = appPaths(options.home ?? resolveHome(), app).dir
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 })
   chmodSync(join(dir, '..'), 0o700)
   return dir
+}
+
+/**
+ * The fixed places in an app's directory: `controlSocket`, where its
+ * background part serves its front ends (the CLI's, and the daemon's web UI
+ * bridge); `uploads`, where the daemon stages files a browser gives the app.
+ */
+export function appLayout (app: string, options: { home?: string } = {}): { dir: string, controlSocket: string, uploads: string } {
+  appDataDir(app, options)
+  return appPaths(options.home ?? resolveHome(), app)
 }
 
 /**

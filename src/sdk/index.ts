@@ -3,6 +3,6 @@ export { connect } from './connect.js'
 export { listen, type Listener, type Caller, type ConnectionHandler } from './listen.js'
 export { LocalApiClient } from './api-client.js'
 export { locateDaemon, type SdkOptions, type DaemonEndpoint } from './daemon-locator.js'
-export { appDataDir, openAppStore, type AppStore } from './app-data.js'
+export { appDataDir, appLayout, openAppStore, type AppStore } from './app-data.js'
 /** A pending "may this caller use this service?" request, as `GET /v1/requests` lists it. */
 export type { PromptRequest as PendingRequest } from '../session/index.js'

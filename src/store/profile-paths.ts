@@ -32,6 +32,19 @@ export function profilePaths (home: string): ProfilePaths {
   }
 }
 
+/** An application's name: its directory `apps/NAME` in the profile, and the service hosts' key. */
+export const APP_NAME = /^[a-z][a-z0-9-]{0,31}$/
+
+/**
+ * An application's private directory, `apps/NAME` (created by the SDK's
+ * appDataDir), and the Unix control socket its background part serves there
+ * (apps/host): the daemon's web UI bridge reaches an app by this layout alone.
+ */
+export function appPaths (home: string, app: string): { dir: string, controlSocket: string, uploads: string } {
+  const dir = join(resolve(home), 'apps', app)
+  return { dir, controlSocket: join(dir, 'control.sock'), uploads: join(dir, 'uploads') }
+}
+
 /** Creates the profile directory, readable by its owner only. */
 export function ensureHome (home: string): void {
   if (!existsSync(home)) mkdirSync(home, { recursive: true, mode: 0o700 })

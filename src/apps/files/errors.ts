@@ -46,3 +46,10 @@ export class TransferGaveUp extends CspaceError {
     super('TRANSFER_GAVE_UP', `gave up reaching ${who} (${why}); run the same command again later to resume`)
   }
 }
+
+/** The sender stopped the transfer (the web UI's Cancel); the receiver keeps what it has, to resume. */
+export class TransferCancelled extends CspaceError {
+  constructor () {
+    super('TRANSFER_CANCELLED', 'the transfer was cancelled; send the files again to resume')
+  }
+}

@@ -1,12 +1,13 @@
 import { rmSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
-import { listen } from '../../sdk/index.js'
+import { appLayout, listen } from '../../sdk/index.js'
 import { UsageError } from '../../errors.js'
 import { ContactDirectory, serveControl, type AppHost, type AppHostStarter, type ControlHandler } from '../host/index.js'
 import { FilesStore, type TransferRow } from './store.js'
 import { Receiver } from './receiver.js'
 import { TransferNotFound } from './errors.js'
 import { totalBytes } from './manifest.js'
+import { Outbox } from './outbox.js'
 
 export const FILES_SERVICE = 'files'
 
@@ -32,13 +33,15 @@ export interface TransferView {
 /**
  * The background part of file transfer, run by `cspace daemon`: receives on
  * the `files` service and answers `cspace receive` / `cspace transfers` on
- * the control socket (list, accept, decline, remove, config, subscribe).
+ * the control socket (list, accept, decline, remove, config, subscribe), and
+ * sends what the web UI uploaded (send, outbox, cancel, dismiss: outbox.ts).
  */
 export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost> => {
   const store = FilesStore.open(home)
   const contacts = new ContactDirectory({ home })
   let broadcast: (event: string, data: unknown) => void = () => {}
   const receiver = new Receiver(store, (event, data) => broadcast(event, data))
+  const outbox = new Outbox(home, appLayout('files', { home }).uploads, contacts, (view) => broadcast('outgoing', view))
   // bytes held by a transfer no connection has touched since the daemon started: from its chunk log (40 bytes a chunk)
   const held = (row: TransferRow): number => {
     if (row.partialDir == null) return 0
@@ -97,7 +100,12 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       store.saveSettings(s)
       return s
     },
-    subscribe: (_p, peer) => { peer.subscribed = true; return { transfers: store.list().map(view) } }
+    /** {to, paths}: paths the daemon staged (POST /v1/apps/files/uploads) → OutgoingView */
+    send: async (p) => await outbox.send(typeof p.to === 'string' ? p.to : '', p.paths),
+    outbox: () => outbox.list(),
+    cancel: (p) => outbox.cancel(p.outgoing),
+    dismiss: (p) => outbox.dismiss(p.outgoing),
+    subscribe: (_p, peer) => { peer.subscribed = true; return { transfers: store.list().map(view), outgoing: outbox.list() } }
   }
   const control = await serveControl('files', handlers, home)
   broadcast = (event, data) => {
@@ -110,6 +118,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     app: 'files',
     stop: async () => {
       listener.close()
+      outbox.stop()
       await receiver.closeAll()
       await control.close()
       store.close()

@@ -5,7 +5,8 @@ import { CspaceError } from '../../errors.js'
 import { FrameType, decodeControl, encodeControl, encodeDataHeader, readFrames } from './wire.js'
 import { buildManifest, chunkCount, totalBytes, transferId, type Manifest, type SourceFile } from './manifest.js'
 import { chunkDigest, fileDigest } from './partial.js'
-import { ReceiverDiskFull, SourceUnreadable, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
+import { ReceiverDiskFull, SourceUnreadable, TransferCancelled, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { FILES_SERVICE } from './host.js'
 
 /** What `cspace send` reports as it goes (also its `--json` lines). */
@@ -23,6 +24,8 @@ export interface SendOptions {
   /** How long to keep retrying while the receiver cannot be reached (default 10 minutes). */
   retryForMs?: number
   chunkSize?: number
+  /** Stops the transfer (TransferCancelled); the receiver keeps its partial data, so sending again resumes. */
+  signal?: AbortSignal
 }
 
 export interface SendResult { id: string, saved: string[], wireBytes: number }
@@ -47,7 +50,11 @@ export async function sendFiles (to: string, paths: string[], options: SendOptio
   let attempt = 0
   let lastProgress = Date.now()
   let everConnected = false
+  const signal = options.signal
+  // a function, not a test of signal.aborted: TypeScript would keep it narrowed to false across the awaits
+  const cancelled = (): boolean => signal?.aborted === true
   for (;;) {
+    if (cancelled()) throw new TransferCancelled()
     try {
       const socket = await connect(to, FILES_SERVICE, { home: options.home }).catch((err: CspaceError) => {
         // a refusal or a bad name will not change by waiting
@@ -57,16 +64,21 @@ export async function sendFiles (to: string, paths: string[], options: SendOptio
         throw new Retry(err.message)
       })
       everConnected = true
+      const cancel = (): void => { socket.destroy() }
+      signal?.addEventListener('abort', cancel, { once: true })
+      if (cancelled()) cancel()
       const result = await session(socket, manifest, sources, to, emit, counters, (newId) => { id = newId }, () => { lastProgress = Date.now(); attempt = 0 })
+        .finally(() => signal?.removeEventListener('abort', cancel))
       emit({ event: 'done', id: result.id, saved: result.saved, totalBytes: total, wireBytes: counters.wire, seconds: (Date.now() - started) / 1000 })
       return { ...result, wireBytes: counters.wire }
     } catch (err) {
+      if (cancelled()) throw new TransferCancelled()
       if (!(err instanceof Retry)) throw err
       if (Date.now() - lastProgress > retryFor) throw new TransferGaveUp(to, err.message)
       attempt++
       const delayMs = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5))
       emit({ event: 'reconnecting', id, attempt, delayMs, reason: err.message })
-      await new Promise(resolve => setTimeout(resolve, delayMs))
+      await sleep(delayMs, undefined, { signal }).catch(() => { throw new TransferCancelled() })
     }
   }
 }

@@ -1,8 +1,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { join } from 'node:path'
 import { CspaceError } from '../../errors.js'
-import { appDataDir } from '../../sdk/index.js'
+import { appLayout } from '../../sdk/index.js'
 import { jsonLine, readJsonLines } from './json-lines.js'
 
 /**
@@ -43,7 +42,7 @@ export interface ControlServer {
 }
 
 export function controlSocketPath (app: string, home?: string): string {
-  return join(appDataDir(app, { home }), 'control.sock')
+  return appLayout(app, { home }).controlSocket
 }
 
 /** Serves `handlers` on the app's control socket; a failing handler answers with its error's code and message. */

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, rmSync } from 'node:fs'
+import { basename, dirname, relative, resolve, sep } from 'node:path'
+import { UsageError } from '../../errors.js'
+import type { ContactDirectory } from '../host/index.js'
+import { sendFiles, type SendEvent } from './sender.js'
+import { TransferNotFound } from './errors.js'
+
+/** A transfer this host is sending (the web UI's; `cspace send` sends from its own process). */
+export interface OutgoingView {
+  id: string
+  to: string
+  toUserId: string
+  files: string[]
+  totalBytes: number
+  sentBytes: number
+  rate: number
+  eta: number | null
+  state: 'connecting' | 'waiting' | 'sending' | 'reconnecting' | 'done' | 'failed' | 'cancelled'
+  error: string | null
+  /** The transfer's ID as the receiver lists it, once offered. */
+  transfer: string | null
+  saved: string[]
+}
+
+/** Finished entries kept for the page to show (the oldest go first). */
+const KEEP_FINISHED = 100
+const MAX_FILES = 1000
+
+/**
+ * Sends on behalf of the web UI, which cannot run `cspace send`: the page
+ * uploads each dropped file into the app's uploads directory (the daemon's
+ * POST /v1/apps/files/uploads), then asks for it to be sent here. Only such
+ * staged files can be sent this way — a page never names a path of the
+ * user's own — and each is removed once its transfer ends, however it ends.
+ * Progress goes to subscribed front ends as `outgoing` events.
+ */
+export class Outbox {
+  private readonly entries = new Map<string, { view: OutgoingView, abort: AbortController, staged: string[] }>()
+
+  constructor (private readonly home: string, private readonly uploads: string, private readonly contacts: ContactDirectory,
+    private readonly emit: (view: OutgoingView) => void) {
+    // nothing refers to files staged before a restart: their sends ended with the old process
+    rmSync(uploads, { recursive: true, force: true })
+    mkdirSync(uploads, { recursive: true, mode: 0o700 })
+  }
+
+  /** {to, paths} with paths the daemon's uploads returned → the new outgoing transfer. */
+  async send (to: string, paths: unknown): Promise<OutgoingView> {
+    if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_FILES || !paths.every(p => typeof p === 'string')) {
+      throw new UsageError(`"paths" must list 1 to ${MAX_FILES} uploaded files`)
+    }
+    const staged = (paths as string[]).map(p => this.checkStaged(p))
+    const { userId, name } = await this.contacts.resolve(to)
+    const abort = new AbortController()
+    const view: OutgoingView = {
+      id: `out-${randomBytes(8).toString('hex')}`, to: name ?? userId, toUserId: userId, files: staged.map(p => basename(p)),
+      totalBytes: 0, sentBytes: 0, rate: 0, eta: null, state: 'connecting', error: null, transfer: null, saved: []
+    }
+    this.entries.set(view.id, { view, abort, staged })
+    this.emit(view)
+    const update = (e: SendEvent): void => {
+      if (e.event === 'offer') Object.assign(view, { transfer: e.id, totalBytes: e.totalBytes, state: 'waiting' })
+      else if (e.event === 'accepted') Object.assign(view, { state: 'sending', sentBytes: e.resumedBytes })
+      else if (e.event === 'progress') Object.assign(view, { state: 'sending', sentBytes: e.bytes, rate: e.rate, eta: e.eta })
+      else if (e.event === 'reconnecting') Object.assign(view, { state: 'reconnecting', error: e.reason })
+      else if (e.event === 'done') Object.assign(view, { state: 'done', sentBytes: e.totalBytes, saved: e.saved, eta: 0, error: null })
+      else return
+      this.emit(view)
+    }
+    sendFiles(userId, staged, { home: this.home, onEvent: update, signal: abort.signal }).catch((err: Error & { code?: string }) => {
+      Object.assign(view, { state: err.code === 'TRANSFER_CANCELLED' ? 'cancelled' : 'failed', error: err.message, rate: 0, eta: null })
+      this.emit(view)
+    }).finally(() => this.finished(view.id))
+    return view
+  }
+
+  list (): OutgoingView[] {
+    return [...this.entries.values()].map(e => e.view)
+  }
+
+  /** Stops a transfer in progress; the receiver keeps what it has. */
+  cancel (id: unknown): OutgoingView {
+    const entry = this.entries.get(String(id))
+    if (entry == null) throw new TransferNotFound(String(id))
+    entry.abort.abort()
+    return entry.view
+  }
+
+  /** Forgets a finished entry. */
+  dismiss (id: unknown): { removed: string } {
+    const entry = this.entries.get(String(id))
+    if (entry == null) throw new TransferNotFound(String(id))
+    if (!isFinished(entry.view)) throw new UsageError('the transfer is still running; cancel it first')
+    this.entries.delete(entry.view.id)
+    return { removed: entry.view.id }
+  }
+
+  stop (): void {
+    for (const e of this.entries.values()) e.abort.abort()
+  }
+
+  /** A path must be a file the daemon staged: `uploads/<dir>/<name>`, nothing else on the disk. */
+  private checkStaged (path: string): string {
+    const full = resolve(path)
+    const rel = relative(this.uploads, full).split(sep)
+    if (rel.length !== 2 || rel.some(p => p === '' || p === '..')) throw new UsageError(`${JSON.stringify(path.slice(0, 200))} is not an uploaded file; upload it first (POST /v1/apps/files/uploads)`)
+    return full
+  }
+
+  private finished (id: string): void {
+    const entry = this.entries.get(id)
+    if (entry == null) return
+    for (const p of entry.staged) rmSync(dirname(p), { recursive: true, force: true })
+    const done = [...this.entries.values()].filter(e => isFinished(e.view))
+    for (const e of done.slice(0, Math.max(0, done.length - KEEP_FINISHED))) this.entries.delete(e.view.id)
+  }
+}
+
+function isFinished (v: OutgoingView): boolean {
+  return v.state === 'done' || v.state === 'failed' || v.state === 'cancelled'
+}
+
