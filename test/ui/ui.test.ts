@@ -1,16 +1,11 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
-import { cleanupAll, makeProfile, ROOT, runCli, startDaemon, type Profile, type RunningDaemon } from '../helpers/cli.js'
+import type { Browser, Page } from 'playwright-core'
+import { cleanupAll, makeProfile, runCli, startDaemon, type Profile, type RunningDaemon } from '../helpers/cli.js'
+import { BROWSER_SKIP, launchBrowser, SCREENSHOTS } from '../helpers/browser.js'
 
-/** Debian's Chromium (.ci/run installs it); playwright-core drives it. */
-const CHROMIUM = '/usr/bin/chromium'
-/** Each screen as the test saw it, for the README. */
-const SCREENSHOTS = join(ROOT, 'docs', 'screenshots')
-
-describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 'needs Chromium at /usr/bin/chromium (apt-get install chromium)' }, () => {
+describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
   let alice: Profile
   let bob: Profile
   let bobD: RunningDaemon
@@ -24,10 +19,8 @@ describe('the web UI in a real browser', { skip: existsSync(CHROMIUM) ? false : 
     bobD = await startDaemon(bob.home, ['--no-apps'])
     // alice knows bob's daemon from the start, so he is online as soon as she adds him
     await startDaemon(alice.home, ['--no-apps', '--bootstrap', bobD.addresses[0]])
-    // root in a container: Chromium's sandbox needs user namespaces it may not have
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+    browser = await launchBrowser()
     page = await browser.newPage()
-    mkdirSync(SCREENSHOTS, { recursive: true })
   })
   after(async () => {
     await browser?.close()

@@ -30,6 +30,28 @@ export async function del<T> (path: string): Promise<T> {
   return await answer<T>(await fetch(path, { method: 'DELETE', headers: { 'x-cspace-csrf': csrf } }))
 }
 
+/**
+ * Uploads a file for an app (POST /v1/apps/APP/uploads), reporting progress:
+ * XMLHttpRequest, as fetch reports no upload progress.
+ */
+export async function uploadFile (app: string, file: File, onProgress: (loaded: number) => void): Promise<{ path: string }> {
+  return await new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', `/v1/apps/${app}/uploads?name=${encodeURIComponent(file.name)}`)
+    xhr.setRequestHeader('content-type', 'application/octet-stream')
+    xhr.setRequestHeader('x-cspace-csrf', csrf)
+    xhr.upload.onprogress = (e) => onProgress(e.loaded)
+    xhr.onerror = () => reject(new ApiError(0, 'NETWORK', `could not upload ${file.name}: the daemon did not answer`))
+    xhr.onload = () => {
+      let body: { path?: string, error?: { code: string, message: string } } = {}
+      try { body = JSON.parse(xhr.responseText) } catch {}
+      if (xhr.status === 201 && body.path != null) resolve({ path: body.path })
+      else reject(new ApiError(xhr.status, body.error?.code ?? 'HTTP_' + String(xhr.status), body.error?.message ?? `the daemon answered ${xhr.status}`))
+    }
+    xhr.send(file)
+  })
+}
+
 async function answer<T> (res: Response): Promise<T> {
   const body = await res.json().catch(() => undefined) as unknown
   if (!res.ok) {

@@ -2,8 +2,11 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { followEvents, get, startSession } from './api'
 import type { Contact, DaemonEvent, Rules, Status } from './types'
 import { RulesEditor } from './rules'
-import { Contacts } from './contacts'
+import { Contacts, type AppsForContacts } from './contacts'
 import { Requests } from './requests'
+import { AppChannel } from './app-channel'
+import { useOutgoing } from './files'
+import { IncomingTransfers } from './incoming'
 
 type Session = 'starting' | 'none' | 'ok'
 
@@ -48,6 +51,8 @@ export function App () {
     return () => stop?.()
   }, [])
 
+  const apps = useApps(session === 'ok')
+
   if (session === 'starting') return <main><p>Connecting to your cspace daemon…</p></main>
   if (session === 'none') {
     return (
@@ -72,13 +77,39 @@ export function App () {
             <>
               <Identity status={status} />
               <Requests requests={status.requests} onChange={reload} />
-              <Contacts contacts={status.contacts} book={book} onChange={reload} />
+              {apps != null && <IncomingTransfers files={apps.files} />}
+              {apps != null && <Contacts contacts={status.contacts} book={book} apps={apps} onChange={reload} />}
               <RulesEditor rules={rules} onChange={reload} />
             </>
             )}
       </main>
     </>
   )
+}
+
+/** The chat and files apps' channels (one each for the page), with what the contact list shows of them. */
+function useApps (enabled: boolean): AppsForContacts | undefined {
+  const [channels, setChannels] = useState<{ chat: AppChannel, files: AppChannel } | undefined>()
+  const [unread, setUnread] = useState(new Map<string, number>())
+  useEffect(() => {
+    if (!enabled) return
+    const chat = new AppChannel('chat')
+    const files = new AppChannel('files')
+    setChannels({ chat, files })
+    return () => { chat.close(); files.close() }
+  }, [enabled])
+  const refreshUnread = (): void => {
+    channels?.chat.request<{ unread: Array<{ peer: string, count: number }> }>('unread')
+      .then(r => setUnread(new Map(r.unread.map(u => [u.peer, u.count]))), () => {})
+  }
+  useEffect(() => {
+    if (channels == null) return
+    const offOpen = channels.chat.onOpen(refreshUnread)
+    const offEvent = channels.chat.onEvent((event) => { if (event === 'message') refreshUnread() })
+    return () => { offOpen(); offEvent() }
+  }, [channels])
+  const outgoing = useOutgoing(channels?.files)
+  return channels == null ? undefined : { ...channels, outgoing, unread, onRead: refreshUnread }
 }
 
 /**

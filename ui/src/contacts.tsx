@@ -1,9 +1,27 @@
 import { useState } from 'preact/hooks'
 import { del, post } from './api'
-import type { Contact, ContactPresence } from './types'
+import type { Contact, ContactPresence, OutgoingView } from './types'
+import type { AppChannel } from './app-channel'
+import { ChatPanel } from './chat'
+import { FilesPanel } from './files'
 
-export function Contacts ({ contacts, book, onChange }: { contacts: ContactPresence[], book: Contact[], onChange: () => Promise<void> }) {
-  const [open, setOpen] = useState<string | undefined>()
+type Tab = 'details' | 'chat' | 'files' | 'desktop'
+const TABS: Array<{ tab: Exclude<Tab, 'details'>, label: string }> = [{ tab: 'chat', label: 'Chat' }, { tab: 'files', label: 'Files' }, { tab: 'desktop', label: 'Desktop' }]
+
+export interface AppsForContacts {
+  chat: AppChannel
+  files: AppChannel
+  outgoing: OutgoingView[]
+  /** Unread chat messages by user ID. */
+  unread: Map<string, number>
+  /** Called when a conversation marked messages read. */
+  onRead: () => void
+}
+
+/** The contact list: presence, unread counts, and per contact its details, chat, files and desktop. */
+export function Contacts ({ contacts, book, apps, onChange }: { contacts: ContactPresence[], book: Contact[], apps: AppsForContacts, onChange: () => Promise<void> }) {
+  const [open, setOpen] = useState<{ name: string, tab: Tab } | undefined>()
+  const toggle = (name: string, tab: Tab): void => setOpen(open?.name === name && open.tab === tab ? undefined : { name, tab })
   return (
     <section aria-labelledby="contacts">
       <h2 id="contacts">Contacts</h2>
@@ -13,16 +31,28 @@ export function Contacts ({ contacts, book, onChange }: { contacts: ContactPrese
           <ul class="contacts">
             {contacts.map(c => {
               const entry = book.find(b => b.name === c.name)
-              const expanded = open === c.name
+              const unread = entry != null ? apps.unread.get(entry.userId) ?? 0 : 0
+              const panel = `contact-${c.name}`
+              const showing = open?.name === c.name ? open.tab : undefined
               return (
                 <li key={c.name} data-contact={c.name}>
                   <div class="row">
-                    <button type="button" class="link" aria-expanded={expanded} aria-controls={`contact-${c.name}`} onClick={() => setOpen(expanded ? undefined : c.name)}>
+                    <button type="button" class="link" aria-expanded={showing === 'details'} aria-controls={panel} onClick={() => toggle(c.name, 'details')}>
                       {c.name}
                     </button>
+                    <span class="actions">
+                      {TABS.map(t => (
+                        <button key={t.tab} type="button" aria-expanded={showing === t.tab} aria-controls={panel} onClick={() => toggle(c.name, t.tab)}>
+                          {t.label}{t.tab === 'chat' && unread > 0 ? <span class="badge"> · {unread} unread</span> : null}
+                        </button>
+                      ))}
+                    </span>
                     <span class={`presence ${c.presence}`}>{c.presence}</span>
                   </div>
-                  {expanded && entry != null && <ContactDetails id={`contact-${c.name}`} contact={entry} onChange={onChange} onGone={() => setOpen(undefined)} />}
+                  {showing === 'details' && entry != null && <ContactDetails id={panel} contact={entry} onChange={onChange} onGone={() => setOpen(undefined)} />}
+                  {showing === 'chat' && <ChatPanel id={panel} contact={c.name} chat={apps.chat} onRead={apps.onRead} />}
+                  {showing === 'files' && <FilesPanel id={panel} contact={c.name} files={apps.files} outgoing={apps.outgoing} />}
+                  {showing === 'desktop' && <div id={panel}><DesktopPending contact={c.name} /></div>}
                 </li>
               )
             })}
@@ -110,3 +140,6 @@ function AddContact ({ onAdded }: { onAdded: () => Promise<void> }) {
     </form>
   )
 }
+
+// TEMPORARY until desktop.tsx lands
+function DesktopPending ({ contact }: { contact: string }) { return <p>{contact}</p> }

@@ -46,3 +46,47 @@ export interface Rules {
   entries: Array<{ id: number, position: number, text: string }>
   builtIn: string[]
 }
+
+/** A chat message (the chat app's control channel; src/apps/chat/chat-store.ts is the source of truth). */
+export interface ChatMessage {
+  seq: number
+  id: string
+  peer: string
+  direction: 'in' | 'out'
+  text: string
+  sentAt: number
+  storedAt: number
+  state: 'queued' | 'delivered' | 'failed' | 'unread' | 'read'
+  error: string | null
+}
+
+/** A transfer the files app sends for the UI (src/apps/files/outbox.ts). */
+export interface OutgoingView {
+  id: string
+  to: string
+  toUserId: string
+  files: string[]
+  totalBytes: number
+  sentBytes: number
+  rate: number
+  eta: number | null
+  state: 'connecting' | 'waiting' | 'sending' | 'reconnecting' | 'done' | 'failed' | 'cancelled'
+  error: string | null
+  transfer: string | null
+  saved: string[]
+}
+
+/** A transfer the files app receives (src/apps/files/host.ts TransferView). */
+export interface IncomingView {
+  id: string
+  from: string
+  fromUserId: string
+  state: 'pending' | 'accepted' | 'complete' | 'declined' | 'failed'
+  error: string | null
+  files: number
+  totalBytes: number
+  receivedBytes: number
+  rate: number
+  paths: string[]
+  saved: string[]
+}

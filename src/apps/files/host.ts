@@ -104,7 +104,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     send: async (p) => await outbox.send(typeof p.to === 'string' ? p.to : '', p.paths),
     outbox: () => outbox.list(),
     cancel: (p) => outbox.cancel(p.outgoing),
-    dismiss: (p) => outbox.dismiss(p.outgoing),
+    dismiss: (p) => { const r = outbox.dismiss(p.outgoing); broadcast('outgoing:removed', r); return r },
     subscribe: (_p, peer) => { peer.subscribed = true; return { transfers: store.list().map(view), outgoing: outbox.list() } }
   }
   const control = await serveControl('files', handlers, home)

@@ -1,0 +1,169 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, Locator, Page } from 'playwright-core'
+import { cleanupAll, runCli, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../helpers/cli.js'
+import { BROWSER_SKIP, launchBrowser, loggedInPage, SCREENSHOTS } from '../helpers/browser.js'
+import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
+import { waitFor } from '../helpers/wait.js'
+import { ControlClient } from '../../src/apps/host/index.js'
+
+/**
+ * The apps in alice's browser, with bob at a terminal: chat both ways, files
+ * both ways (drag and drop, accept), and a prompted connection allowed from
+ * the page. Real daemons with their apps, a router, Chromium.
+ */
+describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
+  let alice: Profile
+  let bob: Profile
+  let bobD: RunningDaemon
+  let boot: string[]
+  let browser: Browser
+  let page: Page
+  let bobRow: Locator
+  let aliceDownloads: string
+  let bobDownloads: string
+
+  const cli = async (home: string, args: string[], input?: string): Promise<string> => {
+    const r = await runCli(home, args, { input })
+    assert.equal(r.code, 0, `cspace ${args.join(' ')}: ${r.stderr}`)
+    return r.stdout
+  }
+
+  before(async () => {
+    ;({ alice, bob, bobD, boot } = await startTwoUsers())
+    aliceDownloads = tempDir('cspace-ui-alice-dl-')
+    bobDownloads = tempDir('cspace-ui-bob-dl-')
+    await waitFor('the files apps', async () => (await runCli(bob.home, ['transfers', 'config', '--downloads', bobDownloads])).code === 0 &&
+      (await runCli(alice.home, ['transfers', 'config', '--downloads', aliceDownloads])).code === 0, 20_000, 200)
+    await cli(bob.home, ['receive', '--accept-from', 'alice'])
+    browser = await launchBrowser()
+    page = await loggedInPage(browser, alice.home)
+    bobRow = page.locator('li[data-contact="bob"]')
+    await bobRow.getByText('online').waitFor({ timeout: 30_000 })
+  })
+  after(async () => {
+    await browser?.close()
+    await cleanupAll()
+  })
+
+  test('chat both ways: delivered marks, bob\'s answer from the CLI arrives live, typing shows on both sides', async () => {
+    const bobChat = await ControlClient.open('chat', bob.home)
+    const typing: Array<{ on: boolean }> = []
+    bobChat.onEvent((event, data) => { if (event === 'typing') typing.push(data as { on: boolean }) })
+    await bobChat.request('subscribe')
+
+    await bobRow.getByRole('button', { name: 'Chat' }).click()
+    const box = page.getByRole('textbox', { name: 'Message to bob' })
+    await box.pressSequentially('hello bob')
+    await waitFor('bob to see alice typing', () => typing.some(t => t.on))
+    await box.press('Enter')
+    await bobRow.locator('ol.messages li.out[data-state="delivered"]', { hasText: 'hello bob' }).waitFor({ timeout: 20_000 })
+    assert.equal(await box.inputValue(), '', 'the box is cleared once sent')
+    const inbox = JSON.parse(await cli(bob.home, ['chat', '--inbox', '--json'])) as { messages: Array<{ message: { text: string } }> }
+    assert.deepEqual(inbox.messages.map(m => m.message.text), ['hello bob'])
+
+    await bobChat.request('typing', { to: 'alice', on: true })
+    await bobRow.getByText('bob is typing…').waitFor()
+    await cli(bob.home, ['chat', 'alice', '--send', 'hi alice, from my terminal'])
+    await bobRow.locator('ol.messages li.in', { hasText: 'hi alice, from my terminal' }).waitFor({ timeout: 20_000 })
+    await bobRow.getByText('bob is typing…').waitFor({ state: 'detached' })
+    await page.screenshot({ path: join(SCREENSHOTS, 'chat.png'), fullPage: true })
+    bobChat.close()
+  })
+
+  test('a message while the conversation is closed shows as unread on the contact; opening it reads it', async () => {
+    await bobRow.getByRole('button', { name: 'Chat' }).click() // closes it
+    await bobRow.locator('ol.messages').waitFor({ state: 'detached' })
+    await cli(bob.home, ['chat', 'alice', '--send', 'are you there?'])
+    const chatButton = bobRow.getByRole('button', { name: /^Chat/ })
+    await chatButton.getByText('1 unread').waitFor({ timeout: 20_000 })
+    await chatButton.click()
+    await bobRow.locator('ol.messages li.in', { hasText: 'are you there?' }).waitFor()
+    await chatButton.getByText('unread').waitFor({ state: 'detached' })
+    const unread = JSON.parse(await cli(alice.home, ['chat', '--inbox', '--json', '--peek'])) as { messages: unknown[] }
+    assert.equal(unread.messages.length, 0, 'the chat app knows they were read')
+  })
+
+  test('a message to bob while he is offline is queued, and delivered when he is back', async () => {
+    await bobD.stop()
+    await bobRow.getByText('offline').waitFor({ timeout: 30_000 })
+    const box = page.getByRole('textbox', { name: 'Message to bob' })
+    await box.fill('while you were away')
+    await box.press('Enter')
+    const mine = bobRow.locator('ol.messages li.out', { hasText: 'while you were away' })
+    await mine.waitFor()
+    assert.equal(await mine.getAttribute('data-state'), 'queued')
+    bobD = await startDaemon(bob.home, boot)
+    await waitOnline(alice.home, 'bob')
+    await bobRow.locator('ol.messages li.out[data-state="delivered"]', { hasText: 'while you were away' }).waitFor({ timeout: 60_000 })
+  })
+
+  test('a 20 MiB file dropped on bob\'s row arrives intact, and the progress reaches 100%', async () => {
+    const src = tempDir('cspace-ui-src-')
+    const sum = writeRandomFile(join(src, 'holiday.mov'), 20 * 1024 * 1024)
+    await bobRow.getByRole('button', { name: 'Files' }).click()
+    const zone = bobRow.locator('.dropzone')
+    await zone.waitFor()
+    // a real drop event carrying a real File: Playwright puts the file into an input, the page drops it on the zone
+    // (the page's code is given as text: this file is compiled without the DOM's types)
+    await page.evaluate("{ const i = document.createElement('input'); i.type = 'file'; i.id = 'test-source'; document.body.append(i) }")
+    await page.setInputFiles('#test-source', join(src, 'holiday.mov'))
+    await page.evaluate(`{
+      const dt = new DataTransfer()
+      for (const f of document.getElementById('test-source').files) dt.items.add(f)
+      document.querySelector('li[data-contact="bob"] .dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
+      document.getElementById('test-source').remove()
+    }`)
+    const sent = bobRow.locator('li[data-outgoing="holiday.mov"]')
+    await sent.waitFor({ timeout: 20_000 })
+    await bobRow.locator('li[data-outgoing="holiday.mov"][data-state="done"]').waitFor({ timeout: 60_000 })
+    assert.equal(await sent.getByRole('progressbar').getAttribute('value'), '100')
+    await sent.getByText('100%').waitFor()
+    assert.equal(await sha256File(join(bobDownloads, 'holiday.mov')), sum)
+    await page.screenshot({ path: join(SCREENSHOTS, 'files.png'), fullPage: true })
+    // the copy staged for sending is gone
+    await waitFor('the staged upload to be removed', () => readdirSync(join(alice.home, 'apps', 'files', 'uploads')).length === 0)
+  })
+
+  test('a file bob sends is offered in the page; alice accepts it there, and it arrives intact', async () => {
+    const src = tempDir('cspace-ui-bob-src-')
+    const sum = writeRandomFile(join(src, 'notes.pdf'), 3 * 1024 * 1024 + 11)
+    const sending = runCli(bob.home, ['send', 'alice', join(src, 'notes.pdf')])
+    const offer = page.locator('li[data-state="pending"]', { hasText: 'notes.pdf' })
+    await offer.waitFor({ timeout: 30_000 })
+    await offer.getByRole('button', { name: 'Accept notes.pdf' }).click()
+    const r = await sending
+    assert.equal(r.code, 0, r.stderr)
+    await page.locator('li[data-state="complete"]', { hasText: 'notes.pdf' }).waitFor({ timeout: 20_000 })
+    assert.equal(await sha256File(join(aliceDownloads, 'notes.pdf')), sum)
+
+    // and one declined: bob's command says so, nothing lands
+    writeRandomFile(join(src, 'spam.bin'), 1000)
+    const refused = runCli(bob.home, ['send', 'alice', join(src, 'spam.bin')])
+    const second = page.locator('li[data-state="pending"]', { hasText: 'spam.bin' })
+    await second.waitFor({ timeout: 30_000 })
+    await second.getByRole('button', { name: 'Decline' }).click()
+    const out = await refused
+    assert.notEqual(out.code, 0)
+    assert.match(out.stderr, /declined/)
+    assert.equal(existsSync(join(aliceDownloads, 'spam.bin')), false)
+  })
+
+  test('a prompted connection: the page shows who asks, with their fingerprint, and allowing it lets the session through', async () => {
+    await cli(alice.home, ['expose', 'echo', '--exec', 'cat'])
+    await cli(alice.home, ['rules', 'add', 'prompt', 'bob', 'echo'])
+    const connecting = runCli(bob.home, ['connect', 'alice', 'echo'], { input: 'ping through a prompt\n' })
+    const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'echo' })
+    await prompt.waitFor({ timeout: 30_000 })
+    await prompt.getByText(bob.fingerprint).waitFor()
+    assert.match(await prompt.innerText(), /bob/)
+    await page.screenshot({ path: join(SCREENSHOTS, 'prompt.png'), fullPage: true })
+    await prompt.getByRole('button', { name: 'Allow' }).click()
+    const r = await connecting
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'ping through a prompt\n')
+    await prompt.waitFor({ state: 'detached' })
+  })
+})

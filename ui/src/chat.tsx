@@ -1,0 +1,110 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import type { AppChannel } from './app-channel'
+import type { ChatMessage } from './types'
+
+/** How long "is typing" shows after the last notice (the sender repeats it every few seconds while typing). */
+const TYPING_SHOWN_MS = 6000
+const TYPING_RESEND_MS = 3000
+
+/**
+ * A conversation with one contact: history, live messages, delivery marks,
+ * the typing indicator both ways. Messages to a contact who is offline stay
+ * queued in the chat app and go out when they come online.
+ */
+export function ChatPanel ({ id, contact, chat, onRead }: { id: string, contact: string, chat: AppChannel, onRead: () => void }) {
+  const [messages, setMessages] = useState<ChatMessage[]>([])
+  const [peer, setPeer] = useState<string | undefined>()
+  const [typing, setTyping] = useState(false)
+  const [text, setText] = useState('')
+  const [error, setError] = useState<string | undefined>()
+  const typingSentAt = useRef(0)
+  const typingTimer = useRef<ReturnType<typeof setTimeout>>()
+  const peerRef = useRef<string>()
+
+  useEffect(() => {
+    const load = (): void => {
+      chat.request<{ peer: string, messages: ChatMessage[] }>('history', { with: contact, limit: 200 }).then((h) => {
+        peerRef.current = h.peer
+        setPeer(h.peer)
+        setMessages(h.messages)
+        setError(undefined)
+        markRead(h.messages)
+      }, (err: Error) => setError(err.message))
+    }
+    const markRead = (list: ChatMessage[]): void => {
+      const upto = Math.max(0, ...list.filter(m => m.direction === 'in').map(m => m.seq))
+      if (upto > 0) chat.request('markRead', { with: contact, upto }).then(onRead, () => {})
+    }
+    const offEvent = chat.onEvent((event, data) => {
+      if (event === 'typing') {
+        const t = data as { peer: string, on: boolean }
+        if (t.peer !== peerRef.current) return
+        clearTimeout(typingTimer.current)
+        setTyping(t.on)
+        if (t.on) typingTimer.current = setTimeout(() => setTyping(false), TYPING_SHOWN_MS)
+        return
+      }
+      if (event !== 'message' && event !== 'delivered' && event !== 'failed') return
+      const m = (data as { message: ChatMessage }).message
+      if (m.peer !== peerRef.current) return
+      if (m.direction === 'in') { setTyping(false); markRead([m]) }
+      setMessages(list => {
+        const i = list.findIndex(x => x.id === m.id)
+        return i < 0 ? [...list, m] : list.map((x, j) => j === i ? m : x)
+      })
+    })
+    const offOpen = chat.onOpen(load)
+    return () => { offEvent(); offOpen(); clearTimeout(typingTimer.current) }
+  }, [chat, contact])
+
+  const send = async (e: Event): Promise<void> => {
+    e.preventDefault()
+    const body = text
+    if (body.trim() === '') return
+    try {
+      await chat.request('send', { to: contact, text: body })
+      setText('')
+      typingSentAt.current = 0
+      setError(undefined)
+    } catch (err) {
+      setError((err as Error).message)
+    }
+  }
+  const onInput = (value: string): void => {
+    setText(value)
+    if (Date.now() - typingSentAt.current > TYPING_RESEND_MS) {
+      typingSentAt.current = Date.now()
+      void chat.request('typing', { to: contact, on: true }).catch(() => {})
+    }
+  }
+
+  return (
+    <div id={id} class="chat">
+      {peer == null && error == null && <p>Loading the conversation…</p>}
+      <ol class="messages" aria-label={`Conversation with ${contact}`} aria-live="polite">
+        {messages.map(m => (
+          <li key={m.id} class={m.direction} data-state={m.state}>
+            <span class="who">{m.direction === 'out' ? 'You' : contact}</span>{' '}
+            <span class="text">{m.text}</span>{' '}
+            <small class="mark" title={m.error ?? undefined}>{mark(m)}</small>
+          </li>
+        ))}
+      </ol>
+      <p class="typing" aria-live="polite">{typing ? `${contact} is typing…` : ''}</p>
+      <form class="compose" onSubmit={(e) => { void send(e) }}>
+        <label for={`${id}-text`}>Message to {contact}</label>
+        <input id={`${id}-text`} value={text} onInput={(e) => onInput(e.currentTarget.value)} maxLength={16000} autocomplete="off" />
+        <button type="submit">Send</button>
+      </form>
+      {error != null && <p role="alert" class="problem">{error}</p>}
+    </div>
+  )
+}
+
+function mark (m: ChatMessage): string {
+  const at = new Date(m.sentAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+  if (m.direction === 'in') return at
+  if (m.state === 'delivered') return `${at} · delivered`
+  if (m.state === 'failed') return `${at} · failed${m.error != null ? `: ${m.error}` : ''}`
+  return `${at} · queued`
+}
