@@ -7,6 +7,7 @@ import { registerStatusRoutes } from './api/status.js'
 import { registerContactRoutes } from './api/contacts.js'
 import { registerTunnelRoutes } from './api/tunnels.js'
 import { registerRequestRoutes } from './api/requests.js'
+import { registerKeyServerRoutes } from './api/keyserver.js'
 import { registerUiRoutes } from './api/ui.js'
 import { registerUiPages } from './api/ui-pages.js'
 import { registerEventStream } from './api/events-ws.js'
@@ -44,7 +45,7 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
 
   app.setErrorHandler(async (err, _req, reply) => {
     if (err instanceof CspaceError) {
-      const status = err.code.endsWith('NOT_FOUND') ? 404 : err.exitCode === 2 ? 400 : 409
+      const status = err.code.endsWith('NOT_FOUND') ? 404 : err.code.startsWith('FORBIDDEN') ? 403 : err.exitCode === 2 ? 400 : 409
       return await reply.code(status).send({ error: { code: err.code, message: err.message } })
     }
     const e = err as { statusCode?: number, code?: string, message: string }
@@ -58,6 +59,7 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   registerContactRoutes(app, components.daemon)
   registerTunnelRoutes(app, components.daemon)
   registerRequestRoutes(app, components.daemon)
+  registerKeyServerRoutes(app, components.daemon)
   registerUiRoutes(app, sessions, () => port)
   await registerUiPages(app)
   registerEventStream(app, components.daemon.events)

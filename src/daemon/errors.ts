@@ -36,3 +36,10 @@ export class ExposeNotFound extends CspaceError {
     super('EXPOSE_NOT_FOUND', `service "${service}" is not exposed; see \`cspace status\``, 2)
   }
 }
+
+/** A command per session (`expose --exec`) is set up from a terminal, never from the web UI. */
+export class ExecFromBrowser extends CspaceError {
+  constructor () {
+    super('FORBIDDEN_EXEC', 'a service that runs a command is set up from a terminal: cspace expose SERVICE --exec CMD')
+  }
+}

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'node:http'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
+import { waitFor } from '../helpers/wait.js'
 
 async function api (port: number, path: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number, body: any, text: string }> {
   const headers: Record<string, string> = { ...(init.headers as Record<string, string> ?? {}) }
@@ -68,6 +69,26 @@ describe('the daemon and its local API', () => {
     assert.equal((await post('/v1/requests/abc', JSON.stringify({ decision: 'maybe' }))).status, 400)
     assert.equal((await post('/v1/requests/abc', JSON.stringify({ decision: 'allow' }))).status, 404)
     assert.equal((await api(info.apiPort, '/v1/status', { token })).status, 200)
+  })
+
+  test('status without waiting (the web UI): an unknown contact is "checking" at once, then presence:checked says it was looked up', async () => {
+    const p = await makeProfile('nowait')
+    const far = await makeProfile('far')
+    assert.equal((await runCli(p.home, ['contacts', 'add', 'far', far.userId])).code, 0)
+    await startDaemon(p.home) // no bootstrap: far's presence cannot be found
+    const info = JSON.parse(readFileSync(join(p.home, 'daemon.json'), 'utf8'))
+    const token = readFileSync(join(p.home, 'api-token'), 'utf8').trim()
+    const first = await api(info.apiPort, '/v1/status?presenceWaitMs=0', { token })
+    assert.equal(first.status, 200)
+    assert.equal(first.body.contacts[0].presence, 'checking')
+    const checked = await waitFor('the presence:checked event', async () => {
+      const { body } = await api(info.apiPort, '/v1/events?since=0', { token })
+      return (body.events as Array<{ type: string, data: { name: string } }>).find(e => e.type === 'presence:checked')
+    }, 30_000, 200)
+    assert.equal(checked.data.name, 'far')
+    const again = await api(info.apiPort, '/v1/status?presenceWaitMs=0', { token })
+    assert.equal(again.body.contacts[0].presence, 'offline')
+    assert.equal((await api(info.apiPort, '/v1/status?presenceWaitMs=9999', { token })).status, 400)
   })
 
   test('a second daemon on the same profile is refused with a clear message', async () => {

@@ -90,6 +90,13 @@ describe('the web UI login and the API\'s browser protections', () => {
     assert.equal(JSON.parse(noCsrf.text).error.code, 'CSRF')
     assert.equal((await raw(port, 'POST', '/v1/rules', { ...json, cookie, origin, 'x-cspace-csrf': csrf.slice(1) + 'x' }, rule)).status, 403, 'wrong token')
     assert.equal((await raw(port, 'POST', '/v1/rules', { ...json, cookie, origin, 'x-cspace-csrf': csrf }, rule)).status, 201)
+    // a command per session is never set up by a page, even a logged-in one; the CLI can
+    const exec = JSON.stringify({ service: 'shell', exec: 'sh' })
+    const fromPage = await raw(port, 'POST', '/v1/exposes', { ...json, cookie, origin, 'x-cspace-csrf': csrf }, exec)
+    assert.equal(fromPage.status, 403)
+    assert.match(fromPage.text, /from a terminal/)
+    assert.equal((await raw(port, 'POST', '/v1/exposes', { ...json, ...bearer() }, exec)).status, 201)
+    assert.equal((await raw(port, 'DELETE', '/v1/exposes/shell', bearer())).status, 200)
     // a browser session cannot mint login links for others
     assert.equal((await raw(port, 'POST', '/v1/ui/login', { cookie, origin, 'x-cspace-csrf': csrf })).status, 403)
   })

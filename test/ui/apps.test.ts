@@ -2,11 +2,14 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { once } from 'node:events'
+import { connect, createServer, type AddressInfo } from 'node:net'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { cleanupAll, runCli, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../helpers/cli.js'
 import { BROWSER_SKIP, launchBrowser, loggedInPage, SCREENSHOTS } from '../helpers/browser.js'
 import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
-import { waitFor } from '../helpers/wait.js'
+import { portOpen, waitFor } from '../helpers/wait.js'
+import { freePort } from '../helpers/sshd.js'
 import { ControlClient } from '../../src/apps/host/index.js'
 
 /**
@@ -166,4 +169,69 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     assert.equal(r.stdout, 'ping through a prompt\n')
     await prompt.waitFor({ state: 'detached' })
   })
+
+  test('status: the connection to bob is direct; a forward and an expose added in the page work, and removing them stops them', async () => {
+    const status = page.locator('section[aria-labelledby="status"]')
+    await status.locator('li[data-connection="bob"]', { hasText: 'direct' }).first().waitFor({ timeout: 20_000 })
+
+    // an expose: alice offers a local TCP echo server as "echo-tcp"
+    const echo = createServer((s) => s.pipe(s)).listen(0, '127.0.0.1')
+    await once(echo, 'listening')
+    const echoPort = (echo.address() as AddressInfo).port
+    await status.getByRole('textbox', { name: 'Service name' }).fill('echo-tcp')
+    await status.getByRole('textbox', { name: /^Local address/ }).fill(`127.0.0.1:${echoPort}`)
+    await status.getByRole('button', { name: 'Add expose' }).click()
+    await status.locator('li[data-expose="echo-tcp"]').waitFor()
+    const viaBob = await runCli(bob.home, ['connect', 'alice', 'echo-tcp'], { input: 'round trip\n' })
+    assert.equal(viaBob.stdout, 'round trip\n', viaBob.stderr)
+
+    // a forward: a local port of alice's to bob's "files"-free service "echo-back" (bob exposes it with the CLI)
+    await cli(bob.home, ['expose', 'echo-back', '--exec', 'cat'])
+    const port = await freePort()
+    await status.getByRole('textbox', { name: 'Local port' }).fill(String(port))
+    await status.getByRole('combobox', { name: 'Contact' }).selectOption('bob')
+    await status.getByRole('textbox', { name: 'Their service' }).fill('echo-back')
+    await status.getByRole('button', { name: 'Add forward' }).click()
+    await status.locator(`li[data-forward="${port}"]`).waitFor()
+    assert.equal(await roundTrip(port, 'through the forward'), 'through the forward')
+    await page.screenshot({ path: join(SCREENSHOTS, 'status.png'), fullPage: true })
+
+    await status.getByRole('button', { name: `Remove forward ${port}` }).click()
+    await status.locator(`li[data-forward="${port}"]`).waitFor({ state: 'detached' })
+    await waitFor('the forward\'s port to close', async () => !(await portOpen(port)))
+    await status.getByRole('button', { name: 'Remove expose echo-tcp' }).click()
+    await status.locator('li[data-expose="echo-tcp"]').waitFor({ state: 'detached' })
+    const after = await runCli(bob.home, ['connect', 'alice', 'echo-tcp'], { input: 'x\n' })
+    assert.notEqual(after.code, 0, 'the service is gone')
+    echo.close()
+  })
+
+  test('readable at 200% zoom (a 640 px wide viewport): nothing needs sideways scrolling; the dark theme follows the system', async () => {
+    const overflow = async (): Promise<number> => await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number
+    await page.setViewportSize({ width: 640, height: 900 })
+    for (const tab of ['Chat', 'Files', 'Desktop']) {
+      const button = bobRow.getByRole('button', { name: tab, exact: true })
+      await button.click()
+      assert.equal(await button.getAttribute('aria-expanded'), 'true')
+      assert.ok(await overflow() <= 0, `${tab}: the page is ${await overflow()} px wider than the window`)
+    }
+    await page.emulateMedia({ colorScheme: 'dark' })
+    const background = await page.evaluate('getComputedStyle(document.body).backgroundColor') as string
+    const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number)
+    assert.ok(r + g + b < 150, `a dark background, got ${background}`)
+    await bobRow.getByRole('button', { name: 'Chat', exact: true }).click()
+    await page.screenshot({ path: join(SCREENSHOTS, 'dark-200-percent.png'), fullPage: false })
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize({ width: 1280, height: 720 })
+  })
 })
+
+
+/** Sends a line to 127.0.0.1:port and reads it back. */
+async function roundTrip (port: number, text: string): Promise<string> {
+  const s = connect(port, '127.0.0.1')
+  s.end(text)
+  let got = ''
+  for await (const chunk of s) got += String(chunk)
+  return got
+}

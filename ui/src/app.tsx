@@ -7,6 +7,8 @@ import { Requests } from './requests'
 import { AppChannel } from './app-channel'
 import { useOutgoing } from './files'
 import { IncomingTransfers } from './incoming'
+import { StatusPanel } from './status'
+import { QrCode } from './qr'
 
 type Session = 'starting' | 'none' | 'ok'
 
@@ -16,6 +18,7 @@ export function App () {
   const [book, setBook] = useState<Contact[]>([])
   const [rules, setRules] = useState<Rules>({ entries: [], builtIn: [] })
   const [live, setLive] = useState(false)
+  const [tick, setTick] = useState(0)
   const [problem, setProblem] = useState<string | undefined>()
   const loading = useRef(false)
   const contactPeers = useRef(new Set<string>())
@@ -28,11 +31,12 @@ export function App () {
     try {
       do {
         again.current = false
-        const [next, { contacts }, nextRules] = await Promise.all([get<Status>('/v1/status'), get<{ contacts: Contact[] }>('/v1/contacts'), get<Rules>('/v1/rules')])
+        const [next, { contacts }, nextRules] = await Promise.all([get<Status>('/v1/status?presenceWaitMs=0'), get<{ contacts: Contact[] }>('/v1/contacts'), get<Rules>('/v1/rules')])
         contactPeers.current = new Set(next.contacts.map(c => c.peerId))
         setStatus(next)
         setBook(contacts)
         setRules(nextRules)
+        setTick(t => t + 1)
         setProblem(undefined)
       } while (again.current)
     } catch (err) {
@@ -67,6 +71,9 @@ export function App () {
     <>
       <header>
         <h1>cspace</h1>
+        <nav aria-label="Sections">
+          <a href="#contacts">Contacts</a> <a href="#rules">Who may use what</a> <a href="#status">Status</a>
+        </nav>
         <p class="live" aria-live="polite">{live ? 'live' : 'reconnecting…'}</p>
       </header>
       <main>
@@ -80,6 +87,7 @@ export function App () {
               {apps != null && <IncomingTransfers files={apps.files} />}
               {apps != null && <Contacts contacts={status.contacts} book={book} apps={apps} onChange={reload} />}
               <RulesEditor rules={rules} onChange={reload} />
+              <StatusPanel status={status} tick={tick} onChange={reload} />
             </>
             )}
       </main>
@@ -130,11 +138,23 @@ function Identity ({ status }: { status: Status }) {
       <dl>
         <dt>Your ID (give it to your contacts)</dt>
         <dd><code class="id">{status.user.userId}</code></dd>
+        <dd><QrToggle userId={status.user.userId} /></dd>
         <dt>Fingerprint (compare it by voice)</dt>
         <dd><code>{status.user.fingerprint}</code></dd>
         <dt>Reachability</dt>
         <dd>{status.node.reachability}</dd>
       </dl>
     </section>
+  )
+}
+
+/** The ID as a QR code, for a contact to scan from this screen with their phone or camera. */
+function QrToggle ({ userId }: { userId: string }) {
+  const [shown, setShown] = useState(false)
+  return (
+    <>
+      <button type="button" aria-expanded={shown} onClick={() => setShown(!shown)}>{shown ? 'Hide the QR code' : 'Show my ID as a QR code'}</button>
+      {shown && <QrCode text={userId} label={`QR code of your ID, ${userId}`} />}
+    </>
   )
 }

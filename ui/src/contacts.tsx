@@ -3,7 +3,10 @@ import { del, post } from './api'
 import type { Contact, ContactPresence, OutgoingView } from './types'
 import type { AppChannel } from './app-channel'
 import { ChatPanel } from './chat'
+import { KeyServerSearch, PinCheck } from './keyserver'
+import { QrScanner } from './qr-scan'
 import { FilesPanel } from './files'
+import { DesktopView } from './desktop'
 
 type Tab = 'details' | 'chat' | 'files' | 'desktop'
 const TABS: Array<{ tab: Exclude<Tab, 'details'>, label: string }> = [{ tab: 'chat', label: 'Chat' }, { tab: 'files', label: 'Files' }, { tab: 'desktop', label: 'Desktop' }]
@@ -52,13 +55,14 @@ export function Contacts ({ contacts, book, apps, onChange }: { contacts: Contac
                   {showing === 'details' && entry != null && <ContactDetails id={panel} contact={entry} onChange={onChange} onGone={() => setOpen(undefined)} />}
                   {showing === 'chat' && <ChatPanel id={panel} contact={c.name} chat={apps.chat} onRead={apps.onRead} />}
                   {showing === 'files' && <FilesPanel id={panel} contact={c.name} files={apps.files} outgoing={apps.outgoing} />}
-                  {showing === 'desktop' && <div id={panel}><DesktopPending contact={c.name} /></div>}
+                  {showing === 'desktop' && <div id={panel}><DesktopView contact={c.name} /></div>}
                 </li>
               )
             })}
           </ul>
           )}
       <AddContact onAdded={onChange} />
+      <KeyServerSearch onAdded={onChange} />
     </section>
   )
 }
@@ -68,11 +72,11 @@ function ContactDetails ({ id, contact, onChange, onGone }: { id: string, contac
   const [newName, setNewName] = useState(contact.name)
   const [confirming, setConfirming] = useState(false)
   const [error, setError] = useState<string | undefined>()
-  const act = async (what: () => Promise<unknown>): Promise<void> => {
+  const act = async (what: () => Promise<unknown>, closes = true): Promise<void> => {
     setError(undefined)
     try {
       await what()
-      onGone()
+      if (closes) onGone()
       await onChange()
     } catch (err) {
       setError((err as Error).message)
@@ -87,8 +91,16 @@ function ContactDetails ({ id, contact, onChange, onGone }: { id: string, contac
         <dt>User ID</dt>
         <dd><code class="id">{contact.userId}</code></dd>
         <dt>Key</dt>
-        <dd>{contact.keyserver != null ? `from the key server ${contact.keyserver.url} as ${contact.keyserver.username}, pinned` : 'added by ID'}{contact.verified ? ', verified' : ''}</dd>
+        <dd>{contact.keyserver != null ? `from the key server ${contact.keyserver.url} as ${contact.keyserver.username}, pinned` : 'added by ID'}</dd>
+        <dt>Verified</dt>
+        <dd>
+          {contact.verified ? 'yes: you compared the fingerprint with them' : 'not yet: compare the fingerprint with them in person or by phone'}{' '}
+          <button type="button" onClick={() => { void act(async () => await post(`${path}/verified`, { verified: !contact.verified }), false) }}>
+            {contact.verified ? 'Mark as not verified' : `I compared it with ${contact.name}: mark verified`}
+          </button>
+        </dd>
       </dl>
+      {contact.keyserver != null && <PinCheck contact={contact} onChange={onChange} />}
       <form onSubmit={(e) => { e.preventDefault(); void act(async () => await post(`${path}/rename`, { newName: newName.trim() })) }}>
         <label for={`${id}-rename`}>New name for {contact.name}</label>
         <input id={`${id}-rename`} value={newName} onInput={(e) => setNewName(e.currentTarget.value)} required maxLength={64} autocomplete="off" />
@@ -113,6 +125,7 @@ function AddContact ({ onAdded }: { onAdded: () => Promise<void> }) {
   const [userId, setUserId] = useState('')
   const [error, setError] = useState<string | undefined>()
   const [busy, setBusy] = useState(false)
+  const [scanning, setScanning] = useState(false)
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault()
     setBusy(true)
@@ -135,11 +148,12 @@ function AddContact ({ onAdded }: { onAdded: () => Promise<void> }) {
       <input id="contact-name" value={name} onInput={(e) => setName(e.currentTarget.value)} required maxLength={64} autocomplete="off" />
       <label for="contact-id">User ID</label>
       <input id="contact-id" value={userId} onInput={(e) => setUserId(e.currentTarget.value)} required maxLength={2048} autocomplete="off" spellcheck={false} />
+      {scanning
+        ? <QrScanner onId={(id) => { setUserId(id); setScanning(false) }} onClose={() => setScanning(false)} />
+        : <button type="button" onClick={() => setScanning(true)}>Scan their QR code</button>}
       <button type="submit" disabled={busy}>Add contact</button>
       {error != null && <p role="alert" class="problem">{error}</p>}
     </form>
   )
 }
 
-// TEMPORARY until desktop.tsx lands
-function DesktopPending ({ contact }: { contact: string }) { return <p>{contact}</p> }

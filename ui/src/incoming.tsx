@@ -59,7 +59,7 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
               {t.state === 'accepted' && <><progress max={100} value={percent} aria-label={`Receiving ${what}`} /> <small>{percent}% · {size(t.rate)}/s</small></>}
               {t.state === 'complete' && <small>saved as {t.saved.join(', ')}</small>}
               {(t.state === 'declined' || t.state === 'failed') && <small>{t.state}{t.error != null ? `: ${t.error}` : ''}</small>}
-              {t.state !== 'pending' && t.state !== 'accepted' && <button type="button" class="link" onClick={() => { void act('remove', t.id) }}>Clear</button>}
+              {t.state !== 'pending' && t.state !== 'accepted' && <>{' '}<button type="button" class="link" onClick={() => { void act('remove', t.id) }}>Clear</button></>}
             </li>
           )
         })}

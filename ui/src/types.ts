@@ -5,7 +5,7 @@ export interface ApiErrorBody { error: { code: string, message: string } }
 export interface ContactPresence {
   name: string
   peerId: string
-  presence: 'online' | 'offline'
+  presence: 'online' | 'offline' | 'unknown' | 'checking'
   connections: number
 }
 
@@ -29,9 +29,22 @@ export interface PendingRequest {
 
 export interface Status {
   user: { userId: string, fingerprint: string }
-  node: { reachability: string, connections: number }
+  node: { reachability: string, connections: number, relaySlots: Array<{ router: string, address: string }> }
   contacts: ContactPresence[]
   requests: PendingRequest[]
+  forwards: Array<{ port: number, contact: string, service: string, active: number, total: number, lastError?: string }>
+  exposes: Array<{ service: string, kind: 'tcp' | 'exec', target: string, active: number, total: number, lastError?: string }>
+}
+
+/** GET /v1/connections (src/daemon/connection-info.ts). */
+export interface ConnectionInfo {
+  peerId: string
+  contact: string | null
+  remoteAddr: string
+  direction: 'inbound' | 'outbound'
+  relayed: boolean
+  openedAt: number
+  streams: number
 }
 
 export interface DaemonEvent { seq: number, type: string, at: number, data: unknown }

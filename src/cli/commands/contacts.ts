@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { ContactBook } from '../../contacts/index.js'
 import { withStore } from '../profile.js'
 import { UsageError } from '../../errors.js'
-import { addContactFromKeyServer, registerContactsVerify } from './contacts-keyserver.js'
+import { addFromKeyServer, registerContactsVerify } from './contacts-keyserver.js'
 
 /**
  * `cspace contacts`: the address book works with or without a running daemon;
@@ -18,7 +18,7 @@ export function registerContactsCommand (program: Command): void {
     .action(async (name: string, id: string | undefined, opts: { fromKeyserver?: string, keyserver?: string }) => {
       if (opts.fromKeyserver != null) {
         if (id != null) throw new UsageError('give either an ID or --from-keyserver USERNAME, not both')
-        await addContactFromKeyServer(name, opts.fromKeyserver, opts.keyserver)
+        await addFromKeyServer(name, opts.fromKeyserver, opts.keyserver)
         return
       }
       if (id == null) throw new UsageError('give the contact\'s ID (`cspace id` on their side) or --from-keyserver USERNAME')

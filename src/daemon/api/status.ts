@@ -3,12 +3,14 @@ import type { Daemon } from '../daemon.js'
 import { describeConnection } from '../connection-info.js'
 import { relayedBytes } from '../../network/index.js'
 
+const statusQuery = { type: 'object', additionalProperties: false, properties: { presenceWaitMs: { type: 'integer', minimum: 0, maximum: 5000 } } }
 const hangupBody = { type: 'object', required: ['user'], additionalProperties: false, properties: { user: { type: 'string', maxLength: 2048 } } }
 
 /** GET /v1/status: this node, its presence, contacts' presence, tunnels, pending requests; GET /v1/connections; POST /v1/hangup; GET /v1/events. */
 export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): void {
-  app.get('/v1/status', async () => {
-    const contacts = await daemon.tracker.snapshot(daemon.contacts.list())
+  // presenceWaitMs=0 (the web UI): answer at once; contacts not looked up yet are "checking", and presence:checked follows
+  app.get<{ Querystring: { presenceWaitMs?: number } }>('/v1/status', { schema: { querystring: statusQuery } }, async (req) => {
+    const contacts = await daemon.tracker.snapshot(daemon.contacts.list(), req.query.presenceWaitMs ?? 5000)
     const dht = daemon.node.services.dht
     return {
       user: { userId: daemon.userId, peerId: daemon.node.peerId.toString(), fingerprint: daemon.fingerprint },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { validateServiceName } from '../../session/index.js'
 import type { Daemon } from '../daemon.js'
-import { ExposeNotFound, ForwardNotFound } from '../errors.js'
+import { ExecFromBrowser, ExposeNotFound, ForwardNotFound } from '../errors.js'
 import { splitHostPort } from '../host-port.js'
 
 const forwardBody = {
@@ -23,18 +23,22 @@ export function registerTunnelRoutes (app: FastifyInstance, daemon: Daemon): voi
     if (daemon.forwards.has(req.body.port)) await daemon.forwards.remove(req.body.port)
     const spec = await daemon.forwards.add({ port: req.body.port, contact, service })
     daemon.forwardTable.put(spec)
+    daemon.events.publish('tunnels:changed', { forward: spec })
     return await reply.code(201).send(spec)
   })
   app.delete<{ Params: { port: string } }>('/v1/forwards/:port', async (req) => {
     const port = Number(req.params.port)
     if (!(await daemon.forwards.remove(port))) throw new ForwardNotFound(port)
     daemon.forwardTable.remove(port)
+    daemon.events.publish('tunnels:changed', { removedForward: port })
     return { removed: port }
   })
 
   app.get('/v1/exposes', async () => ({ exposes: daemon.exposes.list() }))
   app.post<{ Body: { service: string, target?: string, exec?: string } }>('/v1/exposes', { schema: { body: exposeBody } }, async (req, reply) => {
     const { service, target, exec } = req.body
+    // a page could be made to run commands if it could set one up: that stays with the terminal
+    if (exec != null && req.uiSession != null) throw new ExecFromBrowser()
     validateServiceName(service)
     const spec = exec != null
       ? { service, kind: 'exec' as const, target: exec }
@@ -42,11 +46,13 @@ export function registerTunnelRoutes (app: FastifyInstance, daemon: Daemon): voi
     if (spec.kind === 'tcp') splitHostPort(spec.target)
     daemon.exposes.add(spec)
     daemon.exposeTable.put(spec)
+    daemon.events.publish('tunnels:changed', { expose: spec })
     return await reply.code(201).send(spec)
   })
   app.delete<{ Params: { service: string } }>('/v1/exposes/:service', async (req) => {
     if (!daemon.exposes.remove(req.params.service)) throw new ExposeNotFound(req.params.service)
     daemon.exposeTable.remove(req.params.service)
+    daemon.events.publish('tunnels:changed', { removedExpose: req.params.service })
     return { removed: req.params.service }
   })
 }
