@@ -13,6 +13,7 @@ import { registerUiPages } from './api/ui-pages.js'
 import { registerEventStream } from './api/events-ws.js'
 import { registerAppControlBridge } from './api/app-control-ws.js'
 import { registerAppUploads } from './api/app-uploads.js'
+import { registerConnectStream } from './api/connect-ws.js'
 import { checkCaller, refuse } from './api-auth.js'
 import { UiSessions } from './ui-sessions.js'
 
@@ -65,6 +66,7 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   registerEventStream(app, components.daemon.events)
   registerAppControlBridge(app, components.daemon.paths.home)
   await registerAppUploads(app, components.daemon.paths.home)
+  registerConnectStream(app, components.daemon)
 
   await app.listen({ host: '127.0.0.1', port: init.port })
   const addr = app.server.address()
