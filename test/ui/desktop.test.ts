@@ -7,7 +7,8 @@ import type { Browser, Locator, Page } from 'playwright-core'
 import { cleanupAll, runCli, spawnCspace, startTwoUsers, type Profile } from '../helpers/cli.js'
 import { BROWSER_SKIP, launchBrowser, loggedInPage, SCREENSHOTS } from '../helpers/browser.js'
 import { waitFor } from '../helpers/wait.js'
-import { missingDesktopBinaries, startX11vncServer, startXvfb, type X11vncServer, type Xvfb } from '../helpers/xvfb.js'
+import { missingDesktopBinaries, rfbHandshake, startX11vncServer, startXvfb, type X11vncServer, type Xvfb } from '../helpers/xvfb.js'
+import { freePort } from '../helpers/sshd.js'
 import { findOnPath } from '../../src/util/find-on-path.js'
 
 const WIDTH = 1024
@@ -102,5 +103,37 @@ describe('the remote desktop in the web UI', { skip: BROWSER_SKIP !== false ? BR
     await row.getByRole('button', { name: 'View bob\'s desktop' }).click()
     await status.getByText(/^disconnected: bob has no service "desktop"/).waitFor({ timeout: 30_000 })
     assert.deepEqual(problems, [])
+  })
+
+  test('alice shares her desktop from the page; bob\'s view waits for her answer in the page, then gets the screen', async () => {
+    const sharing = page.locator('section[aria-labelledby="sharing"]')
+    await sharing.getByRole('textbox', { name: 'Your VNC server (HOST:PORT)' }).fill(`127.0.0.1:${vnc.port}`)
+    await sharing.getByRole('button', { name: 'Start sharing' }).click()
+    await sharing.getByText(`Sharing 127.0.0.1:${vnc.port}`, { exact: true }).waitFor({ timeout: 20_000 })
+
+    const port = await freePort()
+    const view = spawnCspace(['desktop', 'view', 'alice', '--no-viewer', '--port', String(port)], { home: bob.home })
+    try {
+      // not waitPort: a probe connection would be a viewer too, and ask alice once more
+      let printed = ''
+      view.stdout?.on('data', (b: Buffer) => { printed += b.toString() })
+      await waitFor('bob\'s desktop view to listen', () => printed.startsWith(`${port}\n`), 20_000, 50)
+      const session = rfbHandshake(port)
+      // contacts are asked before they may view: alice answers in the page
+      const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'desktop' })
+      await prompt.waitFor({ timeout: 20_000 })
+      await prompt.getByRole('button', { name: 'Allow' }).click()
+      const { socket, init } = await session
+      assert.deepEqual([init.width, init.height], [WIDTH, HEIGHT])
+      await sharing.getByText(/bob \(.*\) is viewing your desktop \[view-only\]/).waitFor({ timeout: 20_000 })
+      await page.screenshot({ path: join(SCREENSHOTS, 'sharing.png'), fullPage: true })
+      socket.destroy()
+
+      await sharing.getByRole('button', { name: 'Stop sharing' }).click()
+      await sharing.getByRole('button', { name: 'Start sharing' }).waitFor()
+      await assert.rejects(rfbHandshake(port), 'no longer shared')
+    } finally {
+      view.kill('SIGINT')
+    }
   })
 })

@@ -9,6 +9,7 @@ import { useOutgoing } from './files'
 import { IncomingTransfers } from './incoming'
 import { StatusPanel } from './status'
 import { QrCode } from './qr'
+import { DesktopSharing } from './sharing'
 
 type Session = 'starting' | 'none' | 'ok'
 
@@ -86,6 +87,7 @@ export function App () {
               <Requests requests={status.requests} onChange={reload} />
               {apps != null && <IncomingTransfers files={apps.files} />}
               {apps != null && <Contacts contacts={status.contacts} book={book} apps={apps} onChange={reload} />}
+              {apps != null && <DesktopSharing desktop={apps.desktop} />}
               <RulesEditor rules={rules} onChange={reload} />
               <StatusPanel status={status} tick={tick} onChange={reload} />
             </>
@@ -97,14 +99,15 @@ export function App () {
 
 /** The chat and files apps' channels (one each for the page), with what the contact list shows of them. */
 function useApps (enabled: boolean): AppsForContacts | undefined {
-  const [channels, setChannels] = useState<{ chat: AppChannel, files: AppChannel } | undefined>()
+  const [channels, setChannels] = useState<{ chat: AppChannel, files: AppChannel, desktop: AppChannel } | undefined>()
   const [unread, setUnread] = useState(new Map<string, number>())
   useEffect(() => {
     if (!enabled) return
     const chat = new AppChannel('chat')
     const files = new AppChannel('files')
-    setChannels({ chat, files })
-    return () => { chat.close(); files.close() }
+    const desktop = new AppChannel('desktop')
+    setChannels({ chat, files, desktop })
+    return () => { chat.close(); files.close(); desktop.close() }
   }, [enabled])
   const refreshUnread = (): void => {
     channels?.chat.request<{ unread: Array<{ peer: string, count: number }> }>('unread')

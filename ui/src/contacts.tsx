@@ -14,6 +14,7 @@ const TABS: Array<{ tab: Exclude<Tab, 'details'>, label: string }> = [{ tab: 'ch
 export interface AppsForContacts {
   chat: AppChannel
   files: AppChannel
+  desktop: AppChannel
   outgoing: OutgoingView[]
   /** Unread chat messages by user ID. */
   unread: Map<string, number>

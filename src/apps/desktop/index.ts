@@ -5,6 +5,7 @@
  * contact's shared desktop. Built only on the public SDK.
  */
 export { shareDesktop, probeVnc, DESKTOP_SERVICE, type ShareOptions, type DesktopShare } from './desktop-share.js'
+export { startDesktopHost, type SharingView } from './host.js'
 export { viewDesktop, startViewer, type DesktopView } from './desktop-view.js'
 export { watchDesktopPrompts, type PromptWatcher } from './prompts.js'
 export { startX11vnc, type X11vnc } from './x11vnc.js'
