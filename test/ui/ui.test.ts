@@ -1,9 +1,10 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, Page, WebSocketRoute } from 'playwright-core'
 import { cleanupAll, makeProfile, runCli, startDaemon, type Profile, type RunningDaemon } from '../helpers/cli.js'
 import { BROWSER_SKIP, launchBrowser, SCREENSHOTS } from '../helpers/browser.js'
+import { waitFor } from '../helpers/wait.js'
 
 describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
   let alice: Profile
@@ -70,7 +71,7 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('mallory')
     await page.getByRole('textbox', { name: 'User ID', exact: true }).fill('cs1notanid')
     await page.getByRole('button', { name: 'Add contact' }).click()
-    const alert = page.getByRole('alert')
+    const alert = page.locator('form[aria-labelledby="add-contact"]').getByRole('alert')
     await alert.waitFor()
     assert.ok(((await alert.textContent()) ?? '').length > 10)
     assert.equal(await page.locator('li[data-contact="mallory"]').count(), 0)
@@ -96,7 +97,7 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     await page.getByRole('textbox', { name: /^Who/ }).fill('bob')
     await page.getByRole('textbox', { name: /^Service \(a name/ }).fill('No Such Service!')
     await page.getByRole('button', { name: 'Add rule' }).click()
-    await page.getByRole('alert').waitFor()
+    await page.locator('section[aria-labelledby="rules"]').getByRole('alert').waitFor()
     assert.deepEqual(await ruleTexts(), ['allow bob desktop'], 'nothing stored')
 
     assert.equal((await runCli(alice.home, ['rules', 'add', 'deny', 'anyone', 'files'])).code, 0)
@@ -128,5 +129,37 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     await page.getByRole('button', { name: 'Yes, remove' }).click()
     await page.locator('li[data-contact="caroline"]').waitFor({ state: 'detached' })
     assert.ok(!(await names()).includes('caroline'))
+  })
+
+  test('a dropped event stream: the page reconnects and reloads, so a change it missed shows; once the session is gone it says so', async () => {
+    // the events WebSocket goes through the test: it can lose what the daemon sends, then cut the connection
+    const p = await browser.newPage()
+    const pageSides: WebSocketRoute[] = []
+    const dropped: string[] = []
+    let dropping = false
+    await p.routeWebSocket(/\/v1\/events\/ws/, (ws) => {
+      const server = ws.connectToServer()
+      server.onMessage((m) => { if (dropping) dropped.push(String(m)); else ws.send(m) })
+      pageSides.push(ws)
+    })
+    const link = (await runCli(alice.home, ['ui', '--no-open'])).stdout.trim()
+    await p.goto(link)
+    await p.getByText('live', { exact: true }).waitFor({ timeout: 20_000 })
+
+    dropping = true
+    const dora = await makeProfile('dora')
+    assert.equal((await runCli(alice.home, ['contacts', 'add', 'dora', dora.userId])).code, 0)
+    await waitFor('the daemon\'s event about dora, lost on the way', () => dropped.some(m => /contact:added|profile:changed/.test(m)), 20_000)
+    assert.equal(await p.locator('li[data-contact="dora"]').count(), 0, 'the page missed it')
+    dropping = false
+    await pageSides[0].close()
+    await p.locator('li[data-contact="dora"]').waitFor({ timeout: 20_000 })
+    assert.ok(pageSides.length >= 2, 'it reconnected')
+
+    // logged out elsewhere: the next reconnection finds no session, and the page says what to do
+    await p.evaluate(`fetch('/v1/ui/session').then(r => r.json()).then(s => fetch('/v1/ui/logout', { method: 'POST', headers: { 'x-cspace-csrf': s.csrf } }))`)
+    await pageSides.at(-1)!.close()
+    await p.getByRole('alert').getByText('This session has ended').waitFor({ timeout: 20_000 })
+    await p.close()
   })
 })

@@ -63,11 +63,12 @@ async function answer<T> (res: Response): Promise<T> {
 
 /**
  * Follows the daemon's events over a WebSocket, reconnecting with backoff
- * (1 s doubling to 30 s). `onChange` gets every event, and is called with
+ * (1 s doubling to 30 s) while the session lasts (`onSessionEnded` once it
+ * does not: the daemon restarted, or the user logged out). `onChange` gets every event, and is called with
  * none after every (re)connection and on a `reset`, since events may have
  * been missed: the UI then reloads what it shows.
  */
-export function followEvents (onChange: (event?: DaemonEvent) => void, onLive: (live: boolean) => void): () => void {
+export function followEvents (onChange: (event?: DaemonEvent) => void, onLive: (live: boolean) => void, onSessionEnded: () => void): () => void {
   let socket: WebSocket | undefined
   let delay = 1000
   let stopped = false
@@ -82,8 +83,13 @@ export function followEvents (onChange: (event?: DaemonEvent) => void, onLive: (
     socket.onclose = () => {
       onLive(false)
       if (stopped) return
-      timer = setTimeout(open, delay)
-      delay = Math.min(delay * 2, 30_000)
+      // a restarted daemon has forgotten the session: say so rather than retry for ever
+      void fetch('/v1/ui/session').then((res) => res.status === 401, () => false).then((ended) => {
+        if (stopped) return
+        if (ended) { stopped = true; onSessionEnded(); return }
+        timer = setTimeout(open, delay)
+        delay = Math.min(delay * 2, 30_000)
+      })
     }
   }
   open()

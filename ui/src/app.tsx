@@ -11,7 +11,7 @@ import { StatusPanel } from './status'
 import { QrCode } from './qr'
 import { DesktopSharing } from './sharing'
 
-type Session = 'starting' | 'none' | 'ok'
+type Session = 'starting' | 'none' | 'ok' | 'ended'
 
 export function App () {
   const [session, setSession] = useState<Session>('starting')
@@ -51,7 +51,7 @@ export function App () {
     let stop: (() => void) | undefined
     startSession().then((ok) => {
       setSession(ok ? 'ok' : 'none')
-      if (ok) stop = followEvents((event) => { if (matters(event, contactPeers.current)) void reload() }, setLive)
+      if (ok) stop = followEvents((event) => { if (matters(event, contactPeers.current)) void reload() }, setLive, () => setSession('ended'))
     }, (err: Error) => { setSession('none'); setProblem(err.message) })
     return () => stop?.()
   }, [])
@@ -59,6 +59,14 @@ export function App () {
   const apps = useApps(session === 'ok')
 
   if (session === 'starting') return <main><p>Connecting to your cspace daemon…</p></main>
+  if (session === 'ended') {
+    return (
+      <main>
+        <h1>cspace</h1>
+        <p role="alert">This session has ended (the daemon restarted, or you logged out). Run <code>cspace ui</code> in a terminal and open the new link.</p>
+      </main>
+    )
+  }
   if (session === 'none') {
     return (
       <main>
