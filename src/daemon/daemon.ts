@@ -7,6 +7,7 @@ import { PromptQueue, RuleBook, ServiceRegistry, SessionManager } from '../sessi
 import { componentLogger } from '../util/log.js'
 import { AppPort } from './app-port.js'
 import { startApiServer, type ApiServer } from './api-server.js'
+import { registerInProcessDaemon } from './in-process.js'
 import { createApiToken, writeDaemonInfo } from './daemon-info.js'
 import { ExposeManager } from './exposes.js'
 import { ForwardManager } from './forwards.js'
@@ -57,6 +58,7 @@ export class Daemon {
   private readonly lock: ProfileLock
   private api?: ApiServer
   private appPort?: AppPort
+  private leaveProcess: () => void = () => {}
   private stopping?: Promise<void>
   private stopWatchingStore: () => void = () => {}
 
@@ -145,6 +147,7 @@ export class Daemon {
     const token = createApiToken(this.paths.apiToken)
     this.appPort = new AppPort({ sessions: this.sessions, services: this.services }, { token })
     const appPort = await this.appPort.start()
+    this.leaveProcess = registerInProcessDaemon(this.paths.home, { sessions: this.sessions, services: this.services })
     this.api = await startApiServer({ daemon: this }, { token, port: this.config.apiPort })
     writeDaemonInfo(this.paths.daemonInfo, { v: 1, pid: process.pid, apiPort: this.api.port, appPort, peerId: this.node.peerId.toString(), startedAt: Date.now() })
     this.publisher.start()
@@ -181,6 +184,7 @@ export class Daemon {
       this.prompts.close()
       await this.api?.close().catch(() => {})
       await this.appPort?.stop().catch(() => {})
+      this.leaveProcess()
       await this.forwards.stop()
       await this.sessions.stop().catch(() => {})
       await this.node.stop()

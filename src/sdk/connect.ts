@@ -1,13 +1,20 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { resolveHome } from '../store/index.js'
+import { inProcessDaemon } from '../daemon/in-process.js'
 import { locateDaemon, type SdkOptions } from './daemon-locator.js'
 import { openAppSocket } from './app-socket.js'
 
 /**
- * connect(user, service): a plain net.Socket whose other end is `service` of
+ * connect(user, service): a byte stream whose other end is `service` of
  * `user` (a contact name, or a user ID), authenticated and encrypted by the
  * local daemon. Rejects with the daemon's reason (offline, not allowed, …).
+ * A program gets a net.Socket to the daemon's application port; code running
+ * in the daemon's own process (the apps' background parts) gets an in-memory
+ * Duplex with the same behaviour, without the loopback hop.
  */
-export async function connect (user: string, service: string, options: SdkOptions = {}): Promise<Socket> {
+export async function connect (user: string, service: string, options: SdkOptions = {}): Promise<Duplex> {
+  const local = inProcessDaemon(options.home ?? resolveHome())
+  if (local != null) return await local.connect(user, service)
   // returned neither paused nor flowing: it flows once the caller attaches a reader
   return await openAppSocket(locateDaemon(options), { op: 'connect', user, service })
 }

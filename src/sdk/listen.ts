@@ -1,10 +1,12 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { IncomingEvent } from '../daemon/app-protocol.js'
+import { inProcessDaemon } from '../daemon/in-process.js'
+import { resolveHome } from '../store/index.js'
 import { locateDaemon, type SdkOptions } from './daemon-locator.js'
 import { openAppSocket } from './app-socket.js'
 
 export type Caller = IncomingEvent['caller']
-export type ConnectionHandler = (socket: Socket, caller: Caller) => void
+export type ConnectionHandler = (socket: Duplex, caller: Caller) => void
 
 export interface Listener {
   readonly service: string
@@ -17,9 +19,12 @@ export interface Listener {
 /**
  * listen(service, handler): offers `service` to others through the local
  * daemon. The daemon applies the permission rules first; each allowed session
- * reaches `handler` as a plain net.Socket with the caller's identity.
+ * reaches `handler` as a byte stream with the caller's identity: a net.Socket
+ * in a program of its own, an in-memory Duplex in the daemon's own process.
  */
 export async function listen (service: string, handler: ConnectionHandler, options: SdkOptions = {}): Promise<Listener> {
+  const local = inProcessDaemon(options.home ?? resolveHome())
+  if (local != null) return { service, ...local.listen(service, handler) }
   const endpoint = locateDaemon(options)
   const control = await openAppSocket(endpoint, { op: 'listen', service })
   control.setEncoding('utf8')

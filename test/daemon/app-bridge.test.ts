@@ -151,6 +151,12 @@ describe('the web UI\'s way to the apps: control bridge and uploads', () => {
     const refused = await files.request('send', { to: 'bob', paths: [join(alice.home, 'identity.key')] })
     assert.equal(refused.ok, false)
     assert.match(refused.error?.message ?? '', /not an uploaded file/)
+    // nor through the terminal's operation, which takes any path: the bridge marks a page's requests, whatever they say
+    for (const via of [undefined, 'cli', 'web']) {
+      const sneaky = await files.request('sendPaths', { to: 'bob', paths: [join(alice.home, 'identity.key')], ...(via != null ? { via } : {}) })
+      assert.equal(sneaky.ok, false, `via ${String(via)}`)
+      assert.equal(sneaky.error?.code, 'FORBIDDEN')
+    }
 
     const started = await files.request('send', { to: 'bob', paths: [staged.body.path] })
     assert.equal(started.ok, true, JSON.stringify(started.error))

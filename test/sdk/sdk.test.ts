@@ -1,12 +1,12 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { connect, listen } from '../../src/sdk/index.js'
 import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
-async function readAll (socket: Socket): Promise<string> {
+async function readAll (socket: Duplex): Promise<string> {
   let text = ''
   socket.setEncoding('utf8')
   socket.on('data', (c: string) => { text += c })

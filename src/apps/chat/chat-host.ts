@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { connect, listen, type Caller, type Listener } from '../../sdk/index.js'
 import { ContactDirectory, DaemonEventFollower, serveControl, readJsonLines, type AppHost, type ControlServer } from '../host/index.js'
 import { ChatStore, type ChatMessage } from './chat-store.js'
@@ -25,7 +25,7 @@ export class ChatHost implements AppHost {
   readonly app = 'chat'
   readonly contacts: ContactDirectory
   private readonly couriers = new Map<string, Courier>()
-  private readonly incoming = new Set<Socket>()
+  private readonly incoming = new Set<Duplex>()
   private listener?: Listener
   private control?: ControlServer
   private readonly follower: DaemonEventFollower
@@ -129,7 +129,7 @@ export class ChatHost implements AppHost {
   }
 
   /** A peer's chat connection: store each message, then acknowledge it; report bad frames to the sender. */
-  private onIncoming (socket: Socket, caller: Caller): void {
+  private onIncoming (socket: Duplex, caller: Caller): void {
     this.incoming.add(socket)
     socket.on('error', () => {})
     socket.on('end', () => socket.end())

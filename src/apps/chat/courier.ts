@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { readJsonLines } from '../host/index.js'
 import { encodeChatFrame, MAX_FRAME_BYTES, parseChatFrame, type ChatFrame } from './chat-wire.js'
 import type { ChatMessage, ChatStore } from './chat-store.js'
@@ -25,7 +25,7 @@ const PERMANENT_ERRORS: readonly string[] = ['TOO_LONG', 'EMPTY', 'BAD_UTF8', 'B
  * backoff (1 s … 60 s), and at once when `kick(true)` says the peer may be back.
  */
 export class Courier {
-  private socket?: Socket
+  private socket?: Duplex
   private connecting = false
   private readonly inFlight = new Set<string>()
   private backoffMs = 0
@@ -37,7 +37,7 @@ export class Courier {
   constructor (
     readonly peer: string,
     private readonly store: ChatStore,
-    private readonly connect: (peer: string) => Promise<Socket>,
+    private readonly connect: (peer: string) => Promise<Duplex>,
     private readonly events: CourierEvents
   ) {}
 
@@ -84,7 +84,7 @@ export class Courier {
 
   private async open (): Promise<void> {
     this.connecting = true
-    let socket: Socket
+    let socket: Duplex
     try {
       socket = await this.connect(this.peer)
     } catch (err) {
@@ -152,7 +152,7 @@ export class Courier {
     this.idleTimer.unref()
   }
 
-  private onClose (socket: Socket): void {
+  private onClose (socket: Duplex): void {
     if (this.socket !== socket) return
     this.socket = undefined
     this.inFlight.clear()

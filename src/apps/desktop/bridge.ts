@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { RfbViewOnlyFilter, type FilterOutput } from './rfb-filter.js'
 
 export interface BridgeResult {
@@ -14,11 +15,12 @@ export interface BridgeResult {
  * two are piped as they are (control allowed). Backpressure: a side is paused
  * while the socket it feeds has a full buffer.
  */
-export async function bridge (session: Socket, vnc: Socket, viewOnly: boolean): Promise<BridgeResult> {
+export async function bridge (session: Duplex, vnc: Socket, viewOnly: boolean): Promise<BridgeResult> {
   const result: BridgeResult = { dropped: 0 }
   await new Promise<void>((resolve) => {
     let closedCount = 0
-    const onClose = (other: Socket) => (hadError: boolean) => {
+    const onClose = (closing: Duplex, other: Duplex) => (): void => {
+      const hadError = closing.errored != null
       // a clean close lets the other side flush what it still holds (e.g. a filter's reason for the viewer)
       if (hadError) other.destroy()
       else {
@@ -27,8 +29,8 @@ export async function bridge (session: Socket, vnc: Socket, viewOnly: boolean): 
       }
       if (++closedCount === 2) resolve()
     }
-    session.once('close', onClose(vnc))
-    vnc.once('close', onClose(session))
+    session.once('close', onClose(session, vnc))
+    vnc.once('close', onClose(vnc, session))
     session.on('error', () => vnc.destroy())
     vnc.on('error', () => session.destroy())
     session.once('end', () => vnc.end())
@@ -40,7 +42,7 @@ export async function bridge (session: Socket, vnc: Socket, viewOnly: boolean): 
       return
     }
     const filter = new RfbViewOnlyFilter()
-    const emit = (out: FilterOutput, source: Socket): void => {
+    const emit = (out: FilterOutput, source: Duplex): void => {
       let full = false
       for (const b of out.toServer) if (!vnc.write(b)) full = true
       for (const b of out.toClient) if (!session.write(b)) full = true

@@ -31,7 +31,7 @@ export async function viewDesktop (options: { user: string, port: number, home?:
       local.on('error', () => remote.destroy())
       local.once('close', () => remote.destroy()) // the viewer is gone: nothing more to deliver
       // a clean end from the sharer has already ended `local` through the pipe; let it flush
-      remote.once('close', (hadError) => { if (hadError) local.destroy(); else setTimeout(() => local.destroy(), 5000).unref() })
+      remote.once('close', () => { if (remote.errored != null) local.destroy(); else setTimeout(() => local.destroy(), 5000).unref() })
       local.pipe(remote)
       remote.pipe(local)
     }).catch((err: Error) => {

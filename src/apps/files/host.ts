@@ -102,6 +102,21 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     },
     /** {to, paths}: paths the daemon staged (POST /v1/apps/files/uploads) → OutgoingView */
     send: async (p) => await outbox.send(typeof p.to === 'string' ? p.to : '', p.paths),
+    /**
+     * {to, paths, retryForMs?} from `cspace send`: the user's own files and directories (absolute paths).
+     * Never from a page (the daemon's web bridge marks its requests via: 'web'). `send` events go to this
+     * front end only; the answer comes when the transfer ends, and the transfer stops if the front end goes.
+     */
+    sendPaths: async (p, peer) => {
+      if (p.via === 'web') throw new UsageError('a page sends only files it uploaded (op "send")', 'FORBIDDEN')
+      const paths = p.paths
+      if (!Array.isArray(paths) || paths.length === 0 || paths.length > 1000 || !paths.every(x => typeof x === 'string' && isAbsolute(x))) throw new UsageError('"paths" must list 1 to 1000 absolute paths')
+      const retryForMs = p.retryForMs
+      if (retryForMs !== undefined && (typeof retryForMs !== 'number' || !(retryForMs >= 0) || retryForMs > 7 * 24 * 3600_000)) throw new UsageError('"retryForMs" must be a number of milliseconds up to a week')
+      const stop = new AbortController()
+      peer.onClose(() => stop.abort())
+      return await outbox.sendLocal(typeof p.to === 'string' ? p.to : '', paths as string[], { onEvent: (e) => peer.emit('send', e), signal: stop.signal, retryForMs })
+    },
     outbox: () => outbox.list(),
     cancel: (p) => outbox.cancel(p.outgoing),
     dismiss: (p) => { const r = outbox.dismiss(p.outgoing); broadcast('outgoing:removed', r); return r },

@@ -3,10 +3,10 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { basename, dirname, relative, resolve, sep } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { ContactDirectory } from '../host/index.js'
-import { sendFiles, type SendEvent } from './sender.js'
+import { sendFiles, type SendEvent, type SendResult } from './sender.js'
 import { TransferNotFound } from './errors.js'
 
-/** A transfer this host is sending (the web UI's; `cspace send` sends from its own process). */
+/** A transfer this host is sending: the web UI's, and `cspace send`'s while the daemon runs its apps. */
 export interface OutgoingView {
   id: string
   to: string
@@ -28,12 +28,13 @@ const KEEP_FINISHED = 100
 const MAX_FILES = 1000
 
 /**
- * Sends on behalf of the web UI, which cannot run `cspace send`: the page
- * uploads each dropped file into the app's uploads directory (the daemon's
- * POST /v1/apps/files/uploads), then asks for it to be sent here. Only such
- * staged files can be sent this way — a page never names a path of the
- * user's own — and each is removed once its transfer ends, however it ends.
- * Progress goes to subscribed front ends as `outgoing` events.
+ * The sending side of file transfer, beside the node. `cspace send` asks it
+ * to send the user's paths (`sendLocal`). The web UI cannot name paths: the
+ * page uploads each dropped file into the app's uploads directory (the
+ * daemon's POST /v1/apps/files/uploads), then asks for it to be sent
+ * (`send`); only such staged files can be sent that way, and each is removed
+ * once its transfer ends, however it ends. Progress goes to subscribed front
+ * ends as `outgoing` events.
  */
 export class Outbox {
   private readonly entries = new Map<string, { view: OutgoingView, abort: AbortController, staged: string[] }>()
@@ -51,15 +52,31 @@ export class Outbox {
       throw new UsageError(`"paths" must list 1 to ${MAX_FILES} uploaded files`)
     }
     const staged = (paths as string[]).map(p => this.checkStaged(p))
+    return (await this.start(to, staged, { staged: true })).view
+  }
+
+  /**
+   * `cspace send` from a terminal: any of the user's files and directories
+   * (absolute paths), sent here beside the node rather than through the
+   * application port. `onEvent` gets what the command prints; the transfer
+   * stops (resumable) when `signal` aborts — the command ended.
+   */
+  async sendLocal (to: string, paths: string[], options: { onEvent: (e: SendEvent) => void, signal: AbortSignal, retryForMs?: number }): Promise<SendResult> {
+    return await (await this.start(to, paths, { staged: false, ...options })).done
+  }
+
+  private async start (to: string, paths: string[], options: { staged: boolean, onEvent?: (e: SendEvent) => void, signal?: AbortSignal, retryForMs?: number }): Promise<{ view: OutgoingView, done: Promise<SendResult> }> {
     const { userId, name } = await this.contacts.resolve(to)
     const abort = new AbortController()
+    options.signal?.addEventListener('abort', () => abort.abort(), { once: true })
     const view: OutgoingView = {
-      id: `out-${randomBytes(8).toString('hex')}`, to: name ?? userId, toUserId: userId, files: staged.map(p => basename(p)),
+      id: `out-${randomBytes(8).toString('hex')}`, to: name ?? userId, toUserId: userId, files: paths.map(p => basename(p)),
       totalBytes: 0, sentBytes: 0, rate: 0, eta: null, state: 'connecting', error: null, transfer: null, saved: []
     }
-    this.entries.set(view.id, { view, abort, staged })
+    this.entries.set(view.id, { view, abort, staged: options.staged ? paths : [] })
     this.emit(view)
     const update = (e: SendEvent): void => {
+      options.onEvent?.(e)
       if (e.event === 'offer') Object.assign(view, { transfer: e.id, totalBytes: e.totalBytes, state: 'waiting' })
       else if (e.event === 'accepted') Object.assign(view, { state: 'sending', sentBytes: e.resumedBytes })
       else if (e.event === 'progress') Object.assign(view, { state: 'sending', sentBytes: e.bytes, rate: e.rate, eta: e.eta })
@@ -68,11 +85,13 @@ export class Outbox {
       else return
       this.emit(view)
     }
-    sendFiles(userId, staged, { home: this.home, onEvent: update, signal: abort.signal }).catch((err: Error & { code?: string }) => {
+    // the name as given: the sender's messages say it ("bob declined the files")
+    const done = sendFiles(to, paths, { home: this.home, onEvent: update, signal: abort.signal, retryForMs: options.retryForMs })
+    done.catch((err: Error & { code?: string }) => {
       Object.assign(view, { state: err.code === 'TRANSFER_CANCELLED' ? 'cancelled' : 'failed', error: err.message, rate: 0, eta: null })
       this.emit(view)
     }).finally(() => this.finished(view.id))
-    return view
+    return { view, done }
   }
 
   list (): OutgoingView[] {

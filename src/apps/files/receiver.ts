@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Caller } from '../../sdk/index.js'
 import { CspaceError } from '../../errors.js'
 import { FrameType, decodeControl, decodeData, encodeControl, readFrames, type Frame } from './wire.js'
@@ -24,7 +24,7 @@ export interface TransferStats {
   rate: number
 }
 
-interface Live { socket: Socket, decide: (accepted: boolean) => void, done: Promise<void>, stats: TransferStats, cancelled: boolean, fail: (code: string, message: string) => void }
+interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Promise<void>, stats: TransferStats, cancelled: boolean, fail: (code: string, message: string) => void }
 
 /**
  * The receiving side of `files`: one handler per incoming connection. An
@@ -67,7 +67,7 @@ export class Receiver {
     await Promise.all([...this.live.keys()].map(async id => await this.drop(id)))
   }
 
-  handle (socket: Socket, caller: Caller): void {
+  handle (socket: Duplex, caller: Caller): void {
     socket.on('error', () => {})
     let chunkSize = 64 * 1024
     const frames = readFrames(socket, { chunkSize: () => chunkSize })

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises'
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { connect } from '../../sdk/index.js'
 import { CspaceError } from '../../errors.js'
 import { FrameType, decodeControl, encodeControl, encodeDataHeader, readFrames } from './wire.js'
@@ -84,7 +84,7 @@ export async function sendFiles (to: string, paths: string[], options: SendOptio
 }
 
 /** One connection: offer, wait for the answer, send what is missing, wait for DONE. */
-async function session (socket: Socket, manifest: Manifest, sources: SourceFile[], to: string, emit: (e: SendEvent) => void,
+async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[], to: string, emit: (e: SendEvent) => void,
   counters: { wire: number, rate: RateMeter }, onId: (id: string) => void, onProgress: () => void): Promise<{ id: string, saved: string[] }> {
   socket.on('error', () => {})
   const frames = readFrames(socket, { chunkSize: () => 0 })
@@ -147,7 +147,7 @@ function haveSet (have: unknown, m: Manifest): Set<string> {
   return out
 }
 
-async function sendData (socket: Socket, m: Manifest, sources: SourceFile[], have: Set<string>, id: string, emit: (e: SendEvent) => void,
+async function sendData (socket: Duplex, m: Manifest, sources: SourceFile[], have: Set<string>, id: string, emit: (e: SendEvent) => void,
   counters: { wire: number, rate: RateMeter }, onProgress: () => void, stopped: () => boolean): Promise<void> {
   const total = totalBytes(m)
   let done = 0
@@ -199,7 +199,7 @@ async function sendData (socket: Socket, m: Manifest, sources: SourceFile[], hav
   emit({ event: 'progress', id, bytes: total, totalBytes: total, rate: counters.rate.perSecond(), eta: 0 })
 }
 
-async function drained (socket: Socket): Promise<void> {
+async function drained (socket: Duplex): Promise<void> {
   await new Promise<void>((resolve) => {
     const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve() }
     socket.on('drain', done)

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { WireError } from './errors.js'
 
 /**
@@ -86,7 +86,7 @@ function maxPayload (type: number, chunkSize: number): number {
  * socket while the consumer works). Throws WireError on an unknown type or an
  * oversized length, as soon as the header arrives.
  */
-export async function * readFrames (socket: Socket, limits: { chunkSize: () => number }): AsyncGenerator<Frame> {
+export async function * readFrames (socket: Duplex, limits: { chunkSize: () => number }): AsyncGenerator<Frame> {
   let parts: Buffer[] = []
   let buffered = 0
   let need = -1 // payload length of the frame being assembled, -1 while reading a header

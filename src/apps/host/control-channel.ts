@@ -13,6 +13,10 @@ import { jsonLine, readJsonLines } from './json-lines.js'
  *   → {"id":1,"op":"send","to":"…","text":"…"}
  *   ← {"id":1,"ok":true,"result":…}  or  {"id":1,"ok":false,"error":{"code":"…","message":"…"}}
  *   ← {"event":"message","data":…}   (to clients that subscribed)
+ *
+ * Requests that came through the daemon's web UI bridge carry "via":"web"
+ * (set by the bridge, whatever the page sent): an operation a page must not
+ * use refuses them.
  */
 export const CONTROL_MAX_LINE = 1024 * 1024
 

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net'
+import type { Readable } from 'node:stream'
 
 /** Why a line could not be read: too long, not UTF-8, not a JSON object. */
 export class LineError extends Error {
@@ -68,7 +68,7 @@ export class JsonLineReader {
 }
 
 /** Reads JSON lines from a socket into `onMessage`; on a LineError calls `onError` and stops reading. */
-export function readJsonLines (socket: Socket, maxBytes: number, onMessage: (m: Record<string, unknown>) => void, onError: (err: LineError) => void): void {
+export function readJsonLines (socket: Readable, maxBytes: number, onMessage: (m: Record<string, unknown>) => void, onError: (err: LineError) => void): void {
   const reader = new JsonLineReader(maxBytes)
   const onData = (chunk: Buffer): void => {
     let messages: Array<Record<string, unknown>>

@@ -79,6 +79,29 @@ async function follow (client: ControlClient, json: boolean, until: (t: Map<stri
   })
 }
 
+/**
+ * Sends through the files app beside the node when the daemon runs it: the
+ * bytes then go from the file to the network inside the daemon, not through
+ * this process and the application port. With the apps off (`--no-apps`)
+ * this process sends them itself. Ending this command (Ctrl-C) stops the
+ * transfer either way; running it again resumes.
+ */
+async function sendThroughHost (user: string, paths: string[], retryForMs: number, onEvent: (e: SendEvent) => void): Promise<{ saved: string[] }> {
+  let client: ControlClient
+  try {
+    client = await openHost()
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'APP_HOST_NOT_RUNNING') throw err
+    return await sendFiles(user, paths, { onEvent, retryForMs })
+  }
+  try {
+    client.onEvent((event, data) => { if (event === 'send') onEvent(data as SendEvent) })
+    return await client.request<{ saved: string[] }>('sendPaths', { to: user, paths, retryForMs })
+  } finally {
+    client.close()
+  }
+}
+
 /** `cspace send`, `cspace receive`, `cspace transfers …`: the file-transfer app's front end. */
 export function registerFilesCommands (program: Command): void {
   program.command('send <user> <paths...>')
@@ -97,7 +120,7 @@ export function registerFilesCommands (program: Command): void {
         else if (e.event === 'reconnecting') process.stderr.write(`connection lost (${e.reason}); retrying in ${(e.delayMs / 1000).toFixed(1)} s\n`)
       }
       try {
-        const r = await sendFiles(user, paths.map(p => resolve(p)), { onEvent, retryForMs: retryFor * 1000 })
+        const r = await sendThroughHost(user, paths.map(p => resolve(p)), retryFor * 1000, onEvent)
         bar.stop()
         if (opts.json !== true) process.stdout.write(`sent to ${user}: ${r.saved.join(', ')}\n`)
       } finally {

@@ -14,7 +14,8 @@ import { APP_NAME, appPaths } from '../../store/index.js'
  * one request (a JSON object, written as one line), each line the app sends
  * is one text message. The app validates what it is asked; the bridge only
  * makes sure a message is one JSON object, so the page cannot split or join
- * lines. Authentication is the API's (the upgrade is origin-checked).
+ * lines, and sets its `via` to "web". Authentication is the API's (the
+ * upgrade is origin-checked).
  */
 
 /** A line from the app (its own limit is 1 MiB) and a little framing. */
@@ -75,8 +76,9 @@ function bridge (ws: WebSocket, socketPath: string, app: string): void {
       close(APP_CLOSE.badMessage, 'each message must be one JSON object (a control request)')
       return
     }
-    // re-serialised: one object, one line, whatever whitespace the page sent
-    if (!control.write(JSON.stringify(request) + '\n')) {
+    // re-serialised: one object, one line, whatever whitespace the page sent; marked as a page's, so an
+    // app can keep some operations to the user's own programs (the files app's sendPaths names any path)
+    if (!control.write(JSON.stringify({ ...request, via: 'web' }) + '\n')) {
       ws.pause()
       control.once('drain', () => ws.resume())
     }
