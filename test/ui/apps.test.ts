@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo } from 'node:net'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { cleanupAll, runCli, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../helpers/cli.js'
 import { BROWSER_SKIP, launchBrowser, loggedInPage, SCREENSHOTS } from '../helpers/browser.js'
 import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
 import { portOpen, waitFor } from '../helpers/wait.js'
@@ -168,6 +168,20 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, 'ping through a prompt\n')
     await prompt.waitFor({ state: 'detached' })
+  })
+
+  test('a stranger\'s chat is asked about as "A stranger", with their fingerprint; allowed, the message arrives', async () => {
+    const carol = await makeProfile('carol')
+    await startDaemon(carol.home, boot)
+    const sending = runCli(carol.home, ['chat', alice.userId, '--send', 'hello from a stranger', '--wait', '60'])
+    const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'chat' })
+    await prompt.waitFor({ timeout: 30_000 })
+    assert.match(await prompt.innerText(), new RegExp(`^A stranger \\(${carol.fingerprint}\\) wants to use chat`))
+    await prompt.getByRole('button', { name: 'Allow' }).click()
+    const r = await sending
+    assert.equal(r.code, 0, r.stderr)
+    const inbox = JSON.parse(await cli(alice.home, ['chat', '--inbox', '--json', '--peek'])) as { messages: Array<{ message: { text: string } }> }
+    assert.ok(inbox.messages.some(m => m.message.text === 'hello from a stranger'))
   })
 
   test('status: the connection to bob is direct; a forward and an expose added in the page work, and removing them stops them', async () => {
