@@ -157,6 +157,8 @@ describe('the web UI\'s way to the apps: control bridge and uploads', () => {
       assert.equal(sneaky.ok, false, `via ${String(via)}`)
       assert.equal(sneaky.error?.code, 'FORBIDDEN')
     }
+    const moved = await files.request('config', { downloads: '/tmp' })
+    assert.equal(moved.error?.code, 'FORBIDDEN', 'nor may a page choose where files land')
 
     const started = await files.request('send', { to: 'bob', paths: [staged.body.path] })
     assert.equal(started.ok, true, JSON.stringify(started.error))

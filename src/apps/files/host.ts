@@ -87,6 +87,8 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     },
     config: async (p) => {
       const s = store.settings()
+      // a page never names a path on this machine (see sendPaths)
+      if (p.downloads !== undefined && p.via === 'web') throw new UsageError('the downloads directory is set from a terminal: cspace transfers config --downloads DIR', 'FORBIDDEN')
       if (p.downloads !== undefined) {
         if (typeof p.downloads !== 'string' || !isAbsolute(p.downloads)) throw new UsageError('--downloads needs an absolute directory path')
         s.downloads = resolve(p.downloads)
