@@ -40,6 +40,7 @@ export function DesktopSharing ({ desktop }: { desktop: AppChannel }) {
   return (
     <section aria-labelledby="sharing">
       <h2 id="sharing">Share your desktop</h2>
+      {view == null && <p class="hint">Waiting for the desktop app (cspace daemon runs it, unless started with --no-apps)…</p>}
       {view?.sharing === true
         ? (
           <p>
