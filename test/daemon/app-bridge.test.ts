@@ -131,12 +131,14 @@ describe('the web UI\'s way to the apps: control bridge and uploads', () => {
     assert.equal((await upload(api, 'files', 'huge.bin', { 'content-type': 'application/octet-stream', 'content-length': String(2 ** 52) }, (req) => req.end())).status, 507)
 
     // a body that stops short: the client goes away after 10 of 1000 bytes
-    const before = readdirSync(join(alice.home, 'apps', 'files', 'uploads')).length
+    const uploads = (): number => readdirSync(join(alice.home, 'apps', 'files', 'uploads')).length
+    const before = uploads()
     await upload(api, 'files', 'short.bin', { 'content-type': 'application/octet-stream', 'content-length': '1000' }, (req) => {
       req.write(Buffer.alloc(10))
-      setTimeout(() => req.destroy(), 100)
+      // gone once the daemon has started saving it (its directory exists)
+      void waitFor('the upload to be under way', () => uploads() > before, 10_000, 5).then(() => req.destroy())
     }).catch(() => {})
-    await waitFor('the short upload to be removed', () => readdirSync(join(alice.home, 'apps', 'files', 'uploads')).length === before)
+    await waitFor('the short upload to be removed', () => uploads() === before)
   })
 
   test('an uploaded file sent through the files app arrives intact, with progress, and its staged copy is removed', async () => {

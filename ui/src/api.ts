@@ -1,4 +1,5 @@
 import type { ApiErrorBody, DaemonEvent, EventStreamMessage } from './types'
+import { reconnectingSocket } from './reconnecting-socket'
 
 /** A refusal from the daemon, with its message meant for people. */
 export class ApiError extends Error {
@@ -63,35 +64,25 @@ async function answer<T> (res: Response): Promise<T> {
 
 /**
  * Follows the daemon's events over a WebSocket, reconnecting with backoff
- * (1 s doubling to 30 s) while the session lasts (`onSessionEnded` once it
+ * (reconnectingSocket) while the session lasts (`onSessionEnded` once it
  * does not: the daemon restarted, or the user logged out). `onChange` gets every event, and is called with
  * none after every (re)connection and on a `reset`, since events may have
  * been missed: the UI then reloads what it shows.
  */
 export function followEvents (onChange: (event?: DaemonEvent) => void, onLive: (live: boolean) => void, onSessionEnded: () => void): () => void {
-  let socket: WebSocket | undefined
-  let delay = 1000
-  let stopped = false
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const open = (): void => {
-    socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/events/ws`)
-    socket.onopen = () => { delay = 1000; onLive(true); onChange() }
-    socket.onmessage = (m) => {
-      const msg = JSON.parse(String(m.data)) as EventStreamMessage
+  const events = reconnectingSocket('/v1/events/ws', {
+    onOpen: () => { onLive(true); onChange() },
+    onMessage: (data) => {
+      const msg = JSON.parse(data) as EventStreamMessage
       if (msg.v === 1) onChange(msg.type === 'event' ? msg.event : undefined)
-    }
-    socket.onclose = () => {
+    },
+    onClose: async () => {
       onLive(false)
-      if (stopped) return
       // a restarted daemon has forgotten the session: say so rather than retry for ever
-      void fetch('/v1/ui/session').then((res) => res.status === 401, () => false).then((ended) => {
-        if (stopped) return
-        if (ended) { stopped = true; onSessionEnded(); return }
-        timer = setTimeout(open, delay)
-        delay = Math.min(delay * 2, 30_000)
-      })
+      const ended = await fetch('/v1/ui/session').then((res) => res.status === 401, () => false)
+      if (ended) onSessionEnded()
+      return !ended
     }
-  }
-  open()
-  return () => { stopped = true; clearTimeout(timer); socket?.close() }
+  })
+  return events.close
 }

@@ -31,6 +31,14 @@ export interface TransferView {
 }
 
 /**
+ * A page names no path on this machine: requests through the daemon's web
+ * bridge (marked `via: "web"` by the bridge) may not use operations that do.
+ */
+function refuseFromPage (params: Record<string, unknown>, message: string): void {
+  if (params.via === 'web') throw new UsageError(message, 'FORBIDDEN')
+}
+
+/**
  * The background part of file transfer, run by `cspace daemon`: receives on
  * the `files` service and answers `cspace receive` / `cspace transfers` on
  * the control socket (list, accept, decline, remove, config, subscribe), and
@@ -87,8 +95,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     },
     config: async (p) => {
       const s = store.settings()
-      // a page never names a path on this machine (see sendPaths)
-      if (p.downloads !== undefined && p.via === 'web') throw new UsageError('the downloads directory is set from a terminal: cspace transfers config --downloads DIR', 'FORBIDDEN')
+      if (p.downloads !== undefined) refuseFromPage(p, 'the downloads directory is set from a terminal: cspace transfers config --downloads DIR')
       if (p.downloads !== undefined) {
         if (typeof p.downloads !== 'string' || !isAbsolute(p.downloads)) throw new UsageError('--downloads needs an absolute directory path')
         s.downloads = resolve(p.downloads)
@@ -110,14 +117,12 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
      * front end only; the answer comes when the transfer ends, and the transfer stops if the front end goes.
      */
     sendPaths: async (p, peer) => {
-      if (p.via === 'web') throw new UsageError('a page sends only files it uploaded (op "send")', 'FORBIDDEN')
-      const paths = p.paths
-      if (!Array.isArray(paths) || paths.length === 0 || paths.length > 1000 || !paths.every(x => typeof x === 'string' && isAbsolute(x))) throw new UsageError('"paths" must list 1 to 1000 absolute paths')
+      refuseFromPage(p, 'a page sends only files it uploaded (op "send")')
       const retryForMs = p.retryForMs
       if (retryForMs !== undefined && (typeof retryForMs !== 'number' || !(retryForMs >= 0) || retryForMs > 7 * 24 * 3600_000)) throw new UsageError('"retryForMs" must be a number of milliseconds up to a week')
       const stop = new AbortController()
       peer.onClose(() => stop.abort())
-      return await outbox.sendLocal(typeof p.to === 'string' ? p.to : '', paths as string[], { onEvent: (e) => peer.emit('send', e), signal: stop.signal, retryForMs })
+      return await outbox.sendLocal(typeof p.to === 'string' ? p.to : '', p.paths, { onEvent: (e) => peer.emit('send', e), signal: stop.signal, retryForMs })
     },
     outbox: () => outbox.list(),
     cancel: (p) => outbox.cancel(p.outgoing),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
-import { basename, dirname, relative, resolve, sep } from 'node:path'
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { ContactDirectory } from '../host/index.js'
 import { sendFiles, type SendEvent, type SendResult } from './sender.js'
@@ -61,8 +61,11 @@ export class Outbox {
    * application port. `onEvent` gets what the command prints; the transfer
    * stops (resumable) when `signal` aborts — the command ended.
    */
-  async sendLocal (to: string, paths: string[], options: { onEvent: (e: SendEvent) => void, signal: AbortSignal, retryForMs?: number }): Promise<SendResult> {
-    return await (await this.start(to, paths, { staged: false, ...options })).done
+  async sendLocal (to: string, paths: unknown, options: { onEvent: (e: SendEvent) => void, signal: AbortSignal, retryForMs?: number }): Promise<SendResult> {
+    if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_FILES || !paths.every(p => typeof p === 'string' && isAbsolute(p))) {
+      throw new UsageError(`"paths" must list 1 to ${MAX_FILES} absolute paths`)
+    }
+    return await (await this.start(to, paths as string[], { staged: false, ...options })).done
   }
 
   private async start (to: string, paths: string[], options: { staged: boolean, onEvent?: (e: SendEvent) => void, signal?: AbortSignal, retryForMs?: number }): Promise<{ view: OutgoingView, done: Promise<SendResult> }> {

@@ -53,7 +53,8 @@ function bridge (ws: WebSocket, socketPath: string, app: string): void {
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason)
   }
   control.on('error', (err: NodeJS.ErrnoException) => {
-    close(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? APP_CLOSE.notRunning : APP_CLOSE.appWentAway, err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? notRunning(app) : `the ${app} app went away`)
+    const absent = err.code === 'ECONNREFUSED' || err.code === 'ENOENT'
+    close(absent ? APP_CLOSE.notRunning : APP_CLOSE.appWentAway, absent ? notRunning(app) : `the ${app} app went away`)
   })
   control.on('close', () => close(APP_CLOSE.appWentAway, `the ${app} app went away`))
   control.on('data', (chunk: Buffer) => {

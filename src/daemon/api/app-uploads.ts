@@ -39,7 +39,8 @@ export async function registerAppUploads (app: FastifyInstance, home: string): P
     scope.addContentTypeParser('application/octet-stream', (_req, _payload, done) => { done(null) })
     scope.post<{ Params: { app: string }, Querystring: { name: string } }>('/v1/apps/:app/uploads', { schema: { params, querystring: query } }, async (req, reply) => {
       const paths = appPaths(home, req.params.app)
-      const refuse = (e: Refused): unknown => reply.code(e.status).send({ error: { code: e.code, message: e.message } })
+      // a refused body is not read: the connection closes, or its unread bytes would be taken for the next request
+      const refuse = (e: Refused): unknown => reply.code(e.status).header('connection', 'close').send({ error: { code: e.code, message: e.message } })
       if (!existsSync(paths.controlSocket)) return refuse(new Refused(404, 'APP_NOT_RUNNING', `the ${req.params.app} app is not running; start cspace daemon without --no-apps`))
       const bad = checkUploadName(req.query.name)
       if (bad != null) return refuse(new Refused(400, 'BAD_NAME', bad))
