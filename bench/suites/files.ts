@@ -49,6 +49,18 @@ async function cspaceSend (topo: Topology, src: string, dir: string, downloads: 
 }
 
 /**
+ * Every sample starts from the same state: the previous output deleted and
+ * nothing left to write back. On this VM a write into memory the guest just
+ * freed costs ~0.2 s per GiB, into memory it has not touched lately ~1.7 s
+ * (the host faults it in): when only scp's receiver truncated a 1 GiB file
+ * just before writing, scp got the cheap pages and cspace send the dear ones.
+ */
+async function startEven (out: string): Promise<void> {
+  rmSync(out, { force: true })
+  await exec('sync', [])
+}
+
+/**
  * A file sent to a plain receiver: directly, through cspace forward → expose,
  * with `cspace send` (the file-transfer app: chunks hashed and checked,
  * resumable, saved into bob's downloads), and with scp to the local sshd.
@@ -67,6 +79,7 @@ export async function measureFiles (topo: Topology, sshd: Sshd, opts: { bytes: n
   let relayed = 0
   for (let r = 0; r < opts.repeats; r++) {
     for (const path of Object.keys(samples)) {
+      await startEven(out)
       const t0 = performance.now()
       if (path === 'cspace send') {
         const saved = await cspaceSend(topo, src, dir, downloads, r)

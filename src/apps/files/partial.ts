@@ -1,25 +1,16 @@
-import { createHash, webcrypto } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, constants, utimesSync, existsSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { chunkCount, type Manifest } from './manifest.js'
 import { moveWithoutOverwrite } from './names.js'
 import { TransferRejected } from './errors.js'
+import { chunkIo } from './chunk-io.js'
 
 const RECORD = 40 // [file u32][chunk u32][sha256 32]
 
 export function chunkLength (m: Manifest, file: number, chunk: number): number {
   return Math.min(m.chunkSize, m.files[file].size - chunk * m.chunkSize)
-}
-
-/**
- * A chunk's SHA-256, computed in libuv's thread pool (WebCrypto's digest is
- * asynchronous), not on the event loop: on the receiving side that loop is
- * the daemon's, and a 1 MiB chunk held it ~0.7 ms, delaying every other
- * session's bytes (throughput on this 2-core machine is the same either way).
- */
-export async function chunkDigest (bytes: Buffer): Promise<Buffer> {
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes))
 }
 
 /** The SHA-256 of a file: over its chunks' SHA-256s in order (each byte is hashed once, and every chunk was checked against its own). */
@@ -75,18 +66,26 @@ export class PartialTransfer {
     return out
   }
 
-  /** Checks and stores one chunk; false if it was already held (a re-send). */
-  async writeChunk (file: number, chunk: number, bytes: Buffer, hash: Buffer): Promise<boolean> {
+  /**
+   * Checks and stores one chunk; false if it was already held (a re-send).
+   * `give`: `bytes` is from chunkIo.buffer() and moves to the chunk worker
+   * (see ChunkIo.verifyAndWrite); whether or not it is written, its memory
+   * is taken.
+   */
+  async writeChunk (file: number, chunk: number, bytes: Buffer, hashView: Buffer, give = false): Promise<boolean> {
+    const hash = Buffer.from(hashView) // it may be a view of `bytes`' memory, which moves away
     const m = this.manifest
     if (file >= m.files.length || chunk >= this.present[file].length) throw new TransferRejected('BAD_CHUNK', `chunk ${file}/${chunk} is not in the manifest`)
     if (bytes.length !== chunkLength(m, file, chunk)) throw new TransferRejected('BAD_CHUNK', `chunk ${file}/${chunk} has ${bytes.length} bytes, expected ${chunkLength(m, file, chunk)}`)
-    if (!(await chunkDigest(bytes)).equals(hash)) throw new TransferRejected('CHUNK_CORRUPT', `chunk ${chunk} of ${m.files[file].path} does not match its SHA-256; it was not stored`)
     const key = `${file}:${chunk}`
     if (this.present[file][chunk] === 1 || this.writing.has(key)) return false
     this.writing.add(key)
     try {
       const fh = await this.handle(file)
-      await fh.write(bytes, 0, bytes.length, chunk * m.chunkSize)
+      // hashed and written off the event loop; a chunk that does not match is not written
+      if (!await chunkIo.verifyAndWrite(fh.fd, chunk * m.chunkSize, bytes, hash, give)) {
+        throw new TransferRejected('CHUNK_CORRUPT', `chunk ${chunk} of ${m.files[file].path} does not match its SHA-256; it was not stored`)
+      }
     } finally {
       this.writing.delete(key)
     }
@@ -98,7 +97,7 @@ export class PartialTransfer {
     writeSync(this.logFd, rec)
     hash.copy(this.hashes[file], chunk * 32)
     this.present[file][chunk] = 1
-    this.bytes += bytes.length
+    this.bytes += chunkLength(m, file, chunk) // not bytes.length: given bytes are gone by now
     return true
   }
 

@@ -3,14 +3,16 @@ import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Caller } from '../../sdk/index.js'
 import { CspaceError } from '../../errors.js'
-import { FrameType, decodeControl, decodeData, encodeControl, readFrames, type Frame } from './wire.js'
+import { DATA_HEADER_BYTES, FrameType, decodeControl, decodeData, encodeControl, readFrames, type Frame } from './wire.js'
+import { chunkIo } from './chunk-io.js'
 import { parseOffer, totalBytes, transferId, type Manifest } from './manifest.js'
 import { PartialTransfer } from './partial.js'
 import type { FilesStore, TransferRow } from './store.js'
 import { TransferRejected, WireError } from './errors.js'
 
 const OFFER_TIMEOUT_MS = 30_000
-const IN_FLIGHT = 8
+/** Chunk bytes being checked and written at once, per transfer (at least two chunks). */
+const IN_FLIGHT_BYTES = 16 * 1024 * 1024
 
 /** Live numbers for one transfer, reported with `cspace transfers --json`. */
 export interface TransferStats {
@@ -70,7 +72,8 @@ export class Receiver {
   handle (socket: Duplex, caller: Caller): void {
     socket.on('error', () => {})
     let chunkSize = 64 * 1024
-    const frames = readFrames(socket, { chunkSize: () => chunkSize })
+    // a chunk is assembled in pooled shared memory that the chunk worker hashes and writes (chunk-io.ts)
+    const frames = readFrames(socket, { chunkSize: () => chunkSize, dataBuffer: (bytes) => chunkIo.buffer(bytes, DATA_HEADER_BYTES + chunkSize) })
     const fail = (code: string, message: string): void => {
       if (!socket.destroyed && !socket.writableEnded) socket.end(encodeControl(FrameType.ERROR, { code, message }))
     }
@@ -147,7 +150,8 @@ export class Receiver {
     let lastEmit = 0
     let rateBytes = 0
     let rateSince = Date.now()
-    // chunks are checked and written concurrently (up to IN_FLIGHT), so the network never waits for the disk
+    // chunks are checked and written while the next arrive (up to IN_FLIGHT_BYTES), so the network never waits for the disk
+    const maxInFlight = Math.max(2, Math.floor(IN_FLIGHT_BYTES / m.chunkSize))
     const inflight = new Set<Promise<void>>()
     let failure: unknown
     // a failed write is told to the sender at once (it may be waiting for an answer); the loop then ends with the connection
@@ -163,13 +167,15 @@ export class Receiver {
         if (frame.type === FrameType.DATA) {
           const d = decodeData(frame.payload)
           stats.sessionBytes += d.bytes.length
-          const p: Promise<void> = partial.writeChunk(d.file, d.chunk, d.bytes, d.hash).then((fresh) => {
-            if (!fresh) stats.duplicateBytes += d.bytes.length
+          const length = d.bytes.length
+          // the payload's memory moves to the chunk worker and back into its pool (chunk-io.ts)
+          const p: Promise<void> = partial.writeChunk(d.file, d.chunk, d.bytes, d.hash, true).then((fresh) => {
+            if (!fresh) stats.duplicateBytes += length
             stats.receivedBytes = partial.receivedBytes
-          }, (err: unknown) => { failure ??= err; failNow(err) }).finally(() => inflight.delete(p))
+          }, (err: unknown) => { failure ??= err; failNow(err) }).finally(() => { inflight.delete(p); chunkIo.release(frame.payload) }) // if it was not given away
           inflight.add(p)
-          if (inflight.size >= IN_FLIGHT) await Promise.race(inflight)
-          rateBytes += d.bytes.length
+          if (inflight.size >= maxInFlight) await Promise.race(inflight)
+          rateBytes += length
           const now = Date.now()
           if (now - lastEmit >= 250) {
             if (now - rateSince >= 1000) { stats.rate = rateBytes * 1000 / (now - rateSince); rateBytes = 0; rateSince = now }

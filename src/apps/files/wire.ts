@@ -22,7 +22,7 @@ export type FrameTypeCode = typeof FrameType[keyof typeof FrameType]
 
 export const HEADER_BYTES = 5
 export const DATA_HEADER_BYTES = 4 + 4 + 32
-export const DEFAULT_CHUNK = 1024 * 1024
+export const DEFAULT_CHUNK = 4 * 1024 * 1024
 export const MIN_CHUNK = 64 * 1024
 export const MAX_CHUNK = 4 * 1024 * 1024
 /** A manifest of MAX_ENTRIES paths of ~100 bytes fits; anything bigger is refused before it is read. */
@@ -81,43 +81,60 @@ function maxPayload (type: number, chunkSize: number): number {
   return type === FrameType.DATA ? DATA_HEADER_BYTES + chunkSize : MAX_CONTROL_BYTES
 }
 
+/** How readFrames bounds and places what it reads. */
+export interface FrameLimits {
+  /** The negotiated chunk size (0 before an offer): DATA frames may be this plus their header. */
+  chunkSize: () => number
+  /** Where a DATA payload of `bytes` is assembled (default: a new buffer); the frame's consumer owns it. */
+  dataBuffer?: (bytes: number) => Buffer
+}
+
 /**
  * Reads frames from `socket` with backpressure (async iteration pauses the
  * socket while the consumer works). Throws WireError on an unknown type or an
- * oversized length, as soon as the header arrives.
+ * oversized length, as soon as the header arrives. Each payload is copied
+ * once, piece by piece as it arrives, into a buffer of exactly its size; a
+ * payload inside one piece of a control frame is not copied at all.
  */
-export async function * readFrames (socket: Duplex, limits: { chunkSize: () => number }): AsyncGenerator<Frame> {
-  let parts: Buffer[] = []
-  let buffered = 0
-  let need = -1 // payload length of the frame being assembled, -1 while reading a header
+export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncGenerator<Frame> {
+  const head = Buffer.alloc(HEADER_BYTES)
+  let headHave = 0
   let type = 0
+  let need = 0
+  let body: Buffer | undefined // the payload being assembled
+  let bodyHave = 0
   // destroyOnReturn false: leaving the loop (an error, the end) must not drop an error or DONE frame still being written
   for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    parts.push(chunk)
-    buffered += chunk.length
-    while (true) {
-      if (need < 0) {
-        if (buffered < HEADER_BYTES) break
-        const head = take(HEADER_BYTES)
+    let off = 0
+    while (off < chunk.length) {
+      if (body == null) {
+        const n = Math.min(HEADER_BYTES - headHave, chunk.length - off)
+        chunk.copy(head, headHave, off, off + n)
+        headHave += n
+        off += n
+        if (headHave < HEADER_BYTES) break
+        headHave = 0
         type = head.readUInt8(0)
         need = head.readUInt32BE(1)
         if (!TYPES.has(type)) throw new WireError('BAD_FRAME', `unknown frame type ${type}`)
         if (need > maxPayload(type, limits.chunkSize())) throw new WireError('FRAME_TOO_LARGE', `a frame of ${need} bytes is larger than allowed`)
+        if (type !== FrameType.DATA && chunk.length - off >= need) {
+          off += need
+          yield { type: type as FrameTypeCode, payload: chunk.subarray(off - need, off) }
+          continue
+        }
+        body = type === FrameType.DATA && limits.dataBuffer != null ? limits.dataBuffer(need) : Buffer.allocUnsafe(need)
+        bodyHave = 0
       }
-      if (buffered < need) break
-      const payload = take(need)
-      need = -1
+      const n = Math.min(need - bodyHave, chunk.length - off)
+      chunk.copy(body, bodyHave, off, off + n)
+      bodyHave += n
+      off += n
+      if (bodyHave < need) break
+      const payload = body
+      body = undefined
       yield { type: type as FrameTypeCode, payload }
     }
   }
-  if (buffered > 0 || need >= 0) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
-
-  function take (n: number): Buffer {
-    const all = parts.length === 1 ? parts[0] : Buffer.concat(parts, buffered)
-    const out = all.subarray(0, n)
-    const rest = all.subarray(n)
-    parts = rest.length > 0 ? [rest] : []
-    buffered = rest.length
-    return out
-  }
+  if (headHave > 0 || body != null) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
 }

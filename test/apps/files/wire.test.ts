@@ -21,6 +21,25 @@ describe('files: wire format and names', () => {
     assert.deepEqual(await frames(pieces), [FrameType.STATUS, FrameType.DATA, FrameType.DONE])
   })
 
+  test('payloads come out whole and unchanged, DATA ones in the buffers the reader supplies', async () => {
+    const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251))
+    const all = Buffer.concat([encodeFrame(FrameType.DATA, data), encodeControl(FrameType.STATUS, { n: 1 }), encodeFrame(FrameType.DATA, Buffer.alloc(0)), encodeControl(FrameType.DONE, { ok: true })])
+    for (const size of [1, 7, 4096, 16384, all.length]) {
+      const s = new PassThrough()
+      for (let i = 0; i < all.length; i += size) s.write(all.subarray(i, i + size))
+      s.end()
+      const supplied: Buffer[] = []
+      const got: Array<{ type: number, payload: Buffer }> = []
+      const dataBuffer = (n: number): Buffer => { const b = Buffer.alloc(n); supplied.push(b); return b }
+      for await (const f of readFrames(s as unknown as Socket, { chunkSize: () => 65536 + 4464, dataBuffer })) got.push({ type: f.type, payload: Buffer.from(f.payload) })
+      assert.deepEqual(got.map(f => f.type), [FrameType.DATA, FrameType.STATUS, FrameType.DATA, FrameType.DONE], `pieces of ${size}`)
+      assert.ok(got[0].payload.equals(data), `pieces of ${size}`)
+      assert.equal(got[2].payload.length, 0)
+      assert.deepEqual(JSON.parse(got[3].payload.toString()), { ok: true })
+      assert.deepEqual(supplied.map(b => b.length), [data.length, 0], 'DATA payloads, and only they, are assembled in the supplied buffers')
+    }
+  })
+
   test('oversized, unknown and truncated frames are refused from the header', async () => {
     const huge = Buffer.from([FrameType.OFFER, 0xff, 0xff, 0xff, 0xff])
     await assert.rejects(frames([huge]), { code: 'FRAME_TOO_LARGE' })
