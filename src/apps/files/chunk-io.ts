@@ -93,7 +93,13 @@ export class ChunkIo {
     clearTimeout(this.idle)
     const reply = await new Promise<ChunkReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      worker.postMessage({ ...req, id }, transfer)
+      try {
+        worker.postMessage({ ...req, id }, transfer)
+      } catch (err) { // memory that cannot be handed over (already given away): nothing was sent
+        this.pending.delete(id)
+        if (this.pending.size === 0) this.idleSoon()
+        reject(err as Error)
+      }
     })
     if ('error' in reply) throw Object.assign(new Error(reply.error.message), { code: reply.error.code })
     return reply

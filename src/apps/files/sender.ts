@@ -160,7 +160,7 @@ function haveSet (have: unknown, m: Manifest): Set<string> {
  * receiver (CHUNK_CORRUPT), never stored.
  */
 const RING_BYTES = 16 * 1024 * 1024
-const RING_MIN_SLOTS = 4
+const RING_MIN_SLOTS = 6
 
 async function sendData (socket: Duplex, m: Manifest, sources: SourceFile[], have: Set<string>, id: string, emit: (e: SendEvent) => void,
   counters: { wire: number, rate: RateMeter }, onProgress: () => void, stopped: () => boolean): Promise<void> {

@@ -46,6 +46,7 @@ describe('files: chunk worker', () => {
       const bBytes = Buffer.from(b.subarray(40))
       assert.equal(await io.verifyAndWrite(fd, 64 * 1024, b.subarray(40), sha(bBytes), true), true)
       assert.equal(b.length, 0, 'a given buffer is gone from the caller')
+      await assert.rejects(io.verifyAndWrite(fd, 0, b, sha(bBytes), true), { name: 'DataCloneError' }, 'memory given twice is refused, not sent')
       const again = io.buffer(10, 40 + 4096)
       assert.equal(again.buffer.byteLength, 40 + 4096, 'pooled by its capacity')
       assert.ok(Buffer.from(again.buffer, 40, 1000).equals(bBytes), 'the same memory came back (a new one would be zeros)')
