@@ -30,6 +30,8 @@ export class ChunkIo {
   private nextId = 1
   private readonly pending = new Map<number, { resolve: (r: ChunkReply) => void, reject: (e: Error) => void }>()
   private readonly pool = new Map<number, ArrayBuffer[]>()
+  /** The sizes `buffer()` has allocated: what `release` may take back. */
+  private readonly capacities = new Set<number>()
   private idle?: NodeJS.Timeout
 
   constructor (private readonly idleMs = IDLE_MS) {}
@@ -46,14 +48,17 @@ export class ChunkIo {
 
   /** `bytes` from a pooled buffer of `capacity` bytes, to be given to `verifyAndWrite` (or back with `release`). */
   buffer (bytes: number, capacity = bytes): Buffer {
-    const ab = this.pool.get(capacity)?.pop() ?? new ArrayBuffer(Math.max(bytes, capacity))
+    if (bytes > capacity) capacity = bytes
+    this.capacities.add(capacity)
+    const ab = this.pool.get(capacity)?.pop() ?? new ArrayBuffer(capacity)
     return Buffer.from(ab, 0, bytes)
   }
 
   /** Returns a `buffer()` to the pool: its bytes will be overwritten, so nothing may still read them. */
   release (buf: Buffer): void {
     const ab = buf.buffer
-    if (!(ab instanceof ArrayBuffer) || ab.byteLength === 0) return // shared, or given away
+    // only memory of a size handed out here: never shared memory, a buffer given away, or Node's own pool
+    if (!(ab instanceof ArrayBuffer) || ab.byteLength === 0 || !this.capacities.has(ab.byteLength)) return
     const free = this.pool.get(ab.byteLength) ?? []
     if ((free.length + 1) * ab.byteLength <= POOL_BYTES_PER_SIZE) free.push(ab)
     this.pool.set(ab.byteLength, free)
@@ -134,6 +139,7 @@ export class ChunkIo {
       const w = this.worker
       this.worker = undefined
       this.pool.clear()
+      this.capacities.clear()
       void w?.terminate()
     }, this.idleMs).unref()
   }

@@ -33,7 +33,12 @@ function handle (req: ChunkRequest): ChunkReply {
   // a chunk that does not match its hash is never written
   if (!createHash('sha256').update(view).digest().equals(req.expected)) return { id: req.id, written: false, slot: req.slot }
   let put = 0
-  while (put < req.length) put += writeSync(req.fd, view, put, req.length - put, req.position + put)
+  while (put < req.length) {
+    const n = writeSync(req.fd, view, put, req.length - put, req.position + put)
+    // a file system that takes nothing and reports no error would loop here for ever
+    if (n === 0) throw Object.assign(new Error('the file system accepted no bytes'), { code: 'EIO' })
+    put += n
+  }
   return { id: req.id, written: true, slot: req.slot }
 }
 

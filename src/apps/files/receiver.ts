@@ -11,8 +11,9 @@ import type { FilesStore, TransferRow } from './store.js'
 import { TransferRejected, WireError } from './errors.js'
 
 const OFFER_TIMEOUT_MS = 30_000
-/** Chunk bytes being checked and written at once, per transfer (at least two chunks). */
+/** Chunk bytes being checked and written at once, per transfer (2 to MAX_IN_FLIGHT chunks). */
 const IN_FLIGHT_BYTES = 16 * 1024 * 1024
+const MAX_IN_FLIGHT = 16
 
 /** Live numbers for one transfer, reported with `cspace transfers --json`. */
 export interface TransferStats {
@@ -72,7 +73,7 @@ export class Receiver {
   handle (socket: Duplex, caller: Caller): void {
     socket.on('error', () => {})
     let chunkSize = 64 * 1024
-    // a chunk is assembled in pooled shared memory that the chunk worker hashes and writes (chunk-io.ts)
+    // a chunk is assembled in a pooled buffer that moves to the chunk worker to be checked and written (chunk-io.ts)
     const frames = readFrames(socket, { chunkSize: () => chunkSize, dataBuffer: (bytes) => chunkIo.buffer(bytes, DATA_HEADER_BYTES + chunkSize) })
     const fail = (code: string, message: string): void => {
       if (!socket.destroyed && !socket.writableEnded) socket.end(encodeControl(FrameType.ERROR, { code, message }))
@@ -151,7 +152,7 @@ export class Receiver {
     let rateBytes = 0
     let rateSince = Date.now()
     // chunks are checked and written while the next arrive (up to IN_FLIGHT_BYTES), so the network never waits for the disk
-    const maxInFlight = Math.max(2, Math.floor(IN_FLIGHT_BYTES / m.chunkSize))
+    const maxInFlight = Math.min(MAX_IN_FLIGHT, Math.max(2, Math.floor(IN_FLIGHT_BYTES / m.chunkSize)))
     const inflight = new Set<Promise<void>>()
     let failure: unknown
     // a failed write is told to the sender at once (it may be waiting for an answer); the loop then ends with the connection

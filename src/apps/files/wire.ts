@@ -83,7 +83,7 @@ function maxPayload (type: number, chunkSize: number): number {
 
 /** How readFrames bounds and places what it reads. */
 export interface FrameLimits {
-  /** The negotiated chunk size (0 before an offer): DATA frames may be this plus their header. */
+  /** The negotiated chunk size (before an offer, the most the reader accepts): DATA frames may be this plus their header. */
   chunkSize: () => number
   /** Where a DATA payload of `bytes` is assembled (default: a new buffer); the frame's consumer owns it. */
   dataBuffer?: (bytes: number) => Buffer
@@ -92,22 +92,26 @@ export interface FrameLimits {
 /**
  * Reads frames from `socket` with backpressure (async iteration pauses the
  * socket while the consumer works). Throws WireError on an unknown type or an
- * oversized length, as soon as the header arrives. Each payload is copied
- * once, piece by piece as it arrives, into a buffer of exactly its size; a
- * payload inside one piece of a control frame is not copied at all.
+ * oversized length, as soon as the header arrives. A DATA payload is copied
+ * once, piece by piece as it arrives, into a buffer of its size (at most a
+ * chunk and its header, for the one frame being read); a control payload is
+ * kept as the pieces that arrived and joined when complete, so a header that
+ * merely claims 8 MiB reserves nothing.
  */
 export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncGenerator<Frame> {
   const head = Buffer.alloc(HEADER_BYTES)
   let headHave = 0
+  let inFrame = false
   let type = 0
   let need = 0
-  let body: Buffer | undefined // the payload being assembled
-  let bodyHave = 0
+  let have = 0
+  let body: Buffer | undefined // a DATA payload being assembled
+  let pieces: Buffer[] = [] // a control payload's pieces
   // destroyOnReturn false: leaving the loop (an error, the end) must not drop an error or DONE frame still being written
   for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     let off = 0
     while (off < chunk.length) {
-      if (body == null) {
+      if (!inFrame) {
         const n = Math.min(HEADER_BYTES - headHave, chunk.length - off)
         chunk.copy(head, headHave, off, off + n)
         headHave += n
@@ -118,23 +122,22 @@ export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncG
         need = head.readUInt32BE(1)
         if (!TYPES.has(type)) throw new WireError('BAD_FRAME', `unknown frame type ${type}`)
         if (need > maxPayload(type, limits.chunkSize())) throw new WireError('FRAME_TOO_LARGE', `a frame of ${need} bytes is larger than allowed`)
-        if (type !== FrameType.DATA && chunk.length - off >= need) {
-          off += need
-          yield { type: type as FrameTypeCode, payload: chunk.subarray(off - need, off) }
-          continue
-        }
-        body = type === FrameType.DATA && limits.dataBuffer != null ? limits.dataBuffer(need) : Buffer.allocUnsafe(need)
-        bodyHave = 0
+        inFrame = true
+        have = 0
+        if (type === FrameType.DATA) body = limits.dataBuffer != null ? limits.dataBuffer(need) : Buffer.allocUnsafe(need)
       }
-      const n = Math.min(need - bodyHave, chunk.length - off)
-      chunk.copy(body, bodyHave, off, off + n)
-      bodyHave += n
+      const n = Math.min(need - have, chunk.length - off)
+      if (body != null) chunk.copy(body, have, off, off + n)
+      else if (n > 0) pieces.push(chunk.subarray(off, off + n))
+      have += n
       off += n
-      if (bodyHave < need) break
-      const payload = body
+      if (have < need) break
+      const payload = body ?? (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, need))
+      inFrame = false
       body = undefined
+      pieces = []
       yield { type: type as FrameTypeCode, payload }
     }
   }
-  if (headHave > 0 || body != null) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
+  if (headHave > 0 || inFrame) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
 }

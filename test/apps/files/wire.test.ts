@@ -40,6 +40,20 @@ describe('files: wire format and names', () => {
     }
   })
 
+  test('a control header claiming megabytes reserves nothing until the bytes arrive', async () => {
+    const s = new PassThrough()
+    const header = Buffer.alloc(5)
+    header.writeUInt8(FrameType.OFFER, 0)
+    header.writeUInt32BE(MAX_CONTROL_BYTES, 1)
+    const before = process.memoryUsage().arrayBuffers
+    const reading = (async () => { for await (const _ of readFrames(s as unknown as Socket, { chunkSize: () => 65536 })) { /* none */ } })()
+    s.write(Buffer.concat([header, Buffer.from('{"v"')]))
+    await new Promise(resolve => setImmediate(resolve))
+    assert.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024, `${process.memoryUsage().arrayBuffers - before} bytes reserved for 4 received`)
+    s.end()
+    await assert.rejects(reading, { code: 'TRUNCATED' })
+  })
+
   test('oversized, unknown and truncated frames are refused from the header', async () => {
     const huge = Buffer.from([FrameType.OFFER, 0xff, 0xff, 0xff, 0xff])
     await assert.rejects(frames([huge]), { code: 'FRAME_TOO_LARGE' })
