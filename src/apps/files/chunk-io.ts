@@ -10,7 +10,7 @@ const IDLE_MS = 10_000
 const POOL_BYTES_PER_SIZE = 48 * 1024 * 1024
 
 /**
- * Chunks hashed and read or written on a worker thread, over shared memory.
+ * Chunks hashed and read or written on a worker thread, without copying them.
  *
  * Why: WebCrypto's digest copies every chunk before hashing it elsewhere, and
  * a fresh buffer per received chunk brings V8's full garbage collections;

@@ -1,8 +1,8 @@
 /**
- * The thread behind ChunkIo (chunk-io.ts): hashes a chunk and reads or writes
- * it, on memory shared with the event loop's thread, so neither the bytes nor
- * the hashing cross that loop. Synchronous calls are right here: this thread
- * does nothing else.
+ * The thread behind ChunkIo (chunk-io.ts): hashes a chunk and reads it into
+ * memory shared with the event loop's thread, or checks and writes one handed
+ * over to it, so neither the hashing nor the disk I/O runs on that loop.
+ * Synchronous calls are right here: this thread does nothing else.
  */
 import { createHash } from 'node:crypto'
 import { readSync, writeSync } from 'node:fs'

@@ -95,8 +95,8 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     },
     config: async (p) => {
       const s = store.settings()
-      if (p.downloads !== undefined) refuseFromPage(p, 'the downloads directory is set from a terminal: cspace transfers config --downloads DIR')
       if (p.downloads !== undefined) {
+        refuseFromPage(p, 'the downloads directory is set from a terminal: cspace transfers config --downloads DIR')
         if (typeof p.downloads !== 'string' || !isAbsolute(p.downloads)) throw new UsageError('--downloads needs an absolute directory path')
         s.downloads = resolve(p.downloads)
       }

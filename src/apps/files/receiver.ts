@@ -167,8 +167,8 @@ export class Receiver {
         if (failure !== undefined) throw failure
         if (frame.type === FrameType.DATA) {
           const d = decodeData(frame.payload)
-          stats.sessionBytes += d.bytes.length
-          const length = d.bytes.length
+          const length = d.bytes.length // read now: the bytes move to the chunk worker
+          stats.sessionBytes += length
           // the payload's memory moves to the chunk worker and back into its pool (chunk-io.ts)
           const p: Promise<void> = partial.writeChunk(d.file, d.chunk, d.bytes, d.hash, true).then((fresh) => {
             if (!fresh) stats.duplicateBytes += length
