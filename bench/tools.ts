@@ -72,6 +72,13 @@ export function cpuSeconds (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100 // clock ticks, 100 Hz on Linux
 }
 
+/** How long ago a process started, in ms (/proc: its start in clock ticks since boot, against the uptime). */
+export function processAgeMs (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0])
+  return (uptimeS - Number(fields[19]) / 100) * 1000
+}
+
 /**
  * Waits until a process has used under `share` of a core over a whole
  * `windowMs` (a daemon done with its start-up work), or until the deadline.

@@ -3,7 +3,8 @@ import { once } from 'node:events'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { userIdFromPublicKey } from '../../src/identity/index.js'
 import { runCli } from '../../test/helpers/cli.js'
-import { echoServer, privateMiB, rssMiB } from '../tools.js'
+import { RELEASE_AFTER_START_MS } from '../../src/util/release-memory.js'
+import { echoServer, privateMiB, processAgeMs, rssMiB, waitForQuiet } from '../tools.js'
 import type { Topology } from '../topology.js'
 
 export interface FootprintResult { idleRssMiB: number, idlePrivateMiB: number, contacts: number, tunnels: number, aliceRssWithTunnelsMiB: number, bobRssWithTunnelsMiB: number }
@@ -15,7 +16,12 @@ export async function measureFootprint (topo: Topology, opts: { contacts: number
     const id = userIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey).text
     await runCli(topo.bob.home, ['contacts', 'add', `friend${i}`, id])
   }
-  global.gc?.()
+  // idle: start-up done, which includes giving back the memory start-up freed
+  // (src/util/release-memory.ts: a daemon does so RELEASE_AFTER_START_MS in)
+  const bobPid = topo.bobD.proc.pid as number
+  const age = processAgeMs(bobPid)
+  if (age < RELEASE_AFTER_START_MS + 2000) await new Promise(resolve => setTimeout(resolve, RELEASE_AFTER_START_MS + 2000 - age))
+  await waitForQuiet(bobPid)
   const idleRssMiB = rssMiB(topo.bobD.proc.pid as number)
   const idlePrivateMiB = privateMiB(topo.bobD.proc.pid as number)
 

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { tcp, type TCPComponents, type TCPSocketOptions } from '@libp2p/tcp'
 import type { Listener, PeerId, Transport } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { packageFile } from '../util/package-files.js'
 import { tcpPort, tcpTarget } from './addresses.js'
 
 /**
@@ -99,8 +100,7 @@ const CONNECT_TIMEOUT_MS = 5_000
 
 const addon: ReuseportAddon | undefined = (() => {
   try {
-    // dist/src/network → the package root's build/
-    return createRequire(import.meta.url)('../../../build/Release/reuseport.node') as ReuseportAddon
+    return createRequire(import.meta.url)(packageFile('build', 'Release', 'reuseport.node')) as ReuseportAddon
   } catch {
     return undefined
   }

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { packageFile } from '../../util/package-files.js'
 import type { ChunkReply, ChunkRequest } from './chunk-worker.js'
 
 /** A request without its id (Omit over each member of the union). */
@@ -112,7 +113,7 @@ export class ChunkIo {
 
   private start (): Worker {
     if (this.worker != null) return this.worker
-    const worker = new Worker(new URL('./chunk-worker.js', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 32 } })
+    const worker = new Worker(packageFile('dist', 'src', 'apps', 'files', 'chunk-worker.js'), { resourceLimits: { maxOldGenerationSizeMb: 32 } })
     worker.unref() // a transfer's own sockets keep the process alive, not this thread
     worker.on('message', (reply: ChunkReply) => {
       const p = this.pending.get(reply.id)

@@ -3,7 +3,7 @@ import { extname, join } from 'node:path'
 import { MAX_PATH_BYTES } from './wire.js'
 
 /** Names Windows reserves for devices, with or without an extension: harmless here, but not on a share or a USB stick. */
-const DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i
+const DEVICE = /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)(\..*)?$/i
 // control characters, and what Windows forbids in a name
 const UNSAFE = /[\u0000-\u001f\u007f<>:"\\|?*]/g // eslint-disable-line no-control-regex
 const MAX_COMPONENT_BYTES = 255

@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { UsageError } from '../../errors.js'
+import { RELEASE_AFTER_START_MS, RELEASE_EVERY_MS, releaseFreedMemoryPeriodically } from '../../util/release-memory.js'
 import { cliProfile, passphraseFromEnv } from '../profile.js'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
@@ -38,6 +39,8 @@ export function registerDaemonCommand (program: Command): void {
       const apps = opts.apps
         ? await startAppHosts({ home: daemon.paths.home, onError: (app, err) => process.stderr.write(`cspace: ${app} did not start: ${err.message}\n`) })
         : []
+      // start-up freed much of what it parsed and compiled; give it back once settled, and later frees too
+      const stopReleasingMemory = releaseFreedMemoryPeriodically(RELEASE_AFTER_START_MS, RELEASE_EVERY_MS)
       for (const addr of daemon.listenAddresses()) process.stdout.write(`${addr}\n`)
       process.stderr.write(`cspace daemon running for ${daemon.paths.home} (${daemon.router ? 'router, ' : ''}pid ${process.pid}); Ctrl-C to stop\n`)
       await new Promise<void>((resolve) => {
@@ -49,6 +52,7 @@ export function registerDaemonCommand (program: Command): void {
             process.exit(130)
           }
           stopping = true
+          stopReleasingMemory()
           stopAppHosts(apps).then(async () => await daemon.stop()).then(resolve, (err: Error) => { process.stderr.write(`cspace: stop failed: ${err.message}\n`); resolve() })
         }
         process.on('SIGINT', shutdown)

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import fastifyStatic from '@fastify/static'
+import { packageFile } from '../../util/package-files.js'
 
-/** The built web UI (`npm run build` → dist/ui; this file is dist/src/daemon/api/). */
-export const UI_DIR = fileURLToPath(new URL('../../../ui/', import.meta.url))
+/** The built web UI (`npm run build` → dist/ui). */
+export const UI_DIR = packageFile('dist', 'ui') + '/'
 
 /**
  * Only the page's own files: no inline script or style, no other origin, no
