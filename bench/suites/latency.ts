@@ -22,10 +22,12 @@ export interface LatencyResult {
 }
 
 /** ms from TCP connect() until one byte has made the round trip through the service. */
-export async function roundTrip (port: number): Promise<number> {
+export async function roundTrip (port: number, timeoutMs = 30_000): Promise<number> {
   return await new Promise<number>((resolve, reject) => {
     const t0 = performance.now()
     const s = connect(port, '127.0.0.1', () => s.write('x'))
+    // a path that accepts and then goes silent is an error, not a bench that never ends
+    s.setTimeout(timeoutMs, () => { s.destroy(new Error(`no byte back from port ${port} within ${timeoutMs} ms`)) })
     s.once('data', () => { const ms = performance.now() - t0; s.destroy(); resolve(ms) })
     s.on('error', reject)
     s.once('close', () => reject(new Error('closed before the byte came back')))

@@ -74,6 +74,16 @@ export interface NetworkComponents {
 }
 
 /**
+ * Requests in flight per query path, and paths per query: Kademlia's α = 3
+ * (kad-dht's default is 10 and 10). A presence lookup needs three answers;
+ * 100 requests in flight, each answer setting off more, took the caller's
+ * CPU from the session it was looking up for (cold connect 270 → 86–100 ms
+ * median; docs/BENCHMARKS.md, "Cold connect: the lookup's own load").
+ */
+export const DHT_ALPHA = 3
+export const DHT_DISJOINT_PATHS = 3
+
+/**
  * cspace's Kademlia settings: private protocol, presence validator and
  * selector, server mode, address filter. Shared by the daemon's node and the
  * benchmark's DHT simulation, so the simulation measures these exact settings.
@@ -88,7 +98,9 @@ export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, al
     peerInfoMapper: opts.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper,
     validators: { [PRESENCE_NAMESPACE]: presenceValidator({ datastore }) },
     selectors: { [PRESENCE_NAMESPACE]: presenceSelector },
-    allowQueryWithZeroPeers: opts.allowQueryWithZeroPeers
+    allowQueryWithZeroPeers: opts.allowQueryWithZeroPeers,
+    alpha: DHT_ALPHA,
+    disjointPaths: DHT_DISJOINT_PATHS
   }
 }
 

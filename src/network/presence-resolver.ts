@@ -28,6 +28,21 @@ export interface LookupOptions {
   signal?: AbortSignal
   /** Skip the cache (e.g. after a dial to the cached addresses failed). */
   fresh?: boolean
+  /**
+   * Called with the first valid record the query finds, before the lookup
+   * has its quorum (not for a cached one): a caller may dial it at once.
+   * It is signed by the user, but may be older than the one returned.
+   */
+  onFirstRecord?: (record: PresenceRecord) => void
+}
+
+/** A DHT query in progress, shared by concurrent lookups of one user; stopped once none of them waits. */
+interface Query {
+  result: Promise<PresenceRecord | undefined>
+  first?: PresenceRecord
+  onFirst: Set<(record: PresenceRecord) => void>
+  waiters: number
+  stop: AbortController
 }
 
 /**
@@ -40,7 +55,7 @@ export class PresenceResolver {
   private readonly timeoutMs: number
   private readonly now: () => number
   private readonly cache = new Map<string, PresenceRecord>()
-  private readonly inflight = new Map<string, Promise<PresenceRecord | undefined>>()
+  private readonly inflight = new Map<string, Query>()
 
   constructor (components: PresenceResolverComponents, init: PresenceResolverInit = {}) {
     this.node = components.node
@@ -55,12 +70,34 @@ export class PresenceResolver {
       const cached = this.cached(peerId)
       if (cached != null) return cached
     }
-    let p = this.inflight.get(id)
-    if (p == null) {
-      p = this.query(peerId, options.fresh === true ? Infinity : EARLY_QUORUM, options.signal).finally(() => this.inflight.delete(id))
-      this.inflight.set(id, p)
+    let q = this.inflight.get(id)
+    if (q == null) {
+      const query: Query = { result: Promise.resolve(undefined), onFirst: new Set(), waiters: 0, stop: new AbortController() }
+      query.result = this.query(peerId, options.fresh === true ? Infinity : EARLY_QUORUM, query).finally(() => this.inflight.delete(id))
+      this.inflight.set(id, query)
+      q = query
     }
-    return await p
+    const onFirst = options.onFirstRecord
+    if (onFirst != null) {
+      if (q.first != null) tell(onFirst, q.first)
+      else q.onFirst.add(onFirst)
+    }
+    // a caller that gives up gets what is cached; the query stops when no one waits
+    const signal = options.signal
+    let leave = (): void => {}
+    const left = new Promise<PresenceRecord | undefined>((resolve) => {
+      leave = () => resolve(this.cached(peerId))
+      if (signal?.aborted === true) leave()
+      else signal?.addEventListener('abort', leave, { once: true })
+    })
+    q.waiters++
+    try {
+      return await Promise.race([q.result, left])
+    } finally {
+      signal?.removeEventListener('abort', leave)
+      if (onFirst != null) q.onFirst.delete(onFirst)
+      if (--q.waiters === 0) q.stop.abort()
+    }
   }
 
   /** A cached record that has not expired, without touching the network. */
@@ -78,10 +115,9 @@ export class PresenceResolver {
     this.cache.delete(peerId.toString())
   }
 
-  private async query (peerId: PeerId, quorum: number, signal?: AbortSignal): Promise<PresenceRecord | undefined> {
+  private async query (peerId: PeerId, quorum: number, progress: Query): Promise<PresenceRecord | undefined> {
     const key = presenceKey(peerId)
-    const signals = [AbortSignal.timeout(this.timeoutMs)]
-    if (signal != null) signals.push(signal)
+    const signals = [AbortSignal.timeout(this.timeoutMs), progress.stop.signal]
     let best: PresenceRecord | undefined
     let valid = 0
     try {
@@ -94,6 +130,11 @@ export class PresenceResolver {
           const r = await decodePresence(key, value)
           checkExpiry(r, this.now())
           if (best == null || r.seq > best.seq) best = r
+          if (progress.first == null) {
+            progress.first = r
+            for (const f of progress.onFirst) tell(f, r)
+            progress.onFirst.clear()
+          }
           if (++valid >= quorum) break
         } catch (err) {
           log('discarding record from %p: %e', event.from, err)
@@ -106,5 +147,14 @@ export class PresenceResolver {
     const previous = this.cached(peerId)
     if (best != null && (previous == null || best.seq >= previous.seq)) this.cache.set(peerId.toString(), best)
     return best ?? previous
+  }
+}
+
+/** A caller's callback failing is the caller's problem, not the query's. */
+function tell (f: (record: PresenceRecord) => void, record: PresenceRecord): void {
+  try {
+    f(record)
+  } catch (err) {
+    log.error('a first-record callback failed: %e', err)
   }
 }

@@ -1,6 +1,5 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { fingerprint, looksLikeUserId, parseUserId, userIdFromPublicKey } from '../identity/index.js'
 import type { Contact } from '../contacts/index.js'
 import type { NetworkNode, PresenceResolver } from '../network/index.js'
@@ -9,9 +8,10 @@ import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readReq
 import { decide, validateServiceName, type Rule } from './permissions.js'
 import type { PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
-import { ProtocolViolation, ServiceRefused, UserOffline, UserUnreachable } from './session-errors.js'
+import { ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
 import { keepRelayedSessionsOpen } from './relayed-sessions.js'
 import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
+import { connectionTo } from './connection-to.js'
 
 const log = componentLogger('session')
 
@@ -126,7 +126,7 @@ export class SessionManager {
     if (options.signal != null) signals.push(options.signal)
     const signal = AbortSignal.any(signals)
     const started = performance.now()
-    const connection = await this.connectionTo(target, signal)
+    const connection = await connectionTo(this.c.node, this.c.resolver, target, signal)
     let stream = await this.spares.take(connection)
     if (stream == null) {
       try {
@@ -147,44 +147,6 @@ export class SessionManager {
     })
     accepted.catch(() => {}) // the caller may not have awaited it yet; it is theirs to handle
     return { stream, accepted }
-  }
-
-  /** An open connection to exactly this key: an existing one, or a dial to its published addresses. */
-  async connectionTo (target: Target, signal: AbortSignal): Promise<Connection> {
-    // a direct path when there is one: a relayed one costs the router and has its caps
-    const open = this.c.node.getConnections(target.peerId).filter(c => c.status === 'open')
-    const existing = open.find(c => c.limits == null) ?? open[0]
-    if (existing != null) return existing
-    const started = performance.now()
-    let record = await this.c.resolver.lookup(target.peerId, { signal })
-    const looked = performance.now()
-    for (let attempt = 0; ; attempt++) {
-      if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
-      if (!record.online || record.addresses.length === 0) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
-      const addrs = record.addresses.map(a => multiaddr(`${a}/p2p/${target.peerId.toString()}`))
-      try {
-        const conn = await this.c.node.dial(addrs, { signal })
-        // libp2p's TLS already refused any other key; checked again because
-        // everything downstream trusts this identity.
-        if (!conn.remotePeer.equals(target.peerId)) {
-          await conn.close()
-          throw new Error('the remote proved a different key')
-        }
-        log('connected to %s in %d ms: presence %d ms, dial %d ms', target.label, Math.round(performance.now() - started), Math.round(looked - started), Math.round(performance.now() - looked))
-        return conn
-      } catch (err) {
-        log('dial %s failed: %e', target.label, err)
-        if (signal.aborted) throw new UserUnreachable(target.label, 'timed out')
-        const previousSeq = record.seq
-        if (attempt === 0) {
-          // the cached record may be stale (a restart on a new port): ask the DHT again
-          this.c.resolver.invalidate(target.peerId)
-          record = await this.c.resolver.lookup(target.peerId, { signal, fresh: true })
-          if (record != null && record.seq !== previousSeq) continue
-        }
-        throw new UserUnreachable(target.label, `none of the published addresses answered with the right key (${(err as Error).message})`)
-      }
-    }
   }
 
   private async onIncoming (raw: Stream, connection: Connection): Promise<void> {

@@ -71,3 +71,35 @@ describe('presence resolver: early quorum', () => {
     assert.equal(await new PresenceResolver({ node: none.node }).lookup(peerIdFromPrivateKey(key)), undefined)
   })
 })
+
+describe('presence resolver: first record, and callers that give up', () => {
+  test('the first valid record is handed over before the quorum, also to a lookup that joins later', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const answers: Answer[] = [
+      { name: 'PEER_RESPONSE', record: { value: Buffer.from('not a record') } },
+      { name: 'PEER_RESPONSE', record: { value: await record(key, 5) } }
+    ]
+    const { node, state } = scriptedDht(answers, false)
+    const resolver = new PresenceResolver({ node }, { lookupTimeoutMs: 60_000 })
+    const peer = peerIdFromPrivateKey(key)
+    const stopFirst = new AbortController()
+    const firsts: number[] = []
+    const handed = new Promise<void>((resolve) => {
+      void resolver.lookup(peer, { signal: stopFirst.signal, onFirstRecord: (r) => { firsts.push(r.seq); resolve() } })
+    })
+    await handed
+    assert.deepEqual(firsts, [5], 'the valid record, once, while the query still waits for its quorum')
+    const stopSecond = new AbortController()
+    const second = resolver.lookup(peer, { signal: stopSecond.signal, onFirstRecord: (r) => { firsts.push(r.seq) } })
+    assert.deepEqual(firsts, [5, 5], 'a lookup joining the query gets the record it already has, at once')
+    assert.equal(state.finished, false)
+    stopSecond.abort()
+    assert.equal(await second, undefined, 'a caller that gives up gets what is cached: nothing yet')
+    assert.equal(state.finished, false, 'the query goes on while another caller waits')
+    stopFirst.abort()
+    const deadline = Date.now() + 5000
+    while (!state.finished && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
+    assert.ok(state.finished && state.aborted, 'the query stops once no caller waits')
+    assert.equal(resolver.cached(peer)?.seq, 5, 'what it found is cached for the next connect')
+  })
+})

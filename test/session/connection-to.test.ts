@@ -1,0 +1,59 @@
+import { describe, test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import type { PeerId } from '@libp2p/interface'
+import type { LookupOptions, NetworkNode, PresenceRecord, PresenceResolver } from '../../src/network/index.js'
+import { connectionTo } from '../../src/session/connection-to.js'
+import { createLoopbackPair } from '../helpers/nodes.js'
+
+/**
+ * A presence lookup that never reaches its quorum: it hands over bob's
+ * record as its first (if `first`), then waits until its caller stops it.
+ */
+function endlessLookup (bob: NetworkNode, first: boolean): { resolver: PresenceResolver } {
+  const record: PresenceRecord = {
+    publicKey: bob.peerId.publicKey as PresenceRecord['publicKey'],
+    peerId: bob.peerId,
+    addresses: bob.getMultiaddrs().map(a => a.toString().split('/p2p/')[0]),
+    seq: 1,
+    expires: Date.now() + 60_000,
+    online: true
+  }
+  const lookup = async (_peer: PeerId, options: LookupOptions = {}): Promise<PresenceRecord | undefined> => {
+    if (first) options.onFirstRecord?.(record)
+    await new Promise<void>((resolve) => { options.signal?.addEventListener('abort', () => { resolve() }) })
+    return undefined
+  }
+  return { resolver: { lookup, invalidate: () => {} } as unknown as PresenceResolver }
+}
+
+describe('connectionTo: a first contact does not wait for the whole lookup', () => {
+  const nodes: NetworkNode[] = []
+  after(async () => { await Promise.all(nodes.map(async n => await n.stop())) })
+
+  test('the first record is dialled at once, while the lookup goes on', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver } = endlessLookup(bob, true)
+    const conn = await connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000))
+    assert.ok(conn.remotePeer.equals(bob.peerId))
+    assert.equal(conn.status, 'open')
+  })
+
+  test('a connection to the user that opens meanwhile, whoever opened it, is taken', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver } = endlessLookup(bob, false)
+    const connecting = connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000))
+    // as the lookup's DHT query would: bob is one of the peers it asks
+    const byOthers = await alice.dial(bob.getMultiaddrs())
+    const conn = await connecting
+    assert.equal(conn.id, byOthers.id, 'the connection that opened, not a second one')
+  })
+
+  test('without a record or a connection, the connect fails when its signal ends', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver } = endlessLookup(bob, false)
+    await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(300)), /no presence record/)
+  })
+})
