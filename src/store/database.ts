@@ -1,4 +1,5 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { execWhileLocked } from '../util/sqlite-locked.js'
 import { closeSync, openSync } from 'node:fs'
 import { StoreCorrupt, StoreTooNew, StoreUnavailable } from './errors.js'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
@@ -59,7 +60,7 @@ export class Store {
       if (check?.quick_check !== 'ok') throw new StoreCorrupt(path, firstLine(check?.quick_check ?? 'integrity check failed'))
       const store = new Store(db, path, migrations)
       store.refuseForeign() // before anything below writes to the file
-      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON')
+      execWhileLocked(db, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON')
       store.migrate()
       return store
     } catch (err) {

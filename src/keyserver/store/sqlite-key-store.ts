@@ -1,4 +1,5 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import { execWhileLocked } from '../../util/sqlite-locked.js'
 import { StatementCache } from '../../util/statement-cache.js'
 import { closeSync, openSync } from 'node:fs'
 import type { SignedOperation } from '../operation.js'
@@ -46,7 +47,8 @@ export class SqliteKeyStore implements KeyStore {
   constructor (path: string) {
     if (path !== ':memory:') closeSync(openSync(path, 'a', 0o600)) // created private before SQLite writes to it
     this.db = new DatabaseSync(path)
-    this.db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL')
+    this.db.exec('PRAGMA busy_timeout = 5000')
+    execWhileLocked(this.db, 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL')
     // inside the write lock, so that two instances starting on a new file create the schema once
     this.db.exec('BEGIN IMMEDIATE')
     try {
