@@ -22,8 +22,8 @@ export async function measureFootprint (topo: Topology, opts: { contacts: number
   const age = processAgeMs(bobPid)
   if (age < RELEASE_AFTER_START_MS + 2000) await new Promise(resolve => setTimeout(resolve, RELEASE_AFTER_START_MS + 2000 - age))
   await waitForQuiet(bobPid)
-  const idleRssMiB = rssMiB(topo.bobD.proc.pid as number)
-  const idlePrivateMiB = privateMiB(topo.bobD.proc.pid as number)
+  const idleRssMiB = rssMiB(bobPid)
+  const idlePrivateMiB = privateMiB(bobPid)
 
   const echo = await echoServer()
   const port = await topo.tunnel('hold', echo.port)

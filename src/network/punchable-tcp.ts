@@ -1,10 +1,9 @@
 import net from 'node:net'
 import { closeSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { tcp, type TCPComponents, type TCPSocketOptions } from '@libp2p/tcp'
 import type { Listener, PeerId, Transport } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { packageFile } from '../util/package-files.js'
+import { loadNativeAddon } from '../util/package-files.js'
 import { tcpPort, tcpTarget } from './addresses.js'
 
 /**
@@ -98,13 +97,7 @@ interface ReuseportAddon {
 /** A punch that has not connected by then has failed (DCUtR itself gives up after 5 s). */
 const CONNECT_TIMEOUT_MS = 5_000
 
-const addon: ReuseportAddon | undefined = (() => {
-  try {
-    return createRequire(import.meta.url)(packageFile('build', 'Release', 'reuseport.node')) as ReuseportAddon
-  } catch {
-    return undefined
-  }
-})()
+const addon = loadNativeAddon<ReuseportAddon>('reuseport')
 
 /** True when outgoing TCP connections can leave from the listening port (the addon is built). */
 export const canPunchTcp = addon != null
