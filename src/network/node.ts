@@ -20,6 +20,8 @@ import { secureTcp } from './secure-tcp.js'
 import { TlsIdentity } from './native-tls.js'
 import { reachability, type ReachabilityService } from './reachability.js'
 import { RelayMeter } from './relay-meter.js'
+import { libp2pLogger } from '../util/log.js'
+import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
@@ -110,6 +112,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   for (const a of init.bootstrap) {
     if (multiaddr(a).getComponents().find(c => c.name === 'p2p') == null) throw new InvalidAddress(a, 'a bootstrap address must end in /p2p/<peer id>; copy it from the line `cspace daemon` prints')
   }
+  sendWindowUpdatesAtHalfWindow()
   const datastore = new MemoryDatastore()
   const dhtServer = init.router || init.allowPrivateAddresses
   const relayLimits = init.relayLimits ?? DEFAULT_RELAY_LIMITS
@@ -120,6 +123,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   const node: NetworkNode = await createLibp2p({
     ...(meter != null ? { metrics: () => meter } : {}),
     privateKey: components.privateKey,
+    logger: libp2pLogger,
     datastore,
     addresses: { listen: init.listen, announce: init.announce ?? [] },
     // every node can dial a relay address; only routers serve relaying

@@ -79,15 +79,17 @@ export class ChunkIo {
    * (nothing written) if not. `give`: `data` is from `buffer()` and nothing
    * else uses its memory, which then moves to the worker without a copy and
    * back into the pool (every view of it is empty from the call on).
+   * `directFd`: the same file opened with O_DIRECT, used where the chunk is
+   * block-aligned (chunk-worker.ts).
    */
-  async verifyAndWrite (fd: number, position: number, data: Buffer, expected: Buffer, give = false): Promise<boolean> {
+  async verifyAndWrite (fd: number, position: number, data: Buffer, expected: Buffer, give = false, directFd?: number): Promise<boolean> {
     let moved = data
     if (!give || !(data.buffer instanceof ArrayBuffer)) {
       moved = this.buffer(data.length)
       data.copy(moved)
     }
     const slot = moved.buffer as ArrayBuffer
-    const reply = await this.request({ op: 'write', fd, position, slot, offset: moved.byteOffset, length: moved.length, expected: new Uint8Array(expected) }, [slot])
+    const reply = await this.request({ op: 'write', fd, directFd, position, slot, offset: moved.byteOffset, length: moved.length, expected: new Uint8Array(expected) }, [slot])
     if (!('written' in reply)) throw new Error('chunk worker: a write was answered as a read')
     if (reply.slot != null) this.release(Buffer.from(reply.slot))
     return reply.written

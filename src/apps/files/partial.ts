@@ -8,6 +8,8 @@ import { TransferRejected } from './errors.js'
 import { chunkIo } from './chunk-io.js'
 
 const RECORD = 40 // [file u32][chunk u32][sha256 32]
+/** Linux's flag; undefined elsewhere, and then every chunk is written through the page cache. */
+const O_DIRECT: number | undefined = (constants as Record<string, number>).O_DIRECT
 
 export function chunkLength (m: Manifest, file: number, chunk: number): number {
   return Math.min(m.chunkSize, m.files[file].size - chunk * m.chunkSize)
@@ -31,6 +33,8 @@ export class PartialTransfer {
   private readonly hashes: Buffer[]
   private readonly handles = new Map<number, FileHandle>()
   private readonly opening = new Map<number, Promise<FileHandle>>()
+  /** Each part file opened again with O_DIRECT for aligned chunks (chunk-worker.ts), or null where the file system has no O_DIRECT. */
+  private readonly direct = new Map<number, Promise<FileHandle | null>>()
   /** Chunks being written now ("file:chunk"): writes run concurrently, and a second copy of one in flight is a re-send. */
   private readonly writing = new Set<string>()
   private logFd: number
@@ -82,8 +86,9 @@ export class PartialTransfer {
     this.writing.add(key)
     try {
       const fh = await this.handle(file)
+      const direct = await this.directHandle(file)
       // hashed and written off the event loop; a chunk that does not match is not written
-      if (!await chunkIo.verifyAndWrite(fh.fd, chunk * m.chunkSize, bytes, hash, give)) {
+      if (!await chunkIo.verifyAndWrite(fh.fd, chunk * m.chunkSize, bytes, hash, give, direct?.fd)) {
         throw new TransferRejected('CHUNK_CORRUPT', `chunk ${chunk} of ${m.files[file].path} does not match its SHA-256; it was not stored`)
       }
     } finally {
@@ -105,8 +110,7 @@ export class PartialTransfer {
   async finishFile (file: number, digest: string): Promise<'ok' | 'incomplete' | 'mismatch'> {
     if (this.present[file].includes(0)) return 'incomplete'
     if (fileDigest(this.hashes[file]) === digest) return 'ok'
-    await this.handles.get(file)?.close()
-    this.handles.delete(file)
+    await this.closeFile(file)
     rmSync(this.partPath(file), { force: true })
     this.bytes -= this.manifest.files[file].size
     this.present[file].fill(0)
@@ -124,8 +128,9 @@ export class PartialTransfer {
     mkdirSync(tree, { recursive: true })
     for (const [f, entry] of this.manifest.files.entries()) {
       const part = this.partPath(f)
-      const fh = this.handles.get(f)
-      if (fh != null) { await fh.sync(); await fh.close(); this.handles.delete(f) }
+      // the O_DIRECT writes are on the disk already; this flushes the rest and the metadata
+      await this.handles.get(f)?.sync()
+      await this.closeFile(f)
       if (!existsSync(part)) closeSync(openSync(part, 'w', 0o600)) // an empty file has no chunks
       const to = join(tree, entry.path)
       mkdirSync(dirname(to), { recursive: true })
@@ -141,8 +146,7 @@ export class PartialTransfer {
   }
 
   async close (): Promise<void> {
-    for (const fh of this.handles.values()) await fh.close().catch(() => {})
-    this.handles.clear()
+    for (const f of [...this.handles.keys(), ...this.direct.keys()]) await this.closeFile(f).catch(() => {})
     if (this.logFd >= 0) { closeSync(this.logFd); this.logFd = -1 }
   }
 
@@ -160,6 +164,25 @@ export class PartialTransfer {
       opening.then((h) => { this.handles.set(file, h); this.opening.delete(file) }, () => this.opening.delete(file))
     }
     return await opening
+  }
+
+  /** The part file opened with O_DIRECT (after `handle` created it); null where that is not supported. */
+  private async directHandle (file: number): Promise<FileHandle | null> {
+    let direct = this.direct.get(file)
+    if (direct == null) {
+      direct = O_DIRECT == null ? Promise.resolve(null) : open(this.partPath(file), constants.O_WRONLY | O_DIRECT).catch(() => null)
+      this.direct.set(file, direct)
+    }
+    return await direct
+  }
+
+  private async closeFile (file: number): Promise<void> {
+    const fh = this.handles.get(file)
+    const direct = this.direct.get(file)
+    this.handles.delete(file)
+    this.direct.delete(file)
+    await fh?.close()
+    await (await direct)?.close()
   }
 
   /** Re-reads the log and keeps the chunks whose bytes on disk still match their hash. */

@@ -1,6 +1,6 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { ChunkIo } from '../../../src/apps/files/chunk-io.js'
@@ -69,6 +69,40 @@ describe('files: chunk worker', () => {
       const r = await io.readAndHash(readOnly, 0, Buffer.alloc(8))
       assert.equal(r.bytesRead, 0)
     } finally { closeSync(readOnly) }
+  })
+
+  test('aligned chunks go through the O_DIRECT descriptor, the unaligned tail through the ordinary one', async (ctx) => {
+    const O_DIRECT = (constants as Record<string, number>).O_DIRECT
+    if (O_DIRECT == null) { ctx.skip('no O_DIRECT on this platform'); return }
+    const path = join(dir, 'direct.bin')
+    const fd = openSync(path, 'w+')
+    let direct: number
+    try {
+      direct = openSync(path, constants.O_WRONLY | O_DIRECT)
+    } catch (err) {
+      closeSync(fd)
+      ctx.skip(`the test directory's file system has no O_DIRECT (${(err as Error).message})`)
+      return
+    }
+    const roPath = join(dir, 'direct-ro.bin')
+    writeFileSync(roPath, '')
+    const readOnly = openSync(roPath, 'r')
+    try {
+      const head = randomBytes(256 * 1024)
+      const tail = randomBytes(5000)
+      const given = io.buffer(40 + head.length)
+      head.copy(given, 40)
+      assert.equal(await io.verifyAndWrite(fd, 0, given.subarray(40), sha(head), true, direct), true)
+      assert.equal(await io.verifyAndWrite(fd, head.length, tail, sha(tail), false, direct), true)
+      assert.ok(readFileSync(path).equals(Buffer.concat([head, tail])), 'both halves on disk, in place')
+      // which descriptor each write used: one that cannot write shows it
+      const x = randomBytes(4096)
+      await assert.rejects(io.verifyAndWrite(fd, 8192, x, sha(x), false, readOnly), { code: 'EBADF' }, 'an aligned chunk is written through directFd')
+      const y = randomBytes(1000)
+      assert.equal(await io.verifyAndWrite(fd, 8192, y, sha(y), false, readOnly), true, 'an unaligned one is not')
+      const z = randomBytes(4096)
+      assert.equal(await io.verifyAndWrite(fd, 100, z, sha(z), false, readOnly), true, 'nor one at an unaligned offset')
+    } finally { closeSync(fd); closeSync(direct); closeSync(readOnly) }
   })
 
   test('an idle worker stops, and the next request starts another', async () => {
