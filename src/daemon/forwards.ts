@@ -38,10 +38,10 @@ export class ForwardManager {
       socket.on('error', (err) => log('forward %d socket: %e', state.port, err))
       // the application's first bytes go out with the service request, not a round trip later
       this.sessions.connectEarly(state.contact, state.service)
-        .then(async ({ stream, accepted }) => {
+        .then(async ({ stream, accepted, onReply }) => {
           socket.resume()
           accepted.catch((err: Error) => { state.lastError = err.message; log('forward %d → %s/%s refused: %s', state.port, state.contact, state.service, err.message) })
-          await pipeSocketStream(socket, stream, { remoteAccepted: accepted })
+          await pipeSocketStream(socket, stream, { remoteAccepted: accepted, onFirstReply: onReply })
         })
         .catch((err: Error) => {
           state.lastError = err.message

@@ -1,5 +1,5 @@
 /** session — connect(user, service) and the callee's side: the connect protocol, permissions, prompts, the byte pipe. */
-export { SessionManager, type SessionInit, type Target } from './session-manager.js'
+export { SessionManager, type SessionInit, type Target, type EarlySession } from './session-manager.js'
 export { ServiceRegistry, type ServiceHandler, type IncomingRequest, type CallerInfo } from './service-registry.js'
 export { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readRequest, readResponse } from './connect-protocol.js'
 export { pipeSocketStream } from './pipe.js'

@@ -29,14 +29,19 @@ export function readableEnded (stream: Stream): boolean {
  *
  * With `remoteAccepted` (a stream from SessionManager.connectEarly) the
  * socket's bytes flow at once, but the stream is read only once the remote
- * has accepted; if it refuses, the socket is destroyed.
+ * has accepted; if it refuses, the socket is destroyed. `onFirstReply` is
+ * called once, when the stream's first bytes have been written to the socket
+ * (or the pipe is done).
  */
-export async function pipeSocketStream (socket: Duplex, stream: Stream, options: { remoteAccepted?: Promise<void> } = {}): Promise<void> {
+export async function pipeSocketStream (socket: Duplex, stream: Stream, options: { remoteAccepted?: Promise<void>, onFirstReply?: () => void } = {}): Promise<void> {
   return await new Promise<void>((resolve) => {
     let done = false
+    let onFirstReply = options.onFirstReply
+    const replied = (): void => { onFirstReply?.(); onFirstReply = undefined }
     const finish = (): void => {
       if (done) return
       done = true
+      replied()
       resolve()
     }
 
@@ -98,6 +103,7 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
         corkForTick(socket)
         if (data instanceof Uint8Array) ok = socket.write(data)
         else for (const chunk of (data as Uint8ArrayList)) ok = socket.write(chunk)
+        replied()
         if (!ok && !pausing) {
           // Pause after the current dispatch, not inside it: libp2p's resume()
           // dispatches buffered data and then re-opens the yamux window, undoing

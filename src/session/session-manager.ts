@@ -14,6 +14,7 @@ import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 import { connectionTo } from './connection-to.js'
 
 const log = componentLogger('session')
+
 /** Bounds the parsed peer ids kept (one per contact connected to); past it they are parsed afresh. */
 const MAX_PARSED_PEER_IDS = 1024
 
@@ -39,6 +40,9 @@ export interface SessionInit {
 }
 
 export interface Target { peerId: PeerId, label: string, contact?: Contact }
+
+/** A session whose request is sent (SessionManager.connectEarly). */
+export interface EarlySession { stream: Stream, accepted: Promise<void>, onReply: () => void }
 
 /**
  * connect(user, service) and the callee's side of it: resolve the user, reuse
@@ -119,8 +123,9 @@ export class SessionManager {
 
   /** Opens an authenticated stream to `user`'s `service`; resolves once the remote said OK. */
   async connect (user: string, service: string, options: { signal?: AbortSignal } = {}): Promise<Stream> {
-    const { stream, accepted } = await this.connectEarly(user, service, options)
+    const { stream, accepted, onReply } = await this.connectEarly(user, service, options)
     await accepted
+    onReply() // the caller reads from here on; nothing tells when its first reply comes
     return stream
   }
 
@@ -132,8 +137,13 @@ export class SessionManager {
    * ServiceRefused or UserUnreachable, and the stream is aborted then. A
    * forward saves one round trip per connection this way; the bytes go only
    * to the authenticated peer, which drops them if it refuses.
+   *
+   * `onReply`: call it when the remote's first bytes have arrived (or the
+   * session ended). The next connect's spare stream is opened then, so that
+   * its negotiation takes neither daemon's time from this session's first
+   * round trip (docs/BENCHMARKS.md, warm connect).
    */
-  async connectEarly (user: string, service: string, options: { signal?: AbortSignal } = {}): Promise<{ stream: Stream, accepted: Promise<void> }> {
+  async connectEarly (user: string, service: string, options: { signal?: AbortSignal } = {}): Promise<EarlySession> {
     validateServiceName(service)
     const target = this.resolveTarget(user)
     const signals = [AbortSignal.timeout(this.init.connectTimeoutMs)]
@@ -159,11 +169,13 @@ export class SessionManager {
       throw new UserUnreachable(target.label, `no answer to the service request (${err.message})`)
     })
     accepted.catch(() => {}) // the caller may not have awaited it yet; it is theirs to handle
-    // the next connect's spare is opened once this one is answered: its
-    // negotiation then runs while the application's bytes are in flight, not
-    // before the request on either side (12% off a warm connect, BENCHMARKS.md)
-    accepted.then(() => { this.spares.refill(connection) }, () => {})
-    return { stream, accepted }
+    let replied = false
+    const onReply = (): void => {
+      if (replied) return
+      replied = true
+      setImmediate(() => { this.spares.refill(connection) })
+    }
+    return { stream, accepted, onReply }
   }
 
   private async onIncoming (raw: Stream, connection: Connection): Promise<void> {

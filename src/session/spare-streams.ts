@@ -16,8 +16,9 @@ interface Spare { stream: Promise<Stream | undefined>, openedAt: number }
 /**
  * One connect stream per direct connection, opened and negotiated ahead of
  * need: libp2p 3 always completes multistream-select before a new stream can
- * carry data, which costs a round trip per session. After each connect is
- * answered a spare is opened for the next one, so repeated connects to a contact (a
+ * carry data, which costs a round trip per session. Once a session's first
+ * reply has come back, a spare is opened for the next connect (see
+ * SessionManager.connectEarly's onReply), so repeated connects to a contact (a
  * browser through a forward, ssh after ssh) skip that round trip. Relayed
  * connections get none: a router's circuit is capped, and an idle stream
  * there would keep a relayed connection open after a hole punch.

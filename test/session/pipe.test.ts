@@ -103,3 +103,63 @@ describe('pipe: socket into stream, several streams on one connection', () => {
     }
   })
 })
+
+/** pipeSocketStream's onFirstReply: the caller's cue that the session's first round trip is done. */
+describe('pipe: first reply', () => {
+  const ECHO = '/cspace-test/echo/1.0.0'
+  const SILENT = '/cspace-test/silent/1.0.0'
+  let a: NetworkNode
+  let b: NetworkNode
+
+  before(async () => {
+    [a, b] = await createLoopbackPair()
+    await b.handle(ECHO, (stream: Stream) => {
+      stream.addEventListener('message', (evt) => { stream.send(evt.data) })
+      stream.addEventListener('remoteCloseWrite', () => { void stream.close() })
+    })
+    await b.handle(SILENT, (stream: Stream) => {
+      stream.addEventListener('remoteCloseWrite', () => { void stream.close() })
+    })
+  })
+
+  after(async () => {
+    await a?.stop()
+    await b?.stop()
+  })
+
+  /** A socket pair whose server end is piped to a new stream of `protocol`; counts onFirstReply calls. */
+  async function pipedClient (protocol: string): Promise<{ client: net.Socket, calls: () => number, piped: Promise<void> }> {
+    let calls = 0
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const stream = await a.dialProtocol(b.getMultiaddrs()[0], protocol)
+    const accepted = once(server, 'connection')
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+    const [socket] = await accepted as [net.Socket]
+    server.close()
+    const piped = pipeSocketStream(socket, stream, { onFirstReply: () => { calls++ } })
+    return { client, calls: () => calls, piped }
+  }
+
+  test('is called once, by the time the first reply reaches the socket', async () => {
+    const { client, calls, piped } = await pipedClient(ECHO)
+    assert.equal(calls(), 0)
+    client.write('one')
+    await once(client, 'data')
+    assert.equal(calls(), 1)
+    client.write('two')
+    await once(client, 'data')
+    client.end()
+    await piped
+    assert.equal(calls(), 1, 'only for the first reply')
+  })
+
+  test('a session that never replies calls it when it ends', async () => {
+    const { client, calls, piped } = await pipedClient(SILENT)
+    client.end('nobody answers')
+    client.resume()
+    await piped
+    assert.equal(calls(), 1)
+  })
+})

@@ -78,6 +78,22 @@ describe('spare connect streams', () => {
     assert.equal(await echoOnce(stream, 'fresh'), 'fresh')
   })
 
+  test('an early session opens its spare only once told its first reply came', async () => {
+    // the spare the previous tests left, once their sessions are gone and it is negotiated: this session takes it
+    const outbound = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams).filter(s => s.direction === 'outbound' && s.status === 'open')
+    const [previous] = await waitFor('only a negotiated spare left', () => outbound().length === 1 && outbound()[0].protocol === CONNECT_PROTOCOL ? outbound() : undefined)
+    const { stream, accepted, onReply } = await aliceSessions.connectEarly(bobId, 'echo')
+    assert.equal(stream.id, previous.id)
+    stream.send(Buffer.from('early'))
+    await accepted
+    assert.deepEqual(outbound().map(s => s.id), [stream.id], 'no spare while the first round trip is under way')
+    onReply()
+    onReply() // once is enough
+    const spare = await waitFor('the spare', () => outbound().find(s => s.id !== stream.id))
+    assert.equal(await echoOnce(stream, ''), 'early')
+    assert.equal(outbound().filter(s => s.id !== stream.id && s.id !== spare.id).length, 0, 'one spare, however often onReply is called')
+  })
+
   test('stopping the session manager closes its spare', async () => {
     await waitFor('a spare stream', () => connectStreams().length > 0)
     await aliceSessions.stop()
