@@ -8,6 +8,7 @@ import type { NetworkNode, PresenceResolver } from '../../src/network/index.js'
 import { userIdFromPublicKey } from '../../src/identity/index.js'
 import { ContactNotFound } from '../../src/contacts/index.js'
 import { CONNECT_PROTOCOL, PromptQueue, ServiceRegistry, SessionManager } from '../../src/session/index.js'
+import { SPARES_PER_CONNECTION } from '../../src/session/spare-streams.js'
 
 /** Echoes one chunk back and closes. */
 async function echoOnce (stream: Stream, text: string): Promise<string> {
@@ -22,8 +23,8 @@ async function echoOnce (stream: Stream, text: string): Promise<string> {
 }
 
 /**
- * Spare connect streams (session/spare-streams.ts): after a connect, one
- * stream is negotiated ahead for the next, which takes it and skips the
+ * Spare connect streams (session/spare-streams.ts): after a connect, streams
+ * are negotiated ahead for the next ones, which take them and skip the
  * multistream-select round trip; a stopped manager leaves none behind.
  */
 describe('spare connect streams', () => {
@@ -58,43 +59,49 @@ describe('spare connect streams', () => {
 
   const connectStreams = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams).filter(s => s.protocol === CONNECT_PROTOCOL && s.status === 'open')
 
-  test('the next connect takes the stream negotiated after the previous one', async () => {
-    const first = await aliceSessions.connect(bobId, 'echo')
-    const spare = await waitFor('a spare stream', () => connectStreams().find(s => s.id !== first.id))
-    assert.equal(await echoOnce(first, 'one'), 'one')
-    const second = await aliceSessions.connect(bobId, 'echo')
-    assert.equal(second.id, spare.id, 'the spare carried the second session')
-    assert.equal(await echoOnce(second, 'two'), 'two')
-    const next = await waitFor('a new spare', () => connectStreams().find(s => s.id !== second.id))
-    assert.notEqual(next.id, spare.id)
-    assert.equal(connectStreams().filter(s => s.id !== second.id).length, 1, 'one spare per connection, never more')
+  /** Alice's open outbound streams to bob, negotiated or not. */
+  const outbound = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams).filter(s => s.direction === 'outbound' && s.status === 'open')
+  /** Once the only outbound streams besides `except` are SPARES_PER_CONNECTION negotiated spares: those. */
+  const spares = async (what: string, except?: Stream): Promise<Stream[]> => await waitFor(what, () => {
+    const s = outbound().filter(x => x.id !== except?.id)
+    return s.length === SPARES_PER_CONNECTION && s.every(x => x.protocol === CONNECT_PROTOCOL) ? s : undefined
   })
 
-  test('a spare that died is not used; the connect opens a fresh stream', async () => {
-    const spare = await waitFor('a spare stream', () => connectStreams().find(s => s.direction === 'outbound'))
-    spare.abort(new Error('test: the spare is gone'))
+  test('the next connect takes a stream negotiated after the previous one; two are kept', async () => {
+    const first = await aliceSessions.connect(bobId, 'echo')
+    const ready = await spares('the spares', first)
+    assert.equal(await echoOnce(first, 'one'), 'one')
+    const second = await aliceSessions.connect(bobId, 'echo')
+    assert.ok(ready.some(s => s.id === second.id), 'a spare carried the second session')
+    assert.equal(await echoOnce(second, 'two'), 'two')
+    const next = await spares('the spares topped up', second)
+    assert.ok(next.some(s => !ready.includes(s)), 'a new one replaced the one taken')
+    assert.equal(outbound().filter(s => s.id !== second.id).length, SPARES_PER_CONNECTION, 'never more')
+  })
+
+  test('spares that died are not used; the connect opens a fresh stream', async () => {
+    const dead = await spares('the spares')
+    for (const s of dead) s.abort(new Error('test: the spare is gone'))
     const stream = await aliceSessions.connect(bobId, 'echo')
-    assert.notEqual(stream.id, spare.id)
+    assert.ok(!dead.some(s => s.id === stream.id))
     assert.equal(await echoOnce(stream, 'fresh'), 'fresh')
   })
 
   test('an early session opens its spare only once told its first reply came', async () => {
-    // the spare the previous tests left, once their sessions are gone and it is negotiated: this session takes it
-    const outbound = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams).filter(s => s.direction === 'outbound' && s.status === 'open')
-    const [previous] = await waitFor('only a negotiated spare left', () => outbound().length === 1 && outbound()[0].protocol === CONNECT_PROTOCOL ? outbound() : undefined)
+    const previous = await spares('the spares the previous tests left')
     const { stream, accepted, onReply } = await aliceSessions.connectEarly(bobId, 'echo')
-    assert.equal(stream.id, previous.id)
+    assert.ok(previous.some(s => s.id === stream.id), 'a spare carries it')
     stream.send(Buffer.from('early'))
     await accepted
-    assert.deepEqual(outbound().map(s => s.id), [stream.id], 'no spare while the first round trip is under way')
+    assert.deepEqual(outbound().map(s => s.id).sort(), previous.map(s => s.id).sort(), 'no new spare while the first round trip is under way')
     onReply()
     onReply() // once is enough
-    const spare = await waitFor('the spare', () => outbound().find(s => s.id !== stream.id))
+    await spares('the spares topped up', stream)
     assert.equal(await echoOnce(stream, ''), 'early')
-    assert.equal(outbound().filter(s => s.id !== stream.id && s.id !== spare.id).length, 0, 'one spare, however often onReply is called')
+    assert.equal(outbound().filter(s => s.id !== stream.id).length, SPARES_PER_CONNECTION, 'however often onReply is called')
   })
 
-  test('stopping the session manager closes its spare', async () => {
+  test('stopping the session manager closes its spares', async () => {
     await waitFor('a spare stream', () => connectStreams().length > 0)
     await aliceSessions.stop()
     await waitFor('no connect stream left', () => connectStreams().length === 0)
