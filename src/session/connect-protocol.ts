@@ -100,8 +100,11 @@ async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) =>
         return
       }
       if (len == null || buf.byteLength < len) return
-      if (buf.byteLength > len) stream.unshift(buf.sublist(len))
       settle(undefined, buf.sublist(0, len))
+      // after settle took this listener off: with a listener on, libp2p hands
+      // unshifted bytes back on a timer (a millisecond and more), without one
+      // they wait for the reader's listener, which gets them at once
+      if (buf.byteLength > len) stream.unshift(buf.sublist(len))
     }
     const onEnd = (): void => { settle(new Error(`the stream ended after ${buf.byteLength} bytes of a connect frame`)) }
     const onAbort = (): void => { settle(signal.reason as Error) }
