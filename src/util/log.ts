@@ -6,7 +6,7 @@ import type { ComponentLogger } from '@libp2p/interface'
  * silent unless enabled with DEBUG=cspace:* — the same switch as libp2p's own logs.
  */
 export function componentLogger (name: string): Logger {
-  return scopedLogger(name)
+  return scopedLogger(`cspace:${name}`)
 }
 
 /**
