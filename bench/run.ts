@@ -35,7 +35,7 @@ type Suite = typeof SUITES[number]
 
 const MODES = {
   tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5, linkSamples: 3 }, files: { bytes: 4 << 20, repeats: 1 }, chat: { samples: 5, burst: 20 }, desktop: { samples: 3 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20, keyserver: { registrations: 30, lookups: 60, concurrency: 16, rounds: 2, warmupRegistrations: 5, warmupRequests: 20 } },
-  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60, linkSamples: 20 }, files: { bytes: 64 << 20, repeats: 2 }, chat: { samples: 100, burst: 500 }, desktop: { samples: 20 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200, keyserver: { registrations: 2000, lookups: 10_000, concurrency: 16, rounds: 5, warmupRegistrations: 300, warmupRequests: 20_000 } },
+  quick: { throughput: { seconds: 2, repeats: 2, streams: [1, 4] }, latency: { samples: 30, coldUsers: 17, freshSsh: 3, dhtPeers: 60, linkSamples: 20 }, files: { bytes: 64 << 20, repeats: 2 }, chat: { samples: 100, burst: 500 }, desktop: { samples: 20 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200, keyserver: { registrations: 1000, lookups: 5000, concurrency: 16, rounds: 5, warmupRegistrations: 300, warmupRequests: 10_000 } },
   // the in-process DHT simulation runs every node on one core: 1000 nodes take
   // ~30 min on their own, so that size is a separate run, `--dht 1000` (docs/BENCHMARKS.md)
   full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60, linkSamples: 50 }, files: { bytes: 1 << 30, repeats: 3 }, chat: { samples: 500, burst: 2000 }, desktop: { samples: 100 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200, keyserver: { registrations: 20_000, lookups: 100_000, concurrency: 16, rounds: 10, warmupRegistrations: 1000, warmupRequests: 40_000 } }
@@ -74,7 +74,7 @@ async function main (): Promise<void> {
     const footprint = topo && sshd && await run('footprint', async () => { log(`mode ${mode}: footprint`); return await measureFootprint(topo, m.footprint) })
     const throughput = topo && sshd && await run('throughput', async () => { log('tunnel throughput (iperf3)'); return await measureThroughput(topo, sshd, m.throughput) })
     const files = topo && sshd && await run('files', async () => { log('file throughput'); return await measureFiles(topo, sshd, m.files) })
-    const latency = topo && sshd && await run('latency', async () => { log('connect latency'); return await measureLatency(topo, sshd, m.latency) })
+    const latency = topo && sshd && await run('latency', async () => { log('connect latency'); return await measureLatency(topo, sshd, m.latency, log) })
     const chat = topo && await run('chat', async () => { log('chat message delivery'); return await measureChat(topo, m.chat) })
     const desktop = topo && sshd && await run('desktop', async () => { log('remote desktop (Xvfb + x11vnc)'); return await measureDesktop(topo, sshd, m.desktop, log) })
     const linkLatency = sshd && await run('latency', async () => { log(`connect latency over a ${LINK_RTT_MS} ms link`); return await measureLinkLatency(sshd, { samples: m.latency.linkSamples, rttMs: LINK_RTT_MS }) })

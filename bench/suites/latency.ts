@@ -2,6 +2,7 @@ import { connect } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Sshd } from '../../test/helpers/sshd.js'
 import { runCli } from '../../test/helpers/cli.js'
+import { LocalApiClient } from '../../src/sdk/api-client.js'
 import { waitFor } from '../../test/helpers/wait.js'
 import { echoServer, exec, sshArgs, sshTunnel, waitForQuiet } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
@@ -21,6 +22,9 @@ export interface LatencyResult {
   usersSettled: number
 }
 
+/** The parts of GET /v1/status read here. */
+interface Status { presence?: { peers: number, at: number }, forwards?: Array<{ lastError?: string }> }
+
 /** ms from TCP connect() until one byte has made the round trip through the service. */
 export async function roundTrip (port: number, timeoutMs = 30_000): Promise<number> {
   return await new Promise<number>((resolve, reject) => {
@@ -39,7 +43,7 @@ export async function roundTrip (port: number, timeoutMs = 30_000): Promise<numb
  * and an ssh -L whose session is up; a fresh ssh connection; and cold — a user
  * who has never reached bob, so presence is looked up in the DHT first.
  */
-export async function measureLatency (topo: Topology, sshd: Sshd, opts: { samples: number, coldUsers: number, freshSsh: number, dhtPeers: number }): Promise<LatencyResult> {
+export async function measureLatency (topo: Topology, sshd: Sshd, opts: { samples: number, coldUsers: number, freshSsh: number, dhtPeers: number }, progress: (s: string) => void = () => {}): Promise<LatencyResult> {
   const echo = await echoServer()
   const paths: Record<string, number> = {
     direct: echo.port,
@@ -67,7 +71,9 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   // connected), the first connect is counted cold only if no connection to bob
   // is open: it must look bob's presence up in the DHT, dial and handshake.
   await runCli(topo.bob.home, ['rules', 'add', 'allow', 'anyone', 'echo'])
+  progress('connect latency: warm and ssh done; starting the DHT')
   const peers = await startDhtPeers(opts.dhtPeers, topo.router.addresses[0])
+  progress(`connect latency: ${opts.dhtPeers} DHT peers up`)
   // bob published into a three-node DHT; the daemon publishes again once its
   // DHT has doubled, onto the peers now closest to its key, as in a settled network
   const grown = Date.now()
@@ -76,29 +82,33 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     return s.presence?.at > grown
   }, 60_000, 500)
   const bobPeerId = topo.bobD.addresses[0].split('/p2p/')[1]
+  progress('connect latency: bob published into the grown DHT')
   const users = await topo.addUsers(opts.coldUsers)
+  progress(`connect latency: ${users.length} new users started`)
   samples['cspace cold'] = []
   samples['cspace first, DHT-connected'] = []
   let firstConnectFailures = 0
   const firstConnectErrors: string[] = []
   // connects to a new contact, not ones racing the daemons' start-up work
   const settled = (await Promise.all(users.map(async ({ daemon }) => await waitForQuiet(daemon.proc.pid as number)))).filter(quiet => quiet).length
+  progress('connect latency: the new users are quiet; first connects')
   for (const { profile } of users) {
-    await waitFor('a published presence', async () => {
-      const s = JSON.parse((await runCli(profile.home, ['status', '--json'])).stdout)
-      return s.presence?.peers > 0
-    }, 90_000, 200)
-    await runCli(profile.home, ['hangup', topo.bob.userId])
+    // the daemon's local API, as the CLI uses it, without a process per call
+    const api = new LocalApiClient({ home: profile.home })
+    await waitFor('a published presence', async () => ((await api.get<Status>('/v1/status')).presence?.peers ?? 0) > 0, 90_000, 200)
+    await api.post('/v1/hangup', { user: topo.bob.userId })
     await new Promise(resolve => setTimeout(resolve, 500))
-    const open = JSON.parse((await runCli(profile.home, ['connections', '--json'])).stdout) as Array<{ peerId: string }>
-    const connected = open.some(c => c.peerId === bobPeerId)
+    const { connections } = await api.get<{ connections: Array<{ peerId: string }> }>('/v1/connections')
+    const connected = connections.some(c => c.peerId === bobPeerId)
+    // into the store, as `cspace contacts add` does: through the API the
+    // daemon would start its own fresh lookup of bob beside the connect's
     await runCli(profile.home, ['contacts', 'add', 'bob', topo.bob.userId])
-    const port = Number((await runCli(profile.home, ['forward', '0', 'bob', 'echo'])).stdout.trim())
+    const { port } = await api.post<{ port: number }>('/v1/forwards', { port: 0, contact: 'bob', service: 'echo' })
     try {
       samples[connected ? 'cspace first, DHT-connected' : 'cspace cold'].push(await roundTrip(port))
     } catch {
       firstConnectFailures++
-      const status = JSON.parse((await runCli(profile.home, ['status', '--json'])).stdout) as { forwards?: Array<{ lastError?: string }> }
+      const status = await api.get<Status>('/v1/status')
       firstConnectErrors.push(status.forwards?.find(f => f.lastError != null)?.lastError ?? 'the connection closed without an error recorded')
     }
   }
