@@ -21,7 +21,7 @@ export const SPARES_PER_CONNECTION = 2
 interface Spare { stream: Promise<Stream | undefined>, ready: boolean, openedAt: number }
 
 /**
- * One connect stream per direct connection, opened and negotiated ahead of
+ * Connect streams per direct connection (SPARES_PER_CONNECTION), opened and negotiated ahead of
  * need: libp2p 3 always completes multistream-select before a new stream can
  * carry data, which costs a round trip per session. Once a session's first
  * reply has come back, the spares are topped up for the next connects (see

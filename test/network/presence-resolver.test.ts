@@ -4,6 +4,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { EARLY_QUORUM, encodePresence, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
+import { waitFor } from '../helpers/wait.js'
 
 type Answer = { name: 'PEER_RESPONSE', record?: { value: Uint8Array } } | { name: 'VALUE', value: Uint8Array }
 
@@ -97,9 +98,8 @@ describe('presence resolver: first record, and callers that give up', () => {
     assert.equal(await second, undefined, 'a caller that gives up gets what is cached: nothing yet')
     assert.equal(state.finished, false, 'the query goes on while another caller waits')
     stopFirst.abort()
-    const deadline = Date.now() + 5000
-    while (!state.finished && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
-    assert.ok(state.finished && state.aborted, 'the query stops once no caller waits')
+    await waitFor('the query to stop once no caller waits', () => state.finished, 5000, 5)
+    assert.ok(state.aborted, 'stopped, not finished by itself')
     assert.equal(resolver.cached(peer)?.seq, 5, 'what it found is cached for the next connect')
   })
 })
