@@ -38,6 +38,9 @@ export async function roundTrip (port: number, timeoutMs = 30_000): Promise<numb
   })
 }
 
+/** Round trips on every path before the warm samples are taken. */
+export const WARM_UP_ROUNDS = 50
+
 /**
  * Connect latency: warm (cspace already connected to the peer) against direct
  * and an ssh -L whose session is up; a fresh ssh connection; and cold — a user
@@ -51,7 +54,12 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     'cspace warm': await topo.tunnel('echo', echo.port)
   }
   const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map(k => [k, []]))
-  for (const port of Object.values(paths)) await roundTrip(port) // warm-up: the first one is not "warm"
+  // Warm-up, not counted: the first connect opens the spare streams, and the
+  // first few dozen run the daemons' code in V8's interpreter; "warm" is a
+  // daemon that has been up a while (docs/BENCHMARKS.md, warm connect)
+  for (let i = 0; i < WARM_UP_ROUNDS; i++) {
+    for (const port of Object.values(paths)) await roundTrip(port)
+  }
   for (let i = 0; i < opts.samples; i++) {
     for (const [name, port] of Object.entries(paths)) samples[name].push(await roundTrip(port))
   }

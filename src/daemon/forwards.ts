@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net'
 import { componentLogger } from '../util/log.js'
-import { pipeSocketStream, type SessionManager } from '../session/index.js'
+import { firstBytesIfSent, pipeSocketStream, type SessionManager } from '../session/index.js'
 import { PortInUse } from './errors.js'
 
 const log = componentLogger('daemon:forwards')
@@ -36,8 +36,9 @@ export class ForwardManager {
       state.total++
       socket.setNoDelay(true) // interactive protocols (ssh, chat) must not wait for Nagle
       socket.on('error', (err) => log('forward %d socket: %e', state.port, err))
-      // the application's first bytes go out with the service request, not a round trip later
-      this.sessions.connectEarly(state.contact, state.service)
+      // the application's first bytes go out with the service request, not a
+      // round trip later; those already sent, in the request's own flight
+      this.sessions.connectEarly(state.contact, state.service, { firstBytes: firstBytesIfSent(socket) })
         .then(async ({ stream, accepted, onReply }) => {
           socket.resume()
           accepted.catch((err: Error) => { state.lastError = err.message; log('forward %d → %s/%s refused: %s', state.port, state.contact, state.service, err.message) })

@@ -22,6 +22,7 @@ import { reachability, type ReachabilityService } from './reachability.js'
 import { RelayMeter } from './relay-meter.js'
 import { libp2pLogger } from '../util/log.js'
 import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
+import { skipRedundantProtocolMerges } from './protocol-merges.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
@@ -171,6 +172,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     }
   })
   gate.attach(node)
+  skipRedundantProtocolMerges(node.peerStore, node)
   if (meter != null) relayMeters.set(node, meter)
   return node
 }

@@ -50,8 +50,16 @@ export async function readRequest (stream: Stream, signal: AbortSignal): Promise
   return { service, stream }
 }
 
-export async function readResponse (stream: Stream, signal: AbortSignal): Promise<{ response: ConnectResponse, stream: Stream }> {
-  const frame = await readFrame(stream, responseLength, signal)
+/**
+ * Reads the response frame. `negotiation`: the bytes the remote must send
+ * first, its confirmation of a protocol proposed without waiting
+ * (proposed-stream.ts); anything else there means it does not offer the
+ * protocol.
+ */
+export async function readResponse (stream: Stream, signal: AbortSignal, negotiation?: Uint8Array): Promise<{ response: ConnectResponse, stream: Stream }> {
+  const skip = negotiation?.byteLength ?? 0
+  const length = negotiation == null ? responseLength : (head: Uint8ArrayList) => afterNegotiation(head, negotiation)
+  const frame = (await readFrame(stream, length, signal)).sublist(skip)
   const message = new TextDecoder().decode(frame.subarray(3))
   return { response: { status: frame.get(1) as ConnectStatus, message }, stream }
 }
@@ -70,6 +78,16 @@ function responseLength (head: Uint8ArrayList): number | undefined {
   if (head.get(0) !== CONNECT_VERSION) throw new ProtocolViolation(`the remote answered with connect protocol version ${head.get(0)}`)
   if (!(head.get(1) in ConnectStatus)) throw new ProtocolViolation(`the remote answered with unknown status ${head.get(1)}`)
   return 3 + head.get(2)
+}
+
+function afterNegotiation (head: Uint8ArrayList, expected: Uint8Array): number | undefined {
+  const n = Math.min(head.byteLength, expected.byteLength)
+  for (let i = 0; i < n; i++) {
+    if (head.get(i) !== expected[i]) throw new ProtocolViolation('the remote does not offer the cspace connect protocol')
+  }
+  if (n < expected.byteLength) return undefined
+  const rest = responseLength(head.sublist(expected.byteLength))
+  return rest == null ? undefined : expected.byteLength + rest
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream'
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { corkForTick } from '../util/cork-for-tick.js'
+import { corkForTick } from '../util/cork.js'
 
 /**
  * Bytes a stream may hold unsent before the socket feeding it is paused. Small,
@@ -75,10 +75,14 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
       stream.addEventListener('idle', onRoomMaybe)
     })
     let socketEnded = false
-    socket.on('end', () => {
+    const onSocketEnd = (): void => {
+      if (socketEnded) return
       socketEnded = true
       stream.close().catch((err: Error) => stream.abort(err))
-    })
+    }
+    socket.on('end', onSocketEnd)
+    // a socket that sent its EOF before the pipe began (firstBytesIfSent)
+    if (socket.readableEnded) onSocketEnd()
     socket.on('error', (err) => {
       // After the socket's EOF its bytes are all queued on the stream, whose
       // close sends them before the FIN; a reset would throw that queue away

@@ -138,6 +138,23 @@ describe('two users through a router', () => {
     assert.match(unknown.stderr, /nobody/)
   })
 
+  test('first connects on fresh connections: bytes and EOF sent at once come back, then the EOF', async () => {
+    // no spare stream on a new connection: the protocol is proposed with the
+    // request, and request, bytes and FIN can reach bob before libp2p has
+    // handed him the stream
+    assert.equal((await runCli(bob.home, ['expose', 'cat', '--exec', 'cat'])).code, 0)
+    const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'cat'])).stdout.trim())
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await runCli(alice.home, ['hangup', 'bob'])).code, 0)
+      const s = connect(port, '127.0.0.1', () => s.end(`once ${i}`))
+      let text = ''
+      s.on('data', (d: Buffer) => { text += d.toString() })
+      await once(s, 'end')
+      assert.equal(text, `once ${i}`)
+      s.destroy()
+    }
+  })
+
   test('backpressure: a receiver that stalls mid-transfer bounds what is in flight, then gets every byte', async () => {
     // Loopback TCP buffers here may grow to 32 MiB per socket (tcp_rmem), so
     // kernel buffering on the two local hops alone can hold ~72 MiB. Send far

@@ -1,13 +1,10 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
-import { createLoopbackNode } from '../helpers/nodes.js'
 import { waitFor } from '../helpers/wait.js'
-import type { NetworkNode, PresenceResolver } from '../../src/network/index.js'
-import { userIdFromPublicKey } from '../../src/identity/index.js'
-import { ContactNotFound } from '../../src/contacts/index.js'
-import { CONNECT_PROTOCOL, PromptQueue, ServiceRegistry, SessionManager } from '../../src/session/index.js'
+import { startEchoPair, type EchoPair } from '../helpers/sessions.js'
+import type { NetworkNode } from '../../src/network/index.js'
+import { CONNECT_PROTOCOL, type SessionManager } from '../../src/session/index.js'
 import { SPARES_PER_CONNECTION } from '../../src/session/spare-streams.js'
 
 /** Echoes one chunk back and closes. */
@@ -28,33 +25,20 @@ async function echoOnce (stream: Stream, text: string): Promise<string> {
  * multistream-select round trip; a stopped manager leaves none behind.
  */
 describe('spare connect streams', () => {
+  let pair: EchoPair
   let alice: NetworkNode
   let bob: NetworkNode
   let aliceSessions: SessionManager
-  let bobSessions: SessionManager
   let bobId: string
 
   before(async () => {
-    const bobKey = await generateKeyPair('Ed25519')
-    bobId = userIdFromPublicKey(bobKey.publicKey).text
-    ;[alice, bob] = await Promise.all([createLoopbackNode(), createLoopbackNode({}, bobKey)])
-    const noContacts = { get: (name: string) => { throw new ContactNotFound(name) }, findByPeerId: () => undefined }
-    const noResolver = {} as unknown as PresenceResolver // connections are dialled by the test
-    const services = new ServiceRegistry()
-    services.register('echo', async (request) => {
-      const stream = await request.accept()
-      for await (const chunk of stream) stream.send(chunk)
-      await stream.close()
-    })
-    bobSessions = new SessionManager({ node: bob, resolver: noResolver, contacts: noContacts, rules: () => [{ action: 'allow', who: { kind: 'anyone' }, service: 'echo' }], prompts: new PromptQueue(), services })
-    aliceSessions = new SessionManager({ node: alice, resolver: noResolver, contacts: noContacts, rules: () => [], prompts: new PromptQueue(), services: new ServiceRegistry() })
-    await Promise.all([bobSessions.start(), aliceSessions.start()])
+    pair = await startEchoPair()
+    ;({ alice, bob, aliceSessions, bobId } = pair)
     await alice.dial(bob.getMultiaddrs()[0])
   })
 
   after(async () => {
-    await Promise.all([aliceSessions?.stop(), bobSessions?.stop()])
-    await Promise.all([alice?.stop(), bob?.stop()])
+    await pair?.stop()
   })
 
   const connectStreams = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams).filter(s => s.protocol === CONNECT_PROTOCOL && s.status === 'open')

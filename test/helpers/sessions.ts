@@ -1,0 +1,48 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { NetworkNode, PresenceResolver } from '../../src/network/index.js'
+import { userIdFromPublicKey } from '../../src/identity/index.js'
+import { ContactNotFound } from '../../src/contacts/index.js'
+import { PromptQueue, ServiceRegistry, SessionManager } from '../../src/session/index.js'
+import { createLoopbackNode } from './nodes.js'
+
+export interface EchoPair {
+  alice: NetworkNode
+  bob: NetworkNode
+  aliceSessions: SessionManager
+  bobSessions: SessionManager
+  /** Bob's user ID, for `aliceSessions.connect(bobId, 'echo')`. */
+  bobId: string
+  stop: () => Promise<void>
+}
+
+/**
+ * Two session managers on loopback nodes, without daemons: bob offers `echo`
+ * (accepts, sends back every chunk, closes when the caller does) to anyone,
+ * alice calls. Neither has contacts or a presence resolver: the test dials.
+ */
+export async function startEchoPair (): Promise<EchoPair> {
+  const bobKey = await generateKeyPair('Ed25519')
+  const [alice, bob] = await Promise.all([createLoopbackNode(), createLoopbackNode({}, bobKey)])
+  const noContacts = { get: (name: string) => { throw new ContactNotFound(name) }, findByPeerId: () => undefined }
+  const noResolver = {} as unknown as PresenceResolver
+  const services = new ServiceRegistry()
+  services.register('echo', async (request) => {
+    const stream = await request.accept()
+    for await (const chunk of stream) stream.send(chunk)
+    await stream.close()
+  })
+  const bobSessions = new SessionManager({ node: bob, resolver: noResolver, contacts: noContacts, rules: () => [{ action: 'allow', who: { kind: 'anyone' }, service: 'echo' }], prompts: new PromptQueue(), services })
+  const aliceSessions = new SessionManager({ node: alice, resolver: noResolver, contacts: noContacts, rules: () => [], prompts: new PromptQueue(), services: new ServiceRegistry() })
+  await Promise.all([bobSessions.start(), aliceSessions.start()])
+  return {
+    alice,
+    bob,
+    aliceSessions,
+    bobSessions,
+    bobId: userIdFromPublicKey(bobKey.publicKey).text,
+    stop: async () => {
+      await Promise.all([aliceSessions.stop(), bobSessions.stop()])
+      await Promise.all([alice.stop(), bob.stop()])
+    }
+  }
+}
