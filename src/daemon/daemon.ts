@@ -177,17 +177,23 @@ export class Daemon {
 
   /** Clean shutdown: offline record, close tunnels and the node, release the profile. Idempotent. */
   async stop (): Promise<void> {
+    // each step's time under DEBUG=cspace:daemon: a stop once never finished (docs/ARCHITECTURE.md)
+    const step = async (name: string, work: () => unknown): Promise<void> => {
+      const t0 = performance.now()
+      await work()
+      log('stop: %s took %d ms', name, Math.round(performance.now() - t0))
+    }
     this.stopping ??= (async () => {
-      await this.publisher.stop().catch(() => {})
+      await step('offline record', async () => await this.publisher.stop().catch(() => {}))
       this.tracker.stop()
       this.stopWatchingStore()
       this.prompts.close()
-      await this.api?.close().catch(() => {})
-      await this.appPort?.stop().catch(() => {})
+      await step('local API', async () => await this.api?.close().catch(() => {}))
+      await step('app port', async () => await this.appPort?.stop().catch(() => {}))
       this.leaveProcess()
-      await this.forwards.stop()
-      await this.sessions.stop().catch(() => {})
-      await this.node.stop()
+      await step('forwards', async () => await this.forwards.stop())
+      await step('sessions', async () => await this.sessions.stop().catch(() => {}))
+      await step('libp2p node', async () => await this.node.stop())
       this.events.close()
       this.store.close()
       this.lock.release()

@@ -3,6 +3,9 @@ import { UsageError } from '../../errors.js'
 import { RELEASE_AFTER_START_MS, RELEASE_EVERY_MS, releaseFreedMemoryPeriodically } from '../../util/release-memory.js'
 import { cliProfile, passphraseFromEnv } from '../profile.js'
 import { settledWithin } from '../../util/deadline.js'
+import { componentLogger } from '../../util/log.js'
+
+const log = componentLogger('daemon')
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -61,7 +64,8 @@ export function registerDaemonCommand (program: Command): void {
           }
           stopping = true
           stopReleasingMemory()
-          const stopped = stopAppHosts(apps).then(async () => await daemon.stop()).catch((err: Error) => { process.stderr.write(`cspace: stop failed: ${err.message}\n`) })
+          const t0 = performance.now()
+          const stopped = stopAppHosts(apps).then(async () => { log('stop: app hosts took %d ms', Math.round(performance.now() - t0)); await daemon.stop() }).catch((err: Error) => { process.stderr.write(`cspace: stop failed: ${err.message}\n`) })
           void settledWithin(stopped, STOP_DEADLINE_MS).then((inTime) => {
             if (inTime) { resolve(); return }
             // committed data is safe (SQLite, synchronous=FULL); the profile lock names a dead pid, which the next start takes over
