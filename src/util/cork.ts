@@ -1,6 +1,18 @@
 import type { Writable } from 'node:stream'
 
-const corked = new WeakSet<Writable>()
+/** A function that corks a stream once and uncorks it when `schedule` runs its callback. */
+function corkUntil (schedule: (uncork: () => void) => unknown): (stream: Writable) => void {
+  const corked = new WeakSet<Writable>()
+  return (stream) => {
+    if (corked.has(stream)) return
+    corked.add(stream)
+    stream.cork()
+    schedule(() => {
+      corked.delete(stream)
+      stream.uncork()
+    })
+  }
+}
 
 /**
  * Holds what is written to `stream` until the current tick's work is done,
@@ -8,17 +20,7 @@ const corked = new WeakSet<Writable>()
  * (16 KiB TLS records, a yamux header and its payload) and writing each on
  * its own costs a system call, and on a TLS socket a TLS record, apiece.
  */
-export function corkForTick (stream: Writable): void {
-  if (corked.has(stream)) return
-  corked.add(stream)
-  stream.cork()
-  process.nextTick(() => {
-    corked.delete(stream)
-    stream.uncork()
-  })
-}
-
-const corkedForTurn = new WeakSet<Writable>()
+export const corkForTick: (stream: Writable) => void = corkUntil((uncork) => process.nextTick(uncork))
 
 /**
  * Like corkForTick, but holds the writes until the event loop's check phase
@@ -28,12 +30,4 @@ const corkedForTurn = new WeakSet<Writable>()
  * hops later, and with corkForTick these left as two TLS records, two system
  * calls and two wake-ups of the remote.
  */
-export function corkForTurn (stream: Writable): void {
-  if (corkedForTurn.has(stream)) return
-  corkedForTurn.add(stream)
-  stream.cork()
-  setImmediate(() => {
-    corkedForTurn.delete(stream)
-    stream.uncork()
-  })
-}
+export const corkForTurn: (stream: Writable) => void = corkUntil((uncork) => setImmediate(uncork))
