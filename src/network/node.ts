@@ -22,7 +22,8 @@ import { reachability, type ReachabilityService } from './reachability.js'
 import { RelayMeter } from './relay-meter.js'
 import { libp2pLogger } from '../util/log.js'
 import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
-import { skipRedundantProtocolMerges } from './protocol-merges.js'
+import { skipRedundantMerges } from './redundant-merges.js'
+import { proposeDhtStreams } from './proposed-stream.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
@@ -172,7 +173,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     }
   })
   gate.attach(node)
-  skipRedundantProtocolMerges(node.peerStore, node)
+  skipRedundantMerges(node.peerStore, node)
+  proposeDhtStreams(node, DHT_PROTOCOL)
   if (meter != null) relayMeters.set(node, meter)
   return node
 }

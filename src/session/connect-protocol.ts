@@ -16,7 +16,9 @@ export { ConnectStatus }
  * After status OK the stream carries the application's bytes, both ways, with
  * half-close. Nothing else is ever framed. A caller may send application
  * bytes right after the request (SessionManager.connectEarly): the callee
- * reads exactly one request frame and leaves the rest in the stream.
+ * reads exactly one request frame and leaves the rest in the stream, and
+ * may hold its OK until the service's first bytes (at most 1 s,
+ * held-response.ts), since such a caller is not waiting for it to send.
  */
 export const CONNECT_PROTOCOL = '/cspace/connect/1.0.0'
 export const CONNECT_VERSION = 1
@@ -41,13 +43,15 @@ export function encodeResponse (status: ConnectStatus, message = ''): Uint8Array
 
 /**
  * Reads exactly one request frame; bytes after it stay in the stream for the
- * application. Throws ProtocolViolation with the status to answer.
+ * application (`earlyBytes`: some came with the request, so the caller did
+ * not wait for the answer to send them). Throws ProtocolViolation with the
+ * status to answer.
  */
-export async function readRequest (stream: Stream, signal: AbortSignal): Promise<{ service: string, stream: Stream }> {
-  const frame = await readFrame(stream, requestLength, signal)
+export async function readRequest (stream: Stream, signal: AbortSignal): Promise<{ service: string, stream: Stream, earlyBytes: boolean }> {
+  const { frame, rest } = await readFrame(stream, requestLength, signal)
   const service = Buffer.from(frame.subarray(2)).toString('latin1')
   if (!SERVICE_NAME.test(service)) throw new ProtocolViolation('malformed service name', ConnectStatus.BadRequest)
-  return { service, stream }
+  return { service, stream, earlyBytes: rest > 0 }
 }
 
 /**
@@ -59,7 +63,7 @@ export async function readRequest (stream: Stream, signal: AbortSignal): Promise
 export async function readResponse (stream: Stream, signal: AbortSignal, negotiation?: Uint8Array): Promise<{ response: ConnectResponse, stream: Stream }> {
   const skip = negotiation?.byteLength ?? 0
   const length = negotiation == null ? responseLength : (head: Uint8ArrayList) => afterNegotiation(head, negotiation)
-  const frame = (await readFrame(stream, length, signal)).sublist(skip)
+  const frame = (await readFrame(stream, length, signal)).frame.sublist(skip)
   const message = new TextDecoder().decode(frame.subarray(3))
   return { response: { status: frame.get(1) as ConnectStatus, message }, stream }
 }
@@ -97,8 +101,8 @@ function afterNegotiation (head: Uint8ArrayList, expected: Uint8Array): number |
  * readable end closed as soon as its own buffer is empty, and then refuses the
  * bytes: a service that answers and exits at once lost its reply that way.)
  */
-async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) => number | undefined, signal: AbortSignal): Promise<Uint8ArrayList> {
-  return await new Promise<Uint8ArrayList>((resolve, reject) => {
+async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) => number | undefined, signal: AbortSignal): Promise<{ frame: Uint8ArrayList, rest: number }> {
+  return await new Promise<{ frame: Uint8ArrayList, rest: number }>((resolve, reject) => {
     const buf = new Uint8ArrayList()
     const settle = (err: Error | undefined, frame?: Uint8ArrayList): void => {
       stream.removeEventListener('message', onMessage)
@@ -106,7 +110,7 @@ async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) =>
       stream.removeEventListener('close', onEnd)
       signal.removeEventListener('abort', onAbort)
       if (err != null) reject(err)
-      else resolve(frame as Uint8ArrayList)
+      else resolve({ frame: frame as Uint8ArrayList, rest: buf.byteLength - (frame as Uint8ArrayList).byteLength })
     }
     const onMessage = (evt: StreamMessageEvent): void => {
       buf.append(evt.data)

@@ -2,7 +2,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fingerprint, looksLikeUserId, parseUserId, userIdFromPublicKey } from '../identity/index.js'
 import type { Contact } from '../contacts/index.js'
-import type { NetworkNode, PresenceResolver } from '../network/index.js'
+import { negotiationAnswer, openProposedStream, type NetworkNode, type PresenceResolver } from '../network/index.js'
 import { componentLogger } from '../util/log.js'
 import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readRequest, readResponse } from './connect-protocol.js'
 import { decide, validateServiceName, type Rule } from './permissions.js'
@@ -12,7 +12,7 @@ import { ProtocolViolation, ServiceRefused, UserUnreachable } from './session-er
 import { keepRelayedSessionsOpen } from './relayed-sessions.js'
 import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 import { connectionTo } from './connection-to.js'
-import { negotiationAnswer, openProposedStream } from './proposed-stream.js'
+import { holdResponseForFirstBytes } from './held-response.js'
 
 const log = componentLogger('session')
 
@@ -196,8 +196,9 @@ export class SessionManager {
     const caller = this.callerInfo(connection)
     let service: string
     let stream: Stream
+    let earlyBytes: boolean
     try {
-      ({ service, stream } = await readRequest(raw, AbortSignal.timeout(this.init.requestTimeoutMs)))
+      ({ service, stream, earlyBytes } = await readRequest(raw, AbortSignal.timeout(this.init.requestTimeoutMs)))
     } catch (err) {
       const status = err instanceof ProtocolViolation ? err.status : ConnectStatus.BadRequest
       log('bad request from %s: %e', caller.peerId, err)
@@ -227,10 +228,11 @@ export class SessionManager {
       if (answer !== 'allow') { refuse(ConnectStatus.NotAllowed); return }
     }
     if (handler == null) { refuse(ConnectStatus.NoSuchService); return }
-    await this.dispatch(stream, service, caller, handler)
+    await this.dispatch(stream, service, caller, handler, earlyBytes)
   }
 
-  private async dispatch (stream: Stream, service: string, caller: CallerInfo, handler: NonNullable<ReturnType<ServiceRegistry['get']>>): Promise<void> {
+  /** `earlyBytes`: the caller sent bytes with its request; its OK may wait for the service's first bytes. */
+  private async dispatch (stream: Stream, service: string, caller: CallerInfo, handler: NonNullable<ReturnType<ServiceRegistry['get']>>, earlyBytes: boolean): Promise<void> {
     let answered = false
     const timer = setTimeout(() => {
       if (!answered) { answered = true; stream.send(encodeResponse(ConnectStatus.ServiceUnreachable, 'the service did not answer')); stream.close().catch(() => {}) }
@@ -244,7 +246,8 @@ export class SessionManager {
           if (answered) throw new Error('request already answered')
           answered = true
           clearTimeout(timer)
-          stream.send(encodeResponse(ConnectStatus.Ok))
+          if (earlyBytes) holdResponseForFirstBytes(stream, encodeResponse(ConnectStatus.Ok))
+          else stream.send(encodeResponse(ConnectStatus.Ok))
           return stream
         },
         reject: (status, message) => {

@@ -10,6 +10,8 @@ export interface EchoPair {
   bob: NetworkNode
   aliceSessions: SessionManager
   bobSessions: SessionManager
+  /** Bob's services, for a test to offer more than `echo`. */
+  bobServices: ServiceRegistry
   /** Bob's user ID, for `aliceSessions.connect(bobId, 'echo')`. */
   bobId: string
   stop: () => Promise<void>
@@ -17,7 +19,8 @@ export interface EchoPair {
 
 /**
  * Two session managers on loopback nodes, without daemons: bob offers `echo`
- * (accepts, sends back every chunk, closes when the caller does) to anyone,
+ * (accepts, sends back every chunk, closes when the caller does) to anyone
+ * (and whatever a test adds to `bobServices`),
  * alice calls. Neither has contacts or a presence resolver: the test dials.
  */
 export async function startEchoPair (): Promise<EchoPair> {
@@ -31,7 +34,7 @@ export async function startEchoPair (): Promise<EchoPair> {
     for await (const chunk of stream) stream.send(chunk)
     await stream.close()
   })
-  const bobSessions = new SessionManager({ node: bob, resolver: noResolver, contacts: noContacts, rules: () => [{ action: 'allow', who: { kind: 'anyone' }, service: 'echo' }], prompts: new PromptQueue(), services })
+  const bobSessions = new SessionManager({ node: bob, resolver: noResolver, contacts: noContacts, rules: () => [{ action: 'allow', who: { kind: 'anyone' }, service: '*' }], prompts: new PromptQueue(), services })
   const aliceSessions = new SessionManager({ node: alice, resolver: noResolver, contacts: noContacts, rules: () => [], prompts: new PromptQueue(), services: new ServiceRegistry() })
   await Promise.all([bobSessions.start(), aliceSessions.start()])
   return {
@@ -39,6 +42,7 @@ export async function startEchoPair (): Promise<EchoPair> {
     bob,
     aliceSessions,
     bobSessions,
+    bobServices: services,
     bobId: userIdFromPublicKey(bobKey.publicKey).text,
     stop: async () => {
       await Promise.all([aliceSessions.stop(), bobSessions.stop()])
