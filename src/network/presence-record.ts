@@ -2,6 +2,7 @@ import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createHash } from 'node:crypto'
 import { InvalidPresenceRecord } from './errors.js'
 
 /**
@@ -54,13 +55,35 @@ export async function encodePresence (privateKey: PrivateKey, r: Omit<PresenceRe
   return out
 }
 
+/** Records verified lately, by a digest of DHT key and bytes; past this many, the oldest is forgotten. */
+export const MAX_VERIFIED_RECORDS = 256
+const verified = new Map<string, PresenceRecord>()
+
 /**
  * Decodes and verifies a record: shape, size, signature, and that the signing
  * key is the one the DHT key names. Expiry and sequence are the caller's
  * policy (they depend on the clock and on what is already held).
+ *
+ * The same bytes verify the same way, and a lookup gets one record from
+ * many peers, each checked by kad-dht's validator and again by the
+ * resolver: ~0.3 ms each (a key import and a signature check). So a record
+ * that verified is remembered, frozen, by a SHA-256 of its DHT key and
+ * bytes; a failure is never remembered.
  */
 export async function decodePresence (key: Uint8Array, value: Uint8Array): Promise<PresenceRecord> {
   if (value.byteLength > MAX_PRESENCE_BYTES) throw new InvalidPresenceRecord(`${value.byteLength} bytes, over the ${MAX_PRESENCE_BYTES}-byte limit`)
+  const digest = createHash('sha256').update(Buffer.from([key.byteLength >> 8, key.byteLength & 0xff])).update(key).update(value).digest('base64')
+  const known = verified.get(digest)
+  if (known != null) return known
+  const record = await verifyPresence(key, value)
+  Object.freeze(record.addresses)
+  Object.freeze(record)
+  if (verified.size >= MAX_VERIFIED_RECORDS) verified.delete(verified.keys().next().value as string)
+  verified.set(digest, record)
+  return record
+}
+
+async function verifyPresence (key: Uint8Array, value: Uint8Array): Promise<PresenceRecord> {
   const outer = parseJson(value, 'envelope')
   if (!isObject(outer) || outer.v !== 1) throw new InvalidPresenceRecord('unknown envelope version')
   if (typeof outer.payload !== 'string' || typeof outer.sig !== 'string') throw new InvalidPresenceRecord('envelope needs payload and sig strings')

@@ -39,6 +39,20 @@ describe('presence records', () => {
     assert.ok(r.peerId.equals(peerIdFromPrivateKey(key)))
   })
 
+  test('a record verified once is not verified again; a copy changed in any byte, or under another DHT key, still is', async () => {
+    const { dhtKey, value } = await signed(8)
+    const first = await decodePresence(dhtKey, value)
+    assert.equal(await decodePresence(dhtKey, Buffer.from(value)), first, 'the same bytes give the remembered record')
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.addresses), 'a remembered record cannot be changed by one of its users')
+    const flipped = Buffer.from(value)
+    const sigAt = flipped.indexOf('"sig":"') + 8
+    flipped[sigAt] = flipped[sigAt] === 0x41 ? 0x42 : 0x41
+    await assert.rejects(decodePresence(dhtKey, flipped), /bad signature|not UTF-8 JSON/)
+    await assert.rejects(decodePresence(dhtKey, flipped), /bad signature|not UTF-8 JSON/, 'a failure is checked again, not remembered')
+    const other = await signed(8)
+    await assert.rejects(decodePresence(other.dhtKey, value), /signed by a key other than the one the DHT key names/)
+  })
+
   test('RSA keys (whose peer ids do not carry the key) work too', async () => {
     const key = await generateKeyPair('RSA', 2048)
     const dhtKey = presenceKey(peerIdFromPrivateKey(key))
