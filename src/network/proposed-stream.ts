@@ -52,6 +52,18 @@ function lengthPrefixed (text: string): Buffer {
 }
 
 /**
+ * How much of the remote's confirmation `head` holds: all of it, a correct
+ * start so far, or bytes that are not it (`na`, or anything else).
+ */
+export function answerProgress (head: Uint8ArrayList, expected: Uint8Array): 'whole' | 'partial' | 'wrong' {
+  const n = Math.min(head.byteLength, expected.byteLength)
+  for (let i = 0; i < n; i++) {
+    if (head.get(i) !== expected[i]) return 'wrong'
+  }
+  return n < expected.byteLength ? 'partial' : 'whole'
+}
+
+/**
  * For a stream from openProposedStream handed to a reader that expects only
  * the protocol's own bytes: takes the remote's confirmation off the front of
  * what arrives, before any other 'message' listener sees it (this listener
@@ -65,16 +77,13 @@ export function stripNegotiationAnswer (stream: Stream, protocol: string): void 
   const onMessage = (evt: StreamMessageEvent): void => {
     evt.stopImmediatePropagation()
     head.append(evt.data)
-    const n = Math.min(head.byteLength, expected.byteLength)
-    for (let i = 0; i < n; i++) {
-      if (head.get(i) !== expected[i]) {
-        stream.removeEventListener('message', onMessage)
-        stream.abort(new Error(`the remote does not offer ${protocol}`))
-        return
-      }
-    }
-    if (n < expected.byteLength) return
+    const progress = answerProgress(head, expected)
+    if (progress === 'partial') return
     stream.removeEventListener('message', onMessage)
+    if (progress === 'wrong') {
+      stream.abort(new Error(`the remote does not offer ${protocol}`))
+      return
+    }
     const rest = head.sublist(expected.byteLength)
     if (rest.byteLength === 0) return
     // to the reader now if it listens, else kept for it (libp2p dispatches
@@ -106,10 +115,11 @@ const DEFAULT_MAX_OUTBOUND_STREAMS = 64
  * negotiate as before. Limited (relayed) connections keep libp2p's own path,
  * which refuses them unless asked.
  */
-export function proposeDhtStreams (node: object, protocol: string, maxOutbound = DEFAULT_MAX_OUTBOUND_STREAMS): boolean {
+export function proposeDhtStreams (node: object, protocol: string, maxOutbound = DEFAULT_MAX_OUTBOUND_STREAMS): void {
   const opener = (node as { components?: { connectionManager?: Partial<StreamOpener> } }).components?.connectionManager
-  if (opener?.openStream == null || opener.openConnection == null) return false
-  const { openStream, openConnection } = { openStream: opener.openStream.bind(opener), openConnection: opener.openConnection.bind(opener) }
+  if (opener?.openStream == null || opener.openConnection == null) return
+  const openStream = opener.openStream.bind(opener)
+  const openConnection = opener.openConnection.bind(opener)
   opener.openStream = async (peer, protocols, options = {}) => {
     const single = Array.isArray(protocols) ? (protocols.length === 1 ? protocols[0] : undefined) : protocols
     if (single !== protocol) return await openStream(peer, protocols, options)
@@ -120,5 +130,4 @@ export function proposeDhtStreams (node: object, protocol: string, maxOutbound =
     stripNegotiationAnswer(stream, protocol)
     return stream
   }
-  return true
 }

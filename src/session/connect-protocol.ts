@@ -3,6 +3,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectStatus } from './connect-status.js'
 import { ProtocolViolation } from './session-errors.js'
 import { readableEnded } from './pipe.js'
+import { answerProgress } from '../network/index.js'
 
 export { ConnectStatus }
 
@@ -85,11 +86,9 @@ function responseLength (head: Uint8ArrayList): number | undefined {
 }
 
 function afterNegotiation (head: Uint8ArrayList, expected: Uint8Array): number | undefined {
-  const n = Math.min(head.byteLength, expected.byteLength)
-  for (let i = 0; i < n; i++) {
-    if (head.get(i) !== expected[i]) throw new ProtocolViolation('the remote does not offer the cspace connect protocol')
-  }
-  if (n < expected.byteLength) return undefined
+  const progress = answerProgress(head, expected)
+  if (progress === 'wrong') throw new ProtocolViolation('the remote does not offer the cspace connect protocol')
+  if (progress === 'partial') return undefined
   const rest = responseLength(head.sublist(expected.byteLength))
   return rest == null ? undefined : expected.byteLength + rest
 }

@@ -19,9 +19,13 @@ export function holdResponseForFirstBytes (stream: Stream, response: Uint8Array,
   const send = stream.send.bind(stream)
   const close = stream.close.bind(stream)
   let held = true
+  // the stream's own methods back once the OK is out: nothing of this stays
+  // on the tunnel's data path
   const release = (): void => {
     held = false
     clearTimeout(timer)
+    stream.send = send
+    stream.close = close
   }
   const flush = (): void => {
     if (!held) return
@@ -30,7 +34,6 @@ export function holdResponseForFirstBytes (stream: Stream, response: Uint8Array,
   }
   const timer = setTimeout(flush, maxHoldMs)
   stream.send = (data: Uint8Array | Uint8ArrayList): boolean => {
-    if (!held) return send(data)
     release()
     return send(new Uint8ArrayList(response, data))
   }

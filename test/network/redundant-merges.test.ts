@@ -26,11 +26,16 @@ function fakePeerStore (events: EventTarget): { store: PeerStore, merges: PeerDa
   return { store, merges, records }
 }
 
-test('a protocol merge the record already shows is skipped; others reach the store', async () => {
+/** A fake store with the guard installed, and a peer to merge into it. */
+async function guardedStore (): Promise<{ events: EventTarget, store: PeerStore, merges: PeerData[], peer: PeerId }> {
   const events = new EventTarget()
   const { store, merges } = fakePeerStore(events)
   skipRedundantMerges(store, events as never)
-  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  return { events, store, merges, peer: peerIdFromPrivateKey(await generateKeyPair('Ed25519')) }
+}
+
+test('a protocol merge the record already shows is skipped; others reach the store', async () => {
+  const { store, merges, peer } = await guardedStore()
 
   await store.merge(peer, { protocols: ['/cspace/connect/1.0.0'] })
   assert.equal(merges.length, 1, 'the first merge of a protocol reaches the store')
@@ -45,10 +50,7 @@ test('a protocol merge the record already shows is skipped; others reach the sto
 })
 
 test('an address merge the record already shows is skipped (a DHT answer naming known peers); a new address reaches the store', async () => {
-  const events = new EventTarget()
-  const { store, merges } = fakePeerStore(events)
-  skipRedundantMerges(store, events as never)
-  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const { store, merges, peer } = await guardedStore()
   const a = multiaddr('/ip4/10.0.0.1/tcp/4001')
   const b = multiaddr('/ip4/10.0.0.2/tcp/4001')
 
@@ -66,10 +68,7 @@ test('an address merge the record already shows is skipped (a DHT answer naming 
 })
 
 test('a record replaced elsewhere (identify) or deleted is not trusted any more', async () => {
-  const events = new EventTarget()
-  const { store, merges } = fakePeerStore(events)
-  skipRedundantMerges(store, events as never)
-  const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  const { events, store, merges, peer } = await guardedStore()
   await store.merge(peer, { protocols: ['/a'] })
   // identify replaced the protocol list: the event carries the new record
   events.dispatchEvent(new CustomEvent('peer:update', { detail: { peer: { id: peer, protocols: ['/b'] } as unknown as Peer } }))
