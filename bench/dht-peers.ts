@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
  * echo server on the same event loop, and cold connect counted it
  * (docs/BENCHMARKS.md, "Cold connect: the instrument's own load").
  */
-export async function startDhtPeers (count: number, bootstrap: string, timeoutMs = 120_000): Promise<{ stop: () => Promise<void> }> {
+export async function startDhtPeers (count: number, bootstrap: string, timeoutMs = 120_000): Promise<{ pid: number, stop: () => Promise<void> }> {
   const script = fileURLToPath(new URL('./dht-peers-process.js', import.meta.url))
   const child = spawn(process.execPath, [script, String(count), bootstrap], { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')
@@ -27,6 +27,7 @@ export async function startDhtPeers (count: number, bootstrap: string, timeoutMs
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the DHT peers' process exited (${code ?? 'signal'}) before it was ready`)) })
   })
   return {
+    pid: child.pid as number,
     stop: async () => {
       if (child.exitCode != null || child.signalCode != null) return
       child.stdin.end() // the process stops its nodes and exits when its stdin ends

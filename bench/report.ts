@@ -47,7 +47,7 @@ export function renderTable (r: Report): string {
     lines.push(...rows(`file transfer, ${fmt(r.files.bytes / 2 ** 20, 0)} MiB to a plain receiver`, 'MB/s', r.files.mbps, 'scp', true))
     lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')
   }
-  if (r.latency != null) lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed)`, 'ms', r.latency.ms, 'direct', false), '')
+  if (r.latency != null) lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed; ${r.latency.networkSettled ? `network settled after ${r.latency.networkSettleSeconds} s` : 'network NOT settled'})`, 'ms', r.latency.ms, 'direct', false), '')
   if (r.latency != null && r.latency.firstConnectErrors.length > 0) lines.push(`  failed first connects: ${r.latency.firstConnectErrors.join('; ')}`, '')
   if (r.linkLatency != null) lines.push(...rows(`connect + 1-byte round trip over a link with ${r.linkLatency.rttMs} ms RTT (user-space delay proxy; cspace warm)`, 'ms', r.linkLatency.ms, 'direct (same link)', false), '')
   if (r.footprint != null) {

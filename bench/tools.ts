@@ -80,17 +80,19 @@ export function processAgeMs (pid: number): number {
 }
 
 /**
- * Waits until a process has used under `share` of a core over a whole
- * `windowMs` (a daemon done with its start-up work), or until the deadline.
- * Returns whether it went quiet.
+ * Waits until a process (or a group of them, summed) has used under `share`
+ * of a core over a whole `windowMs` (start-up work done), or until the
+ * deadline. Returns whether it went quiet. A process that has exited counts 0.
  */
-export async function waitForQuiet (pid: number, opts: { share?: number, windowMs?: number, deadlineMs?: number } = {}): Promise<boolean> {
+export async function waitForQuiet (pids: number | number[], opts: { share?: number, windowMs?: number, deadlineMs?: number } = {}): Promise<boolean> {
+  const group = Array.isArray(pids) ? pids : [pids]
+  const used = (): number => group.reduce((sum, pid) => { try { return sum + cpuSeconds(pid) } catch { return sum } }, 0)
   const windowMs = opts.windowMs ?? 1000
   const deadline = Date.now() + (opts.deadlineMs ?? 30_000)
   while (Date.now() < deadline) {
-    const cpu0 = cpuSeconds(pid)
+    const cpu0 = used()
     await new Promise(resolve => setTimeout(resolve, windowMs))
-    if ((cpuSeconds(pid) - cpu0) * 1000 / windowMs < (opts.share ?? 0.05)) return true
+    if ((used() - cpu0) * 1000 / windowMs < (opts.share ?? 0.05)) return true
   }
   return false
 }

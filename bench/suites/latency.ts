@@ -20,6 +20,9 @@ export interface LatencyResult {
   firstConnectErrors: string[]
   /** New users whose daemon had gone quiet (start-up work done) before their first connect. */
   usersSettled: number
+  /** Whether all daemons and DHT peers together had gone quiet before the first connects, and after how long. */
+  networkSettled: boolean
+  networkSettleSeconds: number
 }
 
 /** The parts of GET /v1/status read here. */
@@ -37,6 +40,13 @@ export async function roundTrip (port: number, timeoutMs = 30_000): Promise<numb
     s.once('close', () => reject(new Error('closed before the byte came back')))
   })
 }
+
+/**
+ * The share of one core that all daemons and DHT peers together may use
+ * for the network to count as settled before the cold connects. Idle, the
+ * 80-odd nodes use 15-25% of a core between them (pings, table upkeep).
+ */
+export const NETWORK_QUIET_SHARE = 0.3
 
 /** Round trips on every path before the warm samples are taken. */
 export const WARM_UP_ROUNDS = 50
@@ -97,9 +107,21 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   samples['cspace first, DHT-connected'] = []
   let firstConnectFailures = 0
   const firstConnectErrors: string[] = []
+  // bob into each store, as `cspace contacts add` does (through the API the
+  // daemon would start its own fresh lookup of bob beside the connect's);
+  // before the wait, so no CLI process starts and exits just before a connect
+  for (const { profile } of users) await runCli(profile.home, ['contacts', 'add', 'bob', topo.bob.userId])
   // connects to a new contact, not ones racing the daemons' start-up work
   const settled = (await Promise.all(users.map(async ({ daemon }) => await waitForQuiet(daemon.proc.pid as number)))).filter(quiet => quiet).length
-  progress('connect latency: the new users are quiet; first connects')
+  // ... and the network as a whole: each new daemon's table refresh goes on at
+  // a few percent of a core for tens of seconds after its own start-up, and
+  // twenty of them with the DHT peers' process kept both cores busy while the
+  // first connects were measured (docs/BENCHMARKS.md, "Cold connect: a settled network")
+  const settling = Date.now()
+  const everyone = [...users.map(u => u.daemon.proc.pid as number), ...[topo.router, topo.aliceD, topo.bobD].map(d => d.proc.pid as number), peers.pid]
+  const networkSettled = await waitForQuiet(everyone, { share: NETWORK_QUIET_SHARE, windowMs: 2000, deadlineMs: 120_000 })
+  const networkSettleSeconds = Math.round((Date.now() - settling) / 1000)
+  progress(`connect latency: the new users are quiet, the network ${networkSettled ? 'too' : 'not'} after ${networkSettleSeconds} s; first connects`)
   for (const { profile } of users) {
     // the daemon's local API, as the CLI uses it, without a process per call
     const api = new LocalApiClient({ home: profile.home })
@@ -108,9 +130,6 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     await new Promise(resolve => setTimeout(resolve, 500))
     const { connections } = await api.get<{ connections: Array<{ peerId: string }> }>('/v1/connections')
     const connected = connections.some(c => c.peerId === bobPeerId)
-    // into the store, as `cspace contacts add` does: through the API the
-    // daemon would start its own fresh lookup of bob beside the connect's
-    await runCli(profile.home, ['contacts', 'add', 'bob', topo.bob.userId])
     const { port } = await api.post<{ port: number }>('/v1/forwards', { port: 0, contact: 'bob', service: 'echo' })
     try {
       samples[connected ? 'cspace first, DHT-connected' : 'cspace cold'].push(await roundTrip(port))
@@ -128,6 +147,8 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     firstConnectAlreadyConnected: samples['cspace first, DHT-connected'].length,
     firstConnectFailures,
     firstConnectErrors,
-    usersSettled: settled
+    usersSettled: settled,
+    networkSettled,
+    networkSettleSeconds
   }
 }

@@ -13,3 +13,10 @@ export class InvalidAddress extends CspaceError {
     super('INVALID_ADDRESS', `invalid address "${addr}": ${why}`, 2)
   }
 }
+
+/** A peer's TLS certificate is not a valid libp2p certificate (the handshake fails). */
+export class InvalidPeerCertificate extends CspaceError {
+  constructor (why: string) {
+    super('INVALID_PEER_CERTIFICATE', `invalid peer certificate: ${why}`)
+  }
+}

@@ -1,9 +1,10 @@
 import type net from 'node:net'
 import tls from 'node:tls'
 import { createHash } from 'node:crypto'
-import { generateCertificate, verifyPeerCertificate } from '@libp2p/tls/utils'
+import { generateCertificate } from '@libp2p/tls/utils'
 import { corkForTurn } from '../util/cork.js'
 import { UnexpectedPeerError, type PeerId, type PrivateKey } from '@libp2p/interface'
+import { verifyPeerCertificate } from './peer-certificate.js'
 
 /**
  * libp2p's TLS handshake (the libp2p TLS spec: a self-signed certificate
@@ -14,9 +15,10 @@ import { UnexpectedPeerError, type PeerId, type PrivateKey } from '@libp2p/inter
  * Why not @libp2p/tls: it runs Node's TLS over a JavaScript stream
  * (`js_stream_socket`), so every byte crossed JavaScript twice per side, and
  * it made a new P-256 key and certificate for every connection. Here OpenSSL
- * reads and writes the socket directly, and one certificate serves the
- * process (as in go-libp2p). Relayed connections, which are libp2p streams
- * and not sockets, still use @libp2p/tls.
+ * reads and writes the socket directly, one certificate serves the process
+ * (as in go-libp2p), and OpenSSL checks the peer's (peer-certificate.ts).
+ * Relayed connections, which are libp2p streams and not sockets, still use
+ * @libp2p/tls.
  *
  * The muxer is chosen in the handshake (ALPN), as @libp2p/tls does too.
  */
@@ -58,12 +60,12 @@ export class TlsIdentity {
     return await this.context
   }
 
-  /** The peer a certificate speaks for; throws (UnexpectedPeerError, InvalidCertificateError) if it is not `expected` or not valid. */
+  /** The peer a certificate speaks for; throws (UnexpectedPeerError, InvalidPeerCertificate) if it is not `expected` or not valid. */
   async verify (raw: Buffer, expected?: PeerId): Promise<PeerId> {
     const hash = createHash('sha256').update(raw).digest('base64')
     let peer = this.verified.get(hash)
     if (peer == null) {
-      peer = await verifyPeerCertificate(new Uint8Array(raw), undefined)
+      peer = await verifyPeerCertificate(raw)
       if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string)
       this.verified.set(hash, peer)
     }

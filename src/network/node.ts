@@ -22,6 +22,7 @@ import { reachability, type ReachabilityService } from './reachability.js'
 import { RelayMeter } from './relay-meter.js'
 import { libp2pLogger } from '../util/log.js'
 import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
+import { trustConnectedContacts } from './connected-contacts.js'
 import { skipRedundantMerges } from './redundant-merges.js'
 import { proposeDhtStreams } from './proposed-stream.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
@@ -78,14 +79,15 @@ export interface NetworkComponents {
 }
 
 /**
- * Requests in flight per query path, and paths per query: Kademlia's α = 3
- * (kad-dht's default is 10 and 10). A presence lookup needs three answers;
- * 100 requests in flight, each answer setting off more, took the caller's
- * CPU from the session it was looking up for (cold connect 270 → 86–100 ms
- * median; docs/BENCHMARKS.md, "Cold connect: the lookup's own load").
+ * Requests in flight per query path, and paths per query: Kademlia's α = 3 on
+ * one path, as go-libp2p-kad-dht (kad-dht's default is 10 paths of 10). A
+ * presence lookup needs three answers, which the three closest known peers
+ * give; each further request in flight, and each answer setting off more,
+ * took the caller's CPU from the dial and the session it was looking up for
+ * (docs/BENCHMARKS.md, "Cold connect: the lookup's own load" and "one path").
  */
 export const DHT_ALPHA = 3
-export const DHT_DISJOINT_PATHS = 3
+export const DHT_DISJOINT_PATHS = 1
 
 /**
  * cspace's Kademlia settings: private protocol, presence validator and
@@ -175,6 +177,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   gate.attach(node)
   skipRedundantMerges(node.peerStore, node)
   proposeDhtStreams(node, DHT_PROTOCOL)
+  trustConnectedContacts(node, node.services.dht)
   if (meter != null) relayMeters.set(node, meter)
   return node
 }

@@ -120,6 +120,7 @@ export class PresenceResolver {
     const signals = [AbortSignal.timeout(this.timeoutMs), progress.stop.signal]
     let best: PresenceRecord | undefined
     let valid = 0
+    const started = performance.now()
     try {
       // kad-dht yields VALUE only once the whole query is done; each peer's
       // answer carries its record earlier, in PEER_RESPONSE
@@ -131,6 +132,7 @@ export class PresenceResolver {
           checkExpiry(r, this.now())
           if (best == null || r.seq > best.seq) best = r
           if (progress.first == null) {
+            log('first record of %p after %d ms, from %p', peerId, Math.round(performance.now() - started), event.from)
             progress.first = r
             for (const f of progress.onFirst) tell(f, r)
             progress.onFirst.clear()
@@ -143,7 +145,7 @@ export class PresenceResolver {
     } catch (err) {
       log('lookup of %p ended: %e', peerId, err)
     }
-    log('lookup of %p: %d valid record(s), %s', peerId, valid, valid >= quorum ? 'quorum reached' : 'whole query')
+    log('lookup of %p: %d valid record(s) in %d ms, %s', peerId, valid, Math.round(performance.now() - started), valid >= quorum ? 'quorum reached' : 'whole query')
     const previous = this.cached(peerId)
     if (best != null && (previous == null || best.seq >= previous.seq)) this.cache.set(peerId.toString(), best)
     return best ?? previous

@@ -33,6 +33,7 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
   try {
     const onFirstRecord = (r: PresenceRecord): void => {
       if (!r.online || r.addresses.length === 0) return
+      log('dialling %s at its first record, %d ms in', target.label, Math.round(performance.now() - started))
       dialRecord(node, target, r, signal).catch((err: Error) => { log('early dial of %s failed: %e', target.label, err) })
     }
     const first = await Promise.race([

@@ -118,7 +118,7 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
     }
 
     if (bobEdge === 'firewall') {
-      test('the router in use is killed mid-session: the next connect goes through the other within 30 s', async () => {
+      test('the router in use is killed mid-session: the next connect goes through the other (or direct) within 30 s', async () => {
         const before = await w.connectionsToBob()
         const used = (['router1', 'router2'] as const).find(r => before.some(c => c.remoteAddr.includes(`/p2p/${w.routers[r].peerId}/p2p-circuit`)))
         assert.ok(used != null, `alice's connection to bob goes through a router: ${JSON.stringify(before)}`)
@@ -134,8 +134,11 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
           await w.inAlice(`socat -u TCP:127.0.0.1:${port} CREATE:${out}`)
           return await sha256File(out) === w.blobSha
         }, 30_000, 500)
+        // through the other router, or already direct: DCUtR may have punched
+        // through by the time the transfer is done (alice's NAT is a cone)
         const conns = await w.connectionsToBob()
-        assert.ok(conns.some(c => c.remoteAddr.includes(`/p2p/${w.routers[other].peerId}/p2p-circuit`)), JSON.stringify(conns))
+        assert.ok(conns.length > 0 && conns.every(c => !c.remoteAddr.includes(`/p2p/${w.routers[used].peerId}/`)), JSON.stringify(conns))
+        assert.ok(conns.some(c => c.remoteAddr.includes(`/p2p/${w.routers[other].peerId}/p2p-circuit`) || !c.relayed), JSON.stringify(conns))
         assert.ok(Date.now() - started < 30_000)
       })
     }

@@ -1,0 +1,56 @@
+import { X509Certificate as NodeX509 } from 'node:crypto'
+import * as x509 from '@peculiar/x509'
+import * as asn1js from 'asn1js'
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+
+// @libp2p/tls sets x509's crypto provider (a WebCrypto polyfill) when loaded;
+// keys for x509 must come from that same provider
+import '@libp2p/tls/utils'
+
+const webcrypto = x509.cryptoProvider.get()
+
+export const LIBP2P_EXTENSION_OID = '1.3.6.1.4.1.53594.1.1'
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+const HOUR = 3600_000
+
+/** What to get wrong in a certificate; by default it is a valid libp2p TLS certificate of `key`. */
+export interface CertificateFaults {
+  /** The libp2p key in the extension (default `key`, which also signs). */
+  extensionKey?: PrivateKey
+  /** Sign another certificate key's SPKI instead of this one's. */
+  signOtherSpki?: boolean
+  /** Leave out the libp2p extension, or give it under another OID. */
+  extension?: 'none' | 'other-oid' | 'not-a-sequence' | 'extra-element'
+  notBefore?: Date
+  notAfter?: Date
+  /** Issued (signed) by another key and name, not self-signed. */
+  issuedByOther?: boolean
+}
+
+/** A certificate (DER) as @libp2p/tls makes them, with the given faults. */
+export async function makeLibp2pCertificate (key: PrivateKey, faults: CertificateFaults = {}): Promise<Uint8Array> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])
+  const other = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])
+  const spki = await webcrypto.subtle.exportKey('spki', (faults.signOtherSpki === true ? other : keys).publicKey)
+  const signature = await key.sign(Buffer.concat([Buffer.from('libp2p-tls-handshake:'), Buffer.from(spki)]))
+  const items = [
+    new asn1js.OctetString({ valueHex: publicKeyToProtobuf((faults.extensionKey ?? key).publicKey) }),
+    new asn1js.OctetString({ valueHex: signature })
+  ]
+  if (faults.extension === 'extra-element') items.push(new asn1js.OctetString({ valueHex: new Uint8Array(4) }))
+  const value = faults.extension === 'not-a-sequence'
+    ? new asn1js.OctetString({ valueHex: signature }).toBER()
+    : new asn1js.Sequence({ value: items }).toBER()
+  const extensions = faults.extension === 'none'
+    ? []
+    : [new x509.Extension(faults.extension === 'other-oid' ? '1.3.6.1.4.1.53594.1.2' : LIBP2P_EXTENSION_OID, true, value)]
+  const notBefore = faults.notBefore ?? new Date(Date.now() - HOUR)
+  const notAfter = faults.notAfter ?? new Date(Date.now() + 100 * 365 * 24 * HOUR)
+  notAfter.setMilliseconds(0)
+  const serialNumber = '01' + Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex')
+  const cert = faults.issuedByOther === true
+    ? await x509.X509CertificateGenerator.create({ serialNumber, notBefore, notAfter, signingAlgorithm: ALG, publicKey: keys.publicKey, signingKey: other.privateKey, subject: 'CN=peer', issuer: 'CN=someone else', extensions })
+    : await x509.X509CertificateGenerator.createSelfSigned({ serialNumber, notBefore, notAfter, signingAlgorithm: ALG, keys, extensions })
+  return new Uint8Array(new NodeX509(cert.toString()).raw)
+}
