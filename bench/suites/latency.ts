@@ -116,7 +116,7 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   // ... and the network as a whole: each new daemon's table refresh goes on at
   // a few percent of a core for tens of seconds after its own start-up, and
   // twenty of them with the DHT peers' process kept both cores busy while the
-  // first connects were measured (docs/BENCHMARKS.md, "Cold connect: a settled network")
+  // first connects were measured (docs/BENCHMARKS.md, "Cold connect: a network still settling")
   const settling = Date.now()
   const everyone = [...users.map(u => u.daemon.proc.pid as number), ...[topo.router, topo.aliceD, topo.bobD].map(d => d.proc.pid as number), peers.pid]
   const networkSettled = await waitForQuiet(everyone, { share: NETWORK_QUIET_SHARE, windowMs: 2000, deadlineMs: 120_000 })

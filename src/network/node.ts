@@ -84,7 +84,7 @@ export interface NetworkComponents {
  * presence lookup needs three answers, which the three closest known peers
  * give; each further request in flight, and each answer setting off more,
  * took the caller's CPU from the dial and the session it was looking up for
- * (docs/BENCHMARKS.md, "Cold connect: the lookup's own load" and "one path").
+ * (docs/BENCHMARKS.md, "Cold connect: the lookup's own load" and "one lookup path").
  */
 export const DHT_ALPHA = 3
 export const DHT_DISJOINT_PATHS = 1
