@@ -108,7 +108,7 @@ function readTbsCertificate (b: Uint8Array): { spki: Uint8Array, signedKey?: Uin
   for (const ext of children(b, expect(children(b, extensions)[0], SEQUENCE, 'extensions'))) {
     const [id, ...rest] = children(b, expect(ext, SEQUENCE, 'extension'))
     expect(id, OID, 'extension id')
-    if (!equal(b.subarray(id.start, id.end), LIBP2P_EXTENSION_OID)) continue
+    if (Buffer.compare(b.subarray(id.start, id.end), LIBP2P_EXTENSION_OID) !== 0) continue
     const value = expect(rest[0]?.tag === BOOLEAN ? rest[1] : rest[0], OCTET_STRING, 'extension value')
     return { spki, signedKey: b.subarray(value.start, value.end) }
   }
@@ -124,8 +124,4 @@ function readSignedKey (value: Uint8Array): [Uint8Array, Uint8Array] {
   expect(key, OCTET_STRING, 'libp2p extension key')
   expect(signature, OCTET_STRING, 'libp2p extension signature')
   return [value.subarray(key.start, key.end), value.subarray(signature.start, signature.end)]
-}
-
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
 }

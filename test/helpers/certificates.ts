@@ -10,7 +10,7 @@ import '@libp2p/tls/utils'
 
 const webcrypto = x509.cryptoProvider.get()
 
-export const LIBP2P_EXTENSION_OID = '1.3.6.1.4.1.53594.1.1'
+const LIBP2P_EXTENSION_OID = '1.3.6.1.4.1.53594.1.1'
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
 const HOUR = 3600_000
 
