@@ -1,6 +1,6 @@
 import type { Summary } from './stats.js'
 import type { ThroughputResult } from './suites/throughput.js'
-import type { LatencyResult } from './suites/latency.js'
+import { RELAY_PAIR, type LatencyResult } from './suites/latency.js'
 import type { LinkLatencyResult } from './suites/link-latency.js'
 import type { FileResult } from './suites/files.js'
 import type { FootprintResult } from './suites/footprint.js'
@@ -36,6 +36,12 @@ function rows (title: string, unit: string, values: Record<string, Summary>, anc
   return out
 }
 
+/** What each warm path adds to direct's round trip, in ms: the target is cspace's, the relay pair its floor in Node. */
+function warmOverDirect (ms: Record<string, Summary>): string {
+  const added = (path: string): string => ms[path] != null && ms.direct != null ? `+${fmt(ms[path].median - ms.direct.median)} ms` : 'n/a'
+  return `  added to direct, warm: cspace ${added('cspace warm')} (target +1 ms); Node relay pair ${added(RELAY_PAIR)}; ssh -L ${added('ssh -L (session up)')}`
+}
+
 /** The terminal table: every figure with its anchor from the same run. */
 export function renderTable (r: Report): string {
   const lines: string[] = [`cspace benchmark (${r.mode} mode)`, '']
@@ -47,7 +53,7 @@ export function renderTable (r: Report): string {
     lines.push(...rows(`file transfer, ${fmt(r.files.bytes / 2 ** 20, 0)} MiB to a plain receiver`, 'MB/s', r.files.mbps, 'scp', true))
     lines.push(`  cspace daemons' CPU: ${fmt(r.files.cpuSecondsPerGiB)} s per GiB relayed (both ends)`, '')
   }
-  if (r.latency != null) lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed; ${r.latency.networkSettled ? `network settled after ${r.latency.networkSettleSeconds} s` : 'network NOT settled'})`, 'ms', r.latency.ms, 'direct', false), '')
+  if (r.latency != null) lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed; ${r.latency.networkSettled ? `network settled after ${r.latency.networkSettleSeconds} s` : 'network NOT settled'})`, 'ms', r.latency.ms, 'direct', false), warmOverDirect(r.latency.ms), '')
   if (r.latency != null && r.latency.firstConnectErrors.length > 0) lines.push(`  failed first connects: ${r.latency.firstConnectErrors.join('; ')}`, '')
   if (r.linkLatency != null) lines.push(...rows(`connect + 1-byte round trip over a link with ${r.linkLatency.rttMs} ms RTT (user-space delay proxy; cspace warm)`, 'ms', r.linkLatency.ms, 'direct (same link)', false), '')
   if (r.footprint != null) {

@@ -8,6 +8,7 @@ import { echoServer, exec, sshArgs, sshTunnel, waitForQuiet } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
 import { startDhtPeers } from '../dht-peers.js'
+import { startRelayPair } from '../relay-pair.js'
 
 export interface LatencyResult {
   ms: Record<string, Summary>
@@ -48,6 +49,9 @@ export async function roundTrip (port: number, timeoutMs = 30_000): Promise<numb
  */
 export const NETWORK_QUIET_SHARE = 0.3
 
+/** The warm path's floor: two Node processes relaying over open TLS connections (bench/relay-pair.ts). */
+export const RELAY_PAIR = 'Node relay pair (TLS)'
+
 /** Round trips on every path before the warm samples are taken. */
 export const WARM_UP_ROUNDS = 50
 
@@ -58,8 +62,11 @@ export const WARM_UP_ROUNDS = 50
  */
 export async function measureLatency (topo: Topology, sshd: Sshd, opts: { samples: number, coldUsers: number, freshSsh: number, dhtPeers: number }, progress: (s: string) => void = () => {}): Promise<LatencyResult> {
   const echo = await echoServer()
+  // one pre-opened TLS connection per round trip it will carry
+  const relays = await startRelayPair(echo.port, WARM_UP_ROUNDS + opts.samples)
   const paths: Record<string, number> = {
     direct: echo.port,
+    [RELAY_PAIR]: relays.port,
     'ssh -L (session up)': await sshTunnel(sshd, echo.port),
     'cspace warm': await topo.tunnel('echo', echo.port)
   }
@@ -73,6 +80,7 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   for (let i = 0; i < opts.samples; i++) {
     for (const [name, port] of Object.entries(paths)) samples[name].push(await roundTrip(port))
   }
+  await relays.stop()
 
   samples['ssh fresh'] = []
   for (let i = 0; i < opts.freshSsh; i++) {
