@@ -194,14 +194,30 @@ describe('files: send and receive across daemons', () => {
   test('killing the sender mid-transfer: the same command resumes', async () => {
     const size = 256 * MiB
     const sum = writeRandomFile(join(src, 'big2.bin'), size)
-    const sender = spawnCspace(['send', 'bob', join(src, 'big2.bin'), '--json'], { home: alice.home })
-    const exited = once(sender, 'exit')
-    await waitFor('some of big2.bin received', async () => ((await transfers()).find(x => x.paths[0] === 'big2.bin')?.receivedBytes ?? 0) > 8 * MiB, 60_000, 50)
-    sender.kill('SIGKILL')
-    await exited
+    // killed on bob's own progress event, as the receiver test above: polling
+    // with a CLI process per look took long enough on a slow machine for all
+    // 256 MiB to arrive, and the re-send found the transfer complete
+    let seen = 0
+    const control = await ControlClient.open('files', bob.home)
+    try {
+      const reached = new Promise<void>((resolve) => control.onEvent((event, data) => {
+        const p = data as { receivedBytes?: number }
+        if (event === 'progress' && (p.receivedBytes ?? 0) > 8 * MiB) { seen = p.receivedBytes ?? 0; resolve() }
+      }))
+      await control.request('subscribe')
+      const sender = spawnCspace(['send', 'bob', join(src, 'big2.bin'), '--json'], { home: alice.home })
+      const exited = once(sender, 'exit')
+      await Promise.race([reached, exited.then(() => { throw new Error('the sender exited before bob had 8 MiB') })])
+      sender.kill('SIGKILL')
+      await exited
+    } finally {
+      control.close()
+    }
+    assert.ok(seen < size, `the transfer finished before the kill (${seen} bytes received); use a bigger file`)
     const r = await runCli(alice.home, ['send', 'bob', join(src, 'big2.bin'), '--json'], { timeoutMs: 120_000 })
     assert.equal(r.code, 0, r.stderr)
     const accepted = r.stdout.split('\n').filter(l => l.includes('"accepted"')).map(l => JSON.parse(l) as { resumedBytes: number })
+    assert.equal(accepted.length, 1, `the re-send was accepted once (not found complete): ${r.stdout.slice(0, 500)}`)
     assert.ok(accepted[0].resumedBytes > 8 * MiB, `resumed from ${accepted[0].resumedBytes}`)
     assert.equal(await sha256File(join(downloads, 'big2.bin')), sum)
   })
