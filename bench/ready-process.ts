@@ -2,21 +2,27 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
+/** How long a helper may take to stop (the DHT peers stop 60 nodes) before it is killed. */
+const STOP_TIMEOUT_MS = 30_000
+
 /** A helper process of the bench's own, running until its stdin ends. */
 export interface ReadyProcess { pid: number, stop: () => Promise<void> }
 
 /**
  * Starts `script` (beside this file, compiled) with Node and waits until it
  * prints "ready". `stop()` ends its stdin, on which it stops and exits, and
- * waits for that; if the bench dies first, the pipe closes just the same.
+ * waits for that (killing it after 30 s); if the bench dies first, the pipe
+ * closes just the same.
  */
 export async function startReadyProcess (script: string, args: string[], what: string, timeoutMs: number): Promise<ReadyProcess> {
   const path = fileURLToPath(new URL(script, import.meta.url))
   const child = spawn(process.execPath, [path, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')
+  exited.catch(() => {}) // a failed spawn rejects it; the wait below reports that
   let output = ''
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { child.kill(); reject(new Error(`${what} did not start within ${timeoutMs} ms`)) }, timeoutMs)
+    child.once('error', (err) => { clearTimeout(timer); reject(err) })
     child.stdout.on('data', (b: Buffer) => {
       output += b.toString()
       if (output.includes('ready\n')) { clearTimeout(timer); resolve() }
@@ -28,7 +34,8 @@ export async function startReadyProcess (script: string, args: string[], what: s
     stop: async () => {
       if (child.exitCode != null || child.signalCode != null) return
       child.stdin.end()
-      await exited
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
+      await exited.finally(() => { clearTimeout(killer) })
     }
   }
 }

@@ -17,6 +17,7 @@ import { once } from 'node:events'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TlsIdentity } from '../src/network/native-tls.js'
 
+// target: the service's port (service side) or the service side's (app side)
 const [role, listen, target, count] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5] ?? 0)]
 if ((role !== 'service' && role !== 'app') || !(listen > 0) || !(target > 0)) {
   process.stderr.write('usage: relay-pair-process.js service|app LISTEN-PORT TARGET-PORT [CONNECTIONS]\n')
@@ -41,6 +42,7 @@ if (role === 'service') {
     secured.once('data', () => {
       secured.write('k')
       secured.once('data', (first: Buffer) => {
+        secured.pause() // nothing read while the service connects; pipe resumes it
         const out = net.connect(target, '127.0.0.1', () => { out.write(first); pipeBoth(secured, out) })
         out.setNoDelay(true)
         out.on('error', () => secured.destroy())
@@ -49,18 +51,19 @@ if (role === 'service') {
     secured.on('error', () => {})
   })
 } else {
-  const ready: tls.TLSSocket[] = []
+  const pool: tls.TLSSocket[] = []
   for (let i = 0; i < count; i++) {
     const secured = tls.connect({ port: target, host: '127.0.0.1', secureContext, rejectUnauthorized: false })
     secured.setNoDelay(true)
+    secured.on('error', () => {}) // an idle one reset: its sample fails, not the process
     await once(secured, 'secureConnect')
     secured.write('w')
     await once(secured, 'data')
-    ready.push(secured)
+    pool.push(secured)
   }
   server = net.createServer((app) => {
     app.setNoDelay(true)
-    const secured = ready.shift()
+    const secured = pool.shift()
     if (secured == null) { app.destroy(); return }
     pipeBoth(app, secured)
   })

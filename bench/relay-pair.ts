@@ -4,7 +4,7 @@ import { startReadyProcess, type ReadyProcess } from './ready-process.js'
 /**
  * The least a pair of daemons written in Node adds to a warm connect, about:
  * two processes (relay-pair-process.ts) relaying over TLS connections opened
- * beforehand (cspace's certificate and TLS settings), one per application
+ * beforehand (cspace's certificate and TLS 1.3 settings), one per application
  * connection, and nothing else — no multiplexing, no request, no libp2p.
  * What cspace adds beyond this is its own; what this adds over direct is the
  * design's (docs/BENCHMARKS.md, "Warm connect against its floor in Node").

@@ -64,23 +64,27 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
   const echo = await echoServer()
   // one pre-opened TLS connection per round trip it will carry
   const relays = await startRelayPair(echo.port, WARM_UP_ROUNDS + opts.samples)
-  const paths: Record<string, number> = {
-    direct: echo.port,
-    [RELAY_PAIR]: relays.port,
-    'ssh -L (session up)': await sshTunnel(sshd, echo.port),
-    'cspace warm': await topo.tunnel('echo', echo.port)
+  let samples: Record<string, number[]>
+  try {
+    const paths: Record<string, number> = {
+      direct: echo.port,
+      [RELAY_PAIR]: relays.port,
+      'ssh -L (session up)': await sshTunnel(sshd, echo.port),
+      'cspace warm': await topo.tunnel('echo', echo.port)
+    }
+    samples = Object.fromEntries(Object.keys(paths).map(k => [k, []]))
+    // Warm-up, not counted: the first connect opens the spare streams, and the
+    // first few dozen run the daemons' code in V8's interpreter; "warm" is a
+    // daemon that has been up a while (docs/BENCHMARKS.md, warm connect)
+    for (let i = 0; i < WARM_UP_ROUNDS; i++) {
+      for (const port of Object.values(paths)) await roundTrip(port)
+    }
+    for (let i = 0; i < opts.samples; i++) {
+      for (const [name, port] of Object.entries(paths)) samples[name].push(await roundTrip(port))
+    }
+  } finally {
+    await relays.stop()
   }
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map(k => [k, []]))
-  // Warm-up, not counted: the first connect opens the spare streams, and the
-  // first few dozen run the daemons' code in V8's interpreter; "warm" is a
-  // daemon that has been up a while (docs/BENCHMARKS.md, warm connect)
-  for (let i = 0; i < WARM_UP_ROUNDS; i++) {
-    for (const port of Object.values(paths)) await roundTrip(port)
-  }
-  for (let i = 0; i < opts.samples; i++) {
-    for (const [name, port] of Object.entries(paths)) samples[name].push(await roundTrip(port))
-  }
-  await relays.stop()
 
   samples['ssh fresh'] = []
   for (let i = 0; i < opts.freshSsh; i++) {

@@ -28,8 +28,6 @@ test('npm run bench harness runs end to end and reports every figure', async () 
     for (const p of ['direct', 'cspace', 'scp']) positive(r.files.mbps[p].median, `files ${p}`)
     positive(r.files.cpuSecondsPerGiB, 'cpu per GiB')
     for (const p of ['direct', RELAY_PAIR, 'ssh -L (session up)', 'cspace warm', 'ssh fresh']) positive(r.latency.ms[p].median, `latency ${p}`)
-    // the relay pair opened a connection for every round trip it was given
-    assert.equal(r.latency.ms[RELAY_PAIR].n, r.latency.ms.direct.n, 'a relay-pair sample for every warm round')
     // the one new user's first connect, counted as cold or as already connected by the DHT
     const first = ['cspace cold', 'cspace first, DHT-connected'].filter(p => r.latency.ms[p] != null)
     assert.equal(first.reduce((n, p) => n + Number(r.latency.ms[p].n), 0), 1, `one first connect in ${JSON.stringify(r.latency.ms)}`)
