@@ -23,7 +23,8 @@ if ((role !== 'service' && role !== 'app') || !(listen > 0) || !(target > 0)) {
   process.stderr.write('usage: relay-pair-process.js service|app LISTEN-PORT TARGET-PORT [CONNECTIONS]\n')
   process.exit(2)
 }
-// cspace's own certificate and TLS 1.3 settings
+// cspace's own certificate and TLS 1.3 settings; only the server's
+// certificate is sent and there is no ALPN, which no warm sample sees
 const secureContext = await new TlsIdentity(await generateKeyPair('Ed25519')).secureContext()
 
 function pipeBoth (a: net.Socket, b: net.Socket): void {

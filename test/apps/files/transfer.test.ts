@@ -32,6 +32,11 @@ describe('files: send and receive across daemons', () => {
   const autoAccept = async (on: boolean): Promise<void> => { await cli(bob.home, on ? ['receive', '--accept-from', 'alice'] : ['transfers', 'config', '--ask', 'alice']) }
   const useDownloads = async (dir: string): Promise<void> => { await cli(bob.home, ['transfers', 'config', '--downloads', dir]) }
   const visible = (dir: string): string[] => readdirSync(dir).filter(n => !n.startsWith('.')).sort()
+  /** Bob's bytes received, from the first progress event (control subscribed) reporting at least `bytes`. */
+  const received = async (control: ControlClient, bytes: number): Promise<number> => await new Promise((resolve) => control.onEvent((event, data) => {
+    const n = (data as { receivedBytes?: number }).receivedBytes ?? 0
+    if (event === 'progress' && n >= bytes) resolve(n)
+  }))
 
   before(async () => {
     ;({ boot, alice, bob, bobD } = await startTwoUsers())
@@ -163,17 +168,13 @@ describe('files: send and receive across daemons', () => {
     const size = 256 * MiB
     const sum = writeRandomFile(join(src, 'big.bin'), size)
     const control = await ControlClient.open('files', bob.home)
-    let seen = 0
-    const killAt = new Promise<void>((resolve) => control.onEvent((event, data) => {
-      const p = data as { receivedBytes?: number }
-      if (event === 'progress' && (p.receivedBytes ?? 0) >= 16 * MiB) { seen = p.receivedBytes ?? 0; resolve() }
-    }))
+    const killAt = received(control, 16 * MiB)
     await control.request('subscribe')
     const sender = spawnCspace(['send', 'bob', join(src, 'big.bin'), '--json'], { home: alice.home })
     const exited = once(sender, 'exit') as Promise<[number]>
     let out = ''
     sender.stdout?.on('data', (b: Buffer) => { out += b.toString() })
-    await killAt
+    const seen = await killAt
     await bobD.kill()
     assert.ok(seen < size, `the transfer finished before the kill (${seen} bytes reported); use a bigger file`)
     bobD = await startDaemon(bob.home, boot)
@@ -200,14 +201,11 @@ describe('files: send and receive across daemons', () => {
     let seen = 0
     const control = await ControlClient.open('files', bob.home)
     try {
-      const reached = new Promise<void>((resolve) => control.onEvent((event, data) => {
-        const p = data as { receivedBytes?: number }
-        if (event === 'progress' && (p.receivedBytes ?? 0) > 8 * MiB) { seen = p.receivedBytes ?? 0; resolve() }
-      }))
+      const reached = received(control, 8 * MiB + 1)
       await control.request('subscribe')
       const sender = spawnCspace(['send', 'bob', join(src, 'big2.bin'), '--json'], { home: alice.home })
       const exited = once(sender, 'exit')
-      await Promise.race([reached, exited.then(() => { throw new Error('the sender exited before bob had 8 MiB') })])
+      seen = await Promise.race([reached, exited.then((): never => { throw new Error('the sender exited before bob had 8 MiB') })])
       sender.kill('SIGKILL')
       await exited
     } finally {
