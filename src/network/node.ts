@@ -10,7 +10,7 @@ import { circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { MemoryDatastore } from 'datastore-core'
 import type { Datastore } from 'interface-datastore'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import { presenceSelector, presenceValidator } from './presence-validator.js'
 import { PRESENCE_NAMESPACE } from './presence-record.js'
@@ -19,6 +19,7 @@ import { punchableTcp } from './punchable-tcp.js'
 import { secureTcp } from './secure-tcp.js'
 import { TlsIdentity } from './native-tls.js'
 import { reachability, type ReachabilityService } from './reachability.js'
+import { withPunchAddress } from './punch-address.js'
 import { RelayMeter } from './relay-meter.js'
 import { libp2pLogger } from '../util/log.js'
 import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
@@ -171,7 +172,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       // a router relays; a user reached through one tries to punch through
       // both NATs to a direct connection
       ...(init.router ? { relay: relayServer(relayLimits) } : {}),
-      ...(init.router ? {} : { dcutr: dcutr() })
+      ...(init.router ? {} : { dcutr: withPunchAddress(dcutr(), () => punchAddress(node)) })
     }
   })
   gate.attach(node)
@@ -180,6 +181,12 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   trustConnectedContacts(node, node.services.dht)
   if (meter != null) relayMeters.set(node, meter)
   return node
+}
+
+/** Where a hole punch reaches us, with our peer ID (the transport picks TLS roles by it); none unless found unreachable. */
+function punchAddress (node: NetworkNode): Multiaddr | undefined {
+  const punch = node.services.reachability?.punchable
+  return punch == null ? undefined : multiaddr(`${punch}/p2p/${node.peerId.toString()}`)
 }
 
 const relayMeters = new WeakMap<NetworkNode, RelayMeter>()

@@ -96,12 +96,9 @@ export class PresencePublisher {
   /** The addresses this node tells others to dial, as published. */
   dialableAddresses (): string[] {
     const seen = new Set<string>()
-    // a NAT'd node's mapping is for hole punching only: a dial to it fails
-    const punchOnly = this.components.node.services.reachability?.punchable
     for (const ma of this.components.node.getMultiaddrs()) {
       const bare = ma.decapsulateCode(421).toString() // drop /p2p/<id>
       if (!this.init.allowPrivateAddresses && isPrivate(multiaddr(bare))) continue
-      if (bare === punchOnly) continue
       seen.add(bare)
     }
     return [...seen].slice(0, MAX_PRESENCE_ADDRESSES)

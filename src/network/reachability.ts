@@ -139,17 +139,10 @@ export class ReachabilityService implements Startable {
       this.components.addressManager.addObservedAddr(ma)
       this.components.addressManager.confirmObservedAddr(ma)
     }
-    if (this.reachability === 'private' && this.observed != null) {
-      // offered to DCUtR, which sends it to a peer reached through a router
-      // so that both can dial each other at once; presence leaves it out
-      this.punchable = this.observed.toString()
-      this.components.addressManager.addObservedAddr(this.observed)
-      this.components.addressManager.confirmObservedAddr(this.observed)
-    } else if (this.reachability === 'public' && this.punchable != null) {
-      // reachable now (the network changed): nothing left to punch through
-      this.components.addressManager.removeObservedAddr(multiaddr(this.punchable))
-      this.punchable = undefined
-    }
+    // offered to DCUtR only (punch-address.ts), which sends it to a peer
+    // reached through a router so that both can dial each other at once;
+    // once reachable (the network changed) there is nothing to punch through
+    this.punchable = this.reachability === 'private' ? this.observed?.toString() : undefined
     if (this.reachability === 'private' && !this.relaying && this.init.relaySlots > 0) {
       this.relaying = true
       // each '/p2p-circuit' listener is one slot on a router libp2p knows

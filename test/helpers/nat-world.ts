@@ -10,7 +10,7 @@ const exec = promisify(execFile)
 
 export interface ConnectionRow { contact: string | null, relayed: boolean, remoteAddr: string }
 export interface StatusRow {
-  node: { reachability: string, relaySlots: Array<{ router: string }>, relayedFor: number | null, relayedBytes: number | null }
+  node: { reachability: string, addresses: string[], relaySlots: Array<{ router: string }>, relayedFor: number | null, relayedBytes: number | null }
   contacts: Array<{ name: string, presence: string }>
   presence: { addresses: string[] } | null
 }
