@@ -8,7 +8,7 @@ import { createTopology, type Topology, type UserEdge } from './netns.js'
 
 const exec = promisify(execFile)
 
-export interface ConnectionRow { contact: string | null, relayed: boolean, remoteAddr: string }
+export interface ConnectionRow { contact: string | null, relayed: boolean, remoteAddr: string, streams: number }
 export interface StatusRow {
   node: { reachability: string, addresses: string[], relaySlots: Array<{ router: string }>, relayedFor: number | null, relayedBytes: number | null }
   contacts: Array<{ name: string, presence: string }>

@@ -195,7 +195,7 @@ describe('alice and bob both behind cone NATs: the relayed connection is upgrade
   before(async () => { w = await startNatWorld({ alice: 'cone', bob: 'cone', blobBytes: SIZE }) })
   after(async () => { await w?.destroy() })
 
-  test('the first connect goes through a router at once; a direct connection follows without ending sessions begun through the router, and 32 MiB each way then bypass the routers', async (t) => {
+  test('the first connect goes through a router at once; a direct connection follows without ending the session begun through the router, which then closes; 32 MiB each way then bypass the routers', async (t) => {
     await waitFor('bob online for alice, through routers', async () => {
       const s = await w.status('bob')
       return s.node.reachability === 'private' && (s.presence?.addresses ?? []).filter(a => a.includes('/p2p-circuit')).length === 2
@@ -212,20 +212,25 @@ describe('alice and bob both behind cone NATs: the relayed connection is upgrade
     assert.ok(!alice.node.addresses.some(a => a.startsWith(`/ip4/${w.net.publicIp.alice}/`) && !a.includes('/p2p-circuit')), alice.node.addresses.join(' '))
 
     const port = Number((await w.cli('alice', ['forward', '0', 'bob', 'sink'])).trim())
-    const started = Date.now()
-    const first = await w.inAlice(`printf hello | socat -t 30 STDIO TCP:127.0.0.1:${port}`)
-    assert.match(first, /^[0-9a-f]{64}/, 'the first session was carried (through a router) without waiting for the punch')
-    // a session opened through the router, still running when the punch succeeds
     await w.cli('bob', ['expose', 'reply', '--exec', 'read line; echo "pong $line"'])
     const replyPort = Number((await w.cli('alice', ['forward', '0', 'bob', 'reply'])).trim())
-    // (its application answers 12 s in: the punch comes well before)
+    // The first connect is a long session: it goes through a router at once,
+    // without waiting for the punch, and is still running when the punch
+    // succeeds (its application answers 12 s in).
+    const started = Date.now()
     let longSessionEnded = false
     const longSession = w.inAlice(`(sleep 12; echo ping) | socat -t 30 STDIO TCP:127.0.0.1:${replyPort}`).finally(() => { longSessionEnded = true })
-    const direct = await waitFor('a direct connection from alice to bob', async () => (await w.connectionsToBob()).find(c => !c.relayed), 30_000, 250)
+    const direct = await waitFor('a direct connection from alice to bob', async () => (await w.connectionsToBob()).find(c => !c.relayed), 30_000, 100)
     t.diagnostic(`direct connection ${Date.now() - started} ms after the first connect, to ${direct.remoteAddr}`)
     assert.ok(direct.remoteAddr.startsWith(`/ip4/${w.net.publicIp.bob}/tcp/`), direct.remoteAddr)
+    const during = await w.connectionsToBob()
+    assert.ok(during.some(c => c.relayed && c.streams > 0), `the session kept its relayed connection past the punch: ${JSON.stringify(during)}`)
     assert.equal(longSessionEnded, false, 'the punch came while the session through the router was still open')
+    // a new session takes the direct connection meanwhile
+    const second = await w.inAlice(`printf hello | socat -t 30 STDIO TCP:127.0.0.1:${port}`)
+    assert.match(second, /^[0-9a-f]{64}/)
     assert.equal((await longSession).trim(), 'pong ping', 'the session begun through the router survived the upgrade')
+    await waitFor('the relayed connection closed after its last session', async () => (await w.connectionsToBob()).every(c => !c.relayed), 30_000, 250)
 
     const relayedBefore = await w.relayedByRouters()
     const down = Number((await w.cli('alice', ['forward', '0', 'bob', 'blob'])).trim())
