@@ -15,7 +15,8 @@ export { ConnectStatus }
  *   response (callee → caller): 0x01, status (1 byte), len (1 byte), message (UTF-8)
  *
  * After status OK the stream carries the application's bytes, both ways, with
- * half-close. Nothing else is ever framed. A caller may send application
+ * half-close. A callee that asks its user first sends status Asking, then the
+ * answer in a second response frame. Nothing else is ever framed. A caller may send application
  * bytes right after the request (SessionManager.connectEarly): the callee
  * reads exactly one request frame and leaves the rest in the stream, and
  * may hold its OK until the service's first bytes (at most 1 s,
@@ -56,17 +57,27 @@ export async function readRequest (stream: Stream, signal: AbortSignal): Promise
 }
 
 /**
- * Reads the response frame. `negotiation`: the bytes the remote must send
- * first, its confirmation of a protocol proposed without waiting
- * (proposed-stream.ts); anything else there means it does not offer the
- * protocol.
+ * Reads the response: one frame, or the interim Asking and then the answer.
+ * `negotiation`: the bytes the remote must send first, its confirmation of a
+ * protocol proposed without waiting (proposed-stream.ts); anything else there
+ * means it does not offer the protocol. `onAsking`: the callee is asking its
+ * user; the wait for the answer goes on under the signal this returns.
  */
-export async function readResponse (stream: Stream, signal: AbortSignal, negotiation?: Uint8Array): Promise<{ response: ConnectResponse, stream: Stream }> {
+export async function readResponse (stream: Stream, signal: AbortSignal, negotiation?: Uint8Array, onAsking?: () => AbortSignal): Promise<{ response: ConnectResponse, stream: Stream }> {
+  let response = await readResponseFrame(stream, signal, negotiation)
+  if (response.status === ConnectStatus.Asking) {
+    response = await readResponseFrame(stream, onAsking?.() ?? signal)
+    if (response.status === ConnectStatus.Asking) throw new ProtocolViolation('the remote said twice that it is asking its user')
+  }
+  return { response, stream }
+}
+
+async function readResponseFrame (stream: Stream, signal: AbortSignal, negotiation?: Uint8Array): Promise<ConnectResponse> {
   const skip = negotiation?.byteLength ?? 0
   const length = negotiation == null ? responseLength : (head: Uint8ArrayList) => afterNegotiation(head, negotiation)
   const frame = (await readFrame(stream, length, signal)).frame.sublist(skip)
   const message = new TextDecoder().decode(frame.subarray(3))
-  return { response: { status: frame.get(1) as ConnectStatus, message }, stream }
+  return { status: frame.get(1) as ConnectStatus, message }
 }
 
 /** The request frame's length once its head is in; throws on a head that can never be valid. */

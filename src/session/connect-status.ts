@@ -6,5 +6,11 @@ export enum ConnectStatus {
   ServiceUnreachable = 3,
   BadRequest = 4,
   UnsupportedVersion = 5,
-  Busy = 6
+  Busy = 6,
+  /**
+   * Not an answer: the callee is asking its user (a "prompt" rule), and the
+   * answer follows in a second response frame. It lets the caller wait as
+   * long as a person may take instead of its connect deadline.
+   */
+  Asking = 7
 }

@@ -15,8 +15,11 @@ export type PromptDecision = 'allow' | 'deny'
 /** `detail` of the 'prompt-settled' event (the 'prompt' event's detail is the PromptRequest). */
 export interface PromptSettled { request: PromptRequest, decision: PromptDecision }
 
+/** How long a request waits for the user before it is denied, unless configured. */
+export const PROMPT_TIMEOUT_MS = 60_000
+
 export interface PromptQueueInit {
-  /** How long a request waits for the user before it is denied. Default 60 s. */
+  /** How long a request waits for the user before it is denied. Default PROMPT_TIMEOUT_MS. */
   timeoutMs?: number
   /** Requests beyond this many pending are denied at once, so a flood cannot pile up. Default 100. */
   maxPending?: number
@@ -41,7 +44,7 @@ export class PromptQueue extends EventTarget {
 
   constructor (init: PromptQueueInit = {}) {
     super()
-    this.timeoutMs = init.timeoutMs ?? 60_000
+    this.timeoutMs = init.timeoutMs ?? PROMPT_TIMEOUT_MS
     this.maxPending = init.maxPending ?? 100
     this.now = init.now ?? Date.now
   }

@@ -6,7 +6,7 @@ import { negotiationAnswer, openProposedStream, type NetworkNode, type PresenceR
 import { componentLogger } from '../util/log.js'
 import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readRequest, readResponse } from './connect-protocol.js'
 import { decide, validateServiceName, type Rule } from './permissions.js'
-import type { PromptQueue } from './prompts.js'
+import { PROMPT_TIMEOUT_MS, type PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
 import { ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
 import { keepRelayedSessionsOpen } from './relayed-sessions.js'
@@ -15,6 +15,13 @@ import { connectionTo } from './connection-to.js'
 import { holdResponseForFirstBytes } from './held-response.js'
 
 const log = componentLogger('session')
+
+/**
+ * How long a caller waits for an answer once the callee says it is asking its
+ * user (status Asking): the callee's prompt timeout, after which it denies,
+ * and room for a slow link. The connect deadline would cut a person off.
+ */
+const ASKING_WAIT_MS = PROMPT_TIMEOUT_MS + 30_000
 
 /** Bounds the parsed peer ids kept (one per contact connected to); past it they are parsed afresh. */
 const MAX_PARSED_PEER_IDS = 1024
@@ -175,7 +182,12 @@ export class SessionManager {
     // one yamux frame for both: the callee parses, queues and dispatches once
     const request = encodeRequest(service)
     stream.send(first != null && first.byteLength > 0 ? Buffer.concat([request, first]) : request)
-    const accepted = readResponse(stream, signal, negotiation).then(({ response }) => {
+    const whileAsking = (): AbortSignal => {
+      log('%s is asking its user about %s', target.label, service)
+      const wait = AbortSignal.timeout(ASKING_WAIT_MS)
+      return options.signal == null ? wait : AbortSignal.any([wait, options.signal])
+    }
+    const accepted = readResponse(stream, signal, negotiation, whileAsking).then(({ response }) => {
       if (response.status !== ConnectStatus.Ok) throw new ServiceRefused(target.label, service, response.status, response.message)
     }).catch((err: Error) => {
       stream.abort(err)
@@ -220,6 +232,8 @@ export class SessionManager {
     if (decision.action === 'deny') { refuse(ConnectStatus.NotAllowed); return }
     if (decision.action === 'prompt') {
       if (handler == null) { refuse(ConnectStatus.NotAllowed); return }
+      // the caller then waits as long as a person may take
+      stream.send(encodeResponse(ConnectStatus.Asking))
       const closed = new AbortController()
       const onClose = (): void => closed.abort()
       stream.addEventListener('close', onClose)

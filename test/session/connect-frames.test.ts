@@ -80,6 +80,65 @@ describe('connect frames that arrive together with data and the close', () => {
     assert.equal(await rest(stream), '')
   })
 
+  test('response: Asking, then the answer under the wait it asked for; in one message or two', async () => {
+    for (const together of [true, false]) {
+      const { caller, callee } = await pair()
+      let asked = 0
+      const reading = readResponse(caller, AbortSignal.timeout(5000), undefined, () => { asked++; return AbortSignal.timeout(5000) })
+      if (together) {
+        callee.send(Buffer.concat([encodeResponse(ConnectStatus.Asking), encodeResponse(ConnectStatus.Ok), Buffer.from('after')]))
+      } else {
+        callee.send(encodeResponse(ConnectStatus.Asking))
+        await waitFor('the caller told of the question', () => asked === 1, 5000, 5)
+        callee.send(Buffer.concat([encodeResponse(ConnectStatus.NotAllowed, 'no'), Buffer.from('after')]))
+      }
+      await callee.close()
+      const { response, stream } = await reading
+      assert.equal(asked, 1)
+      assert.deepEqual(response, together ? { status: ConnectStatus.Ok, message: '' } : { status: ConnectStatus.NotAllowed, message: 'no' })
+      assert.equal(await rest(stream), 'after')
+      await caller.close()
+    }
+  })
+
+  test('response: once Asking came, the first deadline no longer applies; the one for the answer does', async () => {
+    const { caller, callee } = await pair()
+    const first = new AbortController()
+    const answer = new AbortController()
+    let asked = false
+    const reading = readResponse(caller, first.signal, undefined, () => { asked = true; return answer.signal })
+    callee.send(encodeResponse(ConnectStatus.Asking))
+    await waitFor('the caller told of the question', () => asked, 5000, 5)
+    first.abort(new Error('connect deadline'))
+    callee.send(encodeResponse(ConnectStatus.Ok))
+    assert.equal((await reading).response.status, ConnectStatus.Ok)
+    caller.abort(new Error('done'))
+
+    // the callee never answers: the answer's deadline ends the wait
+    const again = await pair()
+    const answerDeadline = new AbortController()
+    const stalled = readResponse(again.caller, new AbortController().signal, undefined, () => {
+      queueMicrotask(() => { answerDeadline.abort(new Error('answer deadline')) })
+      return answerDeadline.signal
+    })
+    again.callee.send(encodeResponse(ConnectStatus.Asking))
+    await assert.rejects(stalled, /answer deadline/)
+    again.caller.abort(new Error('done'))
+  })
+
+  test('response: a second Asking, or a truncated answer after Asking, is a protocol violation', async () => {
+    const { caller, callee } = await pair()
+    callee.send(Buffer.concat([encodeResponse(ConnectStatus.Asking), encodeResponse(ConnectStatus.Asking)]))
+    await assert.rejects(readResponse(caller, AbortSignal.timeout(5000), undefined, () => AbortSignal.timeout(5000)), /twice/)
+    caller.abort(new Error('done'))
+
+    const cut = await pair()
+    cut.callee.send(Buffer.concat([encodeResponse(ConnectStatus.Asking), Buffer.from([1, 0])]))
+    await cut.callee.close()
+    await assert.rejects(readResponse(cut.caller, AbortSignal.timeout(5000), undefined, () => AbortSignal.timeout(5000)), /ended after 2 bytes/)
+    cut.caller.abort(new Error('done'))
+  })
+
   test('the pipe ends the local side when the FIN came after the answer, before it was attached', async () => {
     const { caller, callee } = await pair()
     callee.send(encodeResponse(ConnectStatus.Ok))

@@ -96,6 +96,20 @@ describe('permissions and prompts', () => {
     assert.match(again.stderr, /no pending request/)
   })
 
+  test('a prompt answered after the caller\'s 15 s connect deadline still lets the session through', async () => {
+    const started = Date.now()
+    const pending = runCli(alice.home, ['connect', 'bob', 'desktop'], { input: 'late, but allowed' })
+    const req = await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    // a person may take longer than connecting does: answer only once the
+    // caller's connect deadline (SessionManager's connectTimeoutMs) has passed
+    await new Promise(resolve => setTimeout(resolve, Math.max(0, started + 17_000 - Date.now())))
+    const allow = await runCli(bob.home, ['requests', 'allow', req.id])
+    assert.equal(allow.code, 0, `the request was still pending: ${allow.stderr}`)
+    const r = await pending
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'late, but allowed')
+  })
+
   test('a forward sends the first bytes with the request: they wait for the answer, and a refusal closes the socket', async () => {
     const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'desktop'])).stdout.trim())
     const payload = randomBytes(200_000)
