@@ -1,6 +1,6 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
@@ -216,10 +216,11 @@ describe('alice and bob both behind cone NATs: the relayed connection is upgrade
     const replyPort = Number((await w.cli('alice', ['forward', '0', 'bob', 'reply'])).trim())
     // The first connect is a long session: it goes through a router at once,
     // without waiting for the punch, and is still running when the punch
-    // succeeds (its application answers 12 s in).
+    // succeeds (its application sends only once the test says so).
+    const go = join(w.dir, 'go')
     const started = Date.now()
     let longSessionEnded = false
-    const longSession = w.inAlice(`(sleep 12; echo ping) | socat -t 30 STDIO TCP:127.0.0.1:${replyPort}`).finally(() => { longSessionEnded = true })
+    const longSession = w.inAlice(`(while [ ! -e ${go} ]; do sleep 0.05; done; echo ping) | socat -t 30 STDIO TCP:127.0.0.1:${replyPort}`).finally(() => { longSessionEnded = true })
     const direct = await waitFor('a direct connection from alice to bob', async () => (await w.connectionsToBob()).find(c => !c.relayed), 30_000, 100)
     t.diagnostic(`direct connection ${Date.now() - started} ms after the first connect, to ${direct.remoteAddr}`)
     assert.ok(direct.remoteAddr.startsWith(`/ip4/${w.net.publicIp.bob}/tcp/`), direct.remoteAddr)
@@ -229,6 +230,7 @@ describe('alice and bob both behind cone NATs: the relayed connection is upgrade
     // a new session takes the direct connection meanwhile
     const second = await w.inAlice(`printf hello | socat -t 30 STDIO TCP:127.0.0.1:${port}`)
     assert.match(second, /^[0-9a-f]{64}/)
+    writeFileSync(go, '')
     assert.equal((await longSession).trim(), 'pong ping', 'the session begun through the router survived the upgrade')
     await waitFor('the relayed connection closed after its last session', async () => (await w.connectionsToBob()).every(c => !c.relayed), 30_000, 250)
 

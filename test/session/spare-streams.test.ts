@@ -43,8 +43,9 @@ describe('spare connect streams', () => {
 
   const connectStreams = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams).filter(s => s.protocol === CONNECT_PROTOCOL && s.status === 'open')
 
-  /** Alice's open outbound streams to bob, negotiated or not. */
-  const outbound = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams).filter(s => s.direction === 'outbound' && s.status === 'open')
+  /** Alice's open outbound streams to bob, negotiated or not, but none of another protocol (kad-dht's self-query may open one at any time). */
+  const outbound = (): Stream[] => alice.getConnections(bob.peerId).flatMap(c => c.streams)
+    .filter(s => s.direction === 'outbound' && s.status === 'open' && (s.protocol == null || s.protocol === CONNECT_PROTOCOL))
   /** Once the only outbound streams besides `except` are SPARES_PER_CONNECTION negotiated spares: those. */
   const spares = async (what: string, except?: Stream): Promise<Stream[]> => await waitFor(what, () => {
     const s = outbound().filter(x => x.id !== except?.id)

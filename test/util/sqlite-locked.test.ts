@@ -19,7 +19,8 @@ setTimeout(() => { db.exec('COMMIT'); db.close() }, Number(process.argv[2]))
 
 test('a statement that needs a lock another process holds waits for it, within the limit', async () => {
   const path = join(tempDir('cspace-sqlite-locked-'), 'shared.db')
-  const holder = spawn(process.execPath, ['--input-type=module', '-e', HOLDER, path, '400'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // held long enough that the two refusals below surely come while it is held
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', HOLDER, path, '2000'], { stdio: ['ignore', 'pipe', 'inherit'] })
   await once(holder.stdout, 'data')
   const db = new DatabaseSync(path)
   assert.throws(() => { db.exec('PRAGMA journal_mode = WAL') }, /database is locked/, 'plain exec fails at once')
