@@ -5,6 +5,13 @@ import { locateDaemon, type SdkOptions } from './daemon-locator.js'
 import { openAppSocket } from './app-socket.js'
 
 /**
+ * How long the daemon may take to answer a connect: its own deadlines end
+ * one within 105 s (15 s to reach the user, then up to 90 s while the
+ * other side asks its user whether to allow it).
+ */
+const CONNECT_REPLY_TIMEOUT_MS = 120_000
+
+/**
  * connect(user, service): a byte stream whose other end is `service` of
  * `user` (a contact name, or a user ID), authenticated and encrypted by the
  * local daemon. Rejects with the daemon's reason (offline, not allowed, …).
@@ -16,5 +23,5 @@ export async function connect (user: string, service: string, options: SdkOption
   const local = inProcessDaemon(options.home ?? resolveHome())
   if (local != null) return await local.connect(user, service)
   // returned neither paused nor flowing: it flows once the caller attaches a reader
-  return await openAppSocket(locateDaemon(options), { op: 'connect', user, service })
+  return await openAppSocket(locateDaemon(options), { op: 'connect', user, service }, CONNECT_REPLY_TIMEOUT_MS)
 }
