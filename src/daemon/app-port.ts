@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface'
 import { CspaceError } from '../errors.js'
 import { ConnectStatus, pipeSocketStream, type IncomingRequest, type ServiceRegistry, type SessionManager } from '../session/index.js'
 import { componentLogger } from '../util/log.js'
-import { encodeLine, MAX_HEADER_BYTES, parseAppRequest, type AppReply, type AppRequest, type IncomingEvent } from './app-protocol.js'
+import { encodeLine, MAX_HEADER_BYTES, parseAppRequest, type AppReply, type AppRequest, type AskingEvent, type IncomingEvent } from './app-protocol.js'
 import { readLine } from './line-reader.js'
 
 const log = componentLogger('daemon:app-port')
@@ -70,7 +70,7 @@ export class AppPort {
     }
     try {
       switch (req.op) {
-        case 'connect': await this.connect(socket, req.user, req.service); break
+        case 'connect': await this.connect(socket, req.user, req.service, req.progress === true); break
         case 'listen': this.listen(socket, req.service); break
         case 'accept': await this.accept(socket, req.id); break
       }
@@ -79,10 +79,11 @@ export class AppPort {
     }
   }
 
-  private async connect (socket: Socket, user: string, service: string): Promise<void> {
+  private async connect (socket: Socket, user: string, service: string, progress: boolean): Promise<void> {
     const closed = new AbortController()
     socket.once('close', () => closed.abort())
-    const stream = await this.c.sessions.connect(user, service, { signal: closed.signal })
+    const onAsking = progress ? () => { socket.write(encodeLine({ v: 1, event: 'asking' } satisfies AskingEvent)) } : undefined
+    const stream = await this.c.sessions.connect(user, service, { signal: closed.signal, onAsking })
     await this.join(socket, stream)
   }
 

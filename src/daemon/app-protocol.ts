@@ -5,6 +5,8 @@
  * reply the connection carries only the application's bytes.
  *
  *   → {"v":1,"token":T,"op":"connect","user":"bob","service":"ssh"}
+ *   ← {"v":1,"event":"asking"}  only if the connect had "progress":true: bob is
+ *                                asked whether to allow it; the reply follows
  *   → {"v":1,"token":T,"op":"listen","service":"chat"}        (control connection)
  *   ← {"v":1,"event":"incoming","id":"…","caller":{…}}       (on the control connection)
  *   → {"v":1,"token":T,"op":"accept","id":"…"}               (a new connection per incoming)
@@ -14,7 +16,8 @@ export const APP_PROTOCOL_VERSION = 1
 export const MAX_HEADER_BYTES = 4096
 
 export type AppOperation =
-  | { op: 'connect', user: string, service: string }
+  /** `progress`: also send the interim "asking" line (programs that read one reply line leave it off). */
+  | { op: 'connect', user: string, service: string, progress?: boolean }
   | { op: 'listen', service: string }
   | { op: 'accept', id: string }
 
@@ -22,6 +25,9 @@ export type AppRequest = { v: 1, token: string } & AppOperation
 
 /** `usage`: the request named something that does not exist or was malformed (the CLI exits 2). */
 export interface AppReply { v: 1, ok: boolean, code?: string, message?: string, usage?: boolean }
+
+/** The interim line of a connect that asked for progress: the other side is asking its user. */
+export interface AskingEvent { v: 1, event: 'asking' }
 
 export interface IncomingEvent {
   v: 1
@@ -51,7 +57,10 @@ export function parseAppRequest (line: string): AppRequest {
     return r[k] as string
   }
   switch (r.op) {
-    case 'connect': return { v: 1, token: r.token, op: 'connect', user: str('user'), service: str('service') }
+    case 'connect': {
+      if (r.progress !== undefined && typeof r.progress !== 'boolean') throw new AppProtocolError('"progress" must be true or false')
+      return { v: 1, token: r.token, op: 'connect', user: str('user'), service: str('service'), ...(r.progress === true ? { progress: true } : {}) }
+    }
     case 'listen': return { v: 1, token: r.token, op: 'listen', service: str('service') }
     case 'accept': return { v: 1, token: r.token, op: 'accept', id: str('id') }
     default: throw new AppProtocolError(`unknown op ${JSON.stringify(r.op)}`)

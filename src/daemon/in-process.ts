@@ -16,7 +16,7 @@ const log = componentLogger('daemon:in-process')
  * transfer, that hop was a third of the receiving daemon's CPU).
  */
 export interface InProcessDaemon {
-  connect: (user: string, service: string, options?: { signal?: AbortSignal }) => Promise<Duplex>
+  connect: (user: string, service: string, options?: { signal?: AbortSignal, onAsking?: () => void }) => Promise<Duplex>
   /** Offers `service` until closed here or the daemon stops (then `closed` resolves). */
   listen: (service: string, handler: (session: Duplex, caller: CallerInfo) => void) => { close: () => void, closed: Promise<void> }
 }

@@ -19,9 +19,15 @@ const CONNECT_REPLY_TIMEOUT_MS = 120_000
  * in the daemon's own process (the apps' background parts) gets an in-memory
  * Duplex with the same behaviour, without the loopback hop.
  */
-export async function connect (user: string, service: string, options: SdkOptions = {}): Promise<Duplex> {
+export async function connect (user: string, service: string, options: ConnectOptions = {}): Promise<Duplex> {
   const local = inProcessDaemon(options.home ?? resolveHome())
-  if (local != null) return await local.connect(user, service)
+  if (local != null) return await local.connect(user, service, { onAsking: options.onAsking })
+  const request = { op: 'connect' as const, user, service, ...(options.onAsking != null ? { progress: true } : {}) }
   // returned neither paused nor flowing: it flows once the caller attaches a reader
-  return await openAppSocket(locateDaemon(options), { op: 'connect', user, service }, CONNECT_REPLY_TIMEOUT_MS)
+  return await openAppSocket(locateDaemon(options), request, CONNECT_REPLY_TIMEOUT_MS, options.onAsking)
+}
+
+export interface ConnectOptions extends SdkOptions {
+  /** Called if `user` is being asked whether to allow the connection; the answer may take a minute. */
+  onAsking?: () => void
 }

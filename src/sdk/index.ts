@@ -1,5 +1,5 @@
 /** sdk — what applications use: connect(user, service) → net.Socket, listen(service, handler), the local API client, and a private data directory and database per app. */
-export { connect } from './connect.js'
+export { connect, type ConnectOptions } from './connect.js'
 export { listen, type Listener, type Caller, type ConnectionHandler } from './listen.js'
 export { LocalApiClient } from './api-client.js'
 export { locateDaemon, type SdkOptions, type DaemonEndpoint } from './daemon-locator.js'

@@ -129,8 +129,11 @@ export class SessionManager {
     return open
   }
 
-  /** Opens an authenticated stream to `user`'s `service`; resolves once the remote said OK. */
-  async connect (user: string, service: string, options: { signal?: AbortSignal } = {}): Promise<Stream> {
+  /**
+   * Opens an authenticated stream to `user`'s `service`; resolves once the
+   * remote said OK. `onAsking`: called if the remote is asking its user first.
+   */
+  async connect (user: string, service: string, options: { signal?: AbortSignal, onAsking?: () => void } = {}): Promise<Stream> {
     const { stream, accepted, onReply } = await this.connectEarly(user, service, options)
     await accepted
     onReply() // the caller reads from here on; nothing tells when its first reply comes
@@ -150,12 +153,15 @@ export class SessionManager {
    * the same flight as the request once they are in; the stream's other
    * bytes are the caller's to send.
    *
+   * `onAsking`: called if the remote is asking its user first (a prompt);
+   * the answer may then take up to ASKING_WAIT_MS.
+   *
    * `onReply`: call it when the remote's first bytes have arrived (or the
    * session ended). The next connect's spare stream is opened then, so that
    * its negotiation takes neither daemon's time from this session's first
    * round trip (docs/BENCHMARKS.md, warm connect).
    */
-  async connectEarly (user: string, service: string, options: { signal?: AbortSignal, firstBytes?: Promise<Uint8Array | undefined> } = {}): Promise<EarlySession> {
+  async connectEarly (user: string, service: string, options: { signal?: AbortSignal, firstBytes?: Promise<Uint8Array | undefined>, onAsking?: () => void } = {}): Promise<EarlySession> {
     validateServiceName(service)
     const target = this.resolveTarget(user)
     // AbortSignal.any only when there are two: timeout and any() took 17 of the
@@ -184,6 +190,7 @@ export class SessionManager {
     stream.send(first != null && first.byteLength > 0 ? Buffer.concat([request, first]) : request)
     const whileAsking = (): AbortSignal => {
       log('%s is asking its user about %s', target.label, service)
+      options.onAsking?.()
       const wait = AbortSignal.timeout(ASKING_WAIT_MS)
       return options.signal == null ? wait : AbortSignal.any([wait, options.signal])
     }

@@ -44,6 +44,7 @@ describe('application port', () => {
     assert.match(reply(await exchange(port, JSON.stringify({ v: 1, token, op: 'teleport' }) + '\n')).message, /unknown op/)
     assert.match(reply(await exchange(port, JSON.stringify({ v: 7, token, op: 'listen', service: 'x' }) + '\n')).message, /unsupported version 7/)
     assert.match(reply(await exchange(port, JSON.stringify({ v: 1, token, op: 'connect', user: '', service: 'y' }) + '\n')).message, /"user" must be a non-empty string/)
+    assert.match(reply(await exchange(port, JSON.stringify({ v: 1, token, op: 'connect', user: 'x', service: 'y', progress: 'yes' }) + '\n')).message, /"progress" must be true or false/)
   })
 
   test('an oversized or truncated first line is refused; the port keeps serving', async () => {

@@ -53,6 +53,7 @@ describe('permissions and prompts', () => {
     const echo = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'hello files' })
     assert.equal(echo.code, 0, echo.stderr)
     assert.equal(echo.stdout, 'hello files')
+    assert.equal(echo.stderr, '', 'nobody was asked')
     const who = await runCli(alice.home, ['connect', 'bob', 'whoami'])
     assert.equal(who.stdout, `alice|whoami|${alice.userId}`)
   })
@@ -90,6 +91,7 @@ describe('permissions and prompts', () => {
     assert.equal((await runCli(bob.home, ['requests', 'deny', req.id])).code, 0)
     const r = await pending
     assert.equal(r.code, 1)
+    assert.match(r.stderr, /^cspace: bob is being asked whether to allow "desktop"; waiting for their answer\n/, 'told while waiting')
     assert.match(r.stderr, /bob did not allow you to use "desktop"/)
     const again = await runCli(bob.home, ['requests', 'deny', req.id])
     assert.equal(again.code, 2)
@@ -107,7 +109,7 @@ describe('permissions and prompts', () => {
     assert.equal(allow.code, 0, `the request was still pending: ${allow.stderr}`)
     const r = await pending
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdout, 'late, but allowed')
+    assert.equal(r.stdout, 'late, but allowed', 'the notice went to stderr, not into the session')
   })
 
   test('a forward sends the first bytes with the request: they wait for the answer, and a refusal closes the socket', async () => {

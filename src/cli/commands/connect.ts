@@ -6,7 +6,9 @@ export function registerConnectCommand (program: Command): void {
   program.command('connect <user> <service>')
     .description('connect stdin/stdout to USER\'s SERVICE (USER: a contact name or a user ID)')
     .action(async (user: string, service: string) => {
-      const socket = await connect(user, service)
+      // stdout is the session's: what is going on goes to stderr, as ssh does
+      const onAsking = (): void => { process.stderr.write(`cspace: ${user} is being asked whether to allow "${service}"; waiting for their answer\n`) }
+      const socket = await connect(user, service, { onAsking })
       await new Promise<void>((resolve, reject) => {
         let inputDone = false
         let outputDone = false
