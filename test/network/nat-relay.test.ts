@@ -247,6 +247,38 @@ describe('alice and bob both behind cone NATs: the relayed connection is upgrade
 })
 
 /**
+ * A stateful firewall is no NAT: bob's own address and port are what alice
+ * dials, and his outgoing SYN opens the way for hers (or hers, through her
+ * cone NAT, for his). DCUtR punches through both.
+ */
+describe('bob behind a firewall that drops inbound, alice behind a cone NAT: DCUtR punches through', { skip: unavailable }, () => {
+  const BYTES = 4 * 1024 * 1024
+  let w: NatWorld
+
+  before(async () => { w = await startNatWorld({ alice: 'cone', bob: 'firewall', blobBytes: BYTES }) })
+  after(async () => { await w?.destroy() })
+
+  test('reached through a router first, then directly at his own address; the routers stop relaying', async (t) => {
+    await waitFor('bob published through routers', async () => ((await w.status('bob')).presence?.addresses ?? []).filter(a => a.includes('/p2p-circuit')).length === 2, 30_000, 500)
+    const port = Number((await w.cli('alice', ['forward', '0', 'bob', 'blob'])).trim())
+    const started = Date.now()
+    const first = join(w.dir, 'first.bin')
+    await w.inAlice(`socat -u TCP:127.0.0.1:${port} CREATE:${first}`)
+    assert.equal(await sha256File(first), w.blobSha)
+    const direct = await waitFor('a direct connection from alice to bob', async () => (await w.connectionsToBob()).find(c => !c.relayed), 30_000, 100)
+    t.diagnostic(`direct connection ${Date.now() - started} ms after the first connect, to ${direct.remoteAddr}`)
+    assert.ok(direct.remoteAddr.startsWith(`/ip4/${w.net.publicIp.bob}/tcp/`), direct.remoteAddr)
+    await waitFor('the relayed connection gone', async () => (await w.connectionsToBob()).every(c => !c.relayed), 30_000, 250)
+    const relayedBefore = await w.relayedByRouters()
+    const out = join(w.dir, 'direct.bin')
+    await w.inAlice(`socat -u TCP:127.0.0.1:${port} CREATE:${out}`)
+    assert.equal(await sha256File(out), w.blobSha)
+    const relayedNow = await w.relayedByRouters() - relayedBefore
+    assert.ok(relayedNow < 1024 * 1024, `routers relayed ${relayedNow} bytes of a direct transfer`)
+  })
+})
+
+/**
  * A router's bandwidth cap (`router.relayBytesPerSecond`). The one timing
  * assertion in these tests is a lower bound that only a working cap can
  * meet: uncapped, the same 24 MiB cross this loopback topology in about a
