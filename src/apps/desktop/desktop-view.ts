@@ -25,7 +25,8 @@ export async function viewDesktop (options: { user: string, port: number, home?:
     sockets.add(local)
     local.once('close', () => sockets.delete(local))
     local.on('error', () => {})
-    connect(options.user, DESKTOP_SERVICE, { home: options.home }).then((remote) => {
+    const onAsking = (): void => { options.log(`${options.user} is being asked whether to let you view their desktop; waiting for their answer`) }
+    connect(options.user, DESKTOP_SERVICE, { home: options.home, onAsking }).then((remote) => {
       if (local.destroyed) { remote.destroy(); return }
       remote.on('error', () => local.destroy())
       local.on('error', () => remote.destroy())

@@ -114,6 +114,8 @@ describe('desktop: share and view across real daemons', { skip: missing.length >
       const r = await runCli(alice.home, ['requests', '--json'])
       return (JSON.parse(r.stdout) as Array<{ id: string, service: string }>).find(q => q.service === 'desktop')?.id
     }, 30_000, 200)
+    // the viewer is told why nothing shows yet
+    await waitFor('the view saying alice is being asked', () => view.err().includes('alice is being asked whether to let you view their desktop; waiting for their answer'), 30_000, 50)
     // the share told its user how to answer
     await waitOutput(share, new RegExp(`request ${id}: bob \\(.*\\) wants to view your desktop \\[view-only\\]; answer with \`cspace requests allow ${id}\``), 'the request line')
     assert.equal((await runCli(alice.home, ['requests', 'allow', id])).code, 0)
