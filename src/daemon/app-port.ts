@@ -81,9 +81,16 @@ export class AppPort {
 
   private async connect (socket: Socket, user: string, service: string, progress: boolean): Promise<void> {
     const closed = new AbortController()
-    socket.once('close', () => closed.abort())
+    // the other side may ask its user, which can take a minute: a program
+    // that hangs up meanwhile ends the connect, and so the question
+    const stopWatching = watchForHangUp(socket, () => { closed.abort(new Error('the application hung up')) })
     const onAsking = progress ? () => { socket.write(encodeLine({ v: 1, event: 'asking' } satisfies AskingEvent)) } : undefined
-    const stream = await this.c.sessions.connect(user, service, { signal: closed.signal, onAsking })
+    let stream: Stream
+    try {
+      stream = await this.c.sessions.connect(user, service, { signal: closed.signal, onAsking })
+    } finally {
+      stopWatching()
+    }
     await this.join(socket, stream)
   }
 
@@ -132,5 +139,28 @@ export class AppPort {
   private tokenOk (token: string): boolean {
     const t = Buffer.from(token)
     return t.length === this.token.length && timingSafeEqual(t, this.token)
+  }
+}
+
+/**
+ * Until the reply, reads ahead for the EOF of a program that gave up (a
+ * socket nobody reads never sees it), keeping any bytes it sent early for
+ * the session. The protocol has the program wait for the reply before it
+ * half-closes. Returns the function that stops watching and puts the bytes back.
+ */
+function watchForHangUp (socket: Socket, onHangUp: () => void): () => void {
+  const early: Buffer[] = []
+  const onReadable = (): void => {
+    let chunk: Buffer | null
+    while ((chunk = socket.read() as Buffer | null) !== null) early.push(chunk)
+  }
+  socket.on('readable', onReadable)
+  socket.once('end', onHangUp)
+  socket.once('close', onHangUp)
+  return () => {
+    socket.off('readable', onReadable)
+    socket.off('end', onHangUp)
+    socket.off('close', onHangUp)
+    if (early.length > 0 && !socket.readableEnded) socket.unshift(Buffer.concat(early))
   }
 }

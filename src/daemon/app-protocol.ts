@@ -2,7 +2,9 @@
  * The application port protocol: how a local program (the SDK, `cspace
  * connect`) turns a plain TCP connection to 127.0.0.1 into a cspace session.
  * The first line each way is JSON, at most MAX_HEADER_BYTES; after an ok
- * reply the connection carries only the application's bytes.
+ * reply the connection carries only the application's bytes. A program may
+ * send bytes before the reply, but closing its side before the reply cancels
+ * a connect (the other side may be asking its user: that takes a minute).
  *
  *   → {"v":1,"token":T,"op":"connect","user":"bob","service":"ssh"}
  *   ← {"v":1,"event":"asking"}  only if the connect had "progress":true: bob is

@@ -125,6 +125,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   // a router counts what it relays (`cspace status`); others need no metrics
   const meter = init.router ? new RelayMeter(relayLimits.relayBytesPerSecond) : undefined
   const pendingInbound = Math.max(10, init.inboundConnectionsPerIpPerSecond)
+  // what DCUtR asks for during createLibp2p's start, before `node` exists, gets no punch address
+  let created: NetworkNode | undefined
   const node: NetworkNode = await createLibp2p({
     ...(meter != null ? { metrics: () => meter } : {}),
     privateKey: components.privateKey,
@@ -172,9 +174,10 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       // a router relays; a user reached through one tries to punch through
       // both NATs to a direct connection
       ...(init.router ? { relay: relayServer(relayLimits) } : {}),
-      ...(init.router ? {} : { dcutr: withPunchAddress(dcutr(), () => punchAddress(node)) })
+      ...(init.router ? {} : { dcutr: withPunchAddress(dcutr(), () => created == null ? undefined : punchAddress(created)) })
     }
   })
+  created = node
   gate.attach(node)
   skipRedundantMerges(node.peerStore, node)
   proposeDhtStreams(node, DHT_PROTOCOL)

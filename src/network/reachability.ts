@@ -54,8 +54,6 @@ export class ReachabilityService implements Startable {
   reachability: Reachability = 'unknown'
   /** The addresses a router reached us at, in the last probe. */
   confirmed: string[] = []
-  /** When private: the address a router saw us at, for hole punching only (not for presence). */
-  punchable?: string
   private readonly log: Logger
   private relaying = false
   private lastProbe = 0
@@ -69,6 +67,16 @@ export class ReachabilityService implements Startable {
 
   constructor (private readonly components: ReachabilityComponents, private readonly init: ReachabilityInit) {
     this.log = components.logger.forComponent('cspace:network:reachability')
+  }
+
+  /**
+   * When private: the address a router saw us at, with our listening port,
+   * for hole punching only. Offered to DCUtR alone (punch-address.ts), which
+   * sends it to a peer reached through a router so that both dial each other
+   * at once; once reachable there is nothing to punch through.
+   */
+  get punchable (): string | undefined {
+    return this.reachability === 'private' ? this.observed?.toString() : undefined
   }
 
   async start (): Promise<void> {
@@ -139,10 +147,6 @@ export class ReachabilityService implements Startable {
       this.components.addressManager.addObservedAddr(ma)
       this.components.addressManager.confirmObservedAddr(ma)
     }
-    // offered to DCUtR only (punch-address.ts), which sends it to a peer
-    // reached through a router so that both can dial each other at once;
-    // once reachable (the network changed) there is nothing to punch through
-    this.punchable = this.reachability === 'private' ? this.observed?.toString() : undefined
     if (this.reachability === 'private' && !this.relaying && this.init.relaySlots > 0) {
       this.relaying = true
       // each '/p2p-circuit' listener is one slot on a router libp2p knows

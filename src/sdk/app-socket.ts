@@ -24,7 +24,7 @@ export async function openAppSocket (endpoint: DaemonEndpoint, request: AppOpera
     const deadline = Date.now() + timeoutMs
     reply = JSON.parse(await readLine(socket, MAX_HEADER_BYTES, timeoutMs)) as AppReply
     if ((reply as Partial<AskingEvent>).event === 'asking') {
-      onAsking?.()
+      try { onAsking?.() } catch {} // the caller's notice; the connect goes on
       reply = JSON.parse(await readLine(socket, MAX_HEADER_BYTES, Math.max(0, deadline - Date.now()))) as AppReply
     }
   } catch (err) {

@@ -190,7 +190,7 @@ export class SessionManager {
     stream.send(first != null && first.byteLength > 0 ? Buffer.concat([request, first]) : request)
     const whileAsking = (): AbortSignal => {
       log('%s is asking its user about %s', target.label, service)
-      options.onAsking?.()
+      try { options.onAsking?.() } catch (err) { log('onAsking failed: %e', err) }
       const wait = AbortSignal.timeout(ASKING_WAIT_MS)
       return options.signal == null ? wait : AbortSignal.any([wait, options.signal])
     }

@@ -1,6 +1,6 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline, type RunningDaemon } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, spawnCspace, startDaemon, waitOnline, type RunningDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
@@ -99,17 +99,28 @@ describe('permissions and prompts', () => {
   })
 
   test('a prompt answered after the caller\'s 15 s connect deadline still lets the session through', async () => {
-    const started = Date.now()
     const pending = runCli(alice.home, ['connect', 'bob', 'desktop'], { input: 'late, but allowed' })
     const req = await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
     // a person may take longer than connecting does: answer only once the
-    // caller's connect deadline (SessionManager's connectTimeoutMs) has passed
-    await new Promise(resolve => setTimeout(resolve, Math.max(0, started + 17_000 - Date.now())))
+    // caller's connect deadline (SessionManager's connectTimeoutMs, started
+    // before the request reached bob) has surely passed
+    const seen = Date.now()
+    await new Promise(resolve => setTimeout(resolve, Math.max(0, seen + 16_000 - Date.now())))
     const allow = await runCli(bob.home, ['requests', 'allow', req.id])
     assert.equal(allow.code, 0, `the request was still pending: ${allow.stderr}`)
     const r = await pending
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, 'late, but allowed', 'the notice went to stderr, not into the session')
+  })
+
+  test('a caller who gives up while bob is being asked withdraws the question', async () => {
+    const caller = spawnCspace(['connect', 'bob', 'desktop'], { home: alice.home, stdin: 'pipe' })
+    let stderr = ''
+    caller.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+    await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    await waitFor('the caller told that bob is being asked', () => stderr.includes('is being asked'), 10_000, 20)
+    caller.kill('SIGKILL')
+    await waitFor('the request gone from bob\'s list', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout).length === 0, 10_000, 200)
   })
 
   test('a forward sends the first bytes with the request: they wait for the answer, and a refusal closes the socket', async () => {
