@@ -16,11 +16,12 @@ export { ConnectStatus }
  *
  * After status OK the stream carries the application's bytes, both ways, with
  * half-close. A callee that asks its user first sends status Asking, then the
- * answer in a second response frame. Nothing else is ever framed. A caller may send application
- * bytes right after the request (SessionManager.connectEarly): the callee
- * reads exactly one request frame and leaves the rest in the stream, and
- * may hold its OK until the service's first bytes (at most 1 s,
- * held-response.ts), since such a caller is not waiting for it to send.
+ * answer in a second response frame. Nothing else is ever framed. A caller
+ * may send application bytes right after the request
+ * (SessionManager.connectEarly): the callee reads exactly one request frame
+ * and leaves the rest in the stream, and may hold its OK until the service's
+ * first bytes (at most 1 s, held-response.ts), since such a caller is not
+ * waiting for it to send.
  */
 export const CONNECT_PROTOCOL = '/cspace/connect/1.0.0'
 export const CONNECT_VERSION = 1
