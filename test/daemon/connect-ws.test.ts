@@ -9,7 +9,7 @@ import WebSocket from 'ws'
 import { cleanupAll, runCli, spawnCspace, startTwoUsers, type Profile } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import { fbUpdateRequest, missingDesktopBinaries, startX11vncServer, startXvfb, type X11vncServer, type Xvfb } from '../helpers/xvfb.js'
-import { closeReason, MAX_CLOSE_REASON_BYTES } from '../../src/daemon/api/connect-ws.js'
+import { ASKING_EVENT, closeReason, MAX_CLOSE_REASON_BYTES } from '../../src/daemon/api/connect-ws.js'
 
 const missing = missingDesktopBinaries()
 const WIDTH = 1024
@@ -189,6 +189,31 @@ describe('GET /v1/connect/ws: connect(user, service) for a browser', () => {
     assert.equal(Buffer.concat(received).toString(), 'abc')
   })
 
+  test('with progress=true, one text message tells the page the other side is asking; then the session\'s bytes, binary', async () => {
+    await bobExposes('askme', (s) => { s.end('hello after the answer') })
+    assert.equal((await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'askme'])).code, 0)
+    const answer = async (): Promise<void> => {
+      const req = await waitFor('a request for askme', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout).find((r: { service: string }) => r.service === 'askme'))
+      assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
+    }
+    const messages: Array<{ text: boolean, data: string }> = []
+    const ws = track(connectWs(api, 'user=bob&service=askme&progress=true'))
+    const closed = closeOf(ws) // the session may end before answer() returns
+    ws.on('message', (data: Buffer, isBinary: boolean) => { messages.push({ text: !isBinary, data: String(data) }) })
+    await waitFor('the asking event', () => messages.length > 0, 20_000, 20)
+    assert.deepEqual(messages, [{ text: true, data: ASKING_EVENT }], 'told before the answer, and nothing else yet')
+    await answer()
+    assert.equal((await closed).code, 1000)
+    assert.deepEqual(messages.slice(1).map(m => m.text), messages.slice(1).map(() => false), 'the session\'s bytes are binary')
+    assert.equal(messages.slice(1).map(m => m.data).join(''), 'hello after the answer')
+
+    // not asked for: binary messages only (byteReader asserts it)
+    const plain = track(connectWs(api, 'user=bob&service=askme'))
+    const read = byteReader(plain)
+    await answer()
+    assert.equal((await read(22)).toString(), 'hello after the answer')
+  })
+
   test('backpressure, service to page: a page that stops reading holds the service back, and reading again lets it go on', async (t) => {
     let written = 0
     await bobExposes('flood', (s) => {
@@ -234,7 +259,7 @@ describe('GET /v1/connect/ws: connect(user, service) for a browser', () => {
   })
 
   test('a bad querystring or no token is refused before the upgrade', async () => {
-    const bad = ['service=desktop', 'user=bob', 'user=bob&service=Bad!', `user=bob&service=${'a'.repeat(65)}`, `user=${'b'.repeat(2049)}&service=desktop`, 'user=&service=desktop', 'user=bob&service=desktop&extra=1']
+    const bad = ['service=desktop', 'user=bob', 'user=bob&service=Bad!', `user=bob&service=${'a'.repeat(65)}`, `user=${'b'.repeat(2049)}&service=desktop`, 'user=&service=desktop', 'user=bob&service=desktop&extra=1', 'user=bob&service=desktop&progress=maybe']
     for (const q of bad) assert.equal(await upgradeStatus(track(connectWs(api, q))), 400, q)
     const noToken = track(new WebSocket(`ws://127.0.0.1:${api.port}/v1/connect/ws?user=bob&service=desktop`))
     assert.equal(await upgradeStatus(noToken), 401)

@@ -95,6 +95,22 @@ describe('the remote desktop in the web UI', { skip: BROWSER_SKIP !== false ? BR
     await row.getByRole('button', { name: 'View bob\'s desktop' }).waitFor()
   })
 
+  test('when bob is asked first, the page says so until he answers', async (t) => {
+    // without the rule, contacts are asked before they may view (the built-in prompt)
+    const rules = JSON.parse((await runCli(bob.home, ['rules', 'list', '--json'])).stdout) as Array<{ id: string }>
+    for (const rule of rules) assert.equal((await runCli(bob.home, ['rules', 'remove', rule.id])).code, 0)
+    t.after(async () => { assert.equal((await runCli(bob.home, ['rules', 'add', 'allow', 'alice', 'desktop'])).code, 0) })
+    const row = page.locator('li[data-contact="bob"]')
+    await row.getByRole('button', { name: 'View bob\'s desktop' }).click()
+    await status.getByText('bob is being asked whether to let you view their desktop; waiting for their answer').waitFor({ timeout: 30_000 })
+    const req = await waitFor('the desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
+    await status.getByText(`connected to bob's desktop (${WIDTH}×${HEIGHT})`).waitFor({ timeout: 30_000 })
+    await row.getByRole('button', { name: 'Disconnect' }).click()
+    await status.getByText(/^disconnected$/).waitFor({ timeout: 20_000 })
+    assert.deepEqual(problems, [])
+  })
+
   test('when bob stops sharing, the daemon\'s refusal is shown as the reason', async () => {
     const exited = once(share, 'exit')
     share.kill('SIGINT')

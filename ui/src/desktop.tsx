@@ -2,10 +2,24 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import type RFB from '@novnc/novnc'
 import './desktop.css'
 
-/** The daemon's connect(user, service) as a WebSocket (src/daemon/api/connect-ws.ts); the UI's cookie authenticates it. */
+/**
+ * The daemon's connect(user, service) as a WebSocket (src/daemon/api/connect-ws.ts); the UI's cookie authenticates it.
+ * `progress`: a text message tells when the sharer is being asked.
+ */
 function connectUrl (contact: string): string {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  return `${scheme}://${location.host}/v1/connect/ws?user=${encodeURIComponent(contact)}&service=desktop`
+  return `${scheme}://${location.host}/v1/connect/ws?user=${encodeURIComponent(contact)}&service=desktop&progress=true`
+}
+
+/** True for the daemon's one text message, "the other side is asking its user" (ASKING_EVENT). */
+function isAskingEvent (data: unknown): boolean {
+  if (typeof data !== 'string') return false
+  try {
+    const msg = JSON.parse(data) as { v?: number, event?: string }
+    return msg.v === 1 && msg.event === 'asking'
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -30,7 +44,7 @@ export function DesktopView ({ contact }: { contact: string }) {
   const view = async (): Promise<void> => {
     endedByUser.current = false
     setActive(true)
-    setStatus(`connecting… (${contact} may be asked to allow it)`)
+    setStatus(`connecting to ${contact}…`)
     // loaded on first use: noVNC is most of the UI's code, and its module
     // awaits a probe of the browser's H.264 decoder before it is ready
     let Rfb: typeof RFB
@@ -48,6 +62,13 @@ export function DesktopView ({ contact }: { contact: string }) {
     // close reason ("bob did not allow you…"), which noVNC only logs, can be shown
     const ws = new WebSocket(connectUrl(contact))
     ws.addEventListener('close', (e) => { if (e.reason !== '') reason ??= e.reason })
+    // before noVNC's own handler (added by the constructor below): the daemon's
+    // only text message is not RFB, so noVNC never sees it
+    ws.addEventListener('message', (e) => {
+      if (typeof e.data !== 'string') return
+      e.stopImmediatePropagation()
+      if (isAskingEvent(e.data)) setStatus(`${contact} is being asked whether to let you view their desktop; waiting for their answer`)
+    })
     const rfb = new Rfb(screen.current, ws)
     rfb.viewOnly = !control
     rfb.scaleViewport = true

@@ -14,6 +14,10 @@ import { componentLogger } from '../../util/log.js'
  * session's bytes come back as binary messages; a full side pauses the other
  * (pipeSocketStream, as for the application port). A refusal closes the
  * WebSocket with a code from CONNECT_CLOSE and the daemon's one-line message.
+ * With `&progress=true` the page is told, in one text message before any of
+ * the session's bytes, when the remote is asking its user first: the answer
+ * may then take a minute (ASKING_EVENT; a page that did not ask for it gets
+ * binary messages only).
  * Authentication is the API's (bearer token, or the UI's cookie with its own
  * Origin), checked on the upgrade request.
  */
@@ -50,11 +54,14 @@ const REFUSAL_CLOSE_CODES: Record<string, number> = {
   BUSY: CONNECT_CLOSE.unreachable
 }
 
-interface ConnectQuery { user: string, service: string }
+/** The one text message the daemon ever sends here, and only with `progress=true`: the remote is asking its user. */
+export const ASKING_EVENT = JSON.stringify({ v: 1, event: 'asking' })
+
+interface ConnectQuery { user: string, service: string, progress?: boolean }
 
 const query = {
   type: 'object',
-  properties: { user: { type: 'string', minLength: 1, maxLength: 2048 }, service: { type: 'string', minLength: 1, maxLength: 64 } },
+  properties: { user: { type: 'string', minLength: 1, maxLength: 2048 }, service: { type: 'string', minLength: 1, maxLength: 64 }, progress: { type: 'boolean' } },
   required: ['user', 'service'],
   additionalProperties: false
 }
@@ -93,12 +100,13 @@ function closeSocket (ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason))
 }
 
-function bridge (ws: WebSocket, sessions: Pick<SessionManager, 'connect'>, { user, service }: ConnectQuery): void {
+function bridge (ws: WebSocket, sessions: Pick<SessionManager, 'connect'>, { user, service, progress }: ConnectQuery): void {
   const closed = new AbortController()
   ws.once('close', () => closed.abort())
   // made at once: what the page sends before the remote accepted waits in it (and pauses the WebSocket)
   const duplex = webSocketDuplex(ws)
-  sessions.connect(user, service, { signal: closed.signal }).then(async (stream) => {
+  const onAsking = progress === true ? () => { if (ws.readyState === ws.OPEN) ws.send(ASKING_EVENT) } : undefined
+  sessions.connect(user, service, { signal: closed.signal, onAsking }).then(async (stream) => {
     if (ws.readyState !== ws.OPEN) { stream.abort(new Error('the WebSocket closed while connecting')); return }
     cutOffAfterClose(ws, stream)
     await pipeSocketStream(duplex, stream)
