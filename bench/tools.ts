@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { waitPort } from '../test/helpers/wait.js'
 import { freePort, type Sshd } from '../test/helpers/sshd.js'
+import { startReadyProcess } from './ready-process.js'
 
 export const exec = promisify(execFile)
 
@@ -49,6 +50,13 @@ export async function echoServer (): Promise<{ port: number, server: Server }> {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return { port: (server.address() as { port: number }).port, server }
+}
+
+/** An echo service in a process of its own (echo-process.ts): the latency suite's service. */
+export async function echoProcess (): Promise<{ port: number, pid: number, stop: () => Promise<void> }> {
+  const port = await freePort()
+  const proc = await startReadyProcess('./echo-process.js', [String(port)], 'the echo service', 30_000)
+  return { port, pid: proc.pid, stop: proc.stop }
 }
 
 /** Resident memory of a process in MiB. */

@@ -4,7 +4,7 @@ import type { Sshd } from '../../test/helpers/sshd.js'
 import { runCli } from '../../test/helpers/cli.js'
 import { LocalApiClient } from '../../src/sdk/api-client.js'
 import { waitFor } from '../../test/helpers/wait.js'
-import { echoServer, exec, sshArgs, sshTunnel, waitForQuiet } from '../tools.js'
+import { echoProcess, exec, sshArgs, sshTunnel, waitForQuiet } from '../tools.js'
 import { summarize, type Summary } from '../stats.js'
 import type { Topology } from '../topology.js'
 import { startDhtPeers } from '../dht-peers.js'
@@ -60,8 +60,20 @@ export const WARM_UP_ROUNDS = 50
  * and an ssh -L whose session is up; a fresh ssh connection; and cold — a user
  * who has never reached bob, so presence is looked up in the DHT first.
  */
-export async function measureLatency (topo: Topology, sshd: Sshd, opts: { samples: number, coldUsers: number, freshSsh: number, dhtPeers: number }, progress: (s: string) => void = () => {}): Promise<LatencyResult> {
-  const echo = await echoServer()
+export async function measureLatency (topo: Topology, sshd: Sshd, opts: LatencyOptions, progress: (s: string) => void = () => {}): Promise<LatencyResult> {
+  // the service in a process of its own, as a real one is: direct then wakes
+  // a second process too (docs/BENCHMARKS.md, "the service in its own process")
+  const echo = await echoProcess()
+  try {
+    return await measureLatencyTo(echo, topo, sshd, opts, progress)
+  } finally {
+    await echo.stop()
+  }
+}
+
+interface LatencyOptions { samples: number, coldUsers: number, freshSsh: number, dhtPeers: number }
+
+async function measureLatencyTo (echo: { port: number }, topo: Topology, sshd: Sshd, opts: LatencyOptions, progress: (s: string) => void): Promise<LatencyResult> {
   // one pre-opened TLS connection per round trip it will carry
   const relays = await startRelayPair(echo.port, WARM_UP_ROUNDS + opts.samples)
   let samples: Record<string, number[]>
@@ -152,7 +164,6 @@ export async function measureLatency (topo: Topology, sshd: Sshd, opts: { sample
     }
   }
   await peers.stop()
-  echo.server.close()
   return {
     ms: Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)])),
     dhtSize: 3 + opts.coldUsers + opts.dhtPeers,
