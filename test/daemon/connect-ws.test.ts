@@ -189,9 +189,10 @@ describe('GET /v1/connect/ws: connect(user, service) for a browser', () => {
     assert.equal(Buffer.concat(received).toString(), 'abc')
   })
 
-  test('with progress=true, one text message tells the page the other side is asking; then the session\'s bytes, binary', async () => {
+  test('with progress=true, one text message tells the page the other side is asking; then the session\'s bytes, binary', async (t) => {
     await bobExposes('askme', (s) => { s.end('hello after the answer') })
-    assert.equal((await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'askme'])).code, 0)
+    const rule = (await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'askme'])).stdout.split('\t')[0]
+    t.after(async () => { await runCli(bob.home, ['rules', 'remove', rule]) })
     const answer = async (): Promise<void> => {
       const req = await waitFor('a request for askme', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout).find((r: { service: string }) => r.service === 'askme'))
       assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
@@ -212,6 +213,19 @@ describe('GET /v1/connect/ws: connect(user, service) for a browser', () => {
     const read = byteReader(plain)
     await answer()
     assert.equal((await read(22)).toString(), 'hello after the answer')
+  })
+
+  test('a page that closes while bob is being asked withdraws the question', async (t) => {
+    const pending = async (): Promise<number> => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout).length
+    await bobExposes('asklater', (s) => { s.end() })
+    const rule = (await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'asklater'])).stdout.split('\t')[0]
+    t.after(async () => { await runCli(bob.home, ['rules', 'remove', rule]) })
+    const ws = track(connectWs(api, 'user=bob&service=asklater&progress=true'))
+    const [event] = await once(ws, 'message') as [Buffer]
+    assert.equal(String(event), ASKING_EVENT)
+    assert.equal(await pending(), 1)
+    ws.close()
+    await waitFor('the request gone from bob\'s list', async () => await pending() === 0, 10_000, 200)
   })
 
   test('backpressure, service to page: a page that stops reading holds the service back, and reading again lets it go on', async (t) => {

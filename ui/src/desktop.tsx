@@ -63,7 +63,8 @@ export function DesktopView ({ contact }: { contact: string }) {
     const ws = new WebSocket(connectUrl(contact))
     ws.addEventListener('close', (e) => { if (e.reason !== '') reason ??= e.reason })
     // before noVNC's own handler (added by the constructor below): the daemon's
-    // only text message is not RFB, so noVNC never sees it
+    // only text message is not RFB, so noVNC never sees it (noVNC 1.7 happens
+    // to ignore a string as an empty message; nothing promises it will)
     ws.addEventListener('message', (e) => {
       if (typeof e.data !== 'string') return
       e.stopImmediatePropagation()

@@ -7,7 +7,7 @@ import { pipeSocketStream, validateServiceName, type SessionManager } from '../.
 import { componentLogger } from '../../util/log.js'
 
 /**
- * GET /v1/connect/ws?user=NAME_OR_ID&service=SERVICE — connect(user, service)
+ * GET /v1/connect/ws?user=NAME_OR_ID&service=SERVICE[&progress=true] — connect(user, service)
  * for a browser, which can open WebSockets but not TCP connections (the web
  * UI's remote desktop: noVNC speaks RFB over it). Once the remote accepted,
  * every binary message from the page goes to the session as it is, and the
