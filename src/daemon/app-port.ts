@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface'
 import { CspaceError } from '../errors.js'
 import { ConnectStatus, pipeSocketStream, type IncomingRequest, type ServiceRegistry, type SessionManager } from '../session/index.js'
 import { componentLogger } from '../util/log.js'
-import { encodeLine, MAX_HEADER_BYTES, parseAppRequest, type AppReply, type AppRequest, type AskingEvent, type IncomingEvent } from './app-protocol.js'
+import { ASKING_EVENT, encodeLine, MAX_HEADER_BYTES, parseAppRequest, type AppReply, type AppRequest, type IncomingEvent } from './app-protocol.js'
 import { readLine } from './line-reader.js'
 
 const log = componentLogger('daemon:app-port')
@@ -84,7 +84,7 @@ export class AppPort {
     // the other side may ask its user, which can take a minute: a program
     // that hangs up meanwhile ends the connect, and so the question
     const stopWatching = watchForHangUp(socket, () => { closed.abort(new Error('the application hung up')) })
-    const onAsking = progress ? () => { socket.write(encodeLine({ v: 1, event: 'asking' } satisfies AskingEvent)) } : undefined
+    const onAsking = progress ? () => { socket.write(encodeLine(ASKING_EVENT)) } : undefined
     let stream: Stream
     try {
       stream = await this.c.sessions.connect(user, service, { signal: closed.signal, onAsking })

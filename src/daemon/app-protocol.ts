@@ -31,6 +31,9 @@ export interface AppReply { v: 1, ok: boolean, code?: string, message?: string, 
 /** The interim line of a connect that asked for progress: the other side is asking its user. */
 export interface AskingEvent { v: 1, event: 'asking' }
 
+/** The one AskingEvent; the web UI's connect WebSocket sends it too, as a text message (api/connect-ws.ts). */
+export const ASKING_EVENT: AskingEvent = { v: 1, event: 'asking' }
+
 export interface IncomingEvent {
   v: 1
   event: 'incoming'

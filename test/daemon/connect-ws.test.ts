@@ -6,10 +6,10 @@ import { once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
 import type { ChildProcess } from 'node:child_process'
 import WebSocket from 'ws'
-import { cleanupAll, runCli, spawnCspace, startTwoUsers, type Profile } from '../helpers/cli.js'
+import { cleanupAll, pendingRequests, runCli, spawnCspace, startTwoUsers, type Profile } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import { fbUpdateRequest, missingDesktopBinaries, startX11vncServer, startXvfb, type X11vncServer, type Xvfb } from '../helpers/xvfb.js'
-import { ASKING_EVENT, closeReason, MAX_CLOSE_REASON_BYTES } from '../../src/daemon/api/connect-ws.js'
+import { ASKING_MESSAGE, closeReason, MAX_CLOSE_REASON_BYTES } from '../../src/daemon/api/connect-ws.js'
 
 const missing = missingDesktopBinaries()
 const WIDTH = 1024
@@ -194,7 +194,7 @@ describe('GET /v1/connect/ws: connect(user, service) for a browser', () => {
     const rule = (await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'askme'])).stdout.split('\t')[0]
     t.after(async () => { await runCli(bob.home, ['rules', 'remove', rule]) })
     const answer = async (): Promise<void> => {
-      const req = await waitFor('a request for askme', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout).find((r: { service: string }) => r.service === 'askme'))
+      const req = await waitFor('a request for askme', async () => (await pendingRequests(bob.home)).find(r => r.service === 'askme'))
       assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
     }
     const messages: Array<{ text: boolean, data: string }> = []
@@ -202,7 +202,7 @@ describe('GET /v1/connect/ws: connect(user, service) for a browser', () => {
     const closed = closeOf(ws) // the session may end before answer() returns
     ws.on('message', (data: Buffer, isBinary: boolean) => { messages.push({ text: !isBinary, data: String(data) }) })
     await waitFor('the asking event', () => messages.length > 0, 20_000, 20)
-    assert.deepEqual(messages, [{ text: true, data: ASKING_EVENT }], 'told before the answer, and nothing else yet')
+    assert.deepEqual(messages, [{ text: true, data: ASKING_MESSAGE }], 'told before the answer, and nothing else yet')
     await answer()
     assert.equal((await closed).code, 1000)
     assert.deepEqual(messages.slice(1).map(m => m.text), messages.slice(1).map(() => false), 'the session\'s bytes are binary')
@@ -216,13 +216,13 @@ describe('GET /v1/connect/ws: connect(user, service) for a browser', () => {
   })
 
   test('a page that closes while bob is being asked withdraws the question', async (t) => {
-    const pending = async (): Promise<number> => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout).length
+    const pending = async (): Promise<number> => (await pendingRequests(bob.home)).length
     await bobExposes('asklater', (s) => { s.end() })
     const rule = (await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'asklater'])).stdout.split('\t')[0]
     t.after(async () => { await runCli(bob.home, ['rules', 'remove', rule]) })
     const ws = track(connectWs(api, 'user=bob&service=asklater&progress=true'))
     const [event] = await once(ws, 'message') as [Buffer]
-    assert.equal(String(event), ASKING_EVENT)
+    assert.equal(String(event), ASKING_MESSAGE)
     assert.equal(await pending(), 1)
     ws.close()
     await waitFor('the request gone from bob\'s list', async () => await pending() === 0, 10_000, 200)

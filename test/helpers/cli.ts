@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { removeTempDirs, tempDir } from './files.js'
 import { waitFor } from './wait.js'
+import type { PromptRequest } from '../../src/session/index.js'
 
 /** The repository root (dist/test/helpers → ../../..). */
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..')
@@ -128,6 +129,11 @@ export async function waitOnline (home: string, name: string, timeoutMs = 30_000
     const r = await runCli(home, ['status', '--json'])
     return r.code === 0 && (JSON.parse(r.stdout).contacts as Array<{ name: string, presence: string }>).some(c => c.name === name && c.presence === 'online')
   }, timeoutMs, 200)
+}
+
+/** The requests waiting for the answer of profile `home`'s user (`cspace requests --json`). */
+export async function pendingRequests (home: string): Promise<PromptRequest[]> {
+  return JSON.parse((await runCli(home, ['requests', '--json'])).stdout) as PromptRequest[]
 }
 
 /** Starts `cspace ARGS` as a long-running child (a server), tracked so cleanupAll() kills it. */

@@ -1,6 +1,6 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cleanupAll, makeProfile, runCli, spawnCspace, startDaemon, waitOnline, type RunningDaemon } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, pendingRequests, runCli, spawnCspace, startDaemon, waitOnline, type RunningDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
@@ -69,8 +69,8 @@ describe('permissions and prompts', () => {
   test('a stranger asking for chat waits for bob, who allows it with `cspace requests allow`', async () => {
     const pending = runCli(carol.home, ['connect', 'bob', 'chat'], { input: 'hi bob, it is carol' })
     const req = await waitFor('a pending request on bob', async () => {
-      const list = JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)
-      return list.find((r: { service: string }) => r.service === 'chat')
+      const list = await pendingRequests(bob.home)
+      return list.find(r => r.service === 'chat')
     })
     assert.equal(req.caller.contactName, undefined)
     assert.equal(req.caller.userId, carol.userId)
@@ -86,7 +86,7 @@ describe('permissions and prompts', () => {
 
   test('desktop prompts even for contacts; a denial reaches the caller as a clear error', async () => {
     const pending = runCli(alice.home, ['connect', 'bob', 'desktop'], { input: 'x' })
-    const req = await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    const req = await waitFor('a desktop request', async () => (await pendingRequests(bob.home))[0])
     assert.equal(req.caller.contactName, 'alice')
     assert.equal((await runCli(bob.home, ['requests', 'deny', req.id])).code, 0)
     const r = await pending
@@ -100,7 +100,7 @@ describe('permissions and prompts', () => {
 
   test('a prompt answered after the caller\'s 15 s connect deadline still lets the session through', async () => {
     const pending = runCli(alice.home, ['connect', 'bob', 'desktop'], { input: 'late, but allowed' })
-    const req = await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    const req = await waitFor('a desktop request', async () => (await pendingRequests(bob.home))[0])
     // a person may take longer than connecting does: answer only once the
     // caller's connect deadline (SessionManager's connectTimeoutMs, started
     // before the request reached bob) has surely passed
@@ -116,10 +116,10 @@ describe('permissions and prompts', () => {
     const caller = spawnCspace(['connect', 'bob', 'desktop'], { home: alice.home, stdin: 'pipe' })
     let stderr = ''
     caller.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
-    await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    await waitFor('a desktop request', async () => (await pendingRequests(bob.home))[0])
     await waitFor('the caller told that bob is being asked', () => stderr.includes('is being asked'), 10_000, 20)
     caller.kill('SIGKILL')
-    await waitFor('the request gone from bob\'s list', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout).length === 0, 10_000, 200)
+    await waitFor('the request gone from bob\'s list', async () => (await pendingRequests(bob.home)).length === 0, 10_000, 200)
   })
 
   test('a forward sends the first bytes with the request: they wait for the answer, and a refusal closes the socket', async () => {
@@ -127,14 +127,14 @@ describe('permissions and prompts', () => {
     const payload = randomBytes(200_000)
     // the application writes everything at once, long before bob has answered
     const allowed = exchange(port, payload)
-    const first = await waitFor('a desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    const first = await waitFor('a desktop request', async () => (await pendingRequests(bob.home))[0])
     assert.equal((await runCli(bob.home, ['requests', 'allow', first.id])).code, 0)
     const echoed = await allowed
     assert.equal(echoed.received.length, payload.length)
     assert.ok(echoed.received.equals(payload), 'every early byte reached the service, in order')
 
     const refused = exchange(port, payload)
-    const second = await waitFor('another desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    const second = await waitFor('another desktop request', async () => (await pendingRequests(bob.home))[0])
     assert.notEqual(second.id, first.id)
     assert.equal((await runCli(bob.home, ['requests', 'deny', second.id])).code, 0)
     const r = await refused

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { cleanupAll, runCli, spawnCspace, startTwoUsers, type Profile } from '../helpers/cli.js'
+import { cleanupAll, pendingRequests, runCli, spawnCspace, startTwoUsers, type Profile } from '../helpers/cli.js'
 import { BROWSER_SKIP, launchBrowser, loggedInPage, SCREENSHOTS } from '../helpers/browser.js'
 import { waitFor } from '../helpers/wait.js'
 import { missingDesktopBinaries, rfbHandshake, startX11vncServer, startXvfb, type X11vncServer, type Xvfb } from '../helpers/xvfb.js'
@@ -101,13 +101,13 @@ describe('the remote desktop in the web UI', { skip: BROWSER_SKIP !== false ? BR
     for (const rule of rules) assert.equal((await runCli(bob.home, ['rules', 'remove', rule.id])).code, 0)
     t.after(async () => {
       // as the test found them, even after a failure: a request left pending would hold the next view
-      for (const r of JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout) as Array<{ id: string }>) await runCli(bob.home, ['requests', 'deny', r.id])
+      for (const r of await pendingRequests(bob.home)) await runCli(bob.home, ['requests', 'deny', r.id])
       assert.equal((await runCli(bob.home, ['rules', 'add', 'allow', 'alice', 'desktop'])).code, 0)
     })
     const row = page.locator('li[data-contact="bob"]')
     await row.getByRole('button', { name: 'View bob\'s desktop' }).click()
     await status.getByText('bob is being asked whether to let you view their desktop; waiting for their answer').waitFor({ timeout: 30_000 })
-    const req = await waitFor('the desktop request', async () => JSON.parse((await runCli(bob.home, ['requests', '--json'])).stdout)[0])
+    const req = await waitFor('the desktop request', async () => (await pendingRequests(bob.home))[0])
     assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
     await status.getByText(`connected to bob's desktop (${WIDTH}×${HEIGHT})`).waitFor({ timeout: 30_000 })
     await row.getByRole('button', { name: 'Disconnect' }).click()

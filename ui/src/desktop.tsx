@@ -11,7 +11,7 @@ function connectUrl (contact: string): string {
   return `${scheme}://${location.host}/v1/connect/ws?user=${encodeURIComponent(contact)}&service=desktop&progress=true`
 }
 
-/** True for the daemon's one text message, "the other side is asking its user" (ASKING_EVENT). */
+/** True for the daemon's one text message, "the other side is asking its user" (ASKING_MESSAGE in src/daemon/api/connect-ws.ts). */
 function isAskingEvent (data: unknown): boolean {
   if (typeof data !== 'string') return false
   try {

@@ -5,6 +5,7 @@ import type { RawData, WebSocket } from 'ws'
 import { CspaceError } from '../../errors.js'
 import { pipeSocketStream, validateServiceName, type SessionManager } from '../../session/index.js'
 import { componentLogger } from '../../util/log.js'
+import { ASKING_EVENT } from '../app-protocol.js'
 
 /**
  * GET /v1/connect/ws?user=NAME_OR_ID&service=SERVICE[&progress=true] — connect(user, service)
@@ -16,7 +17,7 @@ import { componentLogger } from '../../util/log.js'
  * WebSocket with a code from CONNECT_CLOSE and the daemon's one-line message.
  * With `&progress=true` the page is told, in one text message before any of
  * the session's bytes, when the remote is asking its user first: the answer
- * may then take a minute (ASKING_EVENT; a page that did not ask for it gets
+ * may then take a minute (ASKING_MESSAGE; a page that did not ask for it gets
  * binary messages only).
  * Authentication is the API's (bearer token, or the UI's cookie with its own
  * Origin), checked on the upgrade request.
@@ -54,8 +55,8 @@ const REFUSAL_CLOSE_CODES: Record<string, number> = {
   BUSY: CONNECT_CLOSE.unreachable
 }
 
-/** The one text message the daemon ever sends here, and only with `progress=true`: the remote is asking its user. */
-export const ASKING_EVENT = JSON.stringify({ v: 1, event: 'asking' })
+/** The one text message the daemon ever sends here, and only with `progress=true`: the remote is asking its user (the application port's interim line). */
+export const ASKING_MESSAGE = JSON.stringify(ASKING_EVENT)
 
 interface ConnectQuery { user: string, service: string, progress?: boolean }
 
@@ -105,7 +106,7 @@ function bridge (ws: WebSocket, sessions: Pick<SessionManager, 'connect'>, { use
   ws.once('close', () => closed.abort())
   // made at once: what the page sends before the remote accepted waits in it (and pauses the WebSocket)
   const duplex = webSocketDuplex(ws)
-  const onAsking = progress === true ? () => { if (ws.readyState === ws.OPEN) ws.send(ASKING_EVENT) } : undefined
+  const onAsking = progress === true ? () => { if (ws.readyState === ws.OPEN) ws.send(ASKING_MESSAGE) } : undefined
   sessions.connect(user, service, { signal: closed.signal, onAsking }).then(async (stream) => {
     if (ws.readyState !== ws.OPEN) { stream.abort(new Error('the WebSocket closed while connecting')); return }
     cutOffAfterClose(ws, stream)
