@@ -26,7 +26,7 @@ export function registerDaemonCommand (program: Command): void {
     .option('--router', 'serve others as a router: DHT server, bootstrap peer and relay for users behind NAT')
     .option('--api-port <n>', 'port of the local API on 127.0.0.1 (default: config, else any free port)')
     .option('--allow-private-addresses', 'use loopback/LAN addresses in the DHT and presence (LAN and test networks)')
-    .option('--no-apps', 'do not run the chat and file-transfer services beside the node')
+    .option('--no-apps', 'do not run the chat, file-transfer and desktop services beside the node')
     .action(async (opts: { listen: string[], announce: string[], bootstrap: string[], router?: boolean, apiPort?: string, allowPrivateAddresses?: boolean, apps: boolean }) => {
       let apiPort: number | undefined
       if (opts.apiPort != null) {
