@@ -151,7 +151,8 @@ export class Daemon {
     this.api = await startApiServer({ daemon: this }, { token, port: this.config.apiPort })
     writeDaemonInfo(this.paths.daemonInfo, { v: 1, pid: process.pid, apiPort: this.api.port, appPort, peerId: this.node.peerId.toString(), startedAt: Date.now() })
     this.publisher.start()
-    this.stopWatchingStore = watchStore(this.store, () => this.events.publish('profile:changed', {}))
+    // the rules are only the daemon's to write; re-read anyway after any other writer
+    this.stopWatchingStore = watchStore(this.store, () => { this.rules.reload(); this.events.publish('profile:changed', {}) })
   }
 
   get userId (): string {

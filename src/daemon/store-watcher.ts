@@ -2,9 +2,9 @@ import type { Store } from '../store/index.js'
 
 /**
  * Calls `onChange` when another process commits to the profile's store:
- * `cspace contacts add` and `cspace rules` write it directly, also while the
- * daemon runs, and live clients (the web UI) should see that without a
- * reload. Polls SQLite's data_version, one cheap pragma per interval.
+ * `cspace contacts` and `cspace expose` write it directly (the contacts also
+ * while the daemon runs), and live clients (the web UI) should see that
+ * without a reload. Polls SQLite's data_version, one cheap pragma per interval.
  */
 export function watchStore (store: Store, onChange: () => void, intervalMs = 1000): () => void {
   let last = store.dataVersion()

@@ -212,7 +212,6 @@ export class SessionManager {
   }
 
   private async onIncoming (raw: Stream, connection: Connection): Promise<void> {
-    const caller = this.callerInfo(connection)
     let service: string
     let stream: Stream
     let earlyBytes: boolean
@@ -220,7 +219,7 @@ export class SessionManager {
       ({ service, stream, earlyBytes } = await readRequest(raw, AbortSignal.timeout(this.init.requestTimeoutMs)))
     } catch (err) {
       const status = err instanceof ProtocolViolation ? err.status : ConnectStatus.BadRequest
-      log('bad request from %s: %e', caller.peerId, err)
+      log('bad request from %p: %e', connection.remotePeer, err)
       if (raw.writeStatus === 'writable') {
         raw.send(encodeResponse(status, (err as Error).message))
         await raw.close().catch(() => {})
@@ -228,6 +227,9 @@ export class SessionManager {
       raw.abort(err as Error)
       return
     }
+    // who the caller is now, not when the stream opened: a spare waits up to
+    // SPARE_IDLE_TIMEOUT_MS, and the contact may be removed or renamed meanwhile
+    const caller = this.callerInfo(connection)
     const refuse = (status: ConnectStatus, message = ''): void => {
       stream.send(encodeResponse(status, message))
       stream.close().catch(() => {})

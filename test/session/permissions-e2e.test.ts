@@ -159,4 +159,19 @@ describe('permissions and prompts', () => {
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /invalid rule: action "perhaps"/)
   })
+
+  test('a contact removed or renamed is judged as they are now, also on a stream opened before', async () => {
+    // a warm connect: alice's daemon opens its next connect's streams to bob
+    // right after this one's reply, while alice is still bob's contact
+    const before = await runCli(alice.home, ['connect', 'bob', 'whoami'])
+    assert.equal(before.stdout, `alice|whoami|${alice.userId}`)
+    assert.equal((await runCli(bob.home, ['contacts', 'remove', 'alice'])).code, 0)
+    const stranger = await runCli(alice.home, ['connect', 'bob', 'whoami'], { input: 'x' })
+    assert.equal(stranger.code, 1, 'a stranger may not use whoami')
+    assert.match(stranger.stderr, /bob did not allow you to use "whoami"/)
+    assert.equal((await runCli(bob.home, ['contacts', 'add', 'alicia', alice.userId])).code, 0)
+    const renamed = await runCli(alice.home, ['connect', 'bob', 'whoami'])
+    assert.equal(renamed.code, 0, renamed.stderr)
+    assert.equal(renamed.stdout, `alicia|whoami|${alice.userId}`)
+  })
 })
