@@ -14,6 +14,27 @@ export type ExposeSpec =
 
 export interface ExposeState { service: string, kind: 'tcp' | 'exec', target: string, active: number, total: number, lastError?: string }
 
+/** Variables of the daemon's environment that no session command gets. */
+const SECRET_VARIABLES = ['CSPACE_PASSPHRASE']
+
+/**
+ * The environment of an `expose --exec` command: the daemon's, without its
+ * secrets (the command talks to a remote caller, and a script that echoes
+ * its environment must not hand them the key's passphrase), and the caller.
+ */
+export function sessionCommandEnv (daemonEnv: NodeJS.ProcessEnv, req: Pick<IncomingRequest, 'service' | 'caller'>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...daemonEnv }
+  for (const name of SECRET_VARIABLES) delete env[name]
+  return {
+    ...env,
+    CSPACE_SERVICE: req.service,
+    CSPACE_CALLER_ID: req.caller.userId,
+    CSPACE_CALLER_PEER_ID: req.caller.peerId,
+    CSPACE_CALLER_NAME: req.caller.contactName ?? '',
+    CSPACE_CALLER_FINGERPRINT: req.caller.fingerprint
+  }
+}
+
 /**
  * Services offered to others: each incoming session for the service is
  * connected to a local TCP address, or handed to a command run per session
@@ -67,14 +88,7 @@ export class ExposeManager {
   private async toCommand (state: ExposeState, req: IncomingRequest): Promise<void> {
     const child = spawn('/bin/sh', ['-c', state.target], {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: {
-        ...process.env,
-        CSPACE_SERVICE: req.service,
-        CSPACE_CALLER_ID: req.caller.userId,
-        CSPACE_CALLER_PEER_ID: req.caller.peerId,
-        CSPACE_CALLER_NAME: req.caller.contactName ?? '',
-        CSPACE_CALLER_FINGERPRINT: req.caller.fingerprint
-      }
+      env: sessionCommandEnv(process.env, req)
     })
     const started = await new Promise<boolean>((resolve) => {
       child.once('spawn', () => resolve(true))

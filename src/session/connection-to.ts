@@ -55,7 +55,9 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
   const looked = performance.now()
   for (let attempt = 0; ; attempt++) {
     if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
-    if (!record.online || record.addresses.length === 0) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
+    if (!record.online) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
+    // online behind a NAT, before a router has given them a relay address
+    if (record.addresses.length === 0) throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
     try {
       const conn = await dialRecord(node, target, record, signal)
       log('connected to %s in %d ms: presence %d ms, dial %d ms', target.label, Math.round(performance.now() - started), Math.round(looked - started), Math.round(performance.now() - looked))

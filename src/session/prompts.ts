@@ -23,6 +23,14 @@ export interface PromptQueueInit {
   timeoutMs?: number
   /** Requests beyond this many pending are denied at once, so a flood cannot pile up. Default 100. */
   maxPending?: number
+  /** Pending requests one caller (key) may have; more are denied at once. Default 3. */
+  maxPendingPerCaller?: number
+  /**
+   * Pending requests from strangers, all together; default half of
+   * maxPending. New keys cost nothing, so the rest is kept for contacts:
+   * a flood of strangers asking for chat cannot deny a contact's question.
+   */
+  maxPendingStrangers?: number
   /** Clock for createdAt/expiresAt; injectable for tests. */
   now?: () => number
 }
@@ -38,6 +46,8 @@ interface Pending { request: PromptRequest, settle: (d: PromptDecision) => void,
 export class PromptQueue extends EventTarget {
   private readonly timeoutMs: number
   private readonly maxPending: number
+  private readonly maxPerCaller: number
+  private readonly maxStrangers: number
   private readonly now: () => number
   private readonly pending = new Map<string, Pending>()
   private closed = false
@@ -46,12 +56,14 @@ export class PromptQueue extends EventTarget {
     super()
     this.timeoutMs = init.timeoutMs ?? PROMPT_TIMEOUT_MS
     this.maxPending = init.maxPending ?? 100
+    this.maxPerCaller = init.maxPendingPerCaller ?? 3
+    this.maxStrangers = init.maxPendingStrangers ?? Math.floor(this.maxPending / 2)
     this.now = init.now ?? Date.now
   }
 
-  /** Parks the request until answered; resolves 'deny' on expiry, abort, a full queue or close. */
+  /** Parks the request until answered; resolves 'deny' on expiry, abort, a full queue (or the caller's share of it) or close. */
   async ask (request: Omit<PromptRequest, 'id' | 'createdAt' | 'expiresAt'>, signal?: AbortSignal): Promise<PromptDecision> {
-    if (this.closed || this.pending.size >= this.maxPending || signal?.aborted === true) return 'deny'
+    if (this.closed || signal?.aborted === true || !this.hasRoomFor(request.caller)) return 'deny'
     const createdAt = this.now()
     const full: PromptRequest = { ...request, id: this.newId(), createdAt, expiresAt: createdAt + this.timeoutMs }
     return await new Promise<PromptDecision>((resolve) => {
@@ -94,6 +106,17 @@ export class PromptQueue extends EventTarget {
   close (): void {
     this.closed = true
     for (const p of [...this.pending.values()]) p.settle('deny')
+  }
+
+  private hasRoomFor (caller: PromptRequest['caller']): boolean {
+    if (this.pending.size >= this.maxPending) return false
+    let sameCaller = 0
+    let strangers = 0
+    for (const { request } of this.pending.values()) {
+      if (request.caller.peerId === caller.peerId) sameCaller++
+      if (request.caller.contactName == null) strangers++
+    }
+    return sameCaller < this.maxPerCaller && (caller.contactName != null || strangers < this.maxStrangers)
   }
 
   private newId (): string {

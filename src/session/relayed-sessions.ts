@@ -21,6 +21,7 @@ export function keepRelayedSessionsOpen (node: NetworkNode): () => void {
     const conn = evt.detail
     if (conn.limits == null) return
     const close = conn.close.bind(conn)
+    immediateClose.set(conn, close)
     conn.close = async (options) => {
       if (!hasSessions(conn)) { await close(options); return }
       log('relayed connection to %p kept until its sessions end', conn.remotePeer)
@@ -34,6 +35,19 @@ export function keepRelayedSessionsOpen (node: NetworkNode): () => void {
   }
   node.addEventListener('connection:open', onOpen)
   return () => node.removeEventListener('connection:open', onOpen)
+}
+
+/** Relayed connections' own close, for a hang-up that must not wait for the sessions. */
+const immediateClose = new WeakMap<Connection, Connection['close']>()
+
+/**
+ * Closes the connection now, sessions or not (`cspace hangup`): the deferral
+ * above is for DCUtR's close after a hole punch, not for the user's.
+ */
+export async function closeNow (conn: Connection): Promise<void> {
+  const close = immediateClose.get(conn)
+  if (close != null) await close()
+  else await conn.close()
 }
 
 function hasSessions (conn: Connection): boolean {

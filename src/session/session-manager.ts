@@ -9,7 +9,7 @@ import { decide, validateServiceName, type Rule } from './permissions.js'
 import { PROMPT_TIMEOUT_MS, type PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
 import { ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
-import { keepRelayedSessionsOpen } from './relayed-sessions.js'
+import { closeNow, keepRelayedSessionsOpen } from './relayed-sessions.js'
 import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 import { connectionTo } from './connection-to.js'
 import { holdResponseForFirstBytes } from './held-response.js'
@@ -124,9 +124,11 @@ export class SessionManager {
    */
   async hangUp (user: string): Promise<number> {
     const target = this.resolveTarget(user)
-    const open = this.c.node.getConnections(target.peerId).length
+    const open = this.c.node.getConnections(target.peerId)
+    // relayed ones too, though sessions run on them (keepRelayedSessionsOpen)
+    await Promise.all(open.map(async (conn) => { await closeNow(conn).catch((err: Error) => { conn.abort(err) }) }))
     await this.c.node.hangUp(target.peerId)
-    return open
+    return open.length
   }
 
   /**
@@ -220,21 +222,17 @@ export class SessionManager {
     } catch (err) {
       const status = err instanceof ProtocolViolation ? err.status : ConnectStatus.BadRequest
       log('bad request from %p: %e', connection.remotePeer, err)
-      if (raw.writeStatus === 'writable') {
-        raw.send(encodeResponse(status, (err as Error).message))
-        await raw.close().catch(() => {})
-      }
+      if (respond(raw, status, (err as Error).message)) await raw.close().catch(() => {})
       raw.abort(err as Error)
       return
     }
     // who the caller is now, not when the stream opened: a spare waits up to
     // SPARE_IDLE_TIMEOUT_MS, and the contact may be removed or renamed meanwhile
-    const caller = this.callerInfo(connection)
+    let caller = this.callerInfo(connection)
     const refuse = (status: ConnectStatus, message = ''): void => {
-      stream.send(encodeResponse(status, message))
-      stream.close().catch(() => {})
+      if (respond(stream, status, message)) stream.close().catch(() => {})
     }
-    const handler = this.c.services.get(service)
+    let handler = this.c.services.get(service)
     const decision = decide(this.c.rules(), { contactName: caller.contactName }, service)
     log('%s asks for %s: %s', caller.contactName ?? caller.peerId, service, decision.action)
     // A refusal never says whether the service exists, so strangers learn nothing.
@@ -242,13 +240,19 @@ export class SessionManager {
     if (decision.action === 'prompt') {
       if (handler == null) { refuse(ConnectStatus.NotAllowed); return }
       // the caller then waits as long as a person may take
-      stream.send(encodeResponse(ConnectStatus.Asking))
+      if (!respond(stream, ConnectStatus.Asking)) return
       const closed = new AbortController()
       const onClose = (): void => closed.abort()
       stream.addEventListener('close', onClose)
       const answer = await this.c.prompts.ask({ service, caller }, closed.signal)
       stream.removeEventListener('close', onClose)
       if (answer !== 'allow') { refuse(ConnectStatus.NotAllowed); return }
+      // the person may have taken a minute: a contact removed or a rule added
+      // meanwhile that now denies wins over their yes, and a service removed
+      // or re-pointed meanwhile is taken as it is now
+      caller = this.callerInfo(connection)
+      if (decide(this.c.rules(), { contactName: caller.contactName }, service).action === 'deny') { refuse(ConnectStatus.NotAllowed); return }
+      handler = this.c.services.get(service)
     }
     if (handler == null) { refuse(ConnectStatus.NoSuchService); return }
     await this.dispatch(stream, service, caller, handler, earlyBytes)
@@ -258,7 +262,7 @@ export class SessionManager {
   private async dispatch (stream: Stream, service: string, caller: CallerInfo, handler: NonNullable<ReturnType<ServiceRegistry['get']>>, earlyBytes: boolean): Promise<void> {
     let answered = false
     const timer = setTimeout(() => {
-      if (!answered) { answered = true; stream.send(encodeResponse(ConnectStatus.ServiceUnreachable, 'the service did not answer')); stream.close().catch(() => {}) }
+      if (!answered) { answered = true; if (respond(stream, ConnectStatus.ServiceUnreachable, 'the service did not answer')) stream.close().catch(() => {}) }
     }, this.init.acceptTimeoutMs)
     timer.unref()
     try {
@@ -277,8 +281,7 @@ export class SessionManager {
           if (answered) return
           answered = true
           clearTimeout(timer)
-          stream.send(encodeResponse(status, message))
-          stream.close().catch(() => {})
+          if (respond(stream, status, message)) stream.close().catch(() => {})
         }
       })
     } catch (err) {
@@ -286,8 +289,7 @@ export class SessionManager {
       if (!answered) {
         answered = true
         clearTimeout(timer)
-        stream.send(encodeResponse(ConnectStatus.ServiceUnreachable))
-        stream.close().catch(() => {})
+        if (respond(stream, ConnectStatus.ServiceUnreachable)) stream.close().catch(() => {})
       } else {
         stream.abort(err as Error)
       }
@@ -307,4 +309,15 @@ export class SessionManager {
       contactName: contact?.name
     }
   }
+}
+
+/**
+ * Sends the callee's answer unless the caller already closed or reset the
+ * stream (libp2p's send throws then, and from a timer that would end the
+ * daemon); false if it could not be sent.
+ */
+function respond (stream: Stream, status: ConnectStatus, message = ''): boolean {
+  if (stream.writeStatus !== 'writable') return false
+  stream.send(encodeResponse(status, message))
+  return true
 }

@@ -137,8 +137,8 @@ export async function pendingRequests (home: string): Promise<PromptRequest[]> {
 }
 
 /** Starts `cspace ARGS` as a long-running child (a server), tracked so cleanupAll() kills it. */
-export function spawnCspace (args: string[], opts: { home: string, env?: Record<string, string>, stdin?: 'pipe' | 'ignore' }): ChildProcess {
-  const child = spawn(...cspaceCommand(args), { env: { ...process.env, CSPACE_HOME: opts.home, ...opts.env }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] })
+export function spawnCspace (args: string[], opts: { home: string, env?: Record<string, string>, stdin?: 'pipe' | 'ignore', netns?: string }): ChildProcess {
+  const child = spawn(...cspaceCommand(args, opts.netns), { env: { ...process.env, CSPACE_HOME: opts.home, ...opts.env }, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child

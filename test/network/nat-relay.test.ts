@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { sha256File } from '../helpers/files.js'
 import { netnsUnavailable, type UserEdge } from '../helpers/netns.js'
 import { startNatWorld, type NatWorld } from '../helpers/nat-world.js'
+import { spawnCspace } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
 const SIZE = 32 * 1024 * 1024
@@ -118,6 +119,32 @@ for (const bobEdge of ['symmetric', 'firewall', 'public'] as UserEdge[]) {
         assert.ok(readFileSync(out).includes(MARKER), 'the marker reached alice')
         assert.ok(wire.length > 1024 * 1024, `the routers' wire carried the transfer (${wire.length} bytes captured)`)
         assert.ok(!wire.includes(MARKER), 'the marker appeared in clear on a router\'s wire')
+      })
+    }
+
+    if (bobEdge === 'symmetric') {
+      test('`cspace hangup bob` ends a session running through a router at once', async () => {
+        await waitFor('bob\'s relay addresses published', async () => ((await w.status('bob')).presence?.addresses ?? []).some(a => a.includes('/p2p-circuit')), 30_000, 500)
+        // a session that lasts as long as alice types: sha256sum waits for her EOF
+        const session = spawnCspace(['connect', 'bob', 'sink'], { home: w.daemons.alice.home, stdin: 'pipe', netns: w.net.ns.alice })
+        const ended = once(session, 'exit')
+        let stderr = ''
+        session.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+        session.stdin?.write('still typing')
+        await waitFor('the session open at bob', async () => {
+          if (session.exitCode != null) assert.fail(`cspace connect ended: ${stderr}`)
+          const status = JSON.parse(await w.cli('bob', ['status', '--json'])) as { exposes: Array<{ service: string, active: number }> }
+          return status.exposes.some(e => e.service === 'sink' && e.active > 0)
+        }, 30_000, 200)
+        assert.ok((await w.connectionsToBob()).every(c => c.relayed), 'the session runs through a router')
+        // relayed connections wait for their sessions before they close
+        // (DCUtR's close after a punch); the user's hang-up must not
+        const hangup = w.cli('alice', ['hangup', 'bob'])
+        await waitFor('the session ended by the hang-up', () => session.exitCode != null || session.signalCode != null, 15_000, 50)
+        assert.match(await hangup, /^closed [1-9]\d* connection\(s\) to bob/)
+        await ended
+        assert.equal(stderr, '', 'no error: the connection closed as a hang-up closes it')
+        session.stdin?.destroy()
       })
     }
 

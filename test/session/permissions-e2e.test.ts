@@ -174,4 +174,16 @@ describe('permissions and prompts', () => {
     assert.equal(renamed.code, 0, renamed.stderr)
     assert.equal(renamed.stdout, `alicia|whoami|${alice.userId}`)
   })
+
+  test('a yes to a caller removed from the contacts while bob was being asked does not let them through', async () => {
+    const pending = runCli(alice.home, ['connect', 'bob', 'desktop'], { input: 'x' })
+    const req = await waitFor('a desktop request', async () => (await pendingRequests(bob.home))[0])
+    assert.equal(req.caller.contactName, 'alicia')
+    assert.equal((await runCli(bob.home, ['contacts', 'remove', 'alicia'])).code, 0)
+    assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
+    const r = await pending
+    assert.equal(r.code, 1, 'strangers may not ask for desktop: the removal wins')
+    assert.match(r.stderr, /bob did not allow you to use "desktop"/)
+    assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
+  })
 })

@@ -127,6 +127,25 @@ describe('PromptQueue', () => {
     assert.deepEqual(await Promise.all([b, c]), ['deny', 'deny'])
   })
 
+  test('one caller may have only a few questions pending, and strangers only part of the queue', async () => {
+    const q = new PromptQueue({ maxPending: 6, maxPendingPerCaller: 2 })
+    const stranger = (n: number): PromptRequest['caller'] => ({ peerId: `s${n}`, userId: `cs1s${n}`, fingerprint: String(n) })
+    const asked = [q.ask({ service: 'chat', caller: stranger(1) }), q.ask({ service: 'chat', caller: stranger(1) })]
+    assert.equal(await q.ask({ service: 'chat', caller: stranger(1) }), 'deny', 'a third from the same key')
+    asked.push(q.ask({ service: 'chat', caller: stranger(2) }))
+    assert.equal(await q.ask({ service: 'chat', caller: stranger(3) }), 'deny', 'strangers hold half the queue (3 of 6)')
+    // a contact's question still finds room, up to the whole queue
+    asked.push(q.ask({ service: 'desktop', caller }), q.ask({ service: 'files', caller: { ...caller, peerId: 'q', contactName: 'carol' } }))
+    assert.equal(q.list().length, 5)
+    assert.deepEqual(q.list().map(r => r.caller.peerId), ['s1', 's1', 's2', 'p', 'q'])
+    // answering frees the caller's share
+    q.answer(q.list()[0].id, 'deny')
+    asked.push(q.ask({ service: 'chat', caller: stranger(1) }))
+    assert.equal(q.list().length, 5)
+    q.close()
+    assert.deepEqual(await Promise.all(asked), ['deny', 'deny', 'deny', 'deny', 'deny', 'deny'])
+  })
+
   test('close denies everything pending and refuses new requests', async () => {
     const q = new PromptQueue()
     const seen = record(q)

@@ -35,8 +35,8 @@ export class ChatHost implements AppHost {
   private constructor (readonly home: string, readonly store: ChatStore) {
     this.contacts = new ContactDirectory({ home })
     this.follower = new DaemonEventFollower({ home }, () => this.anyWaiting(), (e) => {
+      if (e.type.startsWith('contact:') || e.type === 'profile:changed') this.contacts.invalidate()
       if (e.type === 'peer:connect' || e.type === 'contact:added') {
-        if (e.type === 'contact:added') this.contacts.invalidate()
         for (const c of this.couriers.values()) c.kick(true)
       }
     })

@@ -16,7 +16,8 @@ const MISS_REFRESH_MS = 200
 
 /**
  * The user's contacts as an app sees them, through the daemon's API: names
- * for user IDs (what the app stores) and user IDs for the names people type.
+ * for user IDs (what the app stores; cached for display) and user IDs for
+ * the names people type (never cached).
  */
 export class ContactDirectory {
   private readonly api: LocalApiClient
@@ -51,9 +52,15 @@ export class ContactDirectory {
     return (await this.list()).find(match)
   }
 
-  /** A contact name (case-insensitive) or a user ID → the user ID; throws UnknownContact. */
+  /**
+   * A contact name (case-insensitive) or a user ID → the user ID; throws
+   * UnknownContact. Always from a fresh list: what is sent goes to the key
+   * the name has now, not a second ago (a contact removed and the name
+   * given to someone else).
+   */
   async resolve (user: string): Promise<{ userId: string, name?: string }> {
     const key = user.normalize('NFC').toLowerCase()
+    this.invalidate()
     const found = await this.find(c => c.name.normalize('NFC').toLowerCase() === key || c.userId === user)
     if (found != null) return { userId: found.userId, name: found.name }
     if (USER_ID_SHAPE.test(user)) return { userId: user }

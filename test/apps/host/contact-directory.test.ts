@@ -1,0 +1,32 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ContactDirectory, UnknownContact } from '../../../src/apps/host/contact-directory.js'
+import { cleanupAll, makeProfile, runCli, startDaemon, type Profile } from '../../helpers/cli.js'
+
+/** An app's view of the contacts, through a real daemon's API. */
+describe('ContactDirectory', () => {
+  let alice: Profile
+  let bob: Profile
+  let mallory: Profile
+
+  before(async () => {
+    ;[alice, bob, mallory] = await Promise.all([makeProfile('alice'), makeProfile('bob'), makeProfile('mallory')])
+    await runCli(alice.home, ['contacts', 'add', 'bob', bob.userId])
+    await startDaemon(alice.home, ['--no-apps'])
+  })
+
+  after(async () => { await cleanupAll() })
+
+  test('a name is resolved to the key it has now: a contact removed and the name given to someone else', async () => {
+    const directory = new ContactDirectory({ home: alice.home })
+    assert.deepEqual(await directory.resolve('BOB'), { userId: bob.userId, name: 'bob' })
+    assert.equal(await directory.nameOf(bob.userId), 'bob')
+    // the CLI writes the store itself, a moment after the app last looked
+    assert.equal((await runCli(alice.home, ['contacts', 'remove', 'bob'])).code, 0)
+    assert.equal((await runCli(alice.home, ['contacts', 'add', 'bob', mallory.userId])).code, 0)
+    assert.deepEqual(await directory.resolve('bob'), { userId: mallory.userId, name: 'bob' })
+    assert.equal((await runCli(alice.home, ['contacts', 'remove', 'bob'])).code, 0)
+    await assert.rejects(directory.resolve('bob'), UnknownContact)
+    assert.deepEqual(await directory.resolve(bob.userId), { userId: bob.userId }, 'a user ID needs no contact')
+  })
+})
