@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifyWebsocket from '@fastify/websocket'
 import { CspaceError } from '../errors.js'
+import { ApiPortInUse } from './errors.js'
 import type { Daemon } from './daemon.js'
 import { registerStatusRoutes } from './api/status.js'
 import { registerContactRoutes } from './api/contacts.js'
@@ -68,7 +69,13 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   await registerAppUploads(app, components.daemon.paths.home)
   registerConnectStream(app, components.daemon)
 
-  await app.listen({ host: '127.0.0.1', port: init.port })
+  try {
+    await app.listen({ host: '127.0.0.1', port: init.port })
+  } catch (err) {
+    await app.close().catch(() => {})
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new ApiPortInUse(init.port)
+    throw err
+  }
   const addr = app.server.address()
   port = typeof addr === 'object' && addr != null ? addr.port : init.port
   return { port, close: async () => { await app.close() } }

@@ -15,6 +15,7 @@ import { ProfileLock } from './profile-lock.js'
 import { PresenceTracker } from './presence-tracker.js'
 import { EventHub } from './event-hub.js'
 import { watchStore } from './store-watcher.js'
+import { ListenFailed } from './errors.js'
 
 const log = componentLogger('daemon')
 
@@ -60,6 +61,10 @@ export class Daemon {
   private appPort?: AppPort
   private leaveProcess: () => void = () => {}
   private stopping?: Promise<void>
+  /** What did not come back at start (a saved forward whose port is taken), for the command to print. */
+  readonly startupWarnings: string[] = []
+  /** The offline record is sent on stop only after an online one could have been. */
+  private publishing = false
   private stopWatchingStore: () => void = () => {}
 
   private constructor (parts: Pick<Daemon, 'paths' | 'config' | 'store' | 'node' | 'privateKey' | 'router'> & { lock: ProfileLock }) {
@@ -121,9 +126,19 @@ export class Daemon {
         router: options.router === true,
         relaySlots: config.network.relaySlots,
         relayLimits: { ...DEFAULT_RELAY_LIMITS, ...config.router }
+      }).catch((err: Error) => {
+        // libp2p's own message ends in advice about its configuration object
+        if (/failed to be listened on/.test(err.message)) throw new ListenFailed(config.listen)
+        throw err
       })
       const daemon = new Daemon({ paths, config, store, node, privateKey, router: options.router === true, lock })
-      await daemon.run()
+      try {
+        await daemon.run()
+      } catch (err) {
+        // what did start (the node, forwards, the app port) must not keep the process alive
+        await daemon.stop().catch(() => {})
+        throw err
+      }
       return daemon
     } catch (err) {
       store?.close()
@@ -142,7 +157,7 @@ export class Daemon {
     this.node.addEventListener('peer:disconnect', (e: CustomEvent<PeerId>) => this.events.publish('peer:disconnect', { peerId: e.detail.toString() }))
     for (const e of this.exposeTable.list()) this.exposes.add({ service: e.service, kind: e.kind, target: e.target })
     for (const f of this.forwardTable.list()) {
-      await this.forwards.add(f).catch((err: Error) => log.error('forward on port %d not restored: %s', f.port, err.message))
+      await this.forwards.add(f).catch((err: Error) => { this.startupWarnings.push(`the forward on port ${f.port} to ${f.contact}/${f.service} is not listening: ${err.message}; it stays saved and is tried again at the next start`) })
     }
     const token = createApiToken(this.paths.apiToken)
     this.appPort = new AppPort({ sessions: this.sessions, services: this.services }, { token })
@@ -151,6 +166,7 @@ export class Daemon {
     this.api = await startApiServer({ daemon: this }, { token, port: this.config.apiPort })
     writeDaemonInfo(this.paths.daemonInfo, { v: 1, pid: process.pid, apiPort: this.api.port, appPort, peerId: this.node.peerId.toString(), startedAt: Date.now() })
     this.publisher.start()
+    this.publishing = true
     // the rules are only the daemon's to write; re-read anyway after any other writer
     this.stopWatchingStore = watchStore(this.store, () => { this.rules.reload(); this.events.publish('profile:changed', {}) })
   }
@@ -185,7 +201,7 @@ export class Daemon {
       log('stop: %s took %d ms', name, Math.round(performance.now() - t0))
     }
     this.stopping ??= (async () => {
-      await step('offline record', async () => await this.publisher.stop().catch(() => {}))
+      if (this.publishing) await step('offline record', async () => await this.publisher.stop().catch(() => {}))
       this.tracker.stop()
       this.stopWatchingStore()
       this.prompts.close()

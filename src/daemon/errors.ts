@@ -43,3 +43,16 @@ export class ExecFromBrowser extends CspaceError {
     super('FORBIDDEN_EXEC', 'a service that runs a command is set up from a terminal: cspace expose SERVICE --exec CMD')
   }
 }
+
+export class ApiPortInUse extends CspaceError {
+  constructor (port: number) {
+    super('API_PORT_IN_USE', `the local API's port ${port} is already in use; pick another with --api-port (or drop apiPort from config.json for any free one)`, 2)
+  }
+}
+
+/** libp2p could not listen on a configured address (in use, or not on this machine). */
+export class ListenFailed extends CspaceError {
+  constructor (addresses: string[]) {
+    super('LISTEN_FAILED', `cannot listen on ${addresses.join(', ')}: the port is in use or the address is not on this machine; pick another with --listen (or "listen" in config.json)`, 2)
+  }
+}

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'node:http'
+import { createServer, type AddressInfo } from 'node:net'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -98,6 +99,52 @@ describe('the daemon and its local API', () => {
     assert.equal(second.code, 1)
     assert.match(second.stderr, new RegExp(`a daemon \\(pid ${first.proc.pid}\\) is already running`))
     assert.equal(first.proc.exitCode, null)
+  })
+
+  test('a port in use at start: the API\'s or a listen address is one line and an exit, not a daemon half up; a saved forward\'s is a warning', async (t) => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    t.after(() => { holder.close() })
+    const taken = (holder.address() as AddressInfo).port
+    const p = await makeProfile('ports')
+    const api = await runCli(p.home, ['daemon', '--api-port', String(taken)], { timeoutMs: 30_000 })
+    assert.equal(api.code, 2, api.stderr)
+    assert.equal(api.stderr, `cspace: the local API's port ${taken} is already in use; pick another with --api-port (or drop apiPort from config.json for any free one)\n`)
+    const listen = await runCli(p.home, ['daemon', '--listen', `/ip4/127.0.0.1/tcp/${taken}`], { timeoutMs: 30_000 })
+    assert.equal(listen.code, 2, listen.stderr)
+    assert.match(listen.stderr, new RegExp(`^cspace: cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${taken}: the port is in use or the address is not on this machine; pick another with --listen .*\n$`))
+    assert.ok(!existsSync(join(p.home, 'daemon.lock')), 'the profile was released')
+
+    // a forward saved on a port that is taken when the daemon next starts
+    const bob = await makeProfile('ports-bob')
+    assert.equal((await runCli(p.home, ['contacts', 'add', 'bob', bob.userId])).code, 0)
+    const first = await startDaemon(p.home)
+    const port = Number((await runCli(p.home, ['forward', '0', 'bob', 'ssh'])).stdout.trim())
+    await first.stop()
+    const squatter = createServer()
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve))
+    t.after(() => { squatter.close() })
+    const second = await startDaemon(p.home)
+    await waitFor('the warning on stderr', () => second.stderr().includes(`cspace: the forward on port ${port} to bob/ssh is not listening: local port ${port} is already in use`), 10_000, 50)
+    squatter.close()
+    await second.stop()
+    const third = await startDaemon(p.home)
+    const status = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout) as { forwards: Array<{ port: number }> }
+    assert.deepEqual(status.forwards.map(f => f.port), [port], 'kept, and back once the port is free')
+    await third.stop()
+  })
+
+  test('status says why presence is not published when every address is loopback or LAN', async () => {
+    const p = await makeProfile('private', { config: { network: { allowPrivateAddresses: false, inboundConnectionsPerIpPerSecond: 1000, maxConnections: 300 } } })
+    const d = await startDaemon(p.home)
+    const status = await runCli(p.home, ['status'])
+    assert.match(status.stdout, /^user {8}cs1/m)
+    assert.match(status.stdout, /^presence {4}not yet published \(this daemon has only loopback or LAN addresses, .* --allow-private-addresses\)$/m)
+    await d.stop()
+    const open = await makeProfile('private-allowed')
+    const d2 = await startDaemon(open.home)
+    assert.doesNotMatch((await runCli(open.home, ['status'])).stdout, /only loopback or LAN/)
+    await d2.stop()
   })
 
   test('SIGINT stops it cleanly and releases the profile; SIGKILL loses nothing stored', async () => {

@@ -1,5 +1,5 @@
-import { rmSync, statSync } from 'node:fs'
-import { isAbsolute, join, resolve } from 'node:path'
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { appLayout, listen } from '../../sdk/index.js'
 import { UsageError } from '../../errors.js'
 import { ContactDirectory, serveControl, type AppHost, type AppHostStarter, type ControlHandler } from '../host/index.js'
@@ -98,7 +98,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       if (p.downloads !== undefined) {
         refuseFromPage(p, 'the downloads directory is set from a terminal: cspace transfers config --downloads DIR')
         if (typeof p.downloads !== 'string' || !isAbsolute(p.downloads)) throw new UsageError('--downloads needs an absolute directory path')
-        s.downloads = resolve(p.downloads)
+        s.downloads = usableDirectory(resolve(p.downloads))
       }
       const names = (v: unknown): string[] => Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string' && n.length > 0 && n.length <= 64) : []
       // a typo must not silently accept nobody's files: each name has to be a contact now
@@ -149,3 +149,30 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
 }
 
 export { totalBytes }
+
+/**
+ * The downloads directory, created if missing, once it is known to take
+ * files: a mistyped one is refused here, not reported later to a sender
+ * (as a full disk, when it was under /proc).
+ */
+function usableDirectory (dir: string): string {
+  try {
+    makeDirectory(dir)
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory')
+    accessSync(dir, constants.W_OK | constants.X_OK)
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new UsageError(`cannot save downloads in ${dir} (${reason}); pick a directory you can write to`)
+  }
+  return dir
+}
+
+/** mkdir -p, one level at a time: Node's recursive mkdirSync never returns for a path under /proc. */
+function makeDirectory (dir: string): void {
+  const missing: string[] = []
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d)
+    if (dirname(d) === d) break
+  }
+  for (const d of missing) mkdirSync(d)
+}

@@ -44,10 +44,13 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): { ma
       try { names = readdirSync(source).sort() } catch (err) { throw new SourceUnreadable(source, (err as Error).message) }
       for (const n of names) add(join(source, n), `${rel}/${n}`)
     } else if (st.isFile()) {
-      if (sanitizePath(rel) !== rel) throw new SourceUnreadable(source, 'its name cannot be used on the receiving side; rename it')
-      if (seen.has(rel)) throw new SourceUnreadable(source, `two files would both be called ${rel}`)
-      seen.add(rel)
-      sources.push({ source, path: rel, size: st.size, mtime: Math.floor(st.mtimeMs) })
+      // sent under the name the receiver will save it as (a ':' in a Linux
+      // name becomes '_', as on any system that forbids it)
+      const path = sanitizePath(rel)
+      if (path == null) throw new SourceUnreadable(source, 'its name cannot be used on the receiving side; rename it')
+      if (seen.has(path)) throw new SourceUnreadable(source, `two files would both be saved as ${path}; rename one`)
+      seen.add(path)
+      sources.push({ source, path, size: st.size, mtime: Math.floor(st.mtimeMs) })
       if (sources.length > MAX_ENTRIES) throw new SourceUnreadable(source, `more than ${MAX_ENTRIES} files; send them in parts or as an archive`)
     }
   }

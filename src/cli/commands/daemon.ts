@@ -54,6 +54,7 @@ export function registerDaemonCommand (program: Command): void {
       const stopReleasingMemory = releaseFreedMemoryPeriodically(RELEASE_AFTER_START_MS, RELEASE_EVERY_MS)
       for (const addr of daemon.listenAddresses()) process.stdout.write(`${addr}\n`)
       process.stderr.write(`cspace daemon running for ${daemon.paths.home} (${daemon.router ? 'router, ' : ''}pid ${process.pid}); Ctrl-C to stop\n`)
+      for (const warning of daemon.startupWarnings) process.stderr.write(`cspace: ${warning}\n`)
       await new Promise<void>((resolve) => {
         let stopping = false
         const shutdown = (): void => {

@@ -12,6 +12,8 @@ export interface StatusReply {
   node: {
     router: boolean
     addresses: string[]
+    /** No address the daemon would publish: all loopback or LAN, without --allow-private-addresses. */
+    onlyPrivateAddresses: boolean
     dhtMode: string
     connections: number
     /** From a router's dial-back: public (reachable directly), private (NAT or firewall), or not asked yet. */
@@ -47,10 +49,11 @@ export function registerStatusCommand (program: Command): void {
       const unread = await unreadCounts({})
       if (opts.json === true) { process.stdout.write(JSON.stringify({ ...s, chat: unread == null ? null : { unread } }) + '\n'); return }
       const out: string[] = []
-      out.push(`user        ${s.user.peerId}${s.node.router ? ' (router)' : ''}`)
+      out.push(`user        ${s.user.userId}${s.node.router ? ' (router)' : ''}`)
+      out.push(`peer id     ${s.user.peerId}`)
       out.push(`fingerprint ${s.user.fingerprint}`)
       out.push(`dht         ${s.node.dhtMode}, ${s.node.connections} connection(s)`)
-      out.push(`presence    ${s.presence == null ? 'not yet published' : `published to ${s.presence.peers} peer(s), seq ${s.presence.seq}`}`)
+      out.push(`presence    ${s.presence == null ? `not yet published${s.node.onlyPrivateAddresses ? ONLY_PRIVATE_HINT : ''}` : `published to ${s.presence.peers} peer(s), seq ${s.presence.seq}`}`)
       if (!s.node.router) out.push(`reachable   ${REACHABILITY_TEXT[s.node.reachability]}`)
       if (s.node.relayedFor != null) out.push(`relay       serving ${s.node.relayedFor} user(s) holding a slot; ${((s.node.relayedBytes ?? 0) / 1048576).toFixed(1)} MiB relayed`)
       for (const r of s.node.relaySlots) out.push(`relay slot  on router ${r.router}`)
@@ -111,3 +114,6 @@ export function registerHangupCommand (program: Command): void {
       process.stdout.write(`closed ${closed} connection(s) to ${user}\n`)
     })
 }
+
+const ONLY_PRIVATE_HINT = ' (this daemon has only loopback or LAN addresses, which are not published; on a LAN or one machine start every daemon with --allow-private-addresses)'
+

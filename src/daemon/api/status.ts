@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { Daemon } from '../daemon.js'
 import { describeConnection } from '../connection-info.js'
-import { relayedBytes } from '../../network/index.js'
+import { isPrivate } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { isRelayed, relayedBytes } from '../../network/index.js'
 
 const statusQuery = { type: 'object', additionalProperties: false, properties: { presenceWaitMs: { type: 'integer', minimum: 0, maximum: 5000 } } }
 const hangupBody = { type: 'object', required: ['user'], additionalProperties: false, properties: { user: { type: 'string', maxLength: 2048 } } }
@@ -17,6 +19,8 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
       node: {
         router: daemon.router,
         addresses: daemon.listenAddresses(),
+        // nothing to publish: every address is loopback or LAN, and those are kept out of presence
+        onlyPrivateAddresses: !daemon.config.network.allowPrivateAddresses && daemon.listenAddresses().every(a => isRelayed(a) || isPrivate(multiaddr(a))),
         dhtMode: dht.getMode(),
         connections: daemon.node.getConnections().length,
         reachability: daemon.node.services.reachability?.reachability ?? 'unknown',

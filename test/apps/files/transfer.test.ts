@@ -100,6 +100,17 @@ describe('files: send and receive across daemons', () => {
     assert.ok(!settings.acceptFrom.includes('nobdoy'), JSON.stringify(settings))
   })
 
+  test('a downloads directory that cannot take files is refused when it is set', async () => {
+    const before = JSON.parse(await cli(bob.home, ['transfers', 'config', '--json'])) as { downloads: string }
+    for (const dir of ['/proc/nope', '/dev/null/x']) {
+      const r = await runCli(bob.home, ['transfers', 'config', '--downloads', dir])
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(r.stderr, new RegExp(`^cspace: cannot save downloads in ${dir} \\([A-Z]+\\); pick a directory you can write to\n$`))
+    }
+    const after = JSON.parse(await cli(bob.home, ['transfers', 'config', '--json'])) as { downloads: string }
+    assert.equal(after.downloads, before.downloads, 'the setting is unchanged')
+  })
+
   test('a name already taken is numbered, never overwritten', async () => {
     await autoAccept(true)
     const dir1 = join(src, 'v1'); const dir2 = join(src, 'v2')

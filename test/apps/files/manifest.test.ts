@@ -1,0 +1,29 @@
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildManifest } from '../../../src/apps/files/manifest.js'
+import { removeTempDirs, tempDir } from '../../helpers/files.js'
+
+after(() => { removeTempDirs() })
+
+test('files whose names other systems forbid are sent under the names the receiver saves them as', () => {
+  const dir = tempDir()
+  const shots = join(dir, 'shots: today')
+  mkdirSync(shots)
+  writeFileSync(join(shots, 'Screenshot 12:30:00.png'), 'png')
+  writeFileSync(join(shots, 'what?.txt'), 'txt')
+  const { manifest, sources } = buildManifest([shots])
+  assert.deepEqual(sources.map(s => s.path).sort(), ['shots_ today/Screenshot 12_30_00.png', 'shots_ today/what_.txt'])
+  assert.deepEqual(manifest.files.map(f => f.path).sort(), ['shots_ today/Screenshot 12_30_00.png', 'shots_ today/what_.txt'])
+  assert.deepEqual(sources.map(s => s.source).sort(), [join(shots, 'Screenshot 12:30:00.png'), join(shots, 'what?.txt')], 'read from their real names')
+})
+
+test('two files that would be saved under one name are refused, naming it', () => {
+  const dir = tempDir()
+  const both = join(dir, 'both')
+  mkdirSync(both)
+  writeFileSync(join(both, 'a:b'), '1')
+  writeFileSync(join(both, 'a?b'), '2')
+  assert.throws(() => buildManifest([both]), /two files would both be saved as both\/a_b; rename one/)
+})
