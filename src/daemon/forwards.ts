@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net'
 import { componentLogger } from '../util/log.js'
 import { firstBytesIfSent, pipeSocketStream, type SessionManager } from '../session/index.js'
+import { contactNameKey } from '../contacts/index.js'
 import { PortInUse } from './errors.js'
 
 const log = componentLogger('daemon:forwards')
@@ -71,6 +72,11 @@ export class ForwardManager {
     this.forwards.delete(port)
     await new Promise<void>((resolve) => f.server.close(() => resolve()))
     return true
+  }
+
+  /** Forwards to a renamed contact connect under the new name from now on. */
+  renameContact (oldName: string, newName: string): void {
+    for (const f of this.forwards.values()) if (contactNameKey(f.state.contact) === contactNameKey(oldName)) f.state.contact = newName
   }
 
   list (): ForwardState[] {

@@ -1,6 +1,7 @@
 import type { Store } from '../store/index.js'
 import { CspaceError } from '../errors.js'
 import { formatRule, parseRule, type Rule } from './permissions.js'
+import { contactNameKey } from '../contacts/index.js'
 
 export interface RuleEntry { id: number, position: number, rule: Rule, text: string }
 
@@ -57,6 +58,17 @@ export class RuleBook {
       this.store.prepare('UPDATE rules SET position = position - 1 WHERE position > ?').run(entry.position)
     })
     return entry
+  }
+
+  /** Points the rules naming a contact (in any case) at their new name; returns how many. */
+  renameContact (oldName: string, newName: string): number {
+    const key = contactNameKey(oldName)
+    const named = this.entries().filter(e => e.rule.who.kind === 'contact' && contactNameKey(e.rule.who.name) === key)
+    this.cached = undefined
+    this.store.transaction(() => {
+      for (const e of named) this.store.prepare('UPDATE rules SET who = ? WHERE id = ?').run(newName, e.id)
+    })
+    return named.length
   }
 
   private read (): RuleEntry[] {

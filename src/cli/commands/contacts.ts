@@ -1,12 +1,19 @@
 import { Command } from 'commander'
 import { ContactBook } from '../../contacts/index.js'
 import { withStore } from '../profile.js'
+import { ForwardTable } from '../../store/index.js'
+import { RuleBook } from '../../session/rule-book.js'
+import { LocalApiClient, locateDaemon } from '../../sdk/index.js'
+import { DaemonNotRunning } from '../../daemon/errors.js'
+import { renameContactEverywhere, stillNaming } from '../../daemon/contact-rename.js'
 import { UsageError } from '../../errors.js'
 import { addFromKeyServer, registerContactsVerify } from './contacts-keyserver.js'
 
 /**
  * `cspace contacts`: the address book works with or without a running daemon;
  * SQLite is the point of concurrency, and the daemon reads contacts per use.
+ * Removing and renaming go through the daemon when it runs: a rename moves
+ * the contact's rules, which the daemon holds in memory.
  */
 export function registerContactsCommand (program: Command): void {
   const contacts = program.command('contacts').description('manage contacts: unique local names for users\' IDs')
@@ -41,16 +48,46 @@ export function registerContactsCommand (program: Command): void {
     }))
 
   contacts.command('remove <name>')
-    .description('remove a contact')
-    .action((name: string) => withStore((store) => {
-      const c = new ContactBook({ store }).remove(name)
-      process.stdout.write(`removed ${c.name}\n`)
-    }))
+    .description('remove a contact (rules and forwards that name them stay, for whoever is given the name next)')
+    .action(async (name: string) => {
+      const { name: removed, stillNamedBy } = daemonRunning()
+        ? await new LocalApiClient().delete<{ name: string, stillNamedBy: { rules: number, forwards: number } }>(`/v1/contacts/${encodeURIComponent(name)}`)
+        : withStore((store) => {
+          const c = new ContactBook({ store }).remove(name)
+          return { name: c.name, stillNamedBy: stillNaming({ rules: new RuleBook({ store }), forwards: new ForwardTable(store) }, c.name) }
+        })
+      process.stdout.write(`removed ${removed}\n`)
+      const { rules, forwards } = stillNamedBy
+      if (rules + forwards > 0) {
+        process.stderr.write(`cspace: ${plural(rules, 'rule')} and ${plural(forwards, 'forward')} still name ${removed} and will apply to whoever you next call ${removed}; see \`cspace rules list\` and \`cspace status\`\n`)
+      }
+    })
 
   contacts.command('rename <old> <new>')
-    .description('give a contact another name')
-    .action((oldName: string, newName: string) => withStore((store) => {
-      const c = new ContactBook({ store }).rename(oldName, newName)
-      process.stdout.write(`renamed ${oldName} to ${c.name}\n`)
-    }))
+    .description('give a contact another name; their rules and forwards follow')
+    .action(async (oldName: string, newName: string) => {
+      // through the daemon when it runs: it holds the rules and forwards in memory
+      const { name, moved } = daemonRunning()
+        ? await new LocalApiClient().post<{ name: string, moved: { rules: number, forwards: number } }>(`/v1/contacts/${encodeURIComponent(oldName)}/rename`, { newName })
+        : withStore((store) => {
+          const r = renameContactEverywhere({ store, contacts: new ContactBook({ store }), rules: new RuleBook({ store }), forwards: new ForwardTable(store) }, oldName, newName)
+          return { name: r.contact.name, moved: { rules: r.rules, forwards: r.forwards } }
+        })
+      const followed = moved.rules + moved.forwards > 0 ? ` (${plural(moved.rules, 'rule')} and ${plural(moved.forwards, 'forward')} follow)` : ''
+      process.stdout.write(`renamed ${oldName} to ${name}${followed}\n`)
+    })
+}
+
+function daemonRunning (): boolean {
+  try {
+    locateDaemon()
+    return true
+  } catch (err) {
+    if (err instanceof DaemonNotRunning) return false
+    throw err
+  }
+}
+
+function plural (n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Daemon } from '../daemon.js'
+import { renameContactEverywhere, stillNaming } from '../contact-rename.js'
 
 const nameBody = { type: 'object', required: ['name', 'userId'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 256 }, userId: { type: 'string', maxLength: 2048 } } }
 const renameBody = { type: 'object', required: ['newName'], additionalProperties: false, properties: { newName: { type: 'string', maxLength: 256 } } }
@@ -12,14 +13,18 @@ export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): vo
     daemon.events.publish('contact:added', contact)
     return await reply.code(201).send(contact)
   })
+  // `stillNamedBy`: rules and saved forwards that keep the name, for whoever is given it next
   app.delete<{ Params: { name: string } }>('/v1/contacts/:name', async (req) => {
     const contact = daemon.contacts.remove(req.params.name)
     daemon.events.publish('contact:removed', contact)
-    return contact
+    return { ...contact, stillNamedBy: stillNaming({ rules: daemon.rules, forwards: daemon.forwardTable }, contact.name) }
   })
+  // the contact's rules and forwards follow: `moved` says how many
   app.post<{ Params: { name: string }, Body: { newName: string } }>('/v1/contacts/:name/rename', { schema: { body: renameBody } }, async (req) => {
-    const contact = daemon.contacts.rename(req.params.name, req.body.newName)
+    const { contact, rules, forwards } = renameContactEverywhere({ store: daemon.store, contacts: daemon.contacts, rules: daemon.rules, forwards: daemon.forwardTable }, req.params.name, req.body.newName)
+    daemon.forwards.renameContact(req.params.name, contact.name)
     daemon.events.publish('contact:renamed', { from: req.params.name, contact })
-    return contact
+    if (rules > 0) daemon.events.publish('rules:changed', { renamed: { from: req.params.name, to: contact.name } })
+    return { ...contact, moved: { rules, forwards } }
   })
 }
