@@ -18,7 +18,8 @@ export function buildProgram (): Command {
   const program = new Command('cspace')
     .description('secure peer-to-peer connect(user, service): a user is a public key')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    // commander's errors as every other: one line, prefixed, exit 2
+    .configureOutput({ outputError: (message, write) => { write(`cspace: ${message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`) } })
     .exitOverride()
   for (const register of [registerIdentityCommands, registerDaemonCommand, registerContactsCommand, registerStatusCommand, registerConnectionsCommand, registerHangupCommand,
     registerConnectCommand, registerTunnelCommands, registerRequestCommands, registerKeyServerCommands, registerChatCommand, registerDesktopCommands, registerFilesCommands, registerUiCommand]) {

@@ -24,12 +24,13 @@ describe('cspace command line', () => {
       ['frobnicate'], ['contacts', 'add', 'bob'], ['init', '--key-type', 'dsa'], ['contacts', 'add', 'bob', 'cs1garbage'],
       ['forward', 'notaport', 'bob', 'ssh'], ['forward', '99999', 'bob', 'ssh'], ['forward', '1'], ['forward', '0', 'bob', 'Bad Service'],
       ['expose', 'ssh'], ['expose', 'ssh', 'localhost'], ['expose', 'ssh', '127.0.0.1:22', '--exec', 'cat'], ['expose', 'S!', '127.0.0.1:1'],
-      ['daemon', '--api-port', 'x'], ['requests', 'maybe', 'x']
+      ['daemon', '--api-port', 'x'], ['requests', 'maybe', 'x'], ['rules', 'remove', 'abc'], ['rules', 'add', 'allow', 'bob', 'ssh', '--position', '-1'],
+      ['contacts', 'add', 'me', p.userId], ['contacts', '--frobnicate'], ['send']
     ]
     for (const args of usage) {
       const r = await runCli(p.home, args)
       assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}: ${r.stderr}`)
-      assert.ok(r.stderr.trim().length > 0, args.join(' '))
+      assert.match(r.stderr, /^cspace: [^\n]+\n$/, `one line: ${args.join(' ')}`)
       assert.equal(r.stdout, '', args.join(' '))
     }
     // no daemon running: runtime failures, saying what to do

@@ -1,6 +1,8 @@
 import { Command } from 'commander'
 import { ContactBook } from '../../contacts/index.js'
-import { withStore } from '../profile.js'
+import { cliProfile, withStore } from '../profile.js'
+import { existsSync } from 'node:fs'
+import { looksLikeUserId, parseUserId, readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
 import { ForwardTable } from '../../store/index.js'
 import { RuleBook } from '../../session/rule-book.js'
 import { LocalApiClient, locateDaemon } from '../../sdk/index.js'
@@ -29,6 +31,7 @@ export function registerContactsCommand (program: Command): void {
         return
       }
       if (id == null) throw new UsageError('give the contact\'s ID (`cspace id` on their side) or --from-keyserver USERNAME')
+      refuseOwnId(id)
       withStore((store) => {
         const c = new ContactBook({ store }).add(name, id)
         process.stdout.write(`added ${c.name}\nfingerprint: ${c.fingerprint}\n`)
@@ -90,4 +93,14 @@ function daemonRunning (): boolean {
 
 function plural (n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`
+}
+
+/** Your own ID as a contact could never be reached (a node does not dial itself). */
+function refuseOwnId (id: string): void {
+  const keyFile = cliProfile().keyFile
+  if (!existsSync(keyFile) || !looksLikeUserId(id)) return // the contact book reports a malformed ID
+  const own = userIdFromPublicKey(readPublicKey(keyFile)).peerId
+  let theirs
+  try { theirs = parseUserId(id).peerId } catch { return }
+  if (theirs.equals(own)) throw new UsageError('that is your own ID (`cspace id`); a contact is someone else\'s')
 }

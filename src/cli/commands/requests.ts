@@ -43,10 +43,13 @@ export function registerRequestCommands (program: Command): void {
     process.stdout.write(`built-in: ${builtIn.join('; ')}\n`)
   })
   rules.command('add <action> <who> <service>').option('--position <n>', 'insert at this position (0 = first)').description('add a rule').action(async (action: string, who: string, service: string, opts: { position?: string }) => {
-    const e = await new LocalApiClient().post<RuleEntry>('/v1/rules', { action, who, service, position: opts.position != null ? Number(opts.position) : undefined })
+    const position = opts.position != null ? Number(opts.position) : undefined
+    if (position != null && !(Number.isInteger(position) && position >= 0)) throw new UsageError(`--position ${opts.position} is not a position: 0 is checked first, 1 second, …`)
+    const e = await new LocalApiClient().post<RuleEntry>('/v1/rules', { action, who, service, position })
     process.stdout.write(`${e.id}\t${e.text}\n`)
   })
   rules.command('remove <id>').description('remove a rule by id').action(async (id: string) => {
+    if (!/^\d{1,15}$/.test(id)) throw new UsageError(`${JSON.stringify(id.slice(0, 40))} is not a rule id: the first column of \`cspace rules list\``)
     const e = await new LocalApiClient().delete<RuleEntry>(`/v1/rules/${encodeURIComponent(id)}`)
     process.stdout.write(`removed ${e.text}\n`)
   })
