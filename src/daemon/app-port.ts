@@ -142,17 +142,28 @@ export class AppPort {
   }
 }
 
+/** Bytes a program may send before the reply that the daemon keeps; the rest wait unread. */
+export const MAX_EARLY_BYTES = 1024 * 1024
+
 /**
  * Until the reply, reads ahead for the EOF of a program that gave up (a
  * socket nobody reads never sees it), keeping any bytes it sent early for
  * the session. The protocol has the program wait for the reply before it
- * half-closes. Returns the function that stops watching and puts the bytes back.
+ * half-closes. Past MAX_EARLY_BYTES it stops reading, and then sees an EOF
+ * only when the connect ends. Returns the function that stops watching and
+ * puts the bytes back.
  */
 function watchForHangUp (socket: Socket, onHangUp: () => void): () => void {
   const early: Buffer[] = []
+  let kept = 0
   const onReadable = (): void => {
     let chunk: Buffer | null
-    while ((chunk = socket.read() as Buffer | null) !== null) early.push(chunk)
+    // past the cap the program's writes wait in its socket (TCP's window),
+    // not in the daemon's memory, for the minute a person may take
+    while (kept < MAX_EARLY_BYTES && (chunk = socket.read() as Buffer | null) !== null) {
+      early.push(chunk)
+      kept += chunk.byteLength
+    }
   }
   socket.on('readable', onReadable)
   socket.once('end', onHangUp)

@@ -4,6 +4,8 @@ import { cleanupAll, makeProfile, pendingRequests, runCli, spawnCspace, startDae
 import { waitFor } from '../helpers/wait.js'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
+import { once } from 'node:events'
+import { locateDaemon } from '../../src/sdk/index.js'
 
 /** Connects to a local port, writes `payload` at once and half-closes; resolves with all that came back when the socket closes. */
 async function exchange (port: number, payload: Buffer): Promise<{ received: Buffer }> {
@@ -110,6 +112,29 @@ describe('permissions and prompts', () => {
     const r = await pending
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.stdout, 'late, but allowed', 'the notice went to stderr, not into the session')
+  })
+
+  test('a program that sends much before the answer: the daemon keeps 1 MiB, the rest waits in the program\'s socket, and all of it arrives', async () => {
+    const { info, token } = locateDaemon({ home: alice.home })
+    const payload = randomBytes(64 * 1024 * 1024)
+    const socket = connect(info.appPort, '127.0.0.1')
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    const received: Buffer[] = []
+    socket.on('data', (b: Buffer) => received.push(b))
+    socket.write(JSON.stringify({ v: 1, token, op: 'connect', user: 'bob', service: 'desktop', progress: true }) + '\n')
+    socket.write(payload)
+    const req = await waitFor('a desktop request', async () => (await pendingRequests(bob.home))[0])
+    // what the daemon did not take is still queued in this process (the
+    // loopback socket's buffers hold a few MiB at most)
+    assert.ok(socket.writableLength > 48 * 1024 * 1024, `only ${socket.writableLength} bytes still queued: the daemon read ahead without limit`)
+    assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
+    const text = (): string => Buffer.concat(received).subarray(0, 200).toString('latin1')
+    await waitFor('the asking event and the OK', () => /"event":"asking"[^\n]*\n[^\n]*"ok":true[^\n]*\n/.test(text()), 20_000, 50)
+    const headers = text().split('\n').slice(0, 2).join('\n').length + 1
+    await waitFor('every byte echoed', () => Buffer.concat(received).length - headers >= payload.length, 60_000, 100)
+    assert.ok(Buffer.concat(received).subarray(headers).equals(payload), 'the bytes sent before the answer, whole and in order')
+    socket.destroy()
   })
 
   test('a caller who gives up while bob is being asked withdraws the question', async () => {
