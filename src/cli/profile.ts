@@ -1,5 +1,7 @@
 import { passphraseFromEnv } from './env.js'
 import { ensureHome, openStore, profilePaths, resolveHome, type ProfilePaths, type Store } from '../store/index.js'
+import { locateDaemon } from '../sdk/index.js'
+import { DaemonNotRunning } from '../daemon/errors.js'
 
 /** The profile the CLI works on: $CSPACE_HOME or ~/.cspace. */
 export function cliProfile (): ProfilePaths {
@@ -15,6 +17,17 @@ export function withStore<T> (fn: (store: Store, paths: ProfilePaths) => T): T {
     return fn(store, paths)
   } finally {
     store.close()
+  }
+}
+
+/** Whether the profile's daemon runs: commands that can also work on the store alone ask first. */
+export function daemonRunning (): boolean {
+  try {
+    locateDaemon()
+    return true
+  } catch (err) {
+    if (err instanceof DaemonNotRunning) return false
+    throw err
   }
 }
 

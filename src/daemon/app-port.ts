@@ -143,7 +143,7 @@ export class AppPort {
 }
 
 /** Bytes a program may send before the reply that the daemon keeps; the rest wait unread. */
-export const MAX_EARLY_BYTES = 1024 * 1024
+const MAX_EARLY_BYTES = 1024 * 1024
 
 /**
  * Until the reply, reads ahead for the EOF of a program that gave up (a

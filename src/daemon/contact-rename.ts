@@ -1,4 +1,4 @@
-import type { ForwardTable, Store } from '../store/index.js'
+import type { ForwardRecord, ForwardTable, Store } from '../store/index.js'
 import { contactNameKey, type Contact, type ContactBook } from '../contacts/index.js'
 import type { RuleBook } from '../session/index.js'
 
@@ -16,21 +16,17 @@ export function renameContactEverywhere (parts: { store: Store, contacts: Contac
   return parts.store.transaction(() => {
     const contact = parts.contacts.rename(oldName, newName)
     const rules = parts.rules.renameContact(oldName, contact.name)
-    let forwards = 0
-    for (const f of parts.forwards.list()) {
-      if (contactNameKey(f.contact) !== contactNameKey(oldName)) continue
-      parts.forwards.put({ ...f, contact: contact.name })
-      forwards++
-    }
-    return { contact, rules, forwards }
+    const forwards = forwardsNaming(parts.forwards, oldName)
+    for (const f of forwards) parts.forwards.put({ ...f, contact: contact.name })
+    return { contact, rules, forwards: forwards.length }
   })
 }
 
 /** What still names a contact just removed: it applies to whoever is next given the name. */
 export function stillNaming (parts: { rules: RuleBook, forwards: ForwardTable }, name: string): { rules: number, forwards: number } {
-  const key = contactNameKey(name)
-  return {
-    rules: parts.rules.entries().filter(e => e.rule.who.kind === 'contact' && contactNameKey(e.rule.who.name) === key).length,
-    forwards: parts.forwards.list().filter(f => contactNameKey(f.contact) === key).length
-  }
+  return { rules: parts.rules.naming(name).length, forwards: forwardsNaming(parts.forwards, name).length }
+}
+
+function forwardsNaming (table: ForwardTable, name: string): ForwardRecord[] {
+  return table.list().filter(f => contactNameKey(f.contact) === contactNameKey(name))
 }

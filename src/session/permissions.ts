@@ -1,4 +1,4 @@
-import { validateContactName } from '../contacts/index.js'
+import { contactNameKey, validateContactName } from '../contacts/index.js'
 import { InvalidRule, InvalidServiceName } from './errors.js'
 
 /**
@@ -42,12 +42,8 @@ function matches (rule: Rule, caller: Caller, service: string): boolean {
   switch (rule.who.kind) {
     case 'anyone': return true
     case 'contacts': return caller.contactName != null
-    case 'contact': return caller.contactName != null && fold(caller.contactName) === fold(rule.who.name)
+    case 'contact': return caller.contactName != null && contactNameKey(caller.contactName) === contactNameKey(rule.who.name)
   }
-}
-
-function fold (name: string): string {
-  return name.normalize('NFC').toLowerCase()
 }
 
 /**

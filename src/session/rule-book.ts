@@ -10,8 +10,8 @@ export interface RuleEntry { id: number, position: number, rule: Rule, text: str
  *
  * Read from memory: every incoming session checks them, and a SQLite read
  * there cost ~45 µs of a warm connect (docs/BENCHMARKS.md). Only the
- * daemon's own RuleBook writes rules (the CLI and the web UI go through its
- * API), and its writes drop the copy; `reload` is for any other process's
+ * daemon's own RuleBook writes rules while it runs (the CLI and the web UI
+ * go through its API), and its writes drop the copy; `reload` is for any other process's
  * commit (the daemon's store watcher).
  */
 export class RuleBook {
@@ -60,10 +60,15 @@ export class RuleBook {
     return entry
   }
 
+  /** The rules written for a contact, by name in any case. */
+  naming (name: string): RuleEntry[] {
+    const key = contactNameKey(name)
+    return this.entries().filter(e => e.rule.who.kind === 'contact' && contactNameKey(e.rule.who.name) === key)
+  }
+
   /** Points the rules naming a contact (in any case) at their new name; returns how many. */
   renameContact (oldName: string, newName: string): number {
-    const key = contactNameKey(oldName)
-    const named = this.entries().filter(e => e.rule.who.kind === 'contact' && contactNameKey(e.rule.who.name) === key)
+    const named = this.naming(oldName)
     this.cached = undefined
     this.store.transaction(() => {
       for (const e of named) this.store.prepare('UPDATE rules SET who = ? WHERE id = ?').run(newName, e.id)

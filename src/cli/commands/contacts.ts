@@ -1,12 +1,11 @@
 import { Command } from 'commander'
 import { ContactBook } from '../../contacts/index.js'
-import { cliProfile, withStore } from '../profile.js'
+import { cliProfile, daemonRunning, withStore } from '../profile.js'
 import { existsSync } from 'node:fs'
 import { looksLikeUserId, parseUserId, readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
 import { ForwardTable } from '../../store/index.js'
 import { RuleBook } from '../../session/rule-book.js'
-import { LocalApiClient, locateDaemon } from '../../sdk/index.js'
-import { DaemonNotRunning } from '../../daemon/errors.js'
+import { LocalApiClient } from '../../sdk/index.js'
 import { renameContactEverywhere, stillNaming } from '../../daemon/contact-rename.js'
 import { UsageError } from '../../errors.js'
 import { addFromKeyServer, registerContactsVerify } from './contacts-keyserver.js'
@@ -79,16 +78,6 @@ export function registerContactsCommand (program: Command): void {
       const followed = moved.rules + moved.forwards > 0 ? ` (${plural(moved.rules, 'rule')} and ${plural(moved.forwards, 'forward')} follow)` : ''
       process.stdout.write(`renamed ${oldName} to ${name}${followed}\n`)
     })
-}
-
-function daemonRunning (): boolean {
-  try {
-    locateDaemon()
-    return true
-  } catch (err) {
-    if (err instanceof DaemonNotRunning) return false
-    throw err
-  }
 }
 
 function plural (n: number, what: string): string {

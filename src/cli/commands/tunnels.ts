@@ -1,11 +1,10 @@
 import { Command } from 'commander'
 import { UsageError } from '../../errors.js'
-import { LocalApiClient, locateDaemon } from '../../sdk/index.js'
+import { LocalApiClient } from '../../sdk/index.js'
 import { ExposeTable } from '../../store/index.js'
 import { validateServiceName } from '../../session/permissions.js'
 import { splitHostPort } from '../../daemon/host-port.js'
-import { DaemonNotRunning } from '../../daemon/errors.js'
-import { withStore } from '../profile.js'
+import { daemonRunning, withStore } from '../profile.js'
 
 function parsePort (text: string): number {
   const port = Number(text)
@@ -46,8 +45,7 @@ export function registerTunnelCommands (program: Command): void {
         if (hostport != null) splitHostPort(hostport)
       }
       const body = opts.exec != null ? { service, exec: opts.exec } : { service, target: hostport }
-      let running = true
-      try { locateDaemon() } catch (err) { if (err instanceof DaemonNotRunning) running = false; else throw err }
+      const running = daemonRunning()
       if (running) {
         const api = new LocalApiClient()
         if (opts.remove === true) await api.delete(`/v1/exposes/${service}`)

@@ -14,13 +14,14 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
   app.get<{ Querystring: { presenceWaitMs?: number } }>('/v1/status', { schema: { querystring: statusQuery } }, async (req) => {
     const contacts = await daemon.tracker.snapshot(daemon.contacts.list(), req.query.presenceWaitMs ?? 5000)
     const dht = daemon.node.services.dht
+    const addresses = daemon.listenAddresses()
     return {
       user: { userId: daemon.userId, peerId: daemon.node.peerId.toString(), fingerprint: daemon.fingerprint },
       node: {
         router: daemon.router,
-        addresses: daemon.listenAddresses(),
+        addresses,
         // nothing to publish: every address is loopback or LAN, and those are kept out of presence
-        onlyPrivateAddresses: !daemon.config.network.allowPrivateAddresses && daemon.listenAddresses().every(a => isRelayed(a) || isPrivate(multiaddr(a))),
+        onlyPrivateAddresses: !daemon.config.network.allowPrivateAddresses && addresses.every(a => isRelayed(a) || isPrivate(multiaddr(a))),
         dhtMode: dht.getMode(),
         connections: daemon.node.getConnections().length,
         reachability: daemon.node.services.reachability?.reachability ?? 'unknown',
