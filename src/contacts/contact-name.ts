@@ -2,6 +2,8 @@ import { looksLikeUserId } from '../identity/index.js'
 import { InvalidContactName } from './errors.js'
 
 const MAX_LENGTH = 64
+/** The words a permission rule uses for groups: a contact of that name would make "allow anyone files" ambiguous. */
+const RESERVED = new Set(['anyone', 'contacts'])
 const FIRST = /^[\p{L}\p{N}]/u
 // Marks (\p{M}) are allowed after the first character: many scripts need combining signs.
 const ALLOWED = /^[\p{L}\p{M}\p{N}._-]$/u
@@ -13,6 +15,7 @@ export function validateContactName (name: string): string {
   if (chars.length === 0) throw new InvalidContactName(name, 'it is empty')
   if (chars.length > MAX_LENGTH) throw new InvalidContactName(name, `it is longer than ${MAX_LENGTH} characters`)
   if (looksLikeUserId(n)) throw new InvalidContactName(name, 'it looks like a user ID; give the contact a short name instead')
+  if (RESERVED.has(contactNameKey(n))) throw new InvalidContactName(name, `"${n.toLowerCase()}" is a word of the permission rules (anyone, contacts); choose another name`)
   if (!FIRST.test(n)) throw new InvalidContactName(name, 'it must start with a letter or digit')
   const bad = chars.find(c => !ALLOWED.test(c))
   if (bad != null) throw new InvalidContactName(name, `${describeChar(bad)} is not allowed`)

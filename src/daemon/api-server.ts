@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { WebSocket } from 'ws'
 import fastifyCookie from '@fastify/cookie'
 import fastifyWebsocket from '@fastify/websocket'
 import { CspaceError } from '../errors.js'
@@ -15,11 +17,14 @@ import { registerEventStream } from './api/events-ws.js'
 import { registerAppControlBridge } from './api/app-control-ws.js'
 import { registerAppUploads } from './api/app-uploads.js'
 import { registerConnectStream } from './api/connect-ws.js'
-import { checkCaller, refuse } from './api-auth.js'
-import { UiSessions } from './ui-sessions.js'
+import { checkCaller, refuse, UI_WS_PROTOCOL } from './api-auth.js'
+import { UiSessions, type UiSession } from './ui-sessions.js'
 
 /** 1 MiB: the apps' control lines (apps/host CONTROL_MAX_LINE). */
 export const MAX_WS_MESSAGE_BYTES = 1024 * 1024
+
+/** The close code of a UI WebSocket whose session ended (logout): 4000 + 401, as the connect socket's codes. */
+export const UI_SESSION_ENDED_CLOSE = 4401
 
 export interface ApiServer { port: number, close: () => Promise<void> }
 
@@ -39,10 +44,25 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
 
   await app.register(fastifyCookie) // parses cookies in an onRequest hook, ahead of the one below
   // the largest message any WebSocket route takes (an app's control line); each route checks its own limit below that
-  await app.register(fastifyWebsocket, { options: { maxPayload: MAX_WS_MESSAGE_BYTES } })
+  await app.register(fastifyWebsocket, {
+    options: {
+      maxPayload: MAX_WS_MESSAGE_BYTES,
+      // the UI's sockets offer UI_WS_PROTOCOL and their session key as subprotocols; a browser fails a socket whose server picks none
+      handleProtocols: (offered: Set<string>) => offered.has(UI_WS_PROTOCOL) ? UI_WS_PROTOCOL : false
+    }
+  })
+  // the cookie is checked once, at the upgrade: a WebSocket the UI opened must then end with its session (logout, expiry)
+  const uiSocketSessions = new WeakMap<IncomingMessage, UiSession>()
   app.addHook('onRequest', async (req, reply) => {
     const refusal = checkCaller(req, { token, sessions, port })
     if (refusal != null) return await refuse(reply, refusal)
+    if (req.uiSession != null && req.ws) uiSocketSessions.set(req.raw, req.uiSession)
+  })
+  app.websocketServer.on('connection', (ws: WebSocket, raw: IncomingMessage) => {
+    const session = uiSocketSessions.get(raw)
+    if (session == null) return
+    const forget = sessions.onEnd(session, () => { ws.close(UI_SESSION_ENDED_CLOSE, 'logged out') })
+    ws.once('close', forget)
   })
 
   app.setErrorHandler(async (err, _req, reply) => {

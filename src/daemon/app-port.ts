@@ -10,6 +10,10 @@ import { readLine } from './line-reader.js'
 const log = componentLogger('daemon:app-port')
 const HEADER_TIMEOUT_MS = 10_000
 const MAX_PENDING_ACCEPTS = 256
+/** Connections not yet past their first line (token checked): each holds a file descriptor for up to HEADER_TIMEOUT_MS. */
+const MAX_UNAUTHENTICATED = 128
+/** How long a refused program may keep its side open after the refusal; its socket is then closed. */
+const REFUSED_LINGER_MS = 2000
 
 export interface AppPortComponents {
   sessions: SessionManager
@@ -33,6 +37,7 @@ export class AppPort {
   private readonly port: number
   private server?: Server
   private readonly pending = new Map<string, { request: IncomingRequest, timer: NodeJS.Timeout }>()
+  private unauthenticated = 0
 
   constructor (components: AppPortComponents, init: AppPortInit) {
     this.c = components
@@ -60,6 +65,8 @@ export class AppPort {
   private async onConnection (socket: Socket): Promise<void> {
     socket.setNoDelay(true)
     socket.on('error', (err) => log('app socket error: %e', err))
+    if (this.unauthenticated >= MAX_UNAUTHENTICATED) { socket.destroy(); return }
+    this.unauthenticated++
     let req: AppRequest
     try {
       req = parseAppRequest(await readLine(socket, MAX_HEADER_BYTES, HEADER_TIMEOUT_MS))
@@ -67,6 +74,8 @@ export class AppPort {
     } catch (err) {
       this.reply(socket, err)
       return
+    } finally {
+      this.unauthenticated--
     }
     try {
       switch (req.op) {
@@ -106,7 +115,7 @@ export class AppPort {
       this.pending.set(id, { request, timer })
       const event: IncomingEvent = { v: 1, event: 'incoming', id, service, caller: request.caller }
       socket.write(encodeLine(event))
-    })
+    }, 'a program on this machine (through the application port)')
     // the application ends the registration by closing its side (half-open sockets never 'close' alone)
     socket.once('end', () => { unregister(); socket.end() })
     socket.once('close', unregister)
@@ -133,7 +142,13 @@ export class AppPort {
     const code = err instanceof CspaceError ? err.code : 'BAD_REQUEST'
     const usage = err instanceof CspaceError && err.exitCode === 2
     const reply: AppReply = { v: 1, ok: false, code, message: (err as Error).message, usage }
-    if (!socket.destroyed) socket.end(encodeLine(reply))
+    if (socket.destroyed) return
+    socket.end(encodeLine(reply))
+    // a half-open socket (allowHalfOpen) stays open until the program ends its side too: one that never does is closed
+    const linger = setTimeout(() => { socket.destroy() }, REFUSED_LINGER_MS)
+    linger.unref()
+    socket.once('close', () => { clearTimeout(linger) })
+    socket.resume() // what it still sends is dropped, and its end is seen
   }
 
   private tokenOk (token: string): boolean {

@@ -48,13 +48,14 @@ export class ExposeManager {
     this.services = components.services
   }
 
+  /** Adds an expose, or replaces the one of the same name; throws ServiceTaken if an app or a program offers the name. */
   add (spec: ExposeSpec): void {
-    this.remove(spec.service)
     const state: ExposeState = { ...spec, active: 0, total: 0 }
     const handler = spec.kind === 'tcp'
       ? async (req: IncomingRequest) => await this.toTcp(state, req)
       : async (req: IncomingRequest) => await this.toCommand(state, req)
-    this.exposes.set(spec.service, { state, unregister: this.services.register(spec.service, handler) })
+    this.remove(spec.service) // frees the name only if an expose held it
+    this.exposes.set(spec.service, { state, unregister: this.services.register(spec.service, handler, `an expose (\`cspace expose ${spec.service} --remove\` ends it)`) })
   }
 
   remove (service: string): boolean {

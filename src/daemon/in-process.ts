@@ -40,7 +40,7 @@ export function registerInProcessDaemon (home: string, components: { sessions: S
           log('accepting %s failed: %e', service, err)
           request.reject(ConnectStatus.ServiceUnreachable, 'the application could not take the session')
         })
-      })
+      }, 'an app in the daemon (run it with --no-apps to offer the name yourself)')
       let end = (): void => {}
       const closed = new Promise<void>((resolve) => { end = resolve })
       const close = (): void => { unregister(); listeners.delete(close); end() }

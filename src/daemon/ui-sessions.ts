@@ -31,6 +31,7 @@ const newSecret = (): string => randomBytes(32).toString('base64url')
 export class UiSessions {
   private readonly logins = new Map<string, number>() // key of token → expiresAt
   private readonly sessions = new Map<string, UiSession>() // key of id → session
+  private readonly closers = new Map<string, Set<() => void>>() // key of id → what ends with it (its WebSockets)
 
   constructor (private readonly now: () => number = Date.now) {}
 
@@ -54,7 +55,7 @@ export class UiSessions {
     if (this.sessions.size >= MAX_SESSIONS) {
       // the least recently used goes
       const oldest = [...this.sessions.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0]
-      this.sessions.delete(oldest[0])
+      this.forget(oldest[0])
     }
     const session: UiSession = { id: newSecret(), csrf: newSecret(), lastUsed: this.now() }
     this.sessions.set(keyOf(session.id), session)
@@ -67,22 +68,50 @@ export class UiSessions {
     const key = keyOf(id)
     const session = this.sessions.get(key)
     if (session == null) return undefined
-    if (session.lastUsed + SESSION_IDLE_MS < this.now()) {
-      this.sessions.delete(key)
+    if (this.idle(key, session)) {
+      this.forget(key)
       return undefined
     }
     session.lastUsed = this.now()
     return session
   }
 
+  /**
+   * Runs `close` when the session ends (logout, eviction, expiry), so that
+   * what it opened (its WebSockets) does not outlive it; returns the call that
+   * forgets `close` (when the socket closed first).
+   */
+  onEnd (session: UiSession, close: () => void): () => void {
+    const key = keyOf(session.id)
+    if (!this.sessions.has(key)) { close(); return () => {} }
+    const set = this.closers.get(key) ?? new Set()
+    this.closers.set(key, set.add(close))
+    return () => {
+      set.delete(close)
+      if (set.size === 0 && this.closers.get(key) === set) this.closers.delete(key)
+    }
+  }
+
   /** Logs a session out. */
   end (id: string): void {
-    this.sessions.delete(keyOf(id))
+    this.forget(keyOf(id))
+  }
+
+  /** A session with a WebSocket open is in use, however long ago its last request was. */
+  private idle (key: string, session: UiSession): boolean {
+    return session.lastUsed + SESSION_IDLE_MS < this.now() && !this.closers.has(key)
+  }
+
+  private forget (key: string): void {
+    this.sessions.delete(key)
+    const closers = this.closers.get(key)
+    this.closers.delete(key)
+    for (const close of closers ?? []) close()
   }
 
   private prune (): void {
     const now = this.now()
     for (const [k, expiresAt] of this.logins) if (expiresAt < now) this.logins.delete(k)
-    for (const [k, s] of this.sessions) if (s.lastUsed + SESSION_IDLE_MS < now) this.sessions.delete(k)
+    for (const [k, s] of this.sessions) if (this.idle(k, s)) this.forget(k)
   }
 }

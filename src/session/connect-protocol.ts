@@ -4,6 +4,7 @@ import { ConnectStatus } from './connect-status.js'
 import { ProtocolViolation } from './session-errors.js'
 import { readableEnded } from './pipe.js'
 import { answerProgress } from '../network/index.js'
+import { printable } from '../util/printable.js'
 
 export { ConnectStatus }
 
@@ -77,7 +78,8 @@ async function readResponseFrame (stream: Stream, signal: AbortSignal, negotiati
   const skip = negotiation?.byteLength ?? 0
   const length = negotiation == null ? responseLength : (head: Uint8ArrayList) => afterNegotiation(head, negotiation)
   const frame = (await readFrame(stream, length, signal)).frame.sublist(skip)
-  const message = new TextDecoder().decode(frame.subarray(3))
+  // the callee's words reach the caller's terminal (`cspace connect`'s error line)
+  const message = printable(new TextDecoder().decode(frame.subarray(3)))
   return { status: frame.get(1) as ConnectStatus, message }
 }
 

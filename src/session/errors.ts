@@ -17,3 +17,9 @@ export class PromptNotFound extends CspaceError {
     super('PROMPT_NOT_FOUND', `no pending request ${id}; see \`cspace requests\``, 2)
   }
 }
+
+export class ServiceTaken extends CspaceError {
+  constructor (service: string, offeredBy: string) {
+    super('SERVICE_TAKEN', `the service "${service}" is already offered here, by ${offeredBy}; choose another name, or end that one first`, 1)
+  }
+}

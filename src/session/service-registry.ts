@@ -1,5 +1,7 @@
 import type { Stream } from '@libp2p/interface'
 import type { ConnectStatus } from './connect-protocol.js'
+import { ServiceTaken } from './errors.js'
+import { validateServiceName } from './permissions.js'
 
 /** Who is calling: always an authenticated key; a contact name when they are one. */
 export interface CallerInfo {
@@ -25,18 +27,28 @@ export type ServiceHandler = (request: IncomingRequest) => void | Promise<void>
 
 /** The services this daemon offers, by name: exposes, SDK listeners, built-in apps. */
 export class ServiceRegistry {
-  private readonly handlers = new Map<string, ServiceHandler>()
+  private readonly handlers = new Map<string, { handler: ServiceHandler, offeredBy: string }>()
 
-  /** Registers a handler; returns the function that removes exactly this registration. */
-  register (service: string, handler: ServiceHandler): () => void {
-    this.handlers.set(service, handler)
+  /**
+   * Registers a handler; returns the function that removes exactly this
+   * registration. A name already offered is refused (ServiceTaken), never
+   * taken over: a program listening on "chat" would otherwise silently
+   * replace the chat app, and leave nothing behind when it stopped.
+   * `offeredBy` names the owner in that refusal.
+   */
+  register (service: string, handler: ServiceHandler, offeredBy: string): () => void {
+    validateServiceName(service)
+    const current = this.handlers.get(service)
+    if (current != null) throw new ServiceTaken(service, current.offeredBy)
+    const entry = { handler, offeredBy }
+    this.handlers.set(service, entry)
     return () => {
-      if (this.handlers.get(service) === handler) this.handlers.delete(service)
+      if (this.handlers.get(service) === entry) this.handlers.delete(service)
     }
   }
 
   get (service: string): ServiceHandler | undefined {
-    return this.handlers.get(service)
+    return this.handlers.get(service)?.handler
   }
 
   has (service: string): boolean {

@@ -13,6 +13,7 @@ import { closeNow, keepRelayedSessionsOpen } from './relayed-sessions.js'
 import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 import { connectionTo } from './connection-to.js'
 import { holdResponseForFirstBytes } from './held-response.js'
+import { holdRequest, refuseAndClose, respond, resumeRequest } from './answer.js'
 
 const log = componentLogger('session')
 
@@ -226,19 +227,20 @@ export class SessionManager {
       raw.abort(err as Error)
       return
     }
+    holdRequest(stream)
     // who the caller is now, not when the stream opened: a spare waits up to
     // SPARE_IDLE_TIMEOUT_MS, and the contact may be removed or renamed meanwhile
     let caller = this.callerInfo(connection)
-    const refuse = (status: ConnectStatus, message = ''): void => {
-      if (respond(stream, status, message)) stream.close().catch(() => {})
-    }
+    const refuse = (status: ConnectStatus): void => { refuseAndClose(stream, status) }
     let handler = this.c.services.get(service)
     const decision = decide(this.c.rules(), { contactName: caller.contactName }, service)
     log('%s asks for %s: %s', caller.contactName ?? caller.peerId, service, decision.action)
-    // A refusal never says whether the service exists, so strangers learn nothing.
+    // A refusal never says whether the service exists, so strangers learn
+    // nothing; a contact asking for one not offered now is told so (nobody
+    // would be asked: "bob is not sharing", not "bob did not allow you")
     if (decision.action === 'deny') { refuse(ConnectStatus.NotAllowed); return }
     if (decision.action === 'prompt') {
-      if (handler == null) { refuse(ConnectStatus.NotAllowed); return }
+      if (handler == null) { refuse(caller.contactName != null ? ConnectStatus.NoSuchService : ConnectStatus.NotAllowed); return }
       // the caller then waits as long as a person may take
       if (!respond(stream, ConnectStatus.Asking)) return
       const closed = new AbortController()
@@ -247,11 +249,15 @@ export class SessionManager {
       const answer = await this.c.prompts.ask({ service, caller }, closed.signal)
       stream.removeEventListener('close', onClose)
       if (answer !== 'allow') { refuse(ConnectStatus.NotAllowed); return }
-      // the person may have taken a minute: a contact removed or a rule added
-      // meanwhile that now denies wins over their yes, and a service removed
-      // or re-pointed meanwhile is taken as it is now
+      // the person may have taken a minute: the yes was for the caller as they
+      // were asked about, so a contact removed or renamed meanwhile is refused
+      // (a stranger added as a contact, as `requests allow --add-contact`
+      // does, is not), and so is one a rule added meanwhile denies; a service
+      // removed or re-pointed meanwhile is taken as it is now
+      const asked = caller
       caller = this.callerInfo(connection)
-      if (decide(this.c.rules(), { contactName: caller.contactName }, service).action === 'deny') { refuse(ConnectStatus.NotAllowed); return }
+      const lostStanding = asked.contactName != null && caller.contactName !== asked.contactName
+      if (lostStanding || decide(this.c.rules(), { contactName: caller.contactName }, service).action === 'deny') { refuse(ConnectStatus.NotAllowed); return }
       handler = this.c.services.get(service)
     }
     if (handler == null) { refuse(ConnectStatus.NoSuchService); return }
@@ -262,7 +268,7 @@ export class SessionManager {
   private async dispatch (stream: Stream, service: string, caller: CallerInfo, handler: NonNullable<ReturnType<ServiceRegistry['get']>>, earlyBytes: boolean): Promise<void> {
     let answered = false
     const timer = setTimeout(() => {
-      if (!answered) { answered = true; if (respond(stream, ConnectStatus.ServiceUnreachable, 'the service did not answer')) stream.close().catch(() => {}) }
+      if (!answered) { answered = true; refuseAndClose(stream, ConnectStatus.ServiceUnreachable, 'the service did not answer') }
     }, this.init.acceptTimeoutMs)
     timer.unref()
     try {
@@ -273,6 +279,7 @@ export class SessionManager {
           if (answered) throw new Error('request already answered')
           answered = true
           clearTimeout(timer)
+          resumeRequest(stream)
           if (earlyBytes) holdResponseForFirstBytes(stream, encodeResponse(ConnectStatus.Ok))
           else stream.send(encodeResponse(ConnectStatus.Ok))
           return stream
@@ -281,7 +288,7 @@ export class SessionManager {
           if (answered) return
           answered = true
           clearTimeout(timer)
-          if (respond(stream, status, message)) stream.close().catch(() => {})
+          refuseAndClose(stream, status, message)
         }
       })
     } catch (err) {
@@ -289,7 +296,7 @@ export class SessionManager {
       if (!answered) {
         answered = true
         clearTimeout(timer)
-        if (respond(stream, ConnectStatus.ServiceUnreachable)) stream.close().catch(() => {})
+        refuseAndClose(stream, ConnectStatus.ServiceUnreachable)
       } else {
         stream.abort(err as Error)
       }
@@ -309,15 +316,4 @@ export class SessionManager {
       contactName: contact?.name
     }
   }
-}
-
-/**
- * Sends the callee's answer unless the caller already closed or reset the
- * stream (libp2p's send throws then, and from a timer that would end the
- * daemon); false if it could not be sent.
- */
-function respond (stream: Stream, status: ConnectStatus, message = ''): boolean {
-  if (stream.writeStatus !== 'writable') return false
-  stream.send(encodeResponse(status, message))
-  return true
 }

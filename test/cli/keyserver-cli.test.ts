@@ -108,6 +108,8 @@ describe('cspace keyserver and contacts from a key server, end to end', () => {
     const port = await freePort() // nothing listens on it once freePort returns
     expectFailure(await runCli(configured.home, ['keyserver', 'lookup', 'alice', '--keyserver', `http://127.0.0.1:${port}`]), 1,
       new RegExp(`the key server at http://127\\.0\\.0\\.1:${port} cannot be used`), 'unreachable')
+    expectFailure(await runCli(configured.home, ['keyserver', 'lookup', 'alice', '--keyserver', 'http://127.0.0.1:6000']), 1,
+      /port 6000 is one that fetch refuses to use \(as browsers do\); run the key server on another port/, 'a port fetch will not use')
     expectFailure(await runCli(configured.home, ['keyserver', 'lookup', 'alice', '--keyserver', 'ftp://example.org']), 2, /must be an http:\/\/ or https:\/\/ URL/, 'not http')
   })
 

@@ -42,7 +42,10 @@ describe('contact names', () => {
       ['bob smith', /" " \(U\+0020\) is not allowed/],
       ['bob/../x', /"\/" \(U\+002F\) is not allowed/],
       ['bob\nx', /U\+000A is not allowed/],
-      ['cs1' + 'a'.repeat(40), /looks like a user ID/]
+      ['cs1' + 'a'.repeat(40), /looks like a user ID/],
+      // the rules' group words: a contact of that name would turn "allow anyone files" into a rule for everyone
+      ['anyone', /"anyone" is a word of the permission rules/],
+      ['Contacts', /"contacts" is a word of the permission rules/]
     ]
     for (const [name, why] of cases) {
       assert.throws(() => validateContactName(name), (err: Error) => {

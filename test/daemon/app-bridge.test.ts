@@ -97,6 +97,12 @@ describe('the web UI\'s way to the apps: control bridge and uploads', () => {
       assert.equal(closed.code, 1007, String(bad))
       assert.match(closed.reason, /one JSON object/)
     }
+    // valid JSON, but nested deeper than JSON.stringify can recurse (it once ended the daemon)
+    const deep = await openControl(api, 'chat')
+    deep.ws.send('{"a":' + '['.repeat(200_000) + ']'.repeat(200_000) + '}')
+    const deepClosed = await closeCode(deep.ws)
+    assert.equal(deepClosed.code, 1007)
+    assert.match(deepClosed.reason, /nested too deeply/)
     for (const [app, status] of [['nosuch', 404], ['UPPER', 400], ['a..b', 400]] as const) {
       const ws = new WebSocket(`ws://127.0.0.1:${api.port}/v1/apps/${app}/control`, { headers: { authorization: `Bearer ${api.token}` } })
       const [, res] = await once(ws, 'unexpected-response') as [unknown, { statusCode: number }]

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
+import { waitFor } from '../helpers/wait.js'
 
 /** Sends raw bytes to the application port and returns everything it answers before closing. */
 async function exchange (port: number, bytes: Buffer | string, endAfter = true): Promise<string> {
@@ -56,5 +57,57 @@ describe('application port', () => {
     assert.equal(nobody.code, 'CONTACT_NOT_FOUND')
     assert.equal(nobody.usage, true, 'an unknown contact is the caller\'s mistake (the CLI exits 2)')
     assert.equal((await runCli(home, ['status'])).code, 0)
+  })
+
+  test('a refused program that keeps its side open is cut off, not kept for ever', async () => {
+    // allowHalfOpen: this client does not end its side when the daemon ends its own
+    const s: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+    await once(s, 'connect')
+    let got = ''
+    s.setEncoding('utf8')
+    s.on('data', (c: string) => { got += c })
+    let closed = false
+    s.on('error', () => {})
+    s.on('close', () => { closed = true })
+    s.write('{oops\n')
+    await once(s, 'end')
+    assert.match(reply(got).message, /must be JSON/)
+    // the daemon closing its socket shows only as a reset answering a write
+    await waitFor('the daemon to close the refused socket', () => { if (!closed) s.write('x'); return closed }, 10_000, 200)
+  })
+
+  test('a service name already offered is refused, never taken over', async () => {
+    const listen = (service: string): string => JSON.stringify({ v: 1, token, op: 'listen', service }) + '\n'
+    // the chat app (started with the daemon) keeps "chat"
+    const chat = reply(await exchange(port, listen('chat')))
+    assert.equal(chat.code, 'SERVICE_TAKEN')
+    assert.match(chat.message, /the service "chat" is already offered here, by an app in the daemon/)
+    const exposed = await runCli(home, ['expose', 'chat', '127.0.0.1:9'])
+    assert.equal(exposed.code, 1)
+    assert.match(exposed.stderr, /already offered here, by an app in the daemon/)
+
+    // a program's listener is not taken over by another program, nor by an expose
+    const holder: Socket = connect(port, '127.0.0.1')
+    holder.setEncoding('utf8')
+    await once(holder, 'connect')
+    holder.write(listen('mine'))
+    const [first] = await once(holder, 'data') as [string]
+    assert.equal(reply(first).ok, true)
+    const second = reply(await exchange(port, listen('mine')))
+    assert.equal(second.code, 'SERVICE_TAKEN')
+    assert.match(second.message, /by a program on this machine/)
+    assert.match((await runCli(home, ['expose', 'mine', '127.0.0.1:9'])).stderr, /already offered here/)
+    holder.end()
+    await once(holder, 'close')
+
+    // an expose replaces an expose of the same name; a name that is not one is a usage error
+    assert.equal((await runCli(home, ['expose', 'mine', '127.0.0.1:9'])).code, 0, 'free again once the program closed')
+    const replaced = await runCli(home, ['expose', 'mine', '127.0.0.1:10'])
+    assert.equal(replaced.code, 0, replaced.stderr)
+    assert.equal(replaced.stdout, 'exposing mine -> 127.0.0.1:10\n')
+    assert.match((await exchange(port, listen('mine'))), /by an expose \(`cspace expose mine --remove`/)
+    const badName = reply(await exchange(port, listen('Not A Name')))
+    assert.equal(badName.code, 'INVALID_SERVICE_NAME')
+    assert.equal(badName.usage, true)
   })
 })

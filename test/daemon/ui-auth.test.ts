@@ -22,6 +22,9 @@ async function raw (port: number, method: string, path: string, headers: Record<
   })
 }
 
+/** The subprotocols the UI's WebSockets offer: a browser cannot set their headers (ui/src/session-key.ts). */
+const uiProtocols = (key: string): string[] => ['cspace-ui', `cspace-key.${key}`]
+
 describe('the web UI login and the API\'s browser protections', () => {
   let port: number
   let token: string
@@ -39,7 +42,7 @@ describe('the web UI login and the API\'s browser protections', () => {
   })
   after(async () => { await cleanupAll() })
 
-  test('a one-time login link becomes an HttpOnly, SameSite=Strict cookie, and the URL keeps no secret', async () => {
+  test('a one-time login link becomes an HttpOnly, SameSite=Strict cookie and a key for the page alone; no URL a server sees keeps a secret', async () => {
     const made = await raw(port, 'POST', '/v1/ui/login', bearer())
     assert.equal(made.status, 201)
     const url = new URL(JSON.parse(made.text).url as string)
@@ -48,7 +51,10 @@ describe('the web UI login and the API\'s browser protections', () => {
 
     const login = await raw(port, 'GET', url.pathname + url.search, {})
     assert.equal(login.status, 303)
-    assert.equal(login.headers.location, '/ui/', 'the browser lands on a URL without the token')
+    // the session's key rides in the fragment, which browsers never send to a server
+    const landing = /^\/ui\/#session=([A-Za-z0-9_-]{43})$/.exec(String(login.headers.location))
+    assert.ok(landing != null, `the browser lands on the UI with the key in the fragment only: ${String(login.headers.location)}`)
+    csrf = landing[1]
     assert.equal(login.headers['referrer-policy'], 'no-referrer')
     assert.equal(login.headers['cache-control'], 'no-store')
     const setCookie = String(login.headers['set-cookie'])
@@ -61,23 +67,41 @@ describe('the web UI login and the API\'s browser protections', () => {
     assert.equal(again.status, 401, 'a login link works once')
     assert.match(again.text, /cspace ui/)
 
-    const session = await raw(port, 'GET', '/v1/ui/session', { cookie })
+    const session = await raw(port, 'GET', '/v1/ui/session', { cookie, 'x-cspace-csrf': csrf })
     assert.equal(session.status, 200)
-    csrf = JSON.parse(session.text).csrf
-    assert.ok(csrf.length >= 32)
+    assert.ok(!session.text.includes(csrf), 'nothing hands the key out again')
+  })
+
+  test('the cookie alone unlocks nothing: every other server on 127.0.0.1 the browser visits receives it', async () => {
+    // replayed from outside a browser, with no Origin or with the UI's own: still refused without the page's key
+    const replays: Array<Record<string, string>> = [{ cookie }, { cookie, origin }, { cookie, origin, 'x-cspace-csrf': csrf.slice(1) + 'x' }]
+    for (const headers of replays) {
+      for (const path of ['/v1/status', '/v1/ui/session', '/v1/contacts']) {
+        const r = await raw(port, 'GET', path, headers)
+        assert.equal(r.status, 403, `${path} with ${Object.keys(headers).join(', ')}`)
+        assert.equal(JSON.parse(r.text).error.code, 'CSRF')
+        assert.match(JSON.parse(r.text).error.message, /cspace ui/)
+      }
+    }
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, ['cspace-ui'], { headers: { cookie, origin } })
+    const [, res] = await once(socket, 'unexpected-response') as [unknown, { statusCode: number }]
+    assert.equal(res.statusCode, 403, 'a WebSocket without the key as its subprotocol')
+    socket.on('error', () => {})
+    socket.terminate()
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie, 'x-cspace-csrf': csrf })).status, 200)
   })
 
   test('no cookie and no token: 401; a forged Host: 403, even with a good cookie', async () => {
     assert.equal((await raw(port, 'GET', '/v1/status', {})).status, 401)
     assert.equal((await raw(port, 'GET', '/v1/status', { cookie: `cspace_ui_${port}=forged` })).status, 401)
-    assert.equal((await raw(port, 'GET', '/v1/status', { cookie })).status, 200)
-    const rebound = await raw(port, 'GET', '/v1/status', { cookie, host: `evil.example:${port}` })
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie, 'x-cspace-csrf': csrf })).status, 200)
+    const rebound = await raw(port, 'GET', '/v1/status', { cookie, 'x-cspace-csrf': csrf, host: `evil.example:${port}` })
     assert.equal(rebound.status, 403)
     assert.equal(JSON.parse(rebound.text).error.code, 'FORBIDDEN_HOST')
   })
 
   test('with the cookie: a foreign Origin gets 403; a change needs the UI\'s Origin and the CSRF token', async () => {
-    const evil = await raw(port, 'GET', '/v1/status', { cookie, origin: 'http://127.0.0.1:8080' })
+    const evil = await raw(port, 'GET', '/v1/status', { cookie, 'x-cspace-csrf': csrf, origin: 'http://127.0.0.1:8080' })
     assert.equal(evil.status, 403)
     assert.equal(JSON.parse(evil.text).error.code, 'FORBIDDEN_ORIGIN')
 
@@ -101,15 +125,31 @@ describe('the web UI login and the API\'s browser protections', () => {
     assert.equal((await raw(port, 'POST', '/v1/ui/login', { cookie, origin, 'x-cspace-csrf': csrf })).status, 403)
   })
 
-  test('logging out ends the session: its cookie no longer works', async () => {
+  test('logging out ends the session: its cookie no longer works, and its open WebSockets close', async () => {
     const link = new URL(JSON.parse((await raw(port, 'POST', '/v1/ui/login', bearer())).text).url as string)
-    const other = String((await raw(port, 'GET', link.pathname + link.search, {})).headers['set-cookie']).split(';')[0]
-    const otherCsrf = JSON.parse((await raw(port, 'GET', '/v1/ui/session', { cookie: other })).text).csrf as string
+    const otherLogin = await raw(port, 'GET', link.pathname + link.search, {})
+    const other = String(otherLogin.headers['set-cookie']).split(';')[0]
+    const otherCsrf = String(otherLogin.headers.location).split('#session=')[1]
+    const open = async (headers: Record<string, string>, key?: string): Promise<{ ws: WebSocket, closedWith?: number }> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, key != null ? uiProtocols(key) : [], { headers })
+      const socket: { ws: WebSocket, closedWith?: number } = { ws }
+      ws.on('close', (code) => { socket.closedWith = code })
+      await once(ws, 'open')
+      return socket
+    }
+    const outgoing = await open({ cookie: other, origin }, otherCsrf)
+    const staying = await open({ cookie, origin }, csrf)
+    const program = await open(bearer())
+
     const out = await raw(port, 'POST', '/v1/ui/logout', { cookie: other, origin, 'x-cspace-csrf': otherCsrf })
     assert.equal(out.status, 200)
     assert.match(String(out.headers['set-cookie']), new RegExp(`^cspace_ui_${port}=;`))
-    assert.equal((await raw(port, 'GET', '/v1/status', { cookie: other })).status, 401)
-    assert.equal((await raw(port, 'GET', '/v1/status', { cookie })).status, 200, 'other sessions go on')
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie: other, 'x-cspace-csrf': otherCsrf })).status, 401)
+    assert.equal(await waitFor('the logged-out session\'s socket to be closed', () => outgoing.closedWith, 10_000, 20), 4401)
+    assert.equal((await raw(port, 'GET', '/v1/status', { cookie, 'x-cspace-csrf': csrf })).status, 200, 'other sessions go on')
+    for (const { ws } of [staying, program]) assert.equal(ws.readyState, WebSocket.OPEN, 'another session\'s socket and a program\'s stay open')
+    staying.ws.close()
+    program.ws.close()
   })
 
   test('bad login requests get a 4xx and the daemon keeps serving', async () => {
@@ -127,22 +167,23 @@ describe('the web UI login and the API\'s browser protections', () => {
   })
 
   test('the event stream: refused from a foreign origin; from the UI it delivers live events', async () => {
-    const refused = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, { headers: { cookie, origin: 'http://127.0.0.1:8080' } })
+    const refused = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, uiProtocols(csrf), { headers: { cookie, origin: 'http://127.0.0.1:8080' } })
     const [, res] = await once(refused, 'unexpected-response') as [unknown, { statusCode: number }]
     assert.equal(res.statusCode, 403)
     refused.on('error', () => {}) // terminating a refused handshake reports it as an error
     refused.terminate()
     // a cookie without any Origin (not a browser's WebSocket) is refused too: a socket can change things and has no CSRF header
-    const bare = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, { headers: { cookie } })
+    const bare = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, uiProtocols(csrf), { headers: { cookie } })
     const [, bareRes] = await once(bare, 'unexpected-response') as [unknown, { statusCode: number }]
     assert.equal(bareRes.statusCode, 403)
     bare.on('error', () => {})
     bare.terminate()
 
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, { headers: { cookie, origin } })
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/events/ws`, uiProtocols(csrf), { headers: { cookie, origin } })
     const got: Array<{ v: number, type: string, event?: { type: string, data: { name?: string } } }> = []
     ws.on('message', (m) => { got.push(JSON.parse(String(m))) })
     await once(ws, 'open')
+    assert.equal(ws.protocol, 'cspace-ui', 'the daemon picks the UI\'s subprotocol, as a browser requires')
     // adding a contact publishes an event
     const carol = await makeProfile('carol')
     const added = await raw(port, 'POST', '/v1/contacts', { ...bearer(), 'content-type': 'application/json' }, JSON.stringify({ name: 'carol', userId: carol.userId }))

@@ -36,6 +36,34 @@ describe('UiSessions', () => {
     assert.equal(sessions.find(t.id), undefined)
   })
 
+  test('what a session opened is closed when it ends: logout, eviction, expiry; an open socket keeps it from idling out', () => {
+    let now = 0
+    const sessions = new UiSessions(() => now)
+    const closed: string[] = []
+    const s = sessions.redeem(sessions.issueLoginToken().token)!
+    sessions.onEnd(s, () => closed.push('a'))
+    const forgetB = sessions.onEnd(s, () => closed.push('b'))
+    forgetB() // its socket closed first
+    sessions.end(s.id)
+    assert.deepEqual(closed, ['a'])
+    sessions.onEnd(s, () => closed.push('late'))
+    assert.deepEqual(closed, ['a', 'late'], 'a socket opened as its session ended is closed at once')
+
+    const watching = sessions.redeem(sessions.issueLoginToken().token)!
+    const forget = sessions.onEnd(watching, () => closed.push('watching'))
+    now += SESSION_IDLE_MS * 3
+    assert.equal(sessions.find(watching.id), watching, 'a page with a live socket is in use')
+    forget()
+    now += SESSION_IDLE_MS + 1
+    assert.equal(sessions.find(watching.id), undefined)
+    assert.deepEqual(closed, ['a', 'late'])
+
+    const evicted = sessions.redeem(sessions.issueLoginToken().token)!
+    sessions.onEnd(evicted, () => closed.push('evicted'))
+    for (let i = 0; i < 32; i++) { now += 1; sessions.redeem(sessions.issueLoginToken().token) }
+    assert.deepEqual(closed, ['a', 'late', 'evicted'], 'the least recently used session went, and its socket with it')
+  })
+
   test('pending logins and sessions are bounded: the oldest give way', () => {
     let now = 0
     const sessions = new UiSessions(() => now)

@@ -34,7 +34,7 @@ export async function startEchoPair (options: { bobInit?: SessionInit } = {}): P
     const stream = await request.accept()
     for await (const chunk of stream) stream.send(chunk)
     await stream.close()
-  })
+  }, 'a test')
   const bobSessions = new SessionManager({ node: bob, resolver: noResolver, contacts: noContacts, rules: () => [{ action: 'allow', who: { kind: 'anyone' }, service: '*' }], prompts: new PromptQueue(), services }, options.bobInit)
   const aliceSessions = new SessionManager({ node: alice, resolver: noResolver, contacts: noContacts, rules: () => [], prompts: new PromptQueue(), services: new ServiceRegistry() })
   await Promise.all([bobSessions.start(), aliceSessions.start()])

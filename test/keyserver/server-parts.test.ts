@@ -3,7 +3,6 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { rateLimitKey } from '../../src/keyserver/server/key-server-app.js'
 import { redactDbUrl } from '../../src/keyserver/store/open-key-store.js'
-import { printable } from '../../src/keyserver/client/key-server-client.js'
 import { parseUserId, userIdFromPublicKey } from '../../src/identity/index.js'
 
 describe('key server parts', () => {
@@ -23,11 +22,6 @@ describe('key server parts', () => {
     assert.equal(redactDbUrl('postgresql://u@host/db?password=s3cret&sslmode=require'), 'postgresql://u@host/db?password=***&sslmode=require')
     assert.ok(!redactDbUrl('postgres://u:%zz@host:notaport/db').includes('%zz'))
     assert.equal(redactDbUrl('/var/lib/keys.db'), '/var/lib/keys.db')
-  })
-
-  test('server text is printable: escape sequences and carriage returns cannot redraw the terminal', () => {
-    assert.equal(printable('\r\u001b[2K\u001b[32mok\u009b'), '??[2K?[32mok?')
-    assert.equal(printable('plain, ünïcode ok'), 'plain, ünïcode ok')
   })
 
   test('RSA keys under 2048 bits are refused as user IDs', async () => {

@@ -70,6 +70,17 @@ describe('connect frames that arrive together with data and the close', () => {
     await callee.close()
   })
 
+  test('response: a refusal\'s message reaches the caller with its control characters made harmless', async () => {
+    const { caller, callee } = await pair()
+    // a hostile callee's message, meant to retitle the caller's terminal and clear it
+    callee.send(encodeResponse(ConnectStatus.NotAllowed, 'no\u001b]0;pwned\u0007\u001b[2J\r\u009b ünïcode'))
+    await callee.close()
+    const { response } = await readResponse(caller, AbortSignal.timeout(5000))
+    assert.equal(response.status, ConnectStatus.NotAllowed)
+    assert.equal(response.message, 'no?]0;pwned??[2J?? ünïcode')
+    await caller.close()
+  })
+
   test('response: OK and EOF with no data is a clean, empty stream', async () => {
     const { caller, callee } = await pair()
     callee.send(encodeResponse(ConnectStatus.Ok))

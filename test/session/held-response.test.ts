@@ -74,11 +74,11 @@ describe('the OK held for the service\'s first bytes', () => {
         const stream = await request.accept()
         for await (const _ of stream) { /* reads, never answers */ }
         await stream.close()
-      })
+      }, 'a test')
       pair.bobServices.register('hang-up', async (request) => {
         const stream = await request.accept()
         await stream.close()
-      })
+      }, 'a test')
       await pair.alice.dial(pair.bob.getMultiaddrs()[0])
     })
 

@@ -23,7 +23,7 @@ describe('answers to a caller who has gone', () => {
   before(async () => {
     pair = await startEchoPair({ bobInit: { acceptTimeoutMs: ACCEPT_TIMEOUT_MS } })
     // a service that neither accepts nor rejects until the test lets it go
-    pair.bobServices.register('slow', async (request) => { waiting.push(request); await released })
+    pair.bobServices.register('slow', async (request) => { waiting.push(request); await released }, 'a test')
     await pair.alice.dial(pair.bob.getMultiaddrs()[0])
   })
 

@@ -211,4 +211,31 @@ describe('permissions and prompts', () => {
     assert.match(r.stderr, /bob did not allow you to use "desktop"/)
     assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
   })
+
+  test('a contact asking for a service bob would be asked about, but offers none by that name, is told so at once', async () => {
+    const rule = await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'slides'])
+    assert.equal(rule.code, 0, rule.stderr)
+    const r = await runCli(alice.home, ['connect', 'bob', 'slides'], { input: 'x' })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /bob has no service "slides"/)
+    assert.doesNotMatch(r.stderr, /being asked/, 'nobody was asked')
+    assert.equal((await pendingRequests(bob.home)).length, 0)
+    assert.equal((await runCli(bob.home, ['rules', 'remove', rule.stdout.split('\t')[0]])).code, 0)
+  })
+
+  test('a yes is for the caller as bob was asked about them: one removed meanwhile is refused, even for a service strangers may ask for', async () => {
+    const rule = await runCli(bob.home, ['rules', 'add', 'prompt', 'alice', 'chat'])
+    assert.equal(rule.code, 0, rule.stderr)
+    const pending = runCli(alice.home, ['connect', 'bob', 'chat'], { input: 'x' })
+    const req = await waitFor('a chat request', async () => (await pendingRequests(bob.home))[0])
+    assert.equal(req.caller.contactName, 'alice')
+    assert.equal((await runCli(bob.home, ['contacts', 'remove', 'alice'])).code, 0)
+    // a stranger may ask for chat; but bob's yes was to his contact alice, who is gone
+    assert.equal((await runCli(bob.home, ['requests', 'allow', req.id])).code, 0)
+    const r = await pending
+    assert.equal(r.code, 1, r.stdout)
+    assert.match(r.stderr, /bob did not allow you to use "chat"/)
+    assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
+    assert.equal((await runCli(bob.home, ['rules', 'remove', rule.stdout.split('\t')[0]])).code, 0)
+  })
 })

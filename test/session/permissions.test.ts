@@ -89,7 +89,8 @@ describe('permission rules', () => {
     const bad: Array<[string, string, string]> = [
       ['maybe', 'bob', 'ssh'], ['Allow', 'bob', 'ssh'], ['', 'bob', 'ssh'],
       ['allow', '', 'ssh'], ['allow', 'bob smith', 'ssh'], ['allow', 'x'.repeat(65), 'ssh'],
-      ['allow', 'bob', 'S S H'], ['allow', 'bob', 'SSH'], ['allow', 'bob', ''], ['allow', 'bob', '**']
+      ['allow', 'bob', 'S S H'], ['allow', 'bob', 'SSH'], ['allow', 'bob', ''], ['allow', 'bob', '**'],
+      ['allow', 'Anyone', 'ssh'], ['allow', 'CONTACTS', 'ssh'] // neither a group (those are lower-case) nor a contact's name
     ]
     for (const [a, w, s] of bad) {
       assert.throws(() => parseRule(a, w, s), (err: unknown) => {

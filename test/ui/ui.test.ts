@@ -48,6 +48,8 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'none'.*script-src 'self'/)
     await page.getByRole('heading', { name: 'Contacts' }).waitFor()
     await page.getByText('live', { exact: true }).waitFor()
+    assert.equal(new URL(page.url()).hash, '', 'the session\'s key, brought in the fragment, is taken out of the address bar')
+    assert.match(String(await page.evaluate('localStorage.getItem("cspace-session-key")')), /^[\w-]{43}$/, 'and kept where only this origin can read it')
     // the session cookie is HttpOnly: the page's scripts cannot read it
     assert.equal(await page.evaluate('document.cookie'), '')
     // the same link does not work twice
@@ -157,7 +159,7 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     assert.ok(pageSides.length >= 2, 'it reconnected')
 
     // logged out elsewhere: the next reconnection finds no session, and the page says what to do
-    await p.evaluate(`fetch('/v1/ui/session').then(r => r.json()).then(s => fetch('/v1/ui/logout', { method: 'POST', headers: { 'x-cspace-csrf': s.csrf } }))`)
+    await p.evaluate(`fetch('/v1/ui/logout', { method: 'POST', headers: { 'x-cspace-csrf': localStorage.getItem('cspace-session-key') } })`)
     await pageSides.at(-1)!.close()
     await p.getByRole('alert').getByText('This session has ended').waitFor({ timeout: 20_000 })
     await p.close()

@@ -1,5 +1,6 @@
 import type { ApiErrorBody, DaemonEvent, EventStreamMessage } from './types'
 import { reconnectingSocket } from './reconnecting-socket'
+import { keyHeader, takeSessionKeyFromUrl } from './session-key'
 
 /** A refusal from the daemon, with its message meant for people. */
 export class ApiError extends Error {
@@ -8,27 +9,31 @@ export class ApiError extends Error {
   }
 }
 
-let csrf = ''
-
-/** Picks up the session the login link made; false when there is none (the page was opened without `cspace ui`). */
-export async function startSession (): Promise<boolean> {
-  const res = await fetch('/v1/ui/session')
-  if (res.status === 401) return false
-  csrf = (await answer<{ csrf: string }>(res)).csrf
+/** True while the daemon knows this page's session: its cookie and its key (session-key.ts). */
+async function sessionIsOn (): Promise<boolean> {
+  const res = await fetch('/v1/ui/session', { headers: keyHeader() })
+  if (res.status === 401 || res.status === 403) return false
+  await answer<unknown>(res)
   return true
 }
 
-export async function get<T> (path: string): Promise<T> {
-  return await answer<T>(await fetch(path))
+/** Picks up the session the login link made; false when there is none (the page was opened without `cspace ui`). */
+export async function startSession (): Promise<boolean> {
+  takeSessionKeyFromUrl()
+  return await sessionIsOn()
 }
 
-/** A change: same-origin, with the session's CSRF token (the daemon refuses it otherwise). */
+export async function get<T> (path: string): Promise<T> {
+  return await answer<T>(await fetch(path, { headers: keyHeader() }))
+}
+
+/** A change: same-origin, with the session's key (the daemon refuses it otherwise). */
 export async function post<T> (path: string, body: unknown): Promise<T> {
-  return await answer<T>(await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cspace-csrf': csrf }, body: JSON.stringify(body) }))
+  return await answer<T>(await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...keyHeader() }, body: JSON.stringify(body) }))
 }
 
 export async function del<T> (path: string): Promise<T> {
-  return await answer<T>(await fetch(path, { method: 'DELETE', headers: { 'x-cspace-csrf': csrf } }))
+  return await answer<T>(await fetch(path, { method: 'DELETE', headers: keyHeader() }))
 }
 
 /**
@@ -40,7 +45,7 @@ export async function uploadFile (app: string, file: File, onProgress: (loaded: 
     const xhr = new XMLHttpRequest()
     xhr.open('POST', `/v1/apps/${app}/uploads?name=${encodeURIComponent(file.name)}`)
     xhr.setRequestHeader('content-type', 'application/octet-stream')
-    xhr.setRequestHeader('x-cspace-csrf', csrf)
+    for (const [name, value] of Object.entries(keyHeader())) xhr.setRequestHeader(name, value)
     xhr.upload.onprogress = (e) => onProgress(e.loaded)
     xhr.onerror = () => reject(new ApiError(0, 'NETWORK', `could not upload ${file.name}: the daemon did not answer`))
     xhr.onload = () => {
@@ -79,7 +84,7 @@ export function followEvents (onChange: (event?: DaemonEvent) => void, onLive: (
     onClose: async () => {
       onLive(false)
       // a restarted daemon has forgotten the session: say so rather than retry for ever
-      const ended = await fetch('/v1/ui/session').then((res) => res.status === 401, () => false)
+      const ended = await sessionIsOn().then((on) => !on, () => false)
       if (ended) onSessionEnded()
       return !ended
     }

@@ -1,14 +1,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type RFB from '@novnc/novnc'
 import './desktop.css'
+import { openSocket } from './session-key'
 
 /**
- * The daemon's connect(user, service) as a WebSocket (src/daemon/api/connect-ws.ts); the UI's cookie authenticates it.
+ * The daemon's connect(user, service) as a WebSocket (src/daemon/api/connect-ws.ts); the UI's session authenticates it.
  * `progress`: a text message tells when the sharer is being asked.
  */
-function connectUrl (contact: string): string {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  return `${scheme}://${location.host}/v1/connect/ws?user=${encodeURIComponent(contact)}&service=desktop&progress=true`
+function connectPath (contact: string): string {
+  return `/v1/connect/ws?user=${encodeURIComponent(contact)}&service=desktop&progress=true`
 }
 
 /** True for the daemon's one text message, "the other side is asking its user" (ASKING_MESSAGE in src/daemon/api/connect-ws.ts). */
@@ -60,7 +60,7 @@ export function DesktopView ({ contact }: { contact: string }) {
     let reason: string | undefined
     // noVNC is given the WebSocket rather than its URL so that the daemon's
     // close reason ("bob did not allow you…"), which noVNC only logs, can be shown
-    const ws = new WebSocket(connectUrl(contact))
+    const ws = openSocket(connectPath(contact))
     ws.addEventListener('close', (e) => { if (e.reason !== '') reason ??= e.reason })
     // before noVNC's own handler (added by the constructor below): the daemon's
     // only text message is not RFB, so noVNC never sees it (noVNC 1.7 happens

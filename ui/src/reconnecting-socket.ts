@@ -1,3 +1,5 @@
+import { openSocket } from './session-key'
+
 /** What reconnectingSocket calls; `onClose` says whether to open it again. */
 export interface SocketHandlers {
   onOpen: (socket: WebSocket) => void
@@ -16,7 +18,7 @@ export function reconnectingSocket (path: string, handlers: SocketHandlers): { c
   let stopped = false
   let timer: ReturnType<typeof setTimeout> | undefined
   const open = (): void => {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`)
+    const ws = openSocket(path)
     socket = ws
     ws.onopen = () => { delay = 1000; handlers.onOpen(ws) }
     ws.onmessage = (m) => { handlers.onMessage(String(m.data)) }

@@ -79,7 +79,15 @@ function bridge (ws: WebSocket, socketPath: string, app: string): void {
     }
     // re-serialised: one object, one line, whatever whitespace the page sent; marked as a page's, so an
     // app can keep some operations to the user's own programs (the files app's sendPaths names any path)
-    if (!control.write(JSON.stringify({ ...request, via: 'web' }) + '\n')) {
+    let line: string
+    try {
+      line = JSON.stringify({ ...request, via: 'web' }) + '\n'
+    } catch {
+      // JSON.parse takes nesting that JSON.stringify's recursion cannot (RangeError): a thrown error here would end the daemon
+      close(APP_CLOSE.badMessage, 'the message is nested too deeply to be a control request')
+      return
+    }
+    if (!control.write(line)) {
       ws.pause()
       control.once('drain', () => ws.resume())
     }

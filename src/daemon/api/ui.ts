@@ -7,8 +7,9 @@ const loginQuery = { type: 'object', required: ['token'], properties: { token: {
 /**
  * The web UI's login: POST /v1/ui/login (a program with the API token: `cspace
  * ui`) makes a one-time link; GET /ui/login?token= (the browser) spends it for
- * a session cookie and redirects to the UI; GET /v1/ui/session gives the
- * session's CSRF token to the UI; POST /v1/ui/logout ends the session.
+ * a session cookie and redirects to the UI with the session's key in the
+ * fragment; GET /v1/ui/session says whether the session is still on; POST
+ * /v1/ui/logout ends the session.
  */
 export function registerUiRoutes (app: FastifyInstance, sessions: UiSessions, port: () => number): void {
   app.post('/v1/ui/login', async (req, reply) => {
@@ -25,12 +26,13 @@ export function registerUiRoutes (app: FastifyInstance, sessions: UiSessions, po
       return await reply.code(401).type('text/plain; charset=utf-8').send('This login link has expired or was already used. Run `cspace ui` for a new one.\n')
     }
     void reply.setCookie(sessionCookieName(port()), session.id, { httpOnly: true, sameSite: 'strict', path: '/' })
-    return await reply.code(303).header('location', '/ui/').send()
+    // the session's key goes to the page alone, in the fragment: never sent to a server, nor in a Referer (api-auth.ts)
+    return await reply.code(303).header('location', `/ui/#session=${session.csrf}`).send()
   })
 
   app.get('/v1/ui/session', async (req, reply) => {
     if (req.uiSession == null) return await reply.code(400).send({ error: { code: 'NO_SESSION', message: 'this is for the web UI; programs use the API token' } })
-    return { csrf: req.uiSession.csrf }
+    return { ok: true }
   })
 
   app.post('/v1/ui/logout', async (req, reply) => {

@@ -3,6 +3,7 @@ import { parseOperation, verifyOperationSignatures, type SignedOperation } from 
 import { replayLog, type ReplayedLog } from '../name-log.js'
 import { validateUsername } from '../username.js'
 import { KeyServerError, KeyServerUnavailable, UntrustworthyAnswer } from '../errors.js'
+import { printable } from '../../util/printable.js'
 
 /** An entry whose signature this client has checked; the fingerprint is computed here, not taken from the server. */
 export interface VerifiedEntry {
@@ -108,6 +109,8 @@ export class KeyServerClient {
       })
     } catch (err) {
       const e = err as Error & { cause?: { code?: string, message?: string } }
+      // fetch refuses some ports outright (the Fetch standard's "bad ports": 1, 25, 6000, …), as browsers do
+      if (e.cause?.message === 'bad port') throw new KeyServerUnavailable(this.url, `port ${new URL(this.url).port} is one that fetch refuses to use (as browsers do); run the key server on another port, such as 8470`)
       throw new KeyServerUnavailable(this.url, e.cause?.code ?? e.cause?.message ?? e.message)
     }
     const text = await readCapped(res, this.url)
@@ -149,10 +152,6 @@ function parseAnswer (raw: unknown): SignedOperation {
   }
 }
 
-/** Server text as it may reach a terminal: control characters (escape sequences, carriage returns) become '?'. */
-export function printable (text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?')
-}
 
 async function readCapped (res: Response, url: string): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? 0)
