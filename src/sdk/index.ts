@@ -4,5 +4,7 @@ export { listen, type Listener, type Caller, type ConnectionHandler } from './li
 export { LocalApiClient } from './api-client.js'
 export { locateDaemon, type SdkOptions, type DaemonEndpoint } from './daemon-locator.js'
 export { appDataDir, appLayout, openAppStore, type AppStore } from './app-data.js'
+/** Checking a user ID a person typed or pasted (its checksum catches typos): the form every app stores is `.text`. */
+export { parseUserId, looksLikeUserId, type UserId } from '../identity/index.js'
 /** A pending "may this caller use this service?" request, as `GET /v1/requests` lists it. */
 export type { PromptRequest as PendingRequest } from '../session/index.js'

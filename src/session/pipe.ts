@@ -125,12 +125,19 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
           })
         }
       })
-      // 'end' (not 'remoteCloseWrite') waits until buffered bytes were delivered
+      // A clean end has the remote's FIN before the close; a connection that
+      // dies (the other daemon killed, the link lost) closes its streams with
+      // no error and no FIN. Either way cut off is a reset for the program
+      // too, not an EOF it would take for a clean end.
+      let remoteFinished = stream.remoteWriteStatus === 'closed'
+      stream.addEventListener('remoteCloseWrite', () => { remoteFinished = true })
+      // 'end' (not 'remoteCloseWrite') waits until buffered bytes were delivered;
+      // an end without the remote's FIN is a connection lost, which 'close' handles
       const onEnd = (): void => {
-        if (!socket.destroyed) socket.end()
+        if (remoteFinished && !socket.destroyed) socket.end()
       }
       const onClose = (error?: Error): void => {
-        if (error != null) socket.destroy()
+        if (error != null || !remoteFinished) abortLocal(socket)
         // A stream paused for a slow socket can close with bytes still buffered
         // (both ends closed writing); its 'end' follows their delivery, so ending
         // the socket now would cut off the tail (found through a relay: the last
@@ -160,4 +167,13 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
       })
     }
   })
+}
+
+/** Ends the local side abruptly: a TCP socket with a reset (its program sees ECONNRESET), anything else destroyed. */
+function abortLocal (socket: Duplex): void {
+  const tcp = socket as Duplex & { resetAndDestroy?: () => void }
+  try {
+    if (typeof tcp.resetAndDestroy === 'function') { tcp.resetAndDestroy(); return }
+  } catch {} // not a TCP socket (a Unix one): Node throws
+  socket.destroy()
 }

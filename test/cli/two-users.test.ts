@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { once } from 'node:events'
-import { CSPACE_BIN, CSPACE_NODE_FLAGS, cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from '../helpers/cli.js'
+import { CSPACE_BIN, CSPACE_NODE_FLAGS, cleanupAll, makeProfile, runCli, spawnCspace, startDaemon, type RunningDaemon } from '../helpers/cli.js'
 import { startSshd, type Sshd } from '../helpers/sshd.js'
 import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
 import { waitFor } from '../helpers/wait.js'
@@ -121,8 +121,9 @@ describe('two users through a router', () => {
   test('`cspace hangup bob` ends an open session at once; the next connect dials afresh', async () => {
     const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'web'])).stdout.trim())
     const s = connect(port, '127.0.0.1')
-    s.on('error', () => {})
-    const closed = once(s, 'close')
+    let error: NodeJS.ErrnoException | undefined
+    s.on('error', (err) => { error = err })
+    const closed = new Promise((resolve) => s.once('close', resolve))
     // the session is up end to end: bob's HTTP server answered on this socket (keep-alive)
     s.write('GET /nothing HTTP/1.1\r\nHost: bob\r\n\r\n')
     const [first] = await once(s, 'data') as [Buffer]
@@ -131,6 +132,7 @@ describe('two users through a router', () => {
     assert.equal(h.code, 0, h.stderr)
     assert.match(h.stdout, /^closed [1-9]\d* connection\(s\) to bob/)
     await closed // the application's connection ends with the libp2p connection
+    assert.equal(error?.code, 'ECONNRESET', 'cut off, not ended: the application can tell')
     const again = await exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/nothing`])
     assert.equal(again.stdout, '404')
     const unknown = await runCli(alice.home, ['hangup', 'nobody'])
@@ -271,6 +273,23 @@ describe('two users through a router', () => {
     assert.equal(r.code, 1)
     assert.match(r.stderr, /bob is offline/)
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`)
+  })
+
+  test('bob killed during a session: `cspace connect` fails with exit 1, not the exit 0 of a clean end', async () => {
+    bobD = await startDaemon(bob.home, ['--bootstrap', router.addresses[0]])
+    await waitFor('alice reaches bob again', async () => (await runCli(alice.home, ['connect', 'bob', 'web'], { input: 'GET /nothing HTTP/1.0\r\n\r\n' })).code === 0, 30_000, 500)
+    const session = spawnCspace(['connect', 'bob', 'web'], { home: alice.home, stdin: 'pipe' })
+    let out = ''
+    let err = ''
+    session.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+    session.stderr?.on('data', (b: Buffer) => { err += b.toString() })
+    const exited = new Promise<number | null>((resolve) => session.once('exit', (code) => resolve(code)))
+    // keep-alive: the session stays up after bob's server answered
+    session.stdin?.write('GET /nothing HTTP/1.1\r\nHost: bob\r\n\r\n')
+    await waitFor('bob\'s server answering through the session', () => /^HTTP\/1\.1 404/.test(out), 20_000, 50)
+    await bobD.kill()
+    assert.equal(await exited, 1, err)
+    assert.match(err, /^cspace: the session with bob's "web" was cut off before it ended/)
   })
 
   test('bob killed and restarted on a new port: alice reaches him again; contacts and exposes survived', async () => {

@@ -82,9 +82,14 @@ export async function runChatWindow (user: string, options: ChatWindowOptions = 
   if (tty) rl.prompt()
   let leaving = false
   const hostGone = client.closed.then(() => { if (!leaving) throw new CspaceError('APP_HOST_GONE', 'the chat service stopped (did the daemon stop?)') })
-  await Promise.race([new Promise<void>((resolve) => rl.once('close', () => resolve())), hostGone])
-  leaving = true
-  if (typingIdle != null) clearTimeout(typingIdle)
-  await Promise.all([...pending])
-  client.close()
+  try {
+    await Promise.race([new Promise<void>((resolve) => rl.once('close', () => resolve())), hostGone])
+  } finally {
+    leaving = true
+    // with the chat service gone the window ends too, rather than hold the terminal and take lines it cannot send
+    rl.close()
+    if (typingIdle != null) clearTimeout(typingIdle)
+    await Promise.all([...pending])
+    client.close()
+  }
 }

@@ -89,7 +89,10 @@ export class Courier {
       socket = await this.connect(this.peer)
     } catch (err) {
       this.connecting = false
-      this.retryLater((err as Error).message)
+      // a refusal is the other side's answer, not a network fault: asking again every minute for a week would
+      // put the same question to them again and again (a stranger denied); what was queued fails, and says why
+      if ((err as { code?: string }).code === 'NOT_ALLOWED') this.failQueued((err as Error).message)
+      else this.retryLater((err as Error).message)
       return
     }
     this.connecting = false
@@ -162,6 +165,17 @@ export class Courier {
     let more = true
     try { more = this.store.queued(this.peer).length > 0 } catch { /* unknown: retry to find out */ }
     if (!this.stopped && more) this.retryLater('the connection closed before every message was acknowledged')
+  }
+
+  private failQueued (reason: string): void {
+    try {
+      for (const queued of this.store.queued(this.peer)) {
+        const m = this.store.markFailed(this.peer, queued.id, reason)
+        if (m != null) this.events.failed(m)
+      }
+    } catch {
+      this.retryLater(reason) // our store failed: the messages stay queued
+    }
   }
 
   private retryLater (reason: string): void {

@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs'
+import { existsSync, statfsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Caller } from '../../sdk/index.js'
@@ -227,6 +227,9 @@ export class Receiver {
       this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, senderName: name })
     } else if (row.state === 'failed') {
       this.store.update(id, { state: 'accepted', error: null }) // accepted before: the re-send resumes
+    } else if (row.state === 'complete' && !row.saved.every(saved => existsSync(join(this.store.settings().downloads, saved)))) {
+      // received before, and since deleted or moved away: the same files sent again are a new delivery, not "already done"
+      this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, saved: [], senderName: name })
     }
     const out = this.store.get(id)!
     this.emit('transfer', out)

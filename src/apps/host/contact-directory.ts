@@ -1,4 +1,4 @@
-import { LocalApiClient } from '../../sdk/index.js'
+import { LocalApiClient, looksLikeUserId, parseUserId } from '../../sdk/index.js'
 import { UsageError } from '../../errors.js'
 
 export interface ContactEntry { name: string, userId: string, fingerprint: string }
@@ -9,8 +9,12 @@ export class UnknownContact extends UsageError {
   }
 }
 
-/** The shape of a user ID ("cs1" + base32 of the key); the daemon checks the rest on connect. */
-const USER_ID_SHAPE = /^cs1[a-z2-7]{20,}$/i
+export class OwnUserId extends UsageError {
+  constructor () {
+    super('that is your own user ID; give a contact\'s name or their ID', 'OWN_USER_ID')
+  }
+}
+
 const CACHE_MS = 2000
 const MISS_REFRESH_MS = 200
 
@@ -22,6 +26,7 @@ const MISS_REFRESH_MS = 200
 export class ContactDirectory {
   private readonly api: LocalApiClient
   private cache?: { at: number, contacts: ContactEntry[] }
+  private ownId?: string
 
   constructor (options: { home?: string }) {
     this.api = new LocalApiClient(options)
@@ -59,11 +64,23 @@ export class ContactDirectory {
    * given to someone else).
    */
   async resolve (user: string): Promise<{ userId: string, name?: string }> {
-    const key = user.normalize('NFC').toLowerCase()
     this.invalidate()
-    const found = await this.find(c => c.name.normalize('NFC').toLowerCase() === key || c.userId === user)
+    if (looksLikeUserId(user)) {
+      // checked as the CLI checks it (a typo fails its checksum), in the one form stored: one peer, one history
+      const userId = parseUserId(user).text
+      if (userId === await this.ownUserId()) throw new OwnUserId()
+      const contact = await this.find(c => c.userId === userId)
+      return contact != null ? { userId, name: contact.name } : { userId }
+    }
+    const key = user.normalize('NFC').toLowerCase()
+    const found = await this.find(c => c.name.normalize('NFC').toLowerCase() === key)
     if (found != null) return { userId: found.userId, name: found.name }
-    if (USER_ID_SHAPE.test(user)) return { userId: user }
     throw new UnknownContact(user)
+  }
+
+  /** This profile's user ID (asked once: a daemon's key does not change while it runs). */
+  private async ownUserId (): Promise<string> {
+    this.ownId ??= (await this.api.get<{ user: { userId: string } }>('/v1/status?presenceWaitMs=0')).user.userId
+    return this.ownId
   }
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { connect } from '../../sdk/index.js'
+import { CspaceError } from '../../errors.js'
 
 /** `cspace connect NAME SERVICE`: stdin/stdout ↔ the service, like nc; works as an ssh ProxyCommand. */
 export function registerConnectCommand (program: Command): void {
@@ -17,7 +18,10 @@ export function registerConnectCommand (program: Command): void {
         process.stdin.once('end', () => { inputDone = true; check() })
         socket.pipe(process.stdout)
         socket.once('end', () => { outputDone = true; inputDone = true; check() })
-        socket.once('error', reject)
+        socket.once('error', (err: NodeJS.ErrnoException) => {
+          // the daemon resets the connection when the session was cut off (the other side's daemon gone, the link lost)
+          reject(err.code === 'ECONNRESET' ? new CspaceError('SESSION_CUT_OFF', `the session with ${user}'s "${service}" was cut off before it ended (the connection to them was lost)`) : err)
+        })
       })
       // stdin may still hold the event loop (a tty); the session is over
       process.exit(0)

@@ -255,4 +255,32 @@ describe('chat: messages between two daemons', () => {
     const got = await waitFor('carol\'s message arrives, under her new name', async () => (await inbox(bob.home, true)).messages.find(m => m.message.text === 'hi, I am carol'), 60_000, 300)
     assert.equal(got.name, 'carol')
   })
+
+  test('a stranger bob denies is told so once: the message fails, and bob is not asked again', async () => {
+    const dave = await makeProfile('dave')
+    await runCli(dave.home, ['contacts', 'add', 'bob', bob.userId])
+    await startDaemon(dave.home, ['--bootstrap', router.addresses[0]])
+    await waitOnline(dave.home, 'bob')
+    assert.equal((await runCli(dave.home, ['chat', 'bob', '--send', 'hi, I am dave', '--wait', '0'])).code, 0)
+    const request = await waitFor('bob sees dave\'s request', async () => (await inbox(bob.home, true)).requests.find(r => r.userId === dave.userId), 60_000, 300)
+    assert.equal((await runCli(bob.home, ['requests', 'deny', request.id])).code, 0)
+    // failed, not queued: nothing is left to retry, so no new question reaches bob
+    const failed = await waitFor('dave\'s message failed', async () => (await history(dave.home, 'bob')).find(m => m.state === 'failed'), 30_000, 200)
+    assert.equal(failed.text, 'hi, I am dave')
+    assert.match(failed.error ?? '', /did not allow you to use "chat"/)
+    assert.equal((await history(dave.home, 'bob')).filter(m => m.state === 'queued').length, 0)
+  })
+
+  test('the window ends, with a one-line error, when the daemon under it stops', async () => {
+    const win: ChildProcess = spawnCspace(['chat', 'bob'], { home: alice.home, stdin: 'pipe' })
+    let out = ''
+    let err = ''
+    win.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+    win.stderr?.on('data', (b: Buffer) => { err += b.toString() })
+    const exited = new Promise<number | null>((resolve) => win.once('exit', (c) => resolve(c)))
+    await waitFor('the window opens', () => out.includes('chatting with bob'), 20_000)
+    await aliceD.stop() // stdin stays open: only the daemon's going can end the window
+    assert.equal(await exited, 1)
+    assert.match(err, /^cspace: the chat service stopped \(did the daemon stop\?\)\n$/)
+  })
 })

@@ -2,7 +2,7 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { ControlClient } from '../../../src/apps/host/index.js'
@@ -123,6 +123,21 @@ describe('files: send and receive across daemons', () => {
     assert.match(r.stdout, /report \(1\)\.pdf/)
     assert.equal(await sha256File(join(downloads, 'report.pdf')), first)
     assert.equal(await sha256File(join(downloads, 'report (1).pdf')), second)
+  })
+
+  test('the same file sent again after bob deleted it arrives again; while he still has it, it is not sent twice', async () => {
+    await autoAccept(true)
+    const file = join(src, 'notes.txt')
+    const sum = writeRandomFile(file, 4000)
+    assert.equal((await runCli(alice.home, ['send', 'bob', file])).code, 0)
+    assert.equal(await sha256File(join(downloads, 'notes.txt')), sum)
+    const again = await runCli(alice.home, ['send', 'bob', file])
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(visible(downloads).filter(n => n.startsWith('notes')), ['notes.txt'], 'already there: no second copy')
+    unlinkSync(join(downloads, 'notes.txt'))
+    const resent = await runCli(alice.home, ['send', 'bob', file])
+    assert.equal(resent.code, 0, resent.stderr)
+    assert.equal(await sha256File(join(downloads, 'notes.txt')), sum, 'delivered again, not "already done"')
   })
 
   test('hostile names from a hand-written sender land inside the downloads directory', async () => {

@@ -1,6 +1,7 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ContactDirectory, UnknownContact } from '../../../src/apps/host/contact-directory.js'
+import { ContactDirectory, OwnUserId, UnknownContact } from '../../../src/apps/host/contact-directory.js'
+import { InvalidUserId } from '../../../src/identity/index.js'
 import { cleanupAll, makeProfile, runCli, startDaemon, type Profile } from '../../helpers/cli.js'
 
 /** An app's view of the contacts, through a real daemon's API. */
@@ -28,5 +29,17 @@ describe('ContactDirectory', () => {
     assert.equal((await runCli(alice.home, ['contacts', 'remove', 'bob'])).code, 0)
     await assert.rejects(directory.resolve('bob'), UnknownContact)
     assert.deepEqual(await directory.resolve(bob.userId), { userId: bob.userId }, 'a user ID needs no contact')
+  })
+
+  test('a user ID is checked as the CLI checks it, and kept in one form; your own is refused', async () => {
+    const directory = new ContactDirectory({ home: alice.home })
+    assert.deepEqual(await directory.resolve(bob.userId.toUpperCase()), { userId: bob.userId }, 'one peer, whatever the case it was typed in')
+    const last = bob.userId.at(-1) === 'a' ? 'b' : 'a'
+    await assert.rejects(directory.resolve(bob.userId.slice(0, -1) + last), (err: Error) => {
+      assert.ok(err instanceof InvalidUserId)
+      assert.match(err.message, /checksum mismatch/)
+      return true
+    })
+    await assert.rejects(directory.resolve(alice.userId), OwnUserId)
   })
 })
