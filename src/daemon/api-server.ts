@@ -47,8 +47,9 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
   await app.register(fastifyWebsocket, {
     options: {
       maxPayload: MAX_WS_MESSAGE_BYTES,
-      // the UI's sockets offer UI_WS_PROTOCOL and their session key as subprotocols; a browser fails a socket whose server picks none
-      handleProtocols: (offered: Set<string>) => offered.has(UI_WS_PROTOCOL) ? UI_WS_PROTOCOL : false
+      // the UI's sockets offer UI_WS_PROTOCOL and their session key as subprotocols, and a browser fails a socket whose
+      // server picks none; other clients get their first choice, as ws would give it (older VNC viewers ask for "binary")
+      handleProtocols: (offered: Set<string>) => offered.has(UI_WS_PROTOCOL) ? UI_WS_PROTOCOL : [...offered].find(p => !p.startsWith('cspace-key.')) ?? false
     }
   })
   // the cookie is checked once, at the upgrade: a WebSocket the UI opened must then end with its session (logout, expiry)

@@ -71,7 +71,8 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
         record = await resolver.lookup(target.peerId, { signal, fresh: true })
         if (record != null && record.seq !== previousSeq) continue
       }
-      throw new UserUnreachable(target.label, `none of the published addresses answered with the right key (${(err as Error).message})`)
+      // a dial proves the key too, but what usually fails is the dial itself: a daemon killed without signing off
+      throw new UserUnreachable(target.label, `their presence says online, but none of its addresses could be dialled (${(err as Error).message.slice(0, 200)}); they may have stopped without signing off`)
     }
   }
 }

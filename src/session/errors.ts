@@ -23,3 +23,9 @@ export class ServiceTaken extends CspaceError {
     super('SERVICE_TAKEN', `the service "${service}" is already offered here, by ${offeredBy}; choose another name, or end that one first`, 1)
   }
 }
+
+export class OwnUserIdTarget extends UsageError {
+  constructor () {
+    super('that is your own user ID: cspace connects you to other users; reach your own services on this machine directly', 'OWN_USER_ID')
+  }
+}

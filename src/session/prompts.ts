@@ -11,9 +11,11 @@ export interface PromptRequest {
 }
 
 export type PromptDecision = 'allow' | 'deny'
+/** How a question ended: the person's answer, or none (expired, the queue full or closed, the caller gone). */
+export type PromptOutcome = PromptDecision | 'unanswered'
 
 /** `detail` of the 'prompt-settled' event (the 'prompt' event's detail is the PromptRequest). */
-export interface PromptSettled { request: PromptRequest, decision: PromptDecision }
+export interface PromptSettled { request: PromptRequest, decision: PromptOutcome }
 
 /** How long a request waits for the user before it is denied, unless configured. */
 export const PROMPT_TIMEOUT_MS = 60_000
@@ -35,7 +37,7 @@ export interface PromptQueueInit {
   now?: () => number
 }
 
-interface Pending { request: PromptRequest, settle: (d: PromptDecision) => void, timer: NodeJS.Timeout }
+interface Pending { request: PromptRequest, settle: (d: PromptOutcome) => void, timer: NodeJS.Timeout }
 
 /**
  * Requests the rules answered with "prompt", waiting for the user (API,
@@ -61,14 +63,14 @@ export class PromptQueue extends EventTarget {
     this.now = init.now ?? Date.now
   }
 
-  /** Parks the request until answered; resolves 'deny' on expiry, abort, a full queue (or the caller's share of it) or close. */
-  async ask (request: Omit<PromptRequest, 'id' | 'createdAt' | 'expiresAt'>, signal?: AbortSignal): Promise<PromptDecision> {
-    if (this.closed || signal?.aborted === true || !this.hasRoomFor(request.caller)) return 'deny'
+  /** Parks the request until answered; resolves 'unanswered' on expiry, abort, a full queue (or the caller's share of it) or close. */
+  async ask (request: Omit<PromptRequest, 'id' | 'createdAt' | 'expiresAt'>, signal?: AbortSignal): Promise<PromptOutcome> {
+    if (this.closed || signal?.aborted === true || !this.hasRoomFor(request.caller)) return 'unanswered'
     const createdAt = this.now()
     const full: PromptRequest = { ...request, id: this.newId(), createdAt, expiresAt: createdAt + this.timeoutMs }
-    return await new Promise<PromptDecision>((resolve) => {
-      const onAbort = (): void => settle('deny')
-      const settle = (decision: PromptDecision): void => {
+    return await new Promise<PromptOutcome>((resolve) => {
+      const onAbort = (): void => settle('unanswered')
+      const settle = (decision: PromptOutcome): void => {
         const p = this.pending.get(full.id)
         if (p == null) return // already settled
         clearTimeout(p.timer)
@@ -77,7 +79,7 @@ export class PromptQueue extends EventTarget {
         resolve(decision)
         this.dispatchEvent(new CustomEvent<PromptSettled>('prompt-settled', { detail: { request: full, decision } }))
       }
-      const timer = setTimeout(() => settle('deny'), this.timeoutMs)
+      const timer = setTimeout(() => settle('unanswered'), this.timeoutMs)
       timer.unref() // a pending question must not keep the process alive
       this.pending.set(full.id, { request: full, settle, timer })
       signal?.addEventListener('abort', onAbort, { once: true })
@@ -95,7 +97,7 @@ export class PromptQueue extends EventTarget {
     if (p == null) throw new PromptNotFound(id)
     // A busy event loop can run the expiry timer late: an answer after expiresAt is too late.
     if (this.now() >= p.request.expiresAt) {
-      p.settle('deny')
+      p.settle('unanswered')
       throw new PromptNotFound(id)
     }
     p.settle(decision)
@@ -105,7 +107,7 @@ export class PromptQueue extends EventTarget {
   /** Denies everything pending and refuses new requests. */
   close (): void {
     this.closed = true
-    for (const p of [...this.pending.values()]) p.settle('deny')
+    for (const p of [...this.pending.values()]) p.settle('unanswered')
   }
 
   private hasRoomFor (caller: PromptRequest['caller']): boolean {

@@ -24,11 +24,19 @@ export class UserUnreachable extends CspaceError {
   }
 }
 
+/**
+ * The message of a NotAllowed refusal when the callee's user was asked and
+ * gave no answer in time: not a "no", so callers that would give up on a "no"
+ * (the chat app's queue) may ask again later.
+ */
+export const NO_ANSWER = 'no answer'
+
 /** The remote daemon answered the service request with a refusal. */
 export class ServiceRefused extends CspaceError {
   readonly status: ConnectStatus
   constructor (who: string, service: string, status: ConnectStatus, message: string) {
-    super(REFUSAL_CODES[status] ?? 'SERVICE_REFUSED', describe(who, service, status, message))
+    const unanswered = status === ConnectStatus.NotAllowed && message === NO_ANSWER
+    super(unanswered ? 'NOT_ANSWERED' : REFUSAL_CODES[status] ?? 'SERVICE_REFUSED', unanswered ? `${who} did not answer whether you may use "${service}"; try again later, or ask them` : describe(who, service, status, message))
     this.status = status
   }
 }

@@ -8,7 +8,8 @@ import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readReq
 import { decide, validateServiceName, type Rule } from './permissions.js'
 import { PROMPT_TIMEOUT_MS, type PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
-import { ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
+import { NO_ANSWER, ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
+import { OwnUserIdTarget } from './errors.js'
 import { closeNow, keepRelayedSessionsOpen } from './relayed-sessions.js'
 import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 import { connectionTo } from './connection-to.js'
@@ -102,6 +103,7 @@ export class SessionManager {
   resolveTarget (user: string): Target {
     if (looksLikeUserId(user)) {
       const id = parseUserId(user)
+      if (id.peerId.equals(this.c.node.peerId)) throw new OwnUserIdTarget()
       const contact = this.c.contacts.findByPeerId(id.peerId.toString())
       return { peerId: id.peerId, label: contact?.name ?? `user ${id.peerId.toString().slice(-8)}`, contact }
     }
@@ -248,7 +250,7 @@ export class SessionManager {
       stream.addEventListener('close', onClose)
       const answer = await this.c.prompts.ask({ service, caller }, closed.signal)
       stream.removeEventListener('close', onClose)
-      if (answer !== 'allow') { refuse(ConnectStatus.NotAllowed); return }
+      if (answer !== 'allow') { refuseAndClose(stream, ConnectStatus.NotAllowed, answer === 'unanswered' ? NO_ANSWER : ''); return }
       // the person may have taken a minute: the yes was for the caller as they
       // were asked about, so a contact removed or renamed meanwhile is refused
       // (a stranger added as a contact, as `requests allow --add-contact`

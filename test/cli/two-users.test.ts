@@ -260,6 +260,9 @@ describe('two users through a router', () => {
     const byId = await runCli(alice.home, ['connect', bob.userId, 'web'], { input: 'GET /nothing HTTP/1.0\r\n\r\n' })
     assert.equal(byId.code, 0, byId.stderr)
     assert.match(byId.stdout, /^HTTP\/1\.[01] 404/)
+    const self = await runCli(alice.home, ['connect', alice.userId, 'web'])
+    assert.equal(self.code, 2, 'your own ID is a usage error, not an unreachable user')
+    assert.match(self.stderr, /^cspace: that is your own user ID/)
   })
 
   test('bob stops cleanly: alice sees him offline, and connect fails clearly within 15 s', async () => {

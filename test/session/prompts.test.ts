@@ -66,16 +66,16 @@ describe('PromptQueue', () => {
     assert.equal(await p, 'allow')
   })
 
-  test('unanswered requests are denied when they expire', async () => {
+  test('unanswered requests end as unanswered when they expire (not as a "no")', async () => {
     const q = new PromptQueue({ timeoutMs: 50 })
     const seen = record(q)
     const started = Date.now()
     const p = q.ask({ service: 'chat', caller })
     const [req] = q.list()
-    assert.equal(await p, 'deny')
+    assert.equal(await p, 'unanswered')
     assert.ok(Date.now() - started >= 40, 'not before its time')
     assert.deepEqual(q.list(), [])
-    assert.deepEqual(seen.settled, [{ request: req, decision: 'deny' }])
+    assert.deepEqual(seen.settled, [{ request: req, decision: 'unanswered' }])
     assert.throws(() => q.answer(req.id, 'allow'), PromptNotFound)
   })
 
@@ -86,11 +86,11 @@ describe('PromptQueue', () => {
     const [req] = q.list()
     clock = req.expiresAt
     assert.throws(() => q.answer(req.id, 'allow'), PromptNotFound)
-    assert.equal(await p, 'deny')
+    assert.equal(await p, 'unanswered')
     assert.deepEqual(q.list(), [])
   })
 
-  test('a caller who goes away is denied and removed', async () => {
+  test('a caller who goes away is removed, unanswered', async () => {
     const q = new PromptQueue()
     const seen = record(q)
     const gone = new AbortController()
@@ -99,23 +99,23 @@ describe('PromptQueue', () => {
     assert.equal(q.list().length, 2)
     const [ra, rb] = q.list()
     gone.abort()
-    assert.equal(await a, 'deny')
+    assert.equal(await a, 'unanswered')
     assert.deepEqual(q.list(), [rb])
-    assert.deepEqual(seen.settled, [{ request: ra, decision: 'deny' }])
+    assert.deepEqual(seen.settled, [{ request: ra, decision: 'unanswered' }])
     assert.throws(() => q.answer(ra.id, 'allow'), PromptNotFound)
     // an already-aborted signal never parks a request
-    assert.equal(await q.ask({ service: 'chat', caller }, AbortSignal.abort()), 'deny')
+    assert.equal(await q.ask({ service: 'chat', caller }, AbortSignal.abort()), 'unanswered')
     assert.equal(seen.prompts.length, 2)
     q.answer(rb.id, 'allow')
     assert.equal(await stays, 'allow')
   })
 
-  test('a full queue denies new requests at once, without parking them', async () => {
+  test('a full queue ends new requests at once, unanswered, without parking them', async () => {
     const q = new PromptQueue({ maxPending: 2 })
     const seen = record(q)
     const a = q.ask({ service: 'chat', caller })
     const b = q.ask({ service: 'chat', caller })
-    assert.equal(await q.ask({ service: 'chat', caller }), 'deny')
+    assert.equal(await q.ask({ service: 'chat', caller }), 'unanswered')
     assert.equal(q.list().length, 2)
     assert.equal(seen.prompts.length, 2)
     // room again once one is answered
@@ -124,16 +124,16 @@ describe('PromptQueue', () => {
     const c = q.ask({ service: 'chat', caller })
     assert.equal(q.list().length, 2)
     q.close()
-    assert.deepEqual(await Promise.all([b, c]), ['deny', 'deny'])
+    assert.deepEqual(await Promise.all([b, c]), ['unanswered', 'unanswered'])
   })
 
   test('one caller may have only a few questions pending, and strangers only part of the queue', async () => {
     const q = new PromptQueue({ maxPending: 6, maxPendingPerCaller: 2 })
     const stranger = (n: number): PromptRequest['caller'] => ({ peerId: `s${n}`, userId: `cs1s${n}`, fingerprint: String(n) })
     const asked = [q.ask({ service: 'chat', caller: stranger(1) }), q.ask({ service: 'chat', caller: stranger(1) })]
-    assert.equal(await q.ask({ service: 'chat', caller: stranger(1) }), 'deny', 'a third from the same key')
+    assert.equal(await q.ask({ service: 'chat', caller: stranger(1) }), 'unanswered', 'a third from the same key')
     asked.push(q.ask({ service: 'chat', caller: stranger(2) }))
-    assert.equal(await q.ask({ service: 'chat', caller: stranger(3) }), 'deny', 'strangers hold half the queue (3 of 6)')
+    assert.equal(await q.ask({ service: 'chat', caller: stranger(3) }), 'unanswered', 'strangers hold half the queue (3 of 6)')
     // a contact's question still finds room, up to the whole queue
     asked.push(q.ask({ service: 'desktop', caller }), q.ask({ service: 'files', caller: { ...caller, peerId: 'q', contactName: 'carol' } }))
     assert.equal(q.list().length, 5)
@@ -143,18 +143,18 @@ describe('PromptQueue', () => {
     asked.push(q.ask({ service: 'chat', caller: stranger(1) }))
     assert.equal(q.list().length, 5)
     q.close()
-    assert.deepEqual(await Promise.all(asked), ['deny', 'deny', 'deny', 'deny', 'deny', 'deny'])
+    assert.deepEqual(await Promise.all(asked), ['deny', 'unanswered', 'unanswered', 'unanswered', 'unanswered', 'unanswered'], 'the first was answered "no"')
   })
 
-  test('close denies everything pending and refuses new requests', async () => {
+  test('close ends everything pending, unanswered, and refuses new requests', async () => {
     const q = new PromptQueue()
     const seen = record(q)
     const pending = [q.ask({ service: 'chat', caller }), q.ask({ service: 'desktop', caller })]
     q.close()
-    assert.deepEqual(await Promise.all(pending), ['deny', 'deny'])
-    assert.deepEqual(seen.settled.map(s => s.decision), ['deny', 'deny'])
+    assert.deepEqual(await Promise.all(pending), ['unanswered', 'unanswered'])
+    assert.deepEqual(seen.settled.map(s => s.decision), ['unanswered', 'unanswered'])
     assert.deepEqual(q.list(), [])
-    assert.equal(await q.ask({ service: 'chat', caller }), 'deny')
+    assert.equal(await q.ask({ service: 'chat', caller }), 'unanswered')
     assert.equal(seen.prompts.length, 2)
   })
 

@@ -2,7 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { listen, type Caller, type Listener } from '../../sdk/index.js'
 import { formatHostPort, type HostPort } from './address.js'
 import { bridge } from './bridge.js'
-import { ShareEnded, VncUnreachable } from './errors.js'
+import { AlreadyShared, ShareEnded, VncUnreachable } from './errors.js'
 
 /** The service name contacts connect to. */
 export const DESKTOP_SERVICE = 'desktop'
@@ -74,7 +74,11 @@ export async function shareDesktop (options: ShareOptions): Promise<DesktopShare
       session.destroy()
       options.log(`${who(caller)} could not be served: ${err.message}`)
     })
-  }, { home: options.home })
+  }, { home: options.home }).catch((err: Error & { code?: string }) => {
+    // one share at a time: a second would otherwise have replaced the first, which kept saying "sharing"
+    if (err.code === 'SERVICE_TAKEN') throw new AlreadyShared(/by an expose/.test(err.message) ? 'an expose named "desktop": `cspace expose desktop --remove`' : 'another `cspace desktop share` is running')
+    throw err
+  })
   const done = listener.closed.then(() => { if (!stopping) throw new ShareEnded() })
   return {
     close: () => { stopping = true; listener.close() },

@@ -28,10 +28,24 @@ export class X11vncFailed extends CspaceError {
   }
 }
 
-/** The daemon ended the registration of the desktop service (it stopped, or another share took over). */
+/** x11vnc, started by `desktop share --start`, ended while sharing. */
+export class X11vncStopped extends CspaceError {
+  constructor (detail: string) {
+    super('X11VNC_STOPPED', `x11vnc stopped (${detail}), so there is no desktop to show; sharing ended`)
+  }
+}
+
+/** The daemon ended the registration of the desktop service (it stopped). */
 export class ShareEnded extends CspaceError {
   constructor () {
     super('SHARE_ENDED', 'the daemon stopped serving "desktop" (did `cspace daemon` stop?); restart it and share again')
+  }
+}
+
+/** The daemon offers "desktop" already: another share runs, or an expose has the name. */
+export class AlreadyShared extends CspaceError {
+  constructor (detail: string) {
+    super('ALREADY_SHARED', `"desktop" is already offered from this daemon (${detail}); stop that first`)
   }
 }
 

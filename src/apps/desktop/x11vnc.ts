@@ -2,12 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { stopChild } from '../../util/stop-child.js'
-import { NoDisplay, X11vncFailed, X11vncMissing } from './errors.js'
+import { NoDisplay, X11vncFailed, X11vncMissing, X11vncStopped } from './errors.js'
 import { findOnPath } from '../../util/find-on-path.js'
 
 export interface X11vnc {
   /** The loopback port it serves RFB on. */
   port: number
+  /** Rejects (X11vncStopped) if x11vnc ends before stop(): sharing without it would only refuse every viewer. */
+  exited: Promise<never>
   stop: () => Promise<void>
 }
 
@@ -54,8 +56,14 @@ export async function startX11vnc (options: { display?: string, allowControl: bo
   })
   proc.stdout?.resume()
   proc.removeAllListeners('exit')
+  let stopping = false
+  const exited = new Promise<never>((resolve, reject) => {
+    proc.once('exit', (code, signal) => { if (!stopping) reject(new X11vncStopped(code != null ? `exit code ${code}` : `signal ${signal ?? '?'}`)) })
+  })
+  exited.catch(() => {}) // for whoever does not race it
   return {
     port,
-    stop: async () => { await stopChild(proc) }
+    exited,
+    stop: async () => { stopping = true; await stopChild(proc) }
   }
 }

@@ -123,11 +123,12 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
     stop = true
     socket.destroy() // wakes a sender waiting for 'drain'
     if (sending != null) await sending // a SourceUnreadable ends the session with its own message
-    throw new Retry('the connection was lost')
+    throw new Retry(`the connection to ${to} was lost`)
   } catch (err) {
     // the receiver went away in the middle of a frame: like any lost connection
     if (err instanceof CspaceError && err.code !== 'TRUNCATED') throw err
-    throw new Retry((err as Error).message)
+    if (err instanceof Retry) throw err
+    throw new Retry(`the connection to ${to} was lost (${(err as Error).message})`)
   } finally {
     stop = true
     socket.destroy()

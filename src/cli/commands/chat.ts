@@ -28,7 +28,9 @@ export function registerChatCommand (program: Command): void {
         const outcome = await sendOnce(name, text, { waitMs: Math.round(wait * 1000) })
         if (opts.json === true) process.stdout.write(JSON.stringify(outcome) + '\n')
         else if (outcome.state === 'delivered') process.stdout.write(`delivered to ${outcome.name}\n`)
-        else process.stdout.write(`queued for ${outcome.name}: not reachable now; the daemon delivers it when ${outcome.name} comes online\n`)
+        // queued says only that: with --wait 0 nothing was waited for, and a stranger's message waits for their answer
+        else if (wait === 0) process.stdout.write(`queued for ${outcome.name}; the daemon delivers it as soon as ${outcome.name} can take it\n`)
+        else process.stdout.write(`queued for ${outcome.name}: not delivered within ${wait} s; the daemon keeps trying until ${outcome.name} can take it\n`)
         return
       }
       const history = Number(opts.history)

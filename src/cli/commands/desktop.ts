@@ -40,7 +40,7 @@ export function registerDesktopCommands (program: Command): void {
         say(`sharing your desktop (${formatHostPort(vnc)}${x11vnc != null ? ', x11vnc' : ''}) as "desktop", ${allowControl ? 'WITH CONTROL' : 'view-only'}; Ctrl-C to stop`)
         const prompts = watchDesktopPrompts({ allowControl, out: say, interactive: process.stdin.isTTY === true })
         try {
-          await Promise.race([share.done, untilSignal()])
+          await Promise.race([share.done, untilSignal(), ...(x11vnc != null ? [x11vnc.exited] : [])])
         } finally {
           prompts.stop()
           share.close()

@@ -117,8 +117,15 @@ export function registerFilesCommands (program: Command): void {
         if (e.event === 'waiting') process.stderr.write(`waiting for ${user} to accept (transfer ${e.id}: \`cspace receive\` on their side)…\n`)
         else if (e.event === 'accepted' && e.resumedBytes > 0) process.stderr.write(`resuming: ${human(e.resumedBytes)} already there\n`)
         else if (e.event === 'progress') bar.update(e.bytes, e.totalBytes, e.rate, `to ${user}`)
-        else if (e.event === 'reconnecting') process.stderr.write(`connection lost (${e.reason}); retrying in ${(e.delayMs / 1000).toFixed(1)} s\n`)
+        // the reason says which it was: not reachable yet, or the connection lost on the way
+        else if (e.event === 'reconnecting') process.stderr.write(`${e.reason}; retrying in ${(e.delayMs / 1000).toFixed(1)} s\n`)
       }
+      // Ctrl-C ends the transfer (the host cancels it when this client goes): say how to pick it up again
+      process.once('SIGINT', () => {
+        bar.stop()
+        process.stderr.write('\ncspace: stopped; run the same `cspace send` again to resume where it stopped\n')
+        process.exit(130)
+      })
       try {
         const r = await sendThroughHost(user, paths.map(p => resolve(p)), retryFor * 1000, onEvent)
         bar.stop()
@@ -142,7 +149,12 @@ export function registerFilesCommands (program: Command): void {
         }
         const list = await client.request<TransferView[]>('list')
         let ids = id != null ? [id] : list.filter(t => t.state === 'pending').map(t => t.id)
-        const accept = async (tid: string): Promise<string> => (await client.request<TransferView>('accept', { transfer: tid })).id
+        const accept = async (tid: string): Promise<string> => {
+          const t = await client.request<TransferView>('accept', { transfer: tid })
+          // the sender may have given up meanwhile: say what this waits for, rather than wait in silence
+          if (opts.json !== true) process.stderr.write(`accepted ${t.id.slice(0, 8)} from ${t.from}; it comes in as ${t.from} sends it (if they stopped, it resumes when they send again; Ctrl-C stops watching, the transfer stays accepted)\n`)
+          return t.id
+        }
         const mine = new Set<string>()
         let waitingForOffer = ids.length === 0
         if (waitingForOffer && opts.json !== true) process.stderr.write('waiting for an offer…\n')

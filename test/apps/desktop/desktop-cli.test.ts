@@ -47,8 +47,8 @@ describe('desktop: bad command-line input', () => {
     const busy = createServer().listen(0, '127.0.0.1')
     await once(busy, 'listening')
     const port = (busy.address() as { port: number }).port
-    // an unknown contact is reported before the port is even tried, so use a user ID
-    const userId = (await runCli(home, ['id'])).stdout.split('\n')[0]
+    // an unknown contact is reported before the port is even tried, so use a user ID (not alice's own: that is refused too)
+    const userId = (await makeProfile('stranger')).userId
     const r = await runCli(home, ['desktop', 'view', userId, '--no-viewer', '--port', String(port)])
     busy.close()
     assertOneLineError(r, 2, new RegExp(`local port ${port} is already in use; pick another with --port`))

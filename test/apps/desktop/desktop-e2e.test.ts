@@ -2,7 +2,8 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import type { ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
+import { promisify } from 'node:util'
 import { cleanupAll, runCli, spawnCspace, spawnCspaceOnTerminal, startTwoUsers, type Profile } from '../../helpers/cli.js'
 import { portOpen, waitFor } from '../../helpers/wait.js'
 import {
@@ -10,6 +11,8 @@ import {
   startX11vncServer, startXvfb, type X11vncServer, type Xvfb
 } from '../../helpers/xvfb.js'
 import { findOnPath } from '../../../src/util/find-on-path.js'
+
+const execFileP = promisify(execFile)
 
 const missing = missingDesktopBinaries()
 const WIDTH = 800
@@ -171,6 +174,10 @@ describe('desktop: share and view across real daemons', { skip: missing.length >
     assert.equal((await reader.read(4))[0], 0)
     assert.deepEqual(JSON.parse((await runCli(alice.home, ['requests', '--json'])).stdout), [])
     assert.doesNotMatch(share.out(), /request /)
+    // one share at a time: a second is refused, not silently put in the first's place
+    const second = await runCli(alice.home, ['desktop', 'share', '--vnc', `127.0.0.1:${vnc.port}`])
+    assert.equal(second.code, 1)
+    assert.match(second.stderr, /^cspace: "desktop" is already offered from this daemon \(another `cspace desktop share` is running\); stop that first\n$/)
     socket.destroy()
     assert.equal(await stop(share), 0)
   })
@@ -183,6 +190,14 @@ describe('desktop: share and view across real daemons', { skip: missing.length >
     socket.destroy()
     assert.equal(await stop(share), 0)
     await waitFor('x11vnc stopped with the share', async () => !(await portOpen(port)), 10_000, 100)
+
+    // and the other way round: x11vnc gone, the share ends and says why, rather than go on refusing viewers
+    const again = run(['desktop', 'share', '--start'], alice.home, { DISPLAY: xvfb.display })
+    const secondPort = Number((await waitOutput(again, /sharing your desktop \(127\.0\.0\.1:(\d+), x11vnc\)/, 'share ready'))[1])
+    await execFileP('pkill', ['-f', `x11vnc .*-rfbport ${secondPort} `])
+    const code = await waitFor('the share to end with x11vnc', () => again.child.exitCode ?? undefined, 15_000, 50)
+    assert.equal(code, 1)
+    assert.match(again.err(), /cspace: x11vnc stopped \((exit code \d+|signal SIGTERM)\), so there is no desktop to show; sharing ended\n$/)
   })
 
   test('view-only is enforced by the share: input never reaches the VNC server; --allow-control lets it through', async () => {

@@ -89,6 +89,7 @@ describe('files: send and receive across daemons', () => {
     assert.equal(tx.code, 0, tx.stderr)
     assert.equal(rx.code, 0, rx.stderr)
     assert.match(rx.stdout, /received from alice: ask2\.bin/)
+    assert.match(rx.stderr, /^waiting for an offer…\naccepted [0-9a-f]{8} from alice; it comes in as alice sends it/, 'it says what it waits for')
     assert.equal(await sha256File(join(downloads, 'ask2.bin')), sum)
   })
 
@@ -218,7 +219,7 @@ describe('files: send and receive across daemons', () => {
     ctx.diagnostic(`killed at >= ${seen} bytes reported; resumed from ${t.resumedBytes}; sent after restart ${t.sessionBytes}; re-sent ${t.resumedBytes + t.sessionBytes - size}`)
   })
 
-  test('killing the sender mid-transfer: the same command resumes', async () => {
+  test('Ctrl-C on the sender mid-transfer: it says how to resume, and the same command resumes', async () => {
     const size = 256 * MiB
     const sum = writeRandomFile(join(src, 'big2.bin'), size)
     // killed on bob's own progress event, as the receiver test above: polling
@@ -230,10 +231,14 @@ describe('files: send and receive across daemons', () => {
       const reached = received(control, 8 * MiB + 1)
       await control.request('subscribe')
       const sender = spawnCspace(['send', 'bob', join(src, 'big2.bin'), '--json'], { home: alice.home })
-      const exited = once(sender, 'exit')
+      let stderr = ''
+      sender.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+      const exited = once(sender, 'exit') as Promise<[number | null]>
       seen = await Promise.race([reached, exited.then((): never => { throw new Error('the sender exited before bob had 8 MiB') })])
-      sender.kill('SIGKILL')
-      await exited
+      sender.kill('SIGINT')
+      const [code] = await exited
+      assert.equal(code, 130)
+      assert.match(stderr, /cspace: stopped; run the same `cspace send` again to resume where it stopped\n$/)
     } finally {
       control.close()
     }
