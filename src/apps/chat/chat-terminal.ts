@@ -33,7 +33,8 @@ export async function runChatWindow (user: string, options: ChatWindowOptions = 
   }
   const markRead = (upto: number): void => { void client.request('markRead', { with: peer, upto }).catch(() => {}) }
 
-  if (messages.length === 0) print(`(no messages with ${peerName} yet)`)
+  // with --history 0 nothing was asked for, which says nothing about whether there is any
+  if (messages.length === 0 && options.history !== 0) print(`(no messages with ${peerName} yet)`)
   for (const m of messages) print(formatMessage(m, peerName, { withDate: true }))
   if (messages.length > 0) markRead(messages[messages.length - 1].seq)
   print(`— chatting with ${peerName}; Ctrl-D to leave —`)

@@ -8,6 +8,7 @@ import { UsageError } from '../../errors.js'
 const MiB = 1024 * 1024
 
 function human (bytes: number): string {
+  if (bytes < 1024) return `${bytes} B` // not "0.0 KiB" for a small file
   return bytes >= 1024 * MiB ? `${(bytes / 1024 / MiB).toFixed(2)} GiB` : bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
 }
 
