@@ -34,7 +34,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD'])
 export const CSRF_HEADER = 'x-cspace-csrf'
 /** A browser cannot set a WebSocket's headers: the UI offers these subprotocols, and the daemon picks the first. */
 export const UI_WS_PROTOCOL = 'cspace-ui'
-const KEY_WS_PROTOCOL_PREFIX = 'cspace-key.'
+/** The subprotocol that carries the session's key: `cspace-key.KEY` (never picked as the socket's protocol). */
+export const KEY_WS_PROTOCOL_PREFIX = 'cspace-key.'
 
 /** The session key a request presents: its header, or its WebSocket subprotocol. */
 function presentedKey (req: FastifyRequest): string {

@@ -17,7 +17,7 @@ import { registerEventStream } from './api/events-ws.js'
 import { registerAppControlBridge } from './api/app-control-ws.js'
 import { registerAppUploads } from './api/app-uploads.js'
 import { registerConnectStream } from './api/connect-ws.js'
-import { checkCaller, refuse, UI_WS_PROTOCOL } from './api-auth.js'
+import { checkCaller, KEY_WS_PROTOCOL_PREFIX, refuse, UI_WS_PROTOCOL } from './api-auth.js'
 import { UiSessions, type UiSession } from './ui-sessions.js'
 
 /** 1 MiB: the apps' control lines (apps/host CONTROL_MAX_LINE). */
@@ -49,7 +49,7 @@ export async function startApiServer (components: { daemon: Daemon }, init: { to
       maxPayload: MAX_WS_MESSAGE_BYTES,
       // the UI's sockets offer UI_WS_PROTOCOL and their session key as subprotocols, and a browser fails a socket whose
       // server picks none; other clients get their first choice, as ws would give it (older VNC viewers ask for "binary")
-      handleProtocols: (offered: Set<string>) => offered.has(UI_WS_PROTOCOL) ? UI_WS_PROTOCOL : [...offered].find(p => !p.startsWith('cspace-key.')) ?? false
+      handleProtocols: (offered: Set<string>) => offered.has(UI_WS_PROTOCOL) ? UI_WS_PROTOCOL : [...offered].find(p => !p.startsWith(KEY_WS_PROTOCOL_PREFIX)) ?? false
     }
   })
   // the cookie is checked once, at the upgrade: a WebSocket the UI opened must then end with its session (logout, expiry)

@@ -233,7 +233,7 @@ export class SessionManager {
     // who the caller is now, not when the stream opened: a spare waits up to
     // SPARE_IDLE_TIMEOUT_MS, and the contact may be removed or renamed meanwhile
     let caller = this.callerInfo(connection)
-    const refuse = (status: ConnectStatus): void => { refuseAndClose(stream, status) }
+    const refuse = (status: ConnectStatus, message = ''): void => { refuseAndClose(stream, status, message) }
     let handler = this.c.services.get(service)
     const decision = decide(this.c.rules(), { contactName: caller.contactName }, service)
     log('%s asks for %s: %s', caller.contactName ?? caller.peerId, service, decision.action)
@@ -250,7 +250,7 @@ export class SessionManager {
       stream.addEventListener('close', onClose)
       const answer = await this.c.prompts.ask({ service, caller }, closed.signal)
       stream.removeEventListener('close', onClose)
-      if (answer !== 'allow') { refuseAndClose(stream, ConnectStatus.NotAllowed, answer === 'unanswered' ? NO_ANSWER : ''); return }
+      if (answer !== 'allow') { refuse(ConnectStatus.NotAllowed, answer === 'unanswered' ? NO_ANSWER : ''); return }
       // the person may have taken a minute: the yes was for the caller as they
       // were asked about, so a contact removed or renamed meanwhile is refused
       // (a stranger added as a contact, as `requests allow --add-contact`

@@ -227,7 +227,7 @@ export class Receiver {
       this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, senderName: name })
     } else if (row.state === 'failed') {
       this.store.update(id, { state: 'accepted', error: null }) // accepted before: the re-send resumes
-    } else if (row.state === 'complete' && !row.saved.every(saved => existsSync(join(this.store.settings().downloads, saved)))) {
+    } else if (row.state === 'complete' && !stillSaved(row.saved, this.store.settings().downloads)) {
       // received before, and since deleted or moved away: the same files sent again are a new delivery, not "already done"
       this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, saved: [], senderName: name })
     }
@@ -271,4 +271,9 @@ function describe (err: unknown): { code: string, message: string, record: boole
   // a file-system failure (it names a path) is the user's to see; a dropped connection is not a failure
   const local = e.path != null
   return { code: 'RECEIVER_ERROR', message: 'the receiver could not store the files', record: local, detail: `cannot store the files: ${e.message}` }
+}
+
+/** True while everything a completed transfer saved is still in the downloads directory. */
+function stillSaved (saved: string[], downloads: string): boolean {
+  return saved.every(name => existsSync(join(downloads, name)))
 }
