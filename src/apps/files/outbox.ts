@@ -4,7 +4,8 @@ import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path
 import { UsageError } from '../../errors.js'
 import type { ContactDirectory } from '../host/index.js'
 import { sendFiles, type SendEvent, type SendResult } from './sender.js'
-import { TransferNotFound } from './errors.js'
+import { buildManifest, transferId } from './manifest.js'
+import { TransferCancelled, TransferNotFound } from './errors.js'
 
 /** A transfer this host is sending: the web UI's, and `cspace send`'s while the daemon runs its apps. */
 export interface OutgoingView {
@@ -38,6 +39,8 @@ const MAX_FILES = 1000
  */
 export class Outbox {
   private readonly entries = new Map<string, { view: OutgoingView, abort: AbortController, staged: string[] }>()
+  /** `cspace send`s running, by recipient and files (`sameFiles`): a second send of the same files follows the first. */
+  private readonly local = new Map<string, SharedSend>()
 
   constructor (private readonly home: string, private readonly uploads: string, private readonly contacts: ContactDirectory,
     private readonly emit: (view: OutgoingView) => void) {
@@ -60,12 +63,29 @@ export class Outbox {
    * (absolute paths), sent here beside the node rather than through the
    * application port. `onEvent` gets what the command prints; the transfer
    * stops (resumable) when `signal` aborts — the command ended.
+   *
+   * The same files sent to the same user again while a send runs (a second
+   * terminal, a retried script) follow the running transfer: two transfers
+   * with one ID would each replace the other's connection at the receiver
+   * until one finished. A follower gets an `attached` event, then what the
+   * transfer has said so far and all it says next; the transfer stops when
+   * every command following it has ended.
    */
   async sendLocal (to: string, paths: unknown, options: { onEvent: (e: SendEvent) => void, signal: AbortSignal, retryForMs?: number }): Promise<SendResult> {
     if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_FILES || !paths.every(p => typeof p === 'string' && isAbsolute(p))) {
       throw new UsageError(`"paths" must list 1 to ${MAX_FILES} absolute paths`)
     }
-    return await (await this.start(to, paths as string[], { staged: false, ...options })).done
+    const key = sameFiles((await this.contacts.resolve(to)).userId, paths as string[])
+    const running = key != null ? this.local.get(key) : undefined
+    if (running != null) return await running.attach(options.onEvent, options.signal)
+    const shared = new SharedSend()
+    const abort = new AbortController()
+    shared.onIdle = () => abort.abort()
+    if (key != null) this.local.set(key, shared)
+    const followed = shared.follow(options.onEvent, options.signal)
+    const started = this.start(to, paths as string[], { staged: false, onEvent: (e) => shared.emit(e), signal: abort.signal, retryForMs: options.retryForMs })
+    shared.finish(started.then(async ({ done }) => await done).finally(() => { if (key != null && this.local.get(key) === shared) this.local.delete(key) }))
+    return await followed
   }
 
   private async start (to: string, paths: string[], options: { staged: boolean, onEvent?: (e: SendEvent) => void, signal?: AbortSignal, retryForMs?: number }): Promise<{ view: OutgoingView, done: Promise<SendResult> }> {
@@ -136,6 +156,70 @@ export class Outbox {
     for (const p of entry.staged) rmSync(dirname(p), { recursive: true, force: true })
     const done = [...this.entries.values()].filter(e => isFinished(e.view))
     for (const e of done.slice(0, Math.max(0, done.length - KEEP_FINISHED))) this.entries.delete(e.view.id)
+  }
+}
+
+/**
+ * One `cspace send`'s transfer and the commands following it: each gets its
+ * events and its result. A command that ends (its signal aborts) stops
+ * following; when the last one has, `onIdle` stops the transfer.
+ */
+class SharedSend {
+  onIdle: () => void = () => {}
+  readonly result: Promise<SendResult>
+  private readonly followers = new Set<(e: SendEvent) => void>()
+  /** What a late follower is shown first: the offer, the latest state, the latest progress. */
+  private readonly replay = new Map<'offer' | 'state' | 'progress', SendEvent>()
+  private end: (result: Promise<SendResult>) => void = () => {}
+
+  constructor () {
+    this.result = new Promise((resolve, reject) => { this.end = (r) => { r.then(resolve, reject) } })
+    this.result.catch(() => {}) // each follower gets the failure; none may be left to take it
+  }
+
+  finish (result: Promise<SendResult>): void {
+    this.end(result)
+  }
+
+  emit (e: SendEvent): void {
+    this.replay.set(e.event === 'offer' || e.event === 'progress' ? e.event : 'state', e)
+    for (const f of this.followers) f(e)
+  }
+
+  /** A second command sending the same files: told so, then shown what the transfer has said so far. */
+  async attach (onEvent: (e: SendEvent) => void, signal: AbortSignal): Promise<SendResult> {
+    onEvent({ event: 'attached', id: (this.replay.get('offer') as { id: string } | undefined)?.id ?? '' })
+    for (const e of this.replay.values()) onEvent(e)
+    return await this.follow(onEvent, signal)
+  }
+
+  async follow (onEvent: (e: SendEvent) => void, signal: AbortSignal): Promise<SendResult> {
+    this.followers.add(onEvent)
+    let leave = (): void => {}
+    const left = new Promise<never>((_resolve, reject) => {
+      leave = () => {
+        this.followers.delete(onEvent)
+        if (this.followers.size === 0) this.onIdle()
+        reject(new TransferCancelled())
+      }
+    })
+    if (signal.aborted) leave()
+    signal.addEventListener('abort', leave, { once: true })
+    try {
+      return await Promise.race([this.result, left])
+    } finally {
+      signal.removeEventListener('abort', leave)
+      this.followers.delete(onEvent)
+    }
+  }
+}
+
+/** Which files to whom, as a transfer ID tells them apart; undefined if they cannot be read (the send itself says why). */
+function sameFiles (toUserId: string, paths: string[]): string | undefined {
+  try {
+    return `${toUserId} ${transferId('', buildManifest(paths).manifest)}`
+  } catch {
+    return undefined
   }
 }
 

@@ -27,7 +27,16 @@ export interface TransferStats {
   rate: number
 }
 
-interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Promise<void>, stats: TransferStats, cancelled: boolean, fail: (code: string, message: string) => void }
+/**
+ * A second connection for a transfer whose chunks arrived this recently is
+ * refused (BUSY; the sender retries later) rather than taking its place: two
+ * senders of the same files would otherwise replace each other until one
+ * finished. A connection quiet for longer may be dead (a sender whose network
+ * changed), and its sender's new connection replaces it.
+ */
+const BUSY_MS = 5000
+
+interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Promise<void>, stats: TransferStats, cancelled: boolean, fail: (code: string, message: string) => void, lastChunkAt: number }
 
 /**
  * The receiving side of `files`: one handler per incoming connection. An
@@ -91,6 +100,8 @@ export class Receiver {
         const manifest = parseOffer(decodeControl(first.value))
         chunkSize = manifest.chunkSize
         id = transferId(caller.userId, manifest)
+        const current = this.live.get(id)
+        if (current != null && Date.now() - current.lastChunkAt < BUSY_MS) { fail('BUSY', 'these files are arriving over another connection'); return }
         const row = this.record(id, manifest, caller)
         if (row.state === 'complete') { socket.end(encodeControl(FrameType.DONE, { id, saved: row.saved })); return }
         if (row.state === 'declined') { socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id })); return }
@@ -100,7 +111,7 @@ export class Receiver {
         let decide: (a: boolean) => void = () => {}
         const decision = new Promise<boolean>((resolve) => { decide = resolve })
         const done = new Promise<void>((resolve) => { resolveDone = resolve })
-        const live: Live = { socket, decide, done, stats, cancelled: false, fail }
+        const live: Live = { socket, decide, done, stats, cancelled: false, fail, lastChunkAt: 0 }
         this.live.set(id, live)
         socket.once('close', () => decide(false))
         // a resumed transfer is checked below, once what it already holds is known
@@ -168,6 +179,7 @@ export class Receiver {
         if (frame.type === FrameType.DATA) {
           const d = decodeData(frame.payload)
           const length = d.bytes.length // read now: the bytes move to the chunk worker
+          live.lastChunkAt = Date.now()
           stats.sessionBytes += length
           // the payload's memory moves to the chunk worker and back into its pool (chunk-io.ts)
           const p: Promise<void> = partial.writeChunk(d.file, d.chunk, d.bytes, d.hash, true).then((fresh) => {

@@ -18,6 +18,8 @@ export type SendEvent =
   | { event: 'progress', id: string, bytes: number, totalBytes: number, rate: number, eta: number | null }
   | { event: 'reconnecting', id: string, attempt: number, delayMs: number, reason: string }
   | { event: 'done', id: string, saved: string[], totalBytes: number, wireBytes: number, seconds: number }
+  /** Another `cspace send` of the same files to the same user was running: this one follows it. */
+  | { event: 'attached', id: string }
 
 export interface SendOptions {
   home?: string
@@ -117,6 +119,8 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         const code = typeof body.code === 'string' ? body.code : 'FAILED'
         const message = typeof body.message === 'string' ? body.message.slice(0, 500) : 'refused'
         if (code === 'DISK_FULL') throw new ReceiverDiskFull(to)
+        // another sender of the same files (a second command), or this one's connection the receiver has not seen die yet
+        if (code === 'BUSY') throw new Retry(`${to} is still receiving these files over another connection`)
         throw new TransferRejected(code, `${to} refused the transfer: ${message}`)
       }
     }

@@ -113,9 +113,12 @@ export function registerFilesCommands (program: Command): void {
       const retryFor = Number(opts.retryFor)
       if (!Number.isFinite(retryFor) || retryFor < 0) throw new UsageError('--retry-for needs a number of seconds')
       const bar = progressBar()
+      let following = false
       const onEvent = (e: SendEvent): void => {
+        if (e.event === 'attached') following = true
         if (opts.json === true) { process.stdout.write(JSON.stringify(e) + '\n'); return }
-        if (e.event === 'waiting') process.stderr.write(`waiting for ${user} to accept (transfer ${e.id}: \`cspace receive\` on their side)…\n`)
+        if (e.event === 'attached') process.stderr.write(`another \`cspace send\` is already sending these files to ${user}; showing its progress\n`)
+        else if (e.event === 'waiting') process.stderr.write(`waiting for ${user} to accept (transfer ${e.id}: \`cspace receive\` on their side)…\n`)
         else if (e.event === 'accepted' && e.resumedBytes > 0) process.stderr.write(`resuming: ${human(e.resumedBytes)} already there\n`)
         else if (e.event === 'progress') bar.update(e.bytes, e.totalBytes, e.rate, `to ${user}`)
         // the reason says which it was: not reachable yet, or the connection lost on the way
@@ -124,7 +127,9 @@ export function registerFilesCommands (program: Command): void {
       // Ctrl-C ends the transfer (the host cancels it when this client goes): say how to pick it up again
       process.once('SIGINT', () => {
         bar.stop()
-        process.stderr.write('\ncspace: stopped; run the same `cspace send` again to resume where it stopped\n')
+        process.stderr.write(following
+          ? '\ncspace: stopped following; the transfer goes on while the other `cspace send` runs (run this again to resume otherwise)\n'
+          : '\ncspace: stopped; run the same `cspace send` again to resume where it stopped\n')
         process.exit(130)
       })
       try {

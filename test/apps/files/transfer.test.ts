@@ -1,12 +1,13 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { ControlClient } from '../../../src/apps/host/index.js'
-import { DEFAULT_CHUNK, FrameType, encodeControl, encodeDataHeader, encodeFrame, type TransferView } from '../../../src/apps/files/index.js'
+import { connect } from '../../../src/sdk/index.js'
+import { DEFAULT_CHUNK, FrameType, encodeControl, encodeDataHeader, encodeFrame, readFrames, type TransferView } from '../../../src/apps/files/index.js'
 import { cleanupAll, runCli, spawnCspace, startDaemon, startTwoUsers, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { sha256File, tempDir, writeRandomFile } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
@@ -140,6 +141,65 @@ describe('files: send and receive across daemons', () => {
     const resent = await runCli(alice.home, ['send', 'bob', file])
     assert.equal(resent.code, 0, resent.stderr)
     assert.equal(await sha256File(join(downloads, 'notes.txt')), sum, 'delivered again, not "already done"')
+  })
+
+  test('two `cspace send`s of the same files share one transfer, which goes on while either runs', async () => {
+    await autoAccept(false)
+    const file = join(src, 'twice.bin')
+    const sum = writeRandomFile(file, 3 * MiB)
+    const output = (child: ChildProcess): { out: string, err: string } => {
+      const o = { out: '', err: '' }
+      child.stdout?.on('data', (b: Buffer) => { o.out += b.toString() })
+      child.stderr?.on('data', (b: Buffer) => { o.err += b.toString() })
+      return o
+    }
+    const first = spawnCspace(['send', 'bob', file, '--json'], { home: alice.home })
+    const firstSaid = output(first)
+    const firstExit = once(first, 'exit') as Promise<[number | null]>
+    const offer = await waitFor('the offer', async () => (await transfers()).find(t => t.paths[0] === 'twice.bin' && t.state === 'pending'))
+    const second = spawnCspace(['send', 'bob', file, '--json'], { home: alice.home })
+    const secondSaid = output(second)
+    const secondExit = once(second, 'exit') as Promise<[number | null]>
+    await waitFor('the second send following the first', () => secondSaid.out.includes('"waiting"'))
+    const events = secondSaid.out.trim().split('\n').map(l => JSON.parse(l) as { event: string, id?: string })
+    assert.deepEqual(events.map(e => e.event), ['attached', 'offer', 'waiting'], 'told it follows, then what the transfer said so far')
+    assert.ok(events.every(e => e.id === offer.id), secondSaid.out)
+    // the first command ends; the second still wants the files, so the transfer goes on
+    first.kill('SIGINT')
+    assert.equal((await firstExit)[0], 130)
+    assert.equal((await transfers()).find(t => t.id === offer.id)?.state, 'pending')
+    await cli(bob.home, ['transfers', 'accept', offer.id.slice(0, 8)])
+    assert.equal((await secondExit)[0], 0, secondSaid.err)
+    for (const said of [firstSaid.out, secondSaid.out]) assert.doesNotMatch(said, /"reconnecting"/, 'neither send took the other\'s connection')
+    assert.equal(await sha256File(join(downloads, 'twice.bin')), sum)
+    const t = (await transfers()).find(x => x.id === offer.id)
+    assert.equal(t?.state, 'complete')
+    assert.equal(t?.duplicateBytes, 0)
+  })
+
+  test('a second connection for files already arriving is told BUSY; the first goes on', async () => {
+    await autoAccept(true)
+    const frames = framesFor([{ path: 'busy.bin', data: randomBytes(4 * 65536) }])
+    const socket = await connect('bob', 'files', { home: alice.home })
+    socket.on('error', () => {})
+    const replies = readFrames(socket, { chunkSize: () => 0 })
+    const next = async (): Promise<{ type: number, body: Record<string, unknown> }> => {
+      const f = await replies.next()
+      assert.equal(f.done, false, 'the receiver closed the first connection')
+      return { type: f.value!.type, body: JSON.parse(f.value!.payload.toString('utf8')) as Record<string, unknown> }
+    }
+    socket.write(frames[0])
+    assert.equal((await next()).body.state, 'accepted')
+    socket.write(Buffer.concat(frames.slice(1, 5))) // two of the four chunks
+    await waitFor('two chunks at bob', async () => ((await transfers()).find(t => t.paths[0] === 'busy.bin')?.receivedBytes ?? 0) >= 2 * 65536)
+    socket.write(Buffer.concat(frames.slice(5, 7))) // the third, just before the second sender's offer
+    const second = await rawSession(alice.home, 'bob', [frames[0]], { endAfter: true })
+    assert.deepEqual(second.map(r => r.body.code ?? r.body.state), ['BUSY'], JSON.stringify(second))
+    socket.write(Buffer.concat(frames.slice(7)))
+    const done = await next()
+    assert.equal(done.type, FrameType.DONE, JSON.stringify(done))
+    socket.destroy()
+    assert.equal((await transfers()).find(t => t.paths[0] === 'busy.bin')?.state, 'complete')
   })
 
   test('hostile names from a hand-written sender land inside the downloads directory', async () => {
