@@ -98,7 +98,7 @@ export class Daemon {
     })
     this.forwards = new ForwardManager({ sessions: this.sessions })
     this.exposes = new ExposeManager({ services: this.services })
-    this.tracker = new PresenceTracker({ node: this.node, resolver: this.resolver }, (c) => this.events.publish('presence:checked', { name: c.name, peerId: c.peerId }))
+    this.tracker = new PresenceTracker({ node: this.node, resolver: this.resolver, isContact: (peerId) => this.contacts.findByPeerId(peerId) != null }, (c) => this.events.publish('presence:checked', { name: c.name, peerId: c.peerId }))
   }
 
   /** Opens the profile, takes its lock and starts everything; throws a CspaceError with the reason. */

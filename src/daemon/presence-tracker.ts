@@ -1,10 +1,17 @@
+import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Contact } from '../contacts/index.js'
 import type { NetworkNode, PresenceResolver } from '../network/index.js'
 import { summarizeConnection, type ConnectionSummary } from './connection-info.js'
 
-/** `checking`: no answer yet from a lookup started in the background (a snapshot that does not wait). */
-export type PresenceState = 'online' | 'offline' | 'unknown' | 'checking'
+/**
+ * `checking`: no answer yet from a lookup started in the background (a
+ * snapshot that does not wait). `unreachable`: the connection to them was
+ * lost, their record still says online, and a dial to it failed — a daemon
+ * that stopped without signing off (killed, crashed, its machine gone).
+ */
+export type PresenceState = 'online' | 'offline' | 'unknown' | 'checking' | 'unreachable'
 
 export interface ContactPresence {
   name: string
@@ -19,34 +26,65 @@ export interface ContactPresence {
 const RECHECK_AFTER_MS = 5000
 /** A lookup nobody waits for may take as long as a connect's. */
 const BACKGROUND_LOOKUP_MS = 15_000
+/** Connections closed this soon after a hang-up were closed here, not lost. */
+const HANGUP_GRACE_MS = 5000
 
 type PresenceRecordLike = Awaited<ReturnType<PresenceResolver['lookup']>>
+/** A lookup's answer: the record, and for a lost contact whether it answered a dial. */
+interface Checked { record: PresenceRecordLike | undefined, answered: boolean }
 
 /**
  * Answers "who of my contacts is online?": an open connection says yes at
  * once; otherwise the newest presence record in the DHT decides. A closed
  * connection drops the cached record, so a clean sign-off shows at once.
+ *
+ * A record says only what its publisher last said, for up to its lifetime
+ * (an hour by default): a daemon killed without signing off stays "online"
+ * in the DHT. So a contact whose connection was lost (not hung up here) is
+ * dialled at each check while its record says online, until a connection
+ * opens again: it is online if it answers, `unreachable` if not. Contacts
+ * never connected are not dialled: a status must not open connections to
+ * everyone.
  */
 export class PresenceTracker {
   private readonly node: NetworkNode
   private readonly resolver: PresenceResolver
   private readonly checkedAt = new Map<string, number>()
-  private readonly checking = new Map<string, Promise<PresenceRecordLike | undefined>>()
+  private readonly checking = new Map<string, Promise<Checked>>()
   private readonly onChecked: (contact: Contact) => void
+  /**
+   * Contacts whose last connection closed without our doing. Not compared
+   * with their record's sequence number: the record cached when it closed
+   * may be older than the one they had then (a connection they opened needs
+   * no lookup here), so only a new connection clears it.
+   */
+  private readonly lost = new Set<string>()
+  /** The latest dial of a lost contact: whether it answered. */
+  private readonly answered = new Map<string, boolean>()
+  private readonly hungUpAt = new Map<string, number>()
+  private readonly isContact: (peerId: string) => boolean
 
   /** `onChecked`: a lookup that a snapshot did not wait for has finished (the daemon tells the web UI to reload). */
-  constructor (components: { node: NetworkNode, resolver: PresenceResolver }, onChecked: (contact: Contact) => void = () => {}) {
+  constructor (components: { node: NetworkNode, resolver: PresenceResolver, isContact: (peerId: string) => boolean }, onChecked: (contact: Contact) => void = () => {}) {
     this.node = components.node
     this.resolver = components.resolver
+    this.isContact = components.isContact
     this.onChecked = onChecked
   }
 
   start (): void {
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
+    this.node.addEventListener('peer:connect', this.onConnect)
   }
 
   stop (): void {
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.node.removeEventListener('peer:connect', this.onConnect)
+  }
+
+  /** The user is hanging up on `peerId`: the connections about to close are not lost. */
+  hangingUp (peerId: PeerId): void {
+    this.hungUpAt.set(peerId.toString(), Date.now())
   }
 
   /**
@@ -70,15 +108,16 @@ export class PresenceTracker {
     // a lookup that found nothing counts as a check too: "offline" until it is stale
     if (last == null || Date.now() - last > RECHECK_AFTER_MS) {
       const lookup = this.lookup(contact, maxWaitMs)
-      if (maxWaitMs > 0) record = await lookup
+      if (maxWaitMs > 0) record = (await lookup)?.record
       else if (record == null && last == null) return { ...base, presence: 'checking', source: 'none', addresses: [] }
     }
     if (record == null) return { ...base, presence: 'offline', source: 'none', addresses: [] }
-    return { ...base, presence: record.online ? 'online' : 'offline', source: 'dht', addresses: record.addresses }
+    const presence = !record.online ? 'offline' : this.lost.has(contact.peerId) && this.answered.get(contact.peerId) === false ? 'unreachable' : 'online'
+    return { ...base, presence, source: 'dht', addresses: record.addresses }
   }
 
   /** One lookup per contact at a time; concurrent snapshots share it. */
-  private async lookup (contact: Contact, maxWaitMs: number): Promise<PresenceRecordLike | undefined> {
+  private async lookup (contact: Contact, maxWaitMs: number): Promise<Checked | undefined> {
     const running = this.checking.get(contact.peerId)
     if (running != null) {
       if (maxWaitMs === 0) return await running
@@ -87,8 +126,10 @@ export class PresenceTracker {
       return await Promise.race([running, waited]).finally(() => clearTimeout(timer))
     }
     const waited = maxWaitMs > 0
-    const lookup = this.resolver.lookup(peerIdFromString(contact.peerId), { fresh: true, signal: AbortSignal.timeout(waited ? maxWaitMs : BACKGROUND_LOOKUP_MS) })
+    const signal = AbortSignal.timeout(waited ? maxWaitMs : BACKGROUND_LOOKUP_MS)
+    const lookup = this.resolver.lookup(peerIdFromString(contact.peerId), { fresh: true, signal })
       .catch(() => undefined)
+      .then(async (record) => ({ record, answered: await this.dialIfLost(contact.peerId, record, signal) }))
       .finally(() => {
         this.checkedAt.set(contact.peerId, Date.now())
         this.checking.delete(contact.peerId)
@@ -98,7 +139,28 @@ export class PresenceTracker {
     return await lookup
   }
 
-  private readonly onDisconnect = (evt: CustomEvent): void => {
+  /** For a lost contact whose record says online: does it answer a dial? (Otherwise true: nothing to doubt.) */
+  private async dialIfLost (peerId: string, record: PresenceRecordLike | undefined, signal: AbortSignal): Promise<boolean> {
+    if (!this.lost.has(peerId) || record == null || !record.online || record.addresses.length === 0) return true
+    const id = peerIdFromString(peerId)
+    const ok = await this.node.dial(record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`)), { signal })
+      .then((conn) => conn.remotePeer.equals(id), () => false)
+    this.answered.set(peerId, ok)
+    return ok
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.resolver.invalidate(evt.detail)
+    const id = evt.detail.toString()
+    const hungUp = this.hungUpAt.get(id)
+    this.hungUpAt.delete(id)
+    if ((hungUp != null && Date.now() - hungUp < HANGUP_GRACE_MS) || !this.isContact(id)) return
+    this.lost.add(id)
+  }
+
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    const id = evt.detail.toString()
+    this.lost.delete(id)
+    this.answered.delete(id)
   }
 }

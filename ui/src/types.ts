@@ -5,7 +5,7 @@ export interface ApiErrorBody { error: { code: string, message: string } }
 export interface ContactPresence {
   name: string
   peerId: string
-  presence: 'online' | 'offline' | 'unknown' | 'checking'
+  presence: 'online' | 'offline' | 'unknown' | 'checking' | 'unreachable'
   connections: number
 }
 
