@@ -6,6 +6,9 @@ import { locateDaemon, type SdkOptions } from './daemon-locator.js'
 import { openAppSocket } from './app-socket.js'
 
 export type Caller = IncomingEvent['caller']
+
+/** An `incoming` event is a few hundred bytes; a line longer than this is not the daemon speaking. */
+const MAX_EVENT_LINE = 64 * 1024
 export type ConnectionHandler = (socket: Duplex, caller: Caller) => void
 
 export interface Listener {
@@ -31,7 +34,6 @@ export async function listen (service: string, handler: ConnectionHandler, optio
   let buffered = ''
   control.on('data', (chunk: string) => {
     buffered += chunk
-    if (buffered.length > 64 * 1024) { control.destroy(); return }
     let nl: number
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl)
@@ -43,6 +45,8 @@ export async function listen (service: string, handler: ConnectionHandler, optio
         .then((socket) => { handler(socket, event.caller) })
         .catch(() => { /* the caller went away before we accepted */ })
     }
+    // the limit is on one line: a burst of many small events is not a broken daemon
+    if (buffered.length > MAX_EVENT_LINE) control.destroy()
   })
   control.resume()
   const closed = new Promise<void>((resolve) => control.once('close', () => resolve()))

@@ -4,7 +4,7 @@ import { CspaceError } from '../../errors.js'
 import type { ChatEvent, TypingEvent, WaitingEvent } from './chat-host.js'
 import type { ChatMessage } from './chat-store.js'
 import type { NamedMessage } from './chat-control.js'
-import { formatMessage, quote } from './chat-format.js'
+import { formatMessage, quote, safeText } from './chat-format.js'
 
 const TYPING_RESEND_MS = 3000
 const TYPING_IDLE_MS = 4000
@@ -56,7 +56,7 @@ export async function runChatWindow (user: string, options: ChatWindowOptions = 
     if (m.peer !== peer) return
     if (event === 'message' && m.direction === 'in') { lastTypingShown = 0; print(formatMessage(m, peerName)); markRead(m.seq) }
     if (event === 'delivered') { waitingShown = false; print(`  ✓ delivered ${quote(m.text)}`) }
-    if (event === 'failed') print(`  ✗ not delivered ${quote(m.text)}: ${m.error ?? 'refused'}`)
+    if (event === 'failed') print(`  ✗ not delivered ${quote(m.text)}: ${safeText(m.error ?? 'refused')}`)
   })
 
   // typing notices: "on" when keys are pressed (re-sent every few seconds), "off" after a pause

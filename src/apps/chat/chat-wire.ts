@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { CspaceError } from '../../errors.js'
+import { safeText } from './chat-format.js'
 
 /**
  * The chat wire format between two users' chat services: one JSON object per
@@ -75,7 +76,8 @@ export function parseChatFrame (m: Record<string, unknown>): ChatFrame {
       return { v: 1, t: 'typing', on: m.on }
     case 'error': {
       const code = typeof m.code === 'string' && ERROR_CODES.includes(m.code) ? m.code as ChatErrorCode : 'BAD_FRAME'
-      const message = typeof m.message === 'string' ? m.message.slice(0, 300) : 'the other side refused a message'
+      // shown on terminals, on one line, and kept with the message: no escape sequences from the peer
+      const message = typeof m.message === 'string' ? safeText(m.message.slice(0, 300)).replace(/\s+/g, ' ') : 'the other side refused a message'
       return id == null ? { v: 1, t: 'error', code, message } : { v: 1, t: 'error', code, message, id }
     }
     default:

@@ -9,6 +9,8 @@ import { chunkIo } from './chunk-io.js'
 import { ReceiverDiskFull, SourceUnreadable, TransferCancelled, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FILES_SERVICE } from './host.js'
+import { MAX_ENTRIES } from './wire.js'
+import { printable } from '../../util/printable.js'
 
 /** What `cspace send` reports as it goes (also its `--json` lines). */
 export type SendEvent =
@@ -105,7 +107,7 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         if (body.state === 'declined') throw new TransferDeclined(to)
         if (body.state === 'accepted' && sending == null) {
           onProgress()
-          const have = haveSet(body.have, manifest)
+          const have = haveSet(body.have, manifest, to)
           const resumed = manifest.files.reduce((n, f, i) => n + [...Array(chunkCount(f.size, manifest.chunkSize)).keys()].filter(c => have.has(`${i}:${c}`)).reduce((s, c) => s + Math.min(manifest.chunkSize, f.size - c * manifest.chunkSize), 0), 0)
           emit({ event: 'accepted', id, resumedBytes: resumed })
           sending = sendData(socket, manifest, sources, have, id, emit, counters, onProgress, () => stop).catch((err: unknown) => {
@@ -114,10 +116,11 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
           sending.catch(() => {})
         }
       } else if (frame.type === FrameType.DONE) {
-        return { id: String(body.id), saved: Array.isArray(body.saved) ? body.saved.map(String) : [] }
+        // the names are the receiver's words, printed on the sender's terminal
+        return { id: printable(String(body.id)).slice(0, 64), saved: Array.isArray(body.saved) ? body.saved.slice(0, MAX_ENTRIES).map(n => printable(String(n)).slice(0, 1024)) : [] }
       } else if (frame.type === FrameType.ERROR) {
-        const code = typeof body.code === 'string' ? body.code : 'FAILED'
-        const message = typeof body.message === 'string' ? body.message.slice(0, 500) : 'refused'
+        const code = typeof body.code === 'string' && /^[A-Z_]{1,40}$/.test(body.code) ? body.code : 'FAILED'
+        const message = typeof body.message === 'string' ? printable(body.message.slice(0, 500)) : 'refused'
         if (code === 'DISK_FULL') throw new ReceiverDiskFull(to)
         // another sender of the same files (a second command), or this one's connection the receiver has not seen die yet
         if (code === 'BUSY') throw new Retry(`${to} is still receiving these files over another connection`)
@@ -139,16 +142,32 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
   }
 }
 
-/** The receiver's list of chunks it holds, as "file:chunk" keys; only chunks the manifest has (the list is untrusted input). */
-function haveSet (have: unknown, m: Manifest): Set<string> {
+/**
+ * The receiver's list of chunks it holds, as "file:chunk" keys; only chunks
+ * the manifest has. The list is untrusted input: a receiver holds at most
+ * one range per chunk, so a longer list is refused, and overlapping ranges
+ * are merged first, so the work is bounded by the chunks, not by what the
+ * ranges claim (40 000 ranges each naming a whole 1 GiB file had stalled
+ * the sending daemon for over a minute).
+ */
+function haveSet (have: unknown, m: Manifest, to: string): Set<string> {
   const out = new Set<string>()
   if (!Array.isArray(have)) return out
+  const chunks = m.files.map(f => chunkCount(f.size, m.chunkSize))
+  if (have.length > chunks.reduce((n, c) => n + c, 0) + m.files.length) throw new TransferRejected('BAD_FRAME', `${to}'s daemon listed more held ranges than the files have chunks; it may be broken or hostile`)
+  const ranges: Array<[number, number, number]> = []
   for (const r of have) {
     if (!Array.isArray(r) || r.length !== 3 || !r.every(n => Number.isSafeInteger(n) && n >= 0)) continue
-    const [f, from, to] = r as [number, number, number]
-    if (f >= m.files.length) continue
-    const end = Math.min(to, chunkCount(m.files[f].size, m.chunkSize))
-    for (let c = from; c < end; c++) out.add(`${f}:${c}`)
+    const [f, from, end] = r as [number, number, number]
+    if (f < m.files.length && from < Math.min(end, chunks[f])) ranges.push([f, from, Math.min(end, chunks[f])])
+  }
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  let file = -1
+  let reached = 0
+  for (const [f, from, end] of ranges) {
+    if (f !== file) { file = f; reached = 0 }
+    for (let c = Math.max(from, reached); c < end; c++) out.add(`${f}:${c}`)
+    reached = Math.max(reached, end)
   }
   return out
 }

@@ -1,0 +1,112 @@
+import { describe, before, after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { createInterface } from 'node:readline'
+import { listen, type Listener } from '../../src/sdk/index.js'
+import { FrameType, encodeControl, readFrames } from '../../src/apps/files/index.js'
+import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline } from '../helpers/cli.js'
+import { tempDir, writeRandomFile } from '../helpers/files.js'
+
+const ESCAPES = '\u001b]0;owned\u0007\u001b[2J\u001b[31m'
+
+/**
+ * Alice's apps against a contact whose daemon runs no apps and whose
+ * services are written here (carol): the answers a broken or hostile peer
+ * could give. Alice's daemon must stay responsive, and her terminal must not
+ * get the peer's escape sequences.
+ */
+describe('apps: answers from a hostile peer', () => {
+  let alice: Awaited<ReturnType<typeof makeProfile>>
+  let carol: Awaited<ReturnType<typeof makeProfile>>
+  const src = tempDir('cspace-hostile-src-')
+  const listeners: Listener[] = []
+
+  /** Carol's `files` service: reads alice's offer, answers with `reply`. */
+  async function filesAnswering (reply: (offerId: string) => Buffer): Promise<void> {
+    listeners.push(await listen('files', (socket: Duplex) => {
+      socket.on('error', () => {})
+      void (async () => {
+        for await (const frame of readFrames(socket, { chunkSize: () => 0 })) {
+          if (frame.type === FrameType.OFFER) socket.end(reply('0123456789abcdef'))
+          break
+        }
+      })().catch(() => { socket.destroy() })
+    }, { home: carol.home }))
+  }
+
+  before(async () => {
+    const router = await startDaemon((await makeProfile('router')).home, ['--router', '--no-apps'])
+    alice = await makeProfile('alice')
+    carol = await makeProfile('carol')
+    await runCli(alice.home, ['contacts', 'add', 'carol', carol.userId])
+    await runCli(carol.home, ['contacts', 'add', 'alice', alice.userId])
+    await startDaemon(carol.home, ['--bootstrap', router.addresses[0], '--no-apps'])
+    await startDaemon(alice.home, ['--bootstrap', router.addresses[0]])
+    await waitOnline(alice.home, 'carol')
+  })
+
+  after(async () => {
+    for (const l of listeners) l.close()
+    await cleanupAll()
+  })
+
+  const closeListeners = async (): Promise<void> => {
+    for (const l of listeners.splice(0)) { l.close(); await l.closed }
+  }
+
+  test('files: a list of held chunks longer than the files have chunks is refused, not walked', async () => {
+    // 100 000 ranges each claiming a million chunks: walked range by range, that is 10^11 steps on the daemon's event loop
+    await filesAnswering(id => encodeControl(FrameType.STATUS, { state: 'accepted', id, have: Array.from({ length: 100_000 }, () => [0, 0, 1_000_000]) }))
+    try {
+      const file = join(src, 'small.bin')
+      writeRandomFile(file, 200_000)
+      const r = await runCli(alice.home, ['send', 'carol', file], { timeoutMs: 60_000 })
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, /^cspace: carol's daemon listed more held ranges than the files have chunks; it may be broken or hostile\n$/)
+      assert.equal((await runCli(alice.home, ['status', '--json'])).code, 0, 'alice\'s daemon still answers')
+    } finally {
+      await closeListeners()
+    }
+  })
+
+  test('files: the receiver\'s saved names and refusals reach the terminal without escape sequences', async () => {
+    const file = join(src, 'report.bin')
+    writeRandomFile(file, 1000)
+    await filesAnswering(id => encodeControl(FrameType.DONE, { id, saved: [`${ESCAPES}report.pdf\nsecond line`] }))
+    try {
+      const r = await runCli(alice.home, ['send', 'carol', file])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, 'sent to carol: ?]0;owned??[2J?[31mreport.pdf?second line\n')
+    } finally {
+      await closeListeners()
+    }
+    await filesAnswering(() => encodeControl(FrameType.ERROR, { code: `${ESCAPES}X`, message: `${ESCAPES}ok: sent\nmore` }))
+    try {
+      const r = await runCli(alice.home, ['send', 'carol', file])
+      assert.equal(r.code, 1, r.stderr)
+      assert.equal(r.stderr, 'cspace: carol refused the transfer: ?]0;owned??[2J?[31mok: sent?more\n')
+    } finally {
+      await closeListeners()
+    }
+  })
+
+  test('chat: a refusal\'s text reaches the terminal without escape sequences', async () => {
+    listeners.push(await listen('chat', (socket: Duplex) => {
+      socket.on('error', () => {})
+      const lines = createInterface({ input: socket })
+      lines.once('line', (line) => {
+        const { id } = JSON.parse(line) as { id: string }
+        socket.write(JSON.stringify({ v: 1, t: 'error', code: 'BAD_FRAME', message: `${ESCAPES}refused\nfor real`, id }) + '\n')
+      })
+    }, { home: carol.home }))
+    try {
+      const r = await runCli(alice.home, ['chat', 'carol', '--send', 'hello'])
+      assert.equal(r.code, 1, r.stderr)
+      assert.doesNotMatch(r.stderr, /\u001b/) // eslint-disable-line no-control-regex
+      assert.match(r.stderr, /^cspace: [^\n]*refused by the other side: [^\n]*refused for real\n$/)
+    } finally {
+      await closeListeners()
+    }
+  })
+})

@@ -1,0 +1,64 @@
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type Server, type Socket } from 'node:net'
+import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { listen } from '../../src/sdk/index.js'
+import { removeTempDirs, tempDir } from '../helpers/files.js'
+import { waitFor } from '../helpers/wait.js'
+
+/**
+ * listen()'s control connection read from a stand-in application port: the
+ * daemon's side is written here, so bursts and broken lines can be sent at will.
+ */
+async function fakeAppPort (onListen: (socket: Socket) => void): Promise<{ home: string, server: Server, accepts: string[] }> {
+  const accepts: string[] = []
+  const server = createServer((s) => {
+    s.on('error', () => {})
+    s.once('data', (b: Buffer) => {
+      const req = JSON.parse(b.toString().split('\n')[0]) as { op: string, id?: string }
+      if (req.op === 'accept') { accepts.push(String(req.id)); s.end('{"v":1,"ok":false,"code":"GONE","message":"the caller left"}\n'); return }
+      s.write('{"v":1,"ok":true}\n')
+      onListen(s)
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as { port: number }).port
+  const home = tempDir('cspace-sdk-listen-')
+  writeFileSync(join(home, 'daemon.json'), JSON.stringify({ v: 1, pid: process.pid, apiPort: port, appPort: port, peerId: 'x', startedAt: 0 }))
+  writeFileSync(join(home, 'api-token'), 'token\n', { mode: 0o600 })
+  return { home, server, accepts }
+}
+
+const caller = { peerId: '12D3KooW' + 'x'.repeat(44), userId: 'cs1' + 'a'.repeat(900), fingerprint: '1'.repeat(35) }
+const incoming = (i: number): string => JSON.stringify({ v: 1, event: 'incoming', id: `id${i}`, service: 'svc', caller }) + '\n'
+
+after(() => { removeTempDirs() })
+
+test('a burst of incoming events larger than one line\'s limit is all taken; the registration stays', async () => {
+  const burst = Array.from({ length: 400 }, (_, i) => incoming(i)).join('')
+  assert.ok(burst.length > 256 * 1024, 'the burst is several times the line limit')
+  const { home, server, accepts } = await fakeAppPort((s) => { s.write(burst) })
+  const l = await listen('svc', () => {}, { home })
+  try {
+    let closed = false
+    void l.closed.then(() => { closed = true })
+    await waitFor('an accept for every incoming event', () => accepts.length === 400, 20_000, 50)
+    assert.equal(closed, false)
+  } finally {
+    l.close()
+    server.close()
+  }
+})
+
+test('a line longer than the limit ends the registration', async () => {
+  const { home, server } = await fakeAppPort((s) => { s.write('{"v":1,"event":"incoming","id":"' + 'x'.repeat(100 * 1024)) })
+  try {
+    const l = await listen('svc', () => {}, { home })
+    await l.closed
+  } finally {
+    server.close()
+  }
+})
