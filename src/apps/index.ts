@@ -10,16 +10,17 @@ import { startChatHost } from './chat/index.js'
 import { startFilesHost } from './files/index.js'
 import { startDesktopHost } from './desktop/index.js'
 
-const STARTERS: readonly AppHostStarter[] = [startChatHost, startFilesHost, startDesktopHost]
+/** By name: a function's own name does not survive the bundle's minifier. */
+const STARTERS: ReadonlyArray<[string, AppHostStarter]> = [['chat', startChatHost], ['files', startFilesHost], ['desktop', startDesktopHost]]
 
 /** Starts every app's background part; one that fails to start is reported and the others still run. */
 export async function startAppHosts (options: { home: string, onError: (app: string, err: Error) => void }): Promise<AppHost[]> {
   const hosts: AppHost[] = []
-  for (const start of STARTERS) {
+  for (const [app, start] of STARTERS) {
     try {
       hosts.push(await start({ home: options.home }))
     } catch (err) {
-      options.onError(start.name, err as Error)
+      options.onError(app, err as Error)
     }
   }
   return hosts

@@ -31,15 +31,46 @@ export function buildProgram (): Command {
 
 /** Runs the CLI; every failure ends as one line on stderr and exit code 1 (runtime) or 2 (usage). */
 export async function main (argv: string[]): Promise<void> {
+  // the reader of our output went away (`cspace connect bob web | head`): stop quietly, as nc does
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.stderr.write(`cspace: cannot write the output (${err.message})\n`)
+    process.exit(err.code === 'EPIPE' ? 0 : 1)
+  })
   try {
     await buildProgram().parseAsync(argv)
   } catch (err) {
     process.exitCode = exitCodeFor(err)
     if (err instanceof CommanderError) return // commander already printed its message
-    const message = err instanceof CspaceError ? err.message : `unexpected error: ${(err as Error).message ?? String(err)}`
+    const message = err instanceof CspaceError ? err.message : systemMessage(err) ?? `unexpected error: ${(err as Error).message ?? String(err)}`
     process.stderr.write(`cspace: ${message.split('\n')[0]}\n`)
     if (!(err instanceof CspaceError) && process.env.DEBUG != null) process.stderr.write(`${(err as Error).stack}\n`)
   }
+}
+
+/**
+ * What the system said, as the user can act on it: a full disk, a read-only
+ * or forbidden path, a port in use. Undefined for anything else (a bug,
+ * reported as "unexpected").
+ */
+export function systemMessage (err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException & { errcode?: unknown, address?: string, port?: number }
+  const path = e.path != null ? ` (${e.path})` : ''
+  switch (e.code) {
+    case 'ENOSPC': case 'EDQUOT': return `no space left on the disk${path}; free some space and try again`
+    case 'EROFS': return `the file system is read-only${path}; set CSPACE_HOME to a directory you can write to`
+    case 'EACCES': case 'EPERM': return `permission denied${path}; check who owns the profile directory (CSPACE_HOME)`
+    case 'ENOTDIR': return `a part of the path is not a directory${path}; check CSPACE_HOME`
+    // (a recursive mkdir on a read-only file system says ENOENT, too)
+    case 'ENOENT': if (e.syscall === 'mkdir') return `cannot create the directory${path}; check that you may write where CSPACE_HOME points`; break
+    case 'EADDRINUSE': return `the address ${e.address ?? ''}${e.port != null ? `:${e.port}` : ''} is in use by another program; pick another port`
+  }
+  // SQLite's own result codes, met while writing the profile's store
+  if (typeof e.errcode === 'number') {
+    const code = e.errcode & 0xff
+    if (code === 13 || code === 10) return `cannot write the profile store (${e.message.split('\n')[0]}); is the disk full? Free some space and try again`
+    if (code === 8) return `the profile store is read-only (${e.message.split('\n')[0]}); set CSPACE_HOME to a directory you can write to`
+  }
+  return undefined
 }
 
 function exitCodeFor (err: unknown): number {

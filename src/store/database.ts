@@ -17,6 +17,7 @@ const UNAVAILABLE_CODES = new Set([
   6, // LOCKED
   7, // NOMEM
   8, // READONLY
+  10, // IOERR: a full disk shows as this too; "corrupt" would tell the user to move an intact store away
   13, // FULL
   14, // CANTOPEN
   23 // AUTH

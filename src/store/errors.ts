@@ -10,7 +10,7 @@ export class StoreCorrupt extends CspaceError {
 /** The database exists and may be fine, but cannot be opened now (permissions, locks, disk full). */
 export class StoreUnavailable extends CspaceError {
   constructor (path: string, why: string, options?: { cause?: unknown }) {
-    super('STORE_UNAVAILABLE', `cannot open the profile store ${path} (${why})`, 1, options)
+    super('STORE_UNAVAILABLE', `cannot open the profile store ${path} (${why}); ${unavailableHint(why)}`, 1, options)
   }
 }
 
@@ -25,4 +25,12 @@ export class ConfigInvalid extends CspaceError {
   constructor (path: string, why: string) {
     super('CONFIG_INVALID', `the config file ${path} is invalid: ${why}; fix it or remove it to use the defaults`, 2)
   }
+}
+
+/** What to do about a store that cannot be opened, from SQLite's words. */
+function unavailableHint (why: string): string {
+  if (/full|I\/O/i.test(why)) return 'is the disk full? Free some space and try again'
+  if (/locked|busy/i.test(why)) return 'another program holds it; try again in a moment'
+  if (/readonly|read-only|permission|unable to open/i.test(why)) return 'check that you may write to the profile directory (CSPACE_HOME)'
+  return 'try again; if it keeps failing, check the disk'
 }

@@ -249,6 +249,18 @@ describe('two users through a router', () => {
     assert.equal(back.stdout.split(' ')[0], bigSha)
   })
 
+  test('`cspace connect bob web | head`: the reader leaving ends connect quietly, as with nc', async () => {
+    const session = spawnCspace(['connect', 'bob', 'web'], { home: alice.home, stdin: 'pipe' })
+    let err = ''
+    session.stderr?.on('data', (b: Buffer) => { err += b.toString() })
+    const exited = new Promise<number | null>((resolve) => session.once('exit', (code) => resolve(code)))
+    session.stdin?.write('GET /file HTTP/1.0\r\n\r\n') // 64 MiB: far more than a pipe holds
+    await once(session.stdout!, 'data')
+    session.stdout?.destroy() // as `head -c 10` exits after its bytes
+    assert.equal(await exited, 0, err)
+    assert.equal(err, '')
+  })
+
   test('unknown contact, unknown service and a stranger\'s ID are clear errors', async () => {
     const unknown = await runCli(alice.home, ['connect', 'carol', 'ssh'])
     assert.equal(unknown.code, 2, 'an unknown contact is a usage error, as in every other command')

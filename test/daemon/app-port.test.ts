@@ -110,4 +110,14 @@ describe('application port', () => {
     assert.equal(badName.code, 'INVALID_SERVICE_NAME')
     assert.equal(badName.usage, true)
   })
+
+  test('a saved expose keeps its name over an app, which says by name that it did not start', async () => {
+    const p = await makeProfile('saved-chat')
+    const bare = await startDaemon(p.home, ['--no-apps'])
+    assert.equal((await runCli(p.home, ['expose', 'chat', '127.0.0.1:9'])).code, 0)
+    await bare.stop()
+    const full = await startDaemon(p.home)
+    assert.match(full.stderr(), /^cspace: the chat app did not start: the service "chat" is already offered here, by an expose/m)
+    await full.stop()
+  })
 })

@@ -48,7 +48,7 @@ export function registerDaemonCommand (program: Command): void {
       // the apps reach the daemon only through the SDK, as any application would
       const { startAppHosts, stopAppHosts } = await import('../../apps/index.js')
       const apps = opts.apps
-        ? await startAppHosts({ home: daemon.paths.home, onError: (app, err) => process.stderr.write(`cspace: ${app} did not start: ${err.message}\n`) })
+        ? await startAppHosts({ home: daemon.paths.home, onError: (app, err) => process.stderr.write(`cspace: the ${app} app did not start: ${err.message}\n`) })
         : []
       // start-up freed much of what it parsed and compiled; give it back once settled, and later frees too
       const stopReleasingMemory = releaseFreedMemoryPeriodically(RELEASE_AFTER_START_MS, RELEASE_EVERY_MS)
