@@ -157,7 +157,7 @@ export class Daemon {
     this.node.addEventListener('peer:disconnect', (e: CustomEvent<PeerId>) => this.events.publish('peer:disconnect', { peerId: e.detail.toString() }))
     for (const e of this.exposeTable.list()) this.exposes.add({ service: e.service, kind: e.kind, target: e.target })
     for (const f of this.forwardTable.list()) {
-      await this.forwards.add(f).catch((err: Error) => { this.startupWarnings.push(`the forward on port ${f.port} to ${f.contact}/${f.service} is not listening: ${err.message}; it stays saved and is tried again at the next start`) })
+      await this.forwards.restore(f).catch((err: Error) => { this.startupWarnings.push(`the forward on port ${f.port} to ${f.contact}/${f.service} is not listening: ${err.message}; it stays saved and is tried again at the next start`) })
     }
     const token = createApiToken(this.paths.apiToken)
     this.appPort = new AppPort({ sessions: this.sessions, services: this.services }, { token })

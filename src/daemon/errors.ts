@@ -19,6 +19,13 @@ export class LocalApiError extends CspaceError {
   }
 }
 
+/** The port already forwards elsewhere: replacing it would cut off its sessions. */
+export class PortForwarded extends CspaceError {
+  constructor (port: number, target: string) {
+    super('PORT_FORWARDED', `local port ${port} already forwards to ${target}; remove that first (cspace forward --remove ${port}) or pick another port`, 2)
+  }
+}
+
 export class PortInUse extends CspaceError {
   constructor (port: number) {
     super('PORT_IN_USE', `local port ${port} is already in use; pick another port (or 0 for any free one)`, 2)

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:net'
 import { componentLogger } from '../util/log.js'
 import { firstBytesIfSent, pipeSocketStream, type SessionManager } from '../session/index.js'
 import { contactNameKey } from '../contacts/index.js'
-import { PortInUse } from './errors.js'
+import { PortForwarded, PortInUse } from './errors.js'
 
 const log = componentLogger('daemon:forwards')
 
@@ -13,8 +13,10 @@ export interface ForwardState extends ForwardSpec {
   active: number
   /** Connections carried since the forward was started. */
   total: number
-  /** Why the last connection failed, if it did. */
+  /** Why the last connection failed, if it did; for a saved forward that is not listening, why not. */
   lastError?: string
+  /** False for a saved forward whose port could not be taken at start (in use): it is tried again at the next start. */
+  listening: boolean
 }
 
 /**
@@ -24,6 +26,8 @@ export interface ForwardState extends ForwardSpec {
 export class ForwardManager {
   private readonly sessions: SessionManager
   private readonly forwards = new Map<number, { state: ForwardState, server: Server }>()
+  /** Saved forwards that could not listen at start, kept so that status shows them and why. */
+  private readonly notListening = new Map<number, ForwardState>()
 
   constructor (components: { sessions: SessionManager }) {
     this.sessions = components.sessions
@@ -31,7 +35,13 @@ export class ForwardManager {
 
   /** Starts listening; port 0 picks a free port. Resolves to the spec with the real port. */
   async add (spec: ForwardSpec): Promise<ForwardSpec> {
-    const state: ForwardState = { ...spec, active: 0, total: 0 }
+    const same = this.forwards.get(spec.port)?.state
+    if (same != null) {
+      // the same forward again is a no-op; another one would cut off the sessions on this one
+      if (contactNameKey(same.contact) === contactNameKey(spec.contact) && same.service === spec.service) return { port: same.port, contact: same.contact, service: same.service }
+      throw new PortForwarded(spec.port, `${same.contact}/${same.service}`)
+    }
+    const state: ForwardState = { ...spec, active: 0, total: 0, listening: true }
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
       state.active++
       state.total++
@@ -59,7 +69,18 @@ export class ForwardManager {
     const addr = server.address()
     if (typeof addr === 'object' && addr != null) state.port = addr.port
     this.forwards.set(state.port, { state, server })
+    this.notListening.delete(state.port)
     return { port: state.port, contact: state.contact, service: state.service }
+  }
+
+  /** A saved forward at start: listening if its port is free; otherwise listed, not listening, with why. */
+  async restore (spec: ForwardSpec): Promise<void> {
+    try {
+      await this.add(spec)
+    } catch (err) {
+      this.notListening.set(spec.port, { ...spec, active: 0, total: 0, listening: false, lastError: (err as Error).message })
+      throw err
+    }
   }
 
   has (port: number): boolean {
@@ -68,7 +89,7 @@ export class ForwardManager {
 
   async remove (port: number): Promise<boolean> {
     const f = this.forwards.get(port)
-    if (f == null) return false
+    if (f == null) return this.notListening.delete(port)
     this.forwards.delete(port)
     await new Promise<void>((resolve) => f.server.close(() => resolve()))
     return true
@@ -76,11 +97,11 @@ export class ForwardManager {
 
   /** Forwards to a renamed contact connect under the new name from now on. */
   renameContact (oldName: string, newName: string): void {
-    for (const f of this.forwards.values()) if (contactNameKey(f.state.contact) === contactNameKey(oldName)) f.state.contact = newName
+    for (const f of [...this.forwards.values()].map(f => f.state).concat([...this.notListening.values()])) if (contactNameKey(f.contact) === contactNameKey(oldName)) f.contact = newName
   }
 
   list (): ForwardState[] {
-    return [...this.forwards.values()].map(f => ({ ...f.state })).sort((a, b) => a.port - b.port)
+    return [...this.forwards.values()].map(f => ({ ...f.state })).concat([...this.notListening.values()].map(f => ({ ...f }))).sort((a, b) => a.port - b.port)
   }
 
   async stop (): Promise<void> {

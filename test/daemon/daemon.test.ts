@@ -126,11 +126,23 @@ describe('the daemon and its local API', () => {
     t.after(() => { squatter.close() })
     const second = await startDaemon(p.home)
     await waitFor('the warning on stderr', () => second.stderr().includes(`cspace: the forward on port ${port} to bob/ssh is not listening: local port ${port} is already in use`), 10_000, 50)
+    // status shows it, not listening, and why
+    const shown = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout) as { forwards: Array<{ port: number, listening: boolean, lastError?: string }> }
+    assert.deepEqual(shown.forwards.map(f => [f.port, f.listening]), [[port, false]])
+    assert.match(shown.forwards[0].lastError ?? '', /already in use/)
+    assert.match((await runCli(p.home, ['status'])).stdout, new RegExp(`127\\.0\\.0\\.1:${port} -> bob/ssh {2}\\(saved, not listening: local port ${port} is already in use.*; tried again at the next start\\)`))
     squatter.close()
     await second.stop()
     const third = await startDaemon(p.home)
-    const status = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout) as { forwards: Array<{ port: number }> }
-    assert.deepEqual(status.forwards.map(f => f.port), [port], 'kept, and back once the port is free')
+    const status = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout) as { forwards: Array<{ port: number, listening: boolean }> }
+    assert.deepEqual(status.forwards.map(f => [f.port, f.listening]), [[port, true]], 'kept, and back once the port is free')
+    // the same forward again changes nothing; another on its port is refused, not swapped in
+    assert.equal((await runCli(p.home, ['forward', String(port), 'bob', 'ssh'])).code, 0)
+    const other = await runCli(p.home, ['forward', String(port), 'bob', 'web'])
+    assert.equal(other.code, 2)
+    assert.equal(other.stderr, `cspace: local port ${port} already forwards to bob/ssh; remove that first (cspace forward --remove ${port}) or pick another port\n`)
+    const kept = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout) as { forwards: Array<{ port: number, service: string }> }
+    assert.deepEqual(kept.forwards.map(f => [f.port, f.service]), [[port, 'ssh']])
     await third.stop()
   })
 

@@ -79,7 +79,7 @@ function Forwards ({ status, contacts, onChange }: { status: Status, contacts: C
           <ul>
             {status.forwards.map(f => (
               <li key={f.port} data-forward={f.port}>
-                <code>127.0.0.1:{f.port}</code> → {f.contact} / {f.service} ({f.active} open){f.lastError != null && <span class="problem"> last error: {f.lastError}</span>}{' '}
+                <code>127.0.0.1:{f.port}</code> → {f.contact} / {f.service} {f.listening ? <>({f.active} open){f.lastError != null && <span class="problem"> last error: {f.lastError}</span>}</> : <span class="problem"> not listening: {f.lastError}; tried again at the next start</span>}{' '}
                 <button type="button" class="link" onClick={() => { void run(async () => await del(`/v1/forwards/${f.port}`)) }}>Remove forward {f.port}</button>
               </li>
             ))}

@@ -32,7 +32,7 @@ export interface Status {
   node: { reachability: string, connections: number, relaySlots: Array<{ router: string, address: string }> }
   contacts: ContactPresence[]
   requests: PendingRequest[]
-  forwards: Array<{ port: number, contact: string, service: string, active: number, total: number, lastError?: string }>
+  forwards: Array<{ port: number, contact: string, service: string, active: number, total: number, lastError?: string, listening: boolean }>
   exposes: Array<{ service: string, kind: 'tcp' | 'exec', target: string, active: number, total: number, lastError?: string }>
 }
 

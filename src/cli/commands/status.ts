@@ -70,7 +70,11 @@ export function registerStatusCommand (program: Command): void {
       }
       out.push('', 'forwards')
       if (s.forwards.length === 0) out.push('  (none)')
-      for (const f of s.forwards) out.push(`  127.0.0.1:${f.port} -> ${f.contact}/${f.service}  (${f.active} open, ${f.total} total${f.lastError != null ? `, last error: ${f.lastError}` : ''})`)
+      for (const f of s.forwards) {
+        out.push(`  127.0.0.1:${f.port} -> ${f.contact}/${f.service}  ` + (f.listening
+          ? `(${f.active} open, ${f.total} total${f.lastError != null ? `, last error: ${f.lastError}` : ''})`
+          : `(saved, not listening: ${f.lastError ?? 'not started'}; tried again at the next start)`))
+      }
       out.push('', 'exposes')
       if (s.exposes.length === 0) out.push('  (none)')
       for (const e of s.exposes) out.push(`  ${e.service.padEnd(16)} -> ${e.kind === 'exec' ? `exec ${e.target}` : e.target}  (${e.active} open, ${e.total} total)`)

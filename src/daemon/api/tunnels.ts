@@ -20,7 +20,6 @@ export function registerTunnelRoutes (app: FastifyInstance, daemon: Daemon): voi
     const { contact, service } = req.body
     validateServiceName(service)
     daemon.sessions.resolveTarget(contact) // an unknown contact is refused now, not at first use
-    if (daemon.forwards.has(req.body.port)) await daemon.forwards.remove(req.body.port)
     const spec = await daemon.forwards.add({ port: req.body.port, contact, service })
     daemon.forwardTable.put(spec)
     daemon.events.publish('tunnels:changed', { forward: spec })
