@@ -2,7 +2,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fingerprint, readKeyFile, userIdFromPublicKey } from '../identity/index.js'
 import { ensureHome, ExposeTable, ForwardTable, getKv, loadConfig, openStore, profilePaths, setKv, type Config, type ProfilePaths, type Store } from '../store/index.js'
 import { ContactBook } from '../contacts/index.js'
-import { createNetworkNode, DEFAULT_RELAY_LIMITS, isRelayed, PresencePublisher, PresenceResolver, type NetworkNode } from '../network/index.js'
+import { createNetworkNode, DEFAULT_RELAY_LIMITS, isRelayed, keepJoined, PresencePublisher, PresenceResolver, type BootstrapKeeper, type NetworkNode } from '../network/index.js'
 import { PromptQueue, RuleBook, ServiceRegistry, SessionManager } from '../session/index.js'
 import { componentLogger } from '../util/log.js'
 import { AppPort } from './app-port.js'
@@ -29,6 +29,8 @@ export interface DaemonOptions {
   router?: boolean
   apiPort?: number
   allowPrivateAddresses?: boolean
+  /** What goes wrong while running that the user should see (the foreground command prints it). */
+  onWarning?: (text: string) => void
 }
 
 /**
@@ -66,6 +68,10 @@ export class Daemon {
   /** The offline record is sent on stop only after an online one could have been. */
   private publishing = false
   private stopWatchingStore: () => void = () => {}
+  private bootstrapKeeper?: BootstrapKeeper
+  /** Why this node is alone on the network (no connection, bootstrap peers not answering); undefined when joined. */
+  get isolated (): string | undefined { return this.bootstrapKeeper?.isolated }
+  private onWarning: (text: string) => void = () => {}
 
   private constructor (parts: Pick<Daemon, 'paths' | 'config' | 'store' | 'node' | 'privateKey' | 'router'> & { lock: ProfileLock }) {
     this.paths = parts.paths
@@ -132,6 +138,7 @@ export class Daemon {
         throw err
       })
       const daemon = new Daemon({ paths, config, store, node, privateKey, router: options.router === true, lock })
+      if (options.onWarning != null) daemon.onWarning = options.onWarning
       try {
         await daemon.run()
       } catch (err) {
@@ -166,6 +173,9 @@ export class Daemon {
     this.api = await startApiServer({ daemon: this }, { token, port: this.config.apiPort })
     writeDaemonInfo(this.paths.daemonInfo, { v: 1, pid: process.pid, apiPort: this.api.port, appPort, peerId: this.node.peerId.toString(), startedAt: Date.now() })
     this.publisher.start()
+    this.bootstrapKeeper = keepJoined(this.node, this.config.bootstrap, (why) => {
+      this.onWarning(`${why}; contacts cannot be found until one does (retried, up to every minute; see cspace status)`)
+    })
     this.publishing = true
     // the rules are only the daemon's to write; re-read anyway after any other writer
     this.stopWatchingStore = watchStore(this.store, () => { this.rules.reload(); this.events.publish('profile:changed', {}) })
@@ -201,6 +211,7 @@ export class Daemon {
       log('stop: %s took %d ms', name, Math.round(performance.now() - t0))
     }
     this.stopping ??= (async () => {
+      this.bootstrapKeeper?.stop()
       if (this.publishing) await step('offline record', async () => await this.publisher.stop().catch(() => {}))
       this.tracker.stop()
       this.stopWatchingStore()

@@ -7,5 +7,6 @@ export { PresenceResolver, EARLY_QUORUM, type LookupOptions } from './presence-r
 export * from './errors.js'
 export { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js'
 export { isRelayed } from './addresses.js'
+export { keepJoined, type BootstrapKeeper } from './bootstrap-keeper.js'
 export { openProposedStream, negotiationProposal, negotiationAnswer, answerProgress, stripNegotiationAnswer, proposeDhtStreams } from './proposed-stream.js'
 export { REACHABILITY_PROTOCOL, ReachabilityService, parseRequest as parseReachabilityRequest, parseAnswer as parseReachabilityAnswer, type Reachability } from './reachability.js'

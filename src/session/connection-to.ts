@@ -54,6 +54,8 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
   }
   const looked = performance.now()
   for (let attempt = 0; ; attempt++) {
+    // alone, no record can be found: saying "offline" would blame the contact
+    if (record == null && node.getConnections().length === 0) throw new UserUnreachable(target.label, 'this daemon is not connected to the network (no peers); check its bootstrap addresses (`cspace status`)')
     if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
     if (!record.online) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
     // online behind a NAT, before a router has given them a relay address

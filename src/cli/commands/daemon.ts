@@ -43,7 +43,8 @@ export function registerDaemonCommand (program: Command): void {
         bootstrap: opts.bootstrap,
         router: opts.router === true,
         apiPort,
-        allowPrivateAddresses: opts.allowPrivateAddresses
+        allowPrivateAddresses: opts.allowPrivateAddresses,
+        onWarning: (text) => process.stderr.write(`cspace: ${text}\n`)
       })
       // the apps reach the daemon only through the SDK, as any application would
       const { startAppHosts, stopAppHosts } = await import('../../apps/index.js')

@@ -16,6 +16,8 @@ export interface StatusReply {
     onlyPrivateAddresses: boolean
     dhtMode: string
     connections: number
+    /** Why the node is alone: no connection, and its bootstrap addresses did not answer (retried); null when joined. */
+    isolated: string | null
     /** From a router's dial-back: public (reachable directly), private (NAT or firewall), or not asked yet. */
     reachability: 'unknown' | 'public' | 'private'
     /** Routers this daemon holds a relay slot on. */
@@ -53,6 +55,7 @@ export function registerStatusCommand (program: Command): void {
       out.push(`peer id     ${s.user.peerId}`)
       out.push(`fingerprint ${s.user.fingerprint}`)
       out.push(`dht         ${s.node.dhtMode}, ${s.node.connections} connection(s)`)
+      if (s.node.isolated != null) out.push(`network     not joined: ${s.node.isolated}; retrying`)
       out.push(`presence    ${s.presence == null ? `not yet published${s.node.onlyPrivateAddresses ? ONLY_PRIVATE_HINT : ''}` : `published to ${s.presence.peers} peer(s), seq ${s.presence.seq}`}`)
       if (!s.node.router) out.push(`reachable   ${REACHABILITY_TEXT[s.node.reachability]}`)
       if (s.node.relayedFor != null) out.push(`relay       serving ${s.node.relayedFor} user(s) holding a slot; ${((s.node.relayedBytes ?? 0) / 1048576).toFixed(1)} MiB relayed`)

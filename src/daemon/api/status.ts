@@ -24,6 +24,7 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
         onlyPrivateAddresses: !daemon.config.network.allowPrivateAddresses && addresses.every(a => isRelayed(a) || isPrivate(multiaddr(a))),
         dhtMode: dht.getMode(),
         connections: daemon.node.getConnections().length,
+        isolated: daemon.isolated ?? null,
         reachability: daemon.node.services.reachability?.reachability ?? 'unknown',
         relaySlots: daemon.relaySlots(),
         relayedFor: daemon.node.services.relay?.reservations.size ?? null,
