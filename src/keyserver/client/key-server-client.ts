@@ -159,10 +159,17 @@ async function readCapped (res: Response, url: string): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   if (res.body == null) return ''
-  for await (const chunk of res.body) {
-    size += chunk.byteLength
-    if (size > MAX_RESPONSE_BYTES) throw new KeyServerUnavailable(url, `its answer is larger than ${MAX_RESPONSE_BYTES} bytes`)
-    chunks.push(Buffer.from(chunk))
+  try {
+    for await (const chunk of res.body) {
+      size += chunk.byteLength
+      if (size > MAX_RESPONSE_BYTES) throw new KeyServerUnavailable(url, `its answer is larger than ${MAX_RESPONSE_BYTES} bytes`)
+      chunks.push(Buffer.from(chunk))
+    }
+  } catch (err) {
+    if (err instanceof KeyServerUnavailable) throw err
+    // the body is read under the request's deadline: a server that stops, or drips bytes, ends here
+    const e = err as Error
+    throw new KeyServerUnavailable(url, e.name === 'TimeoutError' || e.name === 'AbortError' ? `its answer did not arrive within ${TIMEOUT_MS / 1000} s` : `its answer was cut off (${printable(e.message).slice(0, 100)})`)
   }
   return Buffer.concat(chunks).toString('utf8')
 }
