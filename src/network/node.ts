@@ -168,6 +168,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       reachability: reachability({
         router: init.router,
         relaySlots: init.router ? 0 : init.relaySlots ?? 0,
+        trustedRouters: init.bootstrap.map(a => multiaddr(a).getComponents().find(c => c.name === 'p2p')?.value).filter((id): id is string => id != null),
         // serve the DHT only when others can reach us directly
         onChange: dhtServer ? undefined : (state) => { void node.services.dht.setMode(state === 'public' ? 'server' : 'client') }
       }),

@@ -48,12 +48,20 @@ export interface ReachabilityInit {
   onChange?: (reachability: Reachability) => void
   /** Relay slots to take once found unreachable (0: never). */
   relaySlots: number
+  /**
+   * The routers this node asks: its bootstrap peers. Any peer may claim the
+   * protocol, and a liar could keep a node behind a NAT from taking relay
+   * slots. Empty: any router (a network with no configured bootstrap).
+   */
+  trustedRouters?: string[]
 }
 
 export class ReachabilityService implements Startable {
   reachability: Reachability = 'unknown'
   /** The addresses a router reached us at, in the last probe. */
   confirmed: string[] = []
+  /** Why the last probe failed, if it did (a router's answer that did not check out, say). */
+  lastProbeError?: string
   private readonly log: Logger
   private relaying = false
   private lastProbe = 0
@@ -105,6 +113,8 @@ export class ReachabilityService implements Startable {
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const result = evt.detail
     if (!result.protocols.includes(REACHABILITY_PROTOCOL)) return
+    const trusted = this.init.trustedRouters ?? []
+    if (trusted.length > 0 && !trusted.includes(result.peerId.toString())) return
     this.router = result.connection
     // the IP a router saw us come from, with our listening port: the hole a
     // NAT that keeps ports opens when a punch leaves from that port
@@ -115,11 +125,17 @@ export class ReachabilityService implements Startable {
     this.probeVia(result.connection)
   }
 
+  /** The router asked (the last one identified that this node trusts). */
+  get routerPeer (): PeerId | undefined {
+    return this.router?.remotePeer
+  }
+
   private probeVia (connection: Connection): void {
     if (this.probing) return
     this.probing = true
     this.probe(connection)
-      .catch((err: Error) => { this.log('probe via %p failed: %s', connection.remotePeer, err.message) })
+      .then(() => { this.lastProbeError = undefined })
+      .catch((err: Error) => { this.lastProbeError = err.message; this.log('probe via %p failed: %s', connection.remotePeer, err.message) })
       .finally(() => { this.probing = false })
   }
 
@@ -135,6 +151,9 @@ export class ReachabilityService implements Startable {
     if (!this.started) return
     this.lastProbe = Date.now()
     if (answer.error != null) throw new Error(`the router refused: ${answer.error}`)
+    // a router vouches only for what it dialled: our own ports, at an IP address
+    const unasked = answer.reachable.find(a => !ports.includes(tcpPort(multiaddr(a)) ?? -1) || !isPlainTcp(multiaddr(a)))
+    if (unasked != null) throw new Error(`the router vouched for an address it was not asked about (${unasked.slice(0, 100)}); ignored`)
     // an address that no longer answers (the network changed) is no longer vouched for
     for (const a of this.confirmed.filter(a => !answer.reachable.includes(a))) this.components.addressManager.removeObservedAddr(multiaddr(a))
     this.confirmed = answer.reachable
@@ -193,6 +212,12 @@ export class ReachabilityService implements Startable {
       return false
     }
   }
+}
+
+/** `/ip4|ip6/ADDRESS/tcp/PORT` and nothing more: what a dial-back reaches. */
+function isPlainTcp (ma: Multiaddr): boolean {
+  const names = ma.getComponents().map(c => c.name)
+  return names.length === 2 && (names[0] === 'ip4' || names[0] === 'ip6') && names[1] === 'tcp'
 }
 
 /** libp2p service factory for `services: { reachability: reachability(init) }`. */

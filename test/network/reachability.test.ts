@@ -85,4 +85,48 @@ describe('reachability: a router dials the asker back', () => {
     assert.throws(() => parseReachabilityAnswer(bytes(JSON.stringify({ v: 1, reachable: Array(9).fill('/ip4/1.2.3.4/tcp/1') }))), /"reachable"/)
     assert.deepEqual(parseReachabilityRequest(bytes('{"v":1,"ports":[80,80,443]}')).ports, [80, 443])
   })
+
+  describe('a peer that lies about reachability', () => {
+    let liar: NetworkNode
+    let asked = 0
+    const lies = ['/ip4/203.0.113.9/tcp/25', '/dns4/evil.example/tcp/443']
+
+    before(async () => {
+      liar = await createLoopbackNode()
+      // claims the routers' protocol, and vouches for addresses nobody asked about
+      await liar.handle(REACHABILITY_PROTOCOL, async (stream) => {
+        asked++
+        const lp = lpStream(stream)
+        await lp.read()
+        await lp.write(json({ v: 1, reachable: lies }))
+        await stream.close()
+      })
+    })
+    after(async () => { await liar?.stop() })
+
+    test('a peer that is not a bootstrap peer is never asked', async () => {
+      const identified = new Promise<void>((resolve) => {
+        user.addEventListener('peer:identify', (e) => { if (e.detail.peerId.equals(liar.peerId)) resolve() })
+      })
+      await user.dial(liar.getMultiaddrs()[0])
+      // the service's own listener ran first: it saw the liar's protocols
+      await identified
+      assert.ok(user.services.reachability?.routerPeer?.equals(router.peerId), 'still asks its bootstrap router')
+      assert.equal(asked, 0)
+    })
+
+    test('a bootstrap peer\'s answer vouching for addresses it was not asked about is refused', async () => {
+      const trusting = await createLoopbackNode({ bootstrap: [liar.getMultiaddrs()[0].toString()], relaySlots: 1 })
+      try {
+        const service = trusting.services.reachability!
+        await waitFor('the refused answer', () => service.lastProbeError, 20_000, 50)
+        assert.match(service.lastProbeError ?? '', /^the router vouched for an address it was not asked about \(\/ip4\/203\.0\.113\.9\/tcp\/25\); ignored$/)
+        assert.equal(service.reachability, 'unknown')
+        assert.deepEqual(service.confirmed, [])
+        assert.ok(!trusting.getMultiaddrs().some(a => lies.some(l => a.toString().startsWith(l))), 'nothing it vouched for is advertised')
+      } finally {
+        await trusting.stop()
+      }
+    })
+  })
 })
