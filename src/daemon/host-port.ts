@@ -7,3 +7,9 @@ export function splitHostPort (target: string): { host: string, port: number } {
   if (m == null || !Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`"${target}" is not HOST:PORT (e.g. 127.0.0.1:22)`, 'INVALID_TARGET')
   return { host: m[1] ?? (m[2] !== '' && m[2] != null ? m[2] : '127.0.0.1'), port }
 }
+
+/** An expose's `--exec` command: something to run (it goes to `sh -c`). */
+export function checkExecCommand (command: string): string {
+  if (command.trim() === '') throw new UsageError('--exec needs a command to run per session, e.g. --exec "cat"', 'INVALID_TARGET')
+  return command
+}

@@ -105,9 +105,17 @@ export class SessionManager {
       const id = parseUserId(user)
       if (id.peerId.equals(this.c.node.peerId)) throw new OwnUserIdTarget()
       const contact = this.c.contacts.findByPeerId(id.peerId.toString())
-      return { peerId: id.peerId, label: contact?.name ?? `user ${id.peerId.toString().slice(-8)}`, contact }
+      // a stranger is named by the start of the ID the user typed, which they can recognise
+      return { peerId: id.peerId, label: contact?.name ?? `user ${id.text.slice(0, 12)}…`, contact }
     }
-    const contact = this.c.contacts.get(user)
+    let contact: Contact
+    try {
+      contact = this.c.contacts.get(user)
+    } catch (err) {
+      // not a contact, and shaped like the start of an ID: say what is wrong with it as an ID
+      if (user.trim().toLowerCase().startsWith('cs1')) parseUserId(user)
+      throw err
+    }
     return { peerId: this.parsedPeerId(contact.peerId), label: contact.name, contact }
   }
 

@@ -23,7 +23,7 @@ describe('cspace command line', () => {
     const usage: string[][] = [
       ['frobnicate'], ['contacts', 'add', 'bob'], ['init', '--key-type', 'dsa'], ['contacts', 'add', 'bob', 'cs1garbage'],
       ['forward', 'notaport', 'bob', 'ssh'], ['forward', '99999', 'bob', 'ssh'], ['forward', '1'], ['forward', '0', 'bob', 'Bad Service'],
-      ['expose', 'ssh'], ['expose', 'ssh', 'localhost'], ['expose', 'ssh', '127.0.0.1:22', '--exec', 'cat'], ['expose', 'S!', '127.0.0.1:1'],
+      ['expose', 'ssh'], ['expose', 'ssh', 'localhost'], ['expose', 'ssh', '127.0.0.1:22', '--exec', 'cat'], ['expose', 'S!', '127.0.0.1:1'], ['expose', 'sh', '--exec', '  '],
       ['daemon', '--api-port', 'x'], ['requests', 'maybe', 'x'], ['rules', 'remove', 'abc'], ['rules', 'add', 'allow', 'bob', 'ssh', '--position', '-1'],
       ['contacts', 'add', 'me', p.userId], ['contacts', '--frobnicate'], ['send']
     ]

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupAll, makeProfile, runCli } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
@@ -49,6 +49,21 @@ test('a full disk is reported as one, not as a corrupt profile, and nothing stor
   const list = await runCli(home, ['contacts', 'list', '--json'])
   assert.equal(list.code, 0, list.stderr)
   assert.deepEqual((JSON.parse(list.stdout) as Array<{ name: string }>).map(c => c.name), ['first'])
+})
+
+test('init on a disk too full for it leaves no identity behind, so it can be run again', async () => {
+  const mnt = smallDisk()
+  // room for a key file, not for a database: set aside before the disk is filled, freed after
+  writeFileSync(join(mnt, 'reserve'), Buffer.alloc(8192, 1))
+  fill(mnt)
+  rmSync(join(mnt, 'reserve'))
+  const home = join(mnt, 'profile')
+  const first = await runCli(home, ['init'])
+  assert.equal(first.code, 1, first.stderr)
+  assert.equal(existsSync(join(home, 'identity.key')), false, 'no identity that a second init would refuse')
+  execFileSync('sh', ['-c', `rm -f ${mnt}/filler-*`])
+  const again = await runCli(home, ['init'])
+  assert.equal(again.code, 0, again.stderr)
 })
 
 test('a read-only profile directory is named as such, with what to do', async () => {

@@ -275,6 +275,15 @@ describe('two users through a router', () => {
     const self = await runCli(alice.home, ['connect', alice.userId, 'web'])
     assert.equal(self.code, 2, 'your own ID is a usage error, not an unreachable user')
     assert.match(self.stderr, /^cspace: that is your own user ID/)
+    // the start of an ID, cut short: what is wrong with it as an ID, not "no contact named"
+    const cut = await runCli(alice.home, ['connect', bob.userId.slice(0, 20), 'web'])
+    assert.equal(cut.code, 2)
+    assert.match(cut.stderr, /^cspace: invalid user ID: /)
+    // a stranger is named by the start of the ID as typed
+    const stranger = await makeProfile('stranger')
+    const away = await runCli(alice.home, ['connect', stranger.userId, 'web'])
+    assert.equal(away.code, 1)
+    assert.ok(away.stderr.includes(`user ${stranger.userId.slice(0, 12)}…`), away.stderr)
   })
 
   test('bob stops cleanly: alice sees him offline, and connect fails clearly within 15 s', async () => {

@@ -69,6 +69,11 @@ describe('the daemon and its local API', () => {
     assert.equal((await post('/v1/forwards', JSON.stringify({ port: 0, contact: 'nobody', service: 'web' }))).status, 404)
     assert.equal((await post('/v1/requests/abc', JSON.stringify({ decision: 'maybe' }))).status, 400)
     assert.equal((await post('/v1/requests/abc', JSON.stringify({ decision: 'allow' }))).status, 404)
+    // a rule naming no contact would never match: a typo, refused
+    const typo = await post('/v1/rules', JSON.stringify({ action: 'allow', who: 'nobdy', service: 'web' }))
+    assert.equal(typo.body.error.code, 'CONTACT_NOT_FOUND')
+    assert.equal((await api(info.apiPort, '/v1/rules', { token })).body.entries.length, 0)
+    assert.equal((await post('/v1/exposes', JSON.stringify({ service: 'sh', exec: ' ' }))).body.error.code, 'INVALID_TARGET')
     assert.equal((await api(info.apiPort, '/v1/status', { token })).status, 200)
   })
 

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import { createKeyFile, fingerprint, readPublicKey, userIdFromPublicKey, type KeyType } from '../../identity/index.js'
+import { createKeyFile, fingerprint, IdentityExists, readPublicKey, userIdFromPublicKey, type KeyType } from '../../identity/index.js'
 import { defaultConfig, ensureHome, loadConfig, saveConfig } from '../../store/index.js'
 import { existsSync } from 'node:fs'
 import { cliProfile, passphraseFromEnv, withStore } from '../profile.js'
@@ -12,10 +12,12 @@ export function registerIdentityCommands (program: Command): void {
     .action(async (opts: { keyType: KeyType }) => {
       const paths = cliProfile()
       ensureHome(paths.home)
-      const key = await createKeyFile(paths.keyFile, opts.keyType, passphraseFromEnv())
+      if (existsSync(paths.keyFile)) throw new IdentityExists(paths.keyFile)
+      // the identity last: a failure before it (a full disk) leaves nothing that refuses a second `init`
       withStore(() => {}) // creates the database
       if (!existsSync(paths.config)) saveConfig(paths.config, defaultConfig())
       else loadConfig(paths.config)
+      const key = await createKeyFile(paths.keyFile, opts.keyType, passphraseFromEnv())
       const id = userIdFromPublicKey(key.publicKey)
       process.stdout.write(`${id.text}\nfingerprint: ${fingerprint(key.publicKey)}\n`)
       process.stderr.write(`created an ${key.type} identity in ${paths.home}${passphraseFromEnv() != null ? ' (encrypted with CSPACE_PASSPHRASE)' : ''}; share the first line with your contacts\n`)

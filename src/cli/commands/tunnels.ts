@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js'
 import { LocalApiClient } from '../../sdk/index.js'
 import { ExposeTable } from '../../store/index.js'
 import { validateServiceName } from '../../session/permissions.js'
-import { splitHostPort } from '../../daemon/host-port.js'
+import { checkExecCommand, splitHostPort } from '../../daemon/host-port.js'
 import { daemonRunning, withStore } from '../profile.js'
 
 function parsePort (text: string): number {
@@ -43,6 +43,7 @@ export function registerTunnelCommands (program: Command): void {
       if (opts.remove !== true) {
         if ((hostport == null) === (opts.exec == null)) throw new UsageError('usage: cspace expose SERVICE HOST:PORT, or cspace expose SERVICE --exec CMD')
         if (hostport != null) splitHostPort(hostport)
+        if (opts.exec != null) checkExecCommand(opts.exec)
       }
       const body = opts.exec != null ? { service, exec: opts.exec } : { service, target: hostport }
       const running = daemonRunning()

@@ -19,6 +19,8 @@ export function registerRequestRoutes (app: FastifyInstance, daemon: Daemon): vo
   app.get('/v1/rules', async () => ({ rules: daemon.rules.list(), entries: daemon.rules.entries(), builtIn: BUILT_IN_RULES.map(formatRule) }))
   app.post<{ Body: { action: string, who: string, service: string, position?: number } }>('/v1/rules', { schema: { body: ruleBody } }, async (req, reply) => {
     const rule = parseRule(req.body.action, req.body.who, req.body.service)
+    // a rule for a name no contact has would never match: most likely a typo
+    if (rule.who.kind === 'contact') daemon.contacts.get(rule.who.name)
     const entry = daemon.rules.add(rule, req.body.position)
     daemon.events.publish('rules:changed', { added: entry })
     return await reply.code(201).send(entry)

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { validateServiceName } from '../../session/index.js'
 import type { Daemon } from '../daemon.js'
 import { ExecFromBrowser, ExposeNotFound, ForwardNotFound } from '../errors.js'
-import { splitHostPort } from '../host-port.js'
+import { checkExecCommand, splitHostPort } from '../host-port.js'
 
 const forwardBody = {
   type: 'object', required: ['port', 'contact', 'service'], additionalProperties: false,
@@ -39,6 +39,7 @@ export function registerTunnelRoutes (app: FastifyInstance, daemon: Daemon): voi
     // a page could be made to run commands if it could set one up: that stays with the terminal
     if (exec != null && req.uiSession != null) throw new ExecFromBrowser()
     validateServiceName(service)
+    if (exec != null) checkExecCommand(exec)
     const spec = exec != null
       ? { service, kind: 'exec' as const, target: exec }
       : { service, kind: 'tcp' as const, target: target ?? '' }
