@@ -73,6 +73,11 @@ describe('identity', () => {
     assert.throws(() => readKeyFile(path), KeyFileCorrupt)
     writeFileSync(path, 'not json')
     assert.throws(() => readKeyFile(path), KeyFileCorrupt)
+    // truncated, and over the size a key file can have (read no further than its size)
+    writeFileSync(path, '{"v":1,"type":"Ed25519","pub":"AA')
+    assert.throws(() => readKeyFile(path), /not JSON/)
+    writeFileSync(path, JSON.stringify({ v: 1, type: 'Ed25519', pub: 'A'.repeat(100 * 1024) }))
+    assert.throws(() => readKeyFile(path), /too large/)
   })
 
   test('user IDs: round trip, and every kind of bad input is refused with the reason', async () => {

@@ -150,6 +150,21 @@ describe('connect frames that arrive together with data and the close', () => {
     cut.caller.abort(new Error('done'))
   })
 
+  test('response: another version, an unknown status, or a message cut short is a protocol violation', async () => {
+    const cases: Array<[Buffer, boolean, RegExp]> = [
+      [Buffer.from([2, 0, 0]), false, /the remote answered with connect protocol version 2/],
+      [Buffer.from([1, 200, 0]), false, /the remote answered with unknown status 200/],
+      [Buffer.from([1, ConnectStatus.NotAllowed, 10, 0x6e, 0x6f]), true, /ended after 5 bytes/]
+    ]
+    for (const [bytes, end, why] of cases) {
+      const { caller, callee } = await pair()
+      callee.send(bytes)
+      if (end) await callee.close()
+      await assert.rejects(readResponse(caller, AbortSignal.timeout(5000), undefined, () => AbortSignal.timeout(5000)), why)
+      caller.abort(new Error('done'))
+    }
+  })
+
   test('the pipe ends the local side when the FIN came after the answer, before it was attached', async () => {
     const { caller, callee } = await pair()
     callee.send(encodeResponse(ConnectStatus.Ok))
