@@ -114,6 +114,9 @@ export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, al
 /** Builds and starts (libp2p's createLibp2p starts it) the libp2p node with cspace's deliberate settings. */
 export async function createNetworkNode (components: NetworkComponents, init: NetworkInit): Promise<NetworkNode> {
   for (const a of [...init.listen, ...init.announce ?? [], ...init.bootstrap]) checkMultiaddr(a)
+  for (const a of init.listen) {
+    if (multiaddr(a).getComponents().find(c => c.name === 'tcp') == null) throw new InvalidAddress(a, 'cspace listens on TCP only, e.g. /ip4/0.0.0.0/tcp/4001')
+  }
   for (const a of init.bootstrap) {
     if (multiaddr(a).getComponents().find(c => c.name === 'p2p') == null) throw new InvalidAddress(a, 'a bootstrap address must end in /p2p/<peer id>; copy it from the line `cspace daemon` prints')
   }

@@ -111,6 +111,10 @@ describe('cspace keyserver and contacts from a key server, end to end', () => {
     expectFailure(await runCli(configured.home, ['keyserver', 'lookup', 'alice', '--keyserver', 'http://127.0.0.1:6000']), 1,
       /port 6000 is one that fetch refuses to use \(as browsers do\); run the key server on another port/, 'a port fetch will not use')
     expectFailure(await runCli(configured.home, ['keyserver', 'lookup', 'alice', '--keyserver', 'ftp://example.org']), 2, /must be an http:\/\/ or https:\/\/ URL/, 'not http')
+    // serving on a port another program holds (this key server's): a usage error that says what to do
+    const taken = new URL(url).port
+    expectFailure(await runCli(configured.home, ['keyserver', '--port', taken, '--host', '127.0.0.1', '--db', join(tempDir('cspace-ks-taken-'), 'ks.db')]), 2,
+      new RegExp(`^cspace: port ${taken} on 127\\.0\\.0\\.1 is already in use; pick another with --port\n$`), 'port in use')
   })
 
   test('contacts add --from-keyserver pins the key; verify says ok and follows display-name updates', async () => {

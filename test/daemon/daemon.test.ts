@@ -119,6 +119,9 @@ describe('the daemon and its local API', () => {
     assert.equal(listen.code, 2, listen.stderr)
     assert.match(listen.stderr, new RegExp(`^cspace: cannot listen on /ip4/127\\.0\\.0\\.1/tcp/${taken}: the port is in use or the address is not on this machine; pick another with --listen .*\n$`))
     assert.ok(!existsSync(join(p.home, 'daemon.lock')), 'the profile was released')
+    const udp = await runCli(p.home, ['daemon', '--listen', '/ip4/127.0.0.1/udp/4001'], { timeoutMs: 30_000 })
+    assert.equal(udp.code, 2, udp.stderr)
+    assert.equal(udp.stderr, 'cspace: invalid address "/ip4/127.0.0.1/udp/4001": cspace listens on TCP only, e.g. /ip4/0.0.0.0/tcp/4001\n')
 
     // a forward saved on a port that is taken when the daemon next starts
     const bob = await makeProfile('ports-bob')

@@ -1,3 +1,4 @@
+import { KeyServerError } from '../errors.js'
 import type { FastifyInstance } from 'fastify'
 import { openKeyStore, redactDbUrl } from '../store/open-key-store.js'
 import type { KeyStore } from '../store/key-store.js'
@@ -26,6 +27,8 @@ export async function runKeyServer (options: RunKeyServerOptions): Promise<Runni
     await app.listen({ host: options.host, port: options.port })
   } catch (err) {
     await store.close()
+    // as the daemon's ports: a usage error, with what to do
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new KeyServerError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; pick another with --port`, 409, 2)
     throw err
   }
   const addr = app.server.address()
