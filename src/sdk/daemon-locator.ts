@@ -1,6 +1,8 @@
 import { profilePaths, resolveHome } from '../store/index.js'
 import { readApiToken, readDaemonInfo, type DaemonInfo } from '../daemon/daemon-info.js'
 import { DaemonNotRunning } from '../daemon/errors.js'
+import { IdentityMissing } from '../identity/index.js'
+import { existsSync } from 'node:fs'
 
 export interface SdkOptions {
   /** The profile directory; default $CSPACE_HOME or ~/.cspace. */
@@ -15,6 +17,10 @@ export function locateDaemon (options: SdkOptions = {}): DaemonEndpoint {
   const paths = profilePaths(home)
   const info = readDaemonInfo(paths.daemonInfo)
   const token = readApiToken(paths.apiToken)
-  if (info == null || token == null) throw new DaemonNotRunning(home)
+  if (info == null || token == null) {
+    // no profile at all (a mistyped CSPACE_HOME): say that, not that its daemon is down
+    if (!existsSync(paths.keyFile)) throw new IdentityMissing(paths.keyFile)
+    throw new DaemonNotRunning(home)
+  }
   return { info, token, home }
 }

@@ -12,7 +12,8 @@ const MAX_WAIT_MS = 120_000
 
 function str (params: Record<string, unknown>, key: string): string {
   const v = params[key]
-  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) throw new UsageError(`"${key}" must be a non-empty string`)
+  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`"${key}" must be a non-empty string`)
+  if (v.length > 4096) throw new UsageError(`"${key}" is over 4096 characters: no contact name or user ID is that long`)
   return v
 }
 

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { CspaceError } from '../../errors.js'
-import { appLayout } from '../../sdk/index.js'
+import { appLayout, locateDaemon } from '../../sdk/index.js'
 import { jsonLine, readJsonLines } from './json-lines.js'
 
 /**
@@ -121,7 +121,8 @@ export class ControlClient {
     const socket = createConnection(path)
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve)
-      socket.once('error', () => reject(new AppHostNotRunning(app)))
+      // no daemon at all (or no profile) says so; a daemon without the app is --no-apps
+      socket.once('error', () => { try { locateDaemon({ home }); reject(new AppHostNotRunning(app)) } catch (err) { reject(err) } })
     })
     return new ControlClient(socket)
   }

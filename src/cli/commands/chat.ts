@@ -48,5 +48,11 @@ async function readStdin (): Promise<string> {
     size += (chunk as Buffer).length
     if (size > 1024 * 1024) throw new UsageError('the message on stdin is over 1 MiB; a chat message is at most 16 KiB (send a file with `cspace send`)')
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks))
+  } catch {
+    throw new UsageError('the message on stdin is not UTF-8 text; a chat message is text (send a file with `cspace send`)')
+  }
+  return text.replace(/\r?\n$/, '')
 }

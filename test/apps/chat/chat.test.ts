@@ -10,6 +10,7 @@ import { mkdirSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupAll, makeProfile, runCli, spawnCspace, spawnCspaceOnTerminal, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { waitFor } from '../../helpers/wait.js'
+import { tempDir } from '../../helpers/files.js'
 import { JsonLineReader } from '../../../src/apps/host/index.js'
 
 async function inbox (home: string, peek = false): Promise<Inbox> {
@@ -236,6 +237,15 @@ describe('chat: messages between two daemons', () => {
     const empty = await runCli(alice.home, ['chat', 'bob', '--send', ''])
     assert.equal(empty.code, 2)
     assert.match(empty.stderr, /the message is empty/)
+    const binary = await runCli(alice.home, ['chat', 'bob', '--send', '-'], { input: Buffer.from([0x68, 0x69, 0xff, 0xfe]) })
+    assert.equal(binary.code, 2)
+    assert.equal(binary.stderr, 'cspace: the message on stdin is not UTF-8 text; a chat message is text (send a file with `cspace send`)\n')
+    const longName = await runCli(alice.home, ['chat', 'b'.repeat(5000), '--send', 'hi'])
+    assert.equal(longName.code, 2)
+    assert.equal(longName.stderr, 'cspace: "to" is over 4096 characters: no contact name or user ID is that long\n')
+    const noProfile = await runCli(join(tempDir('cspace-chat-noprofile-'), 'nothing'), ['chat', 'bob', '--send', 'hi'])
+    assert.equal(noProfile.code, 1)
+    assert.match(noProfile.stderr, /^cspace: no identity at .*identity\.key; run `cspace init` first\n$/)
   })
 
   test('a chat from a stranger arrives as a contact request; accepting adds the contact and delivers it', async () => {
