@@ -17,6 +17,7 @@ export function StatusPanel ({ status, tick, onChange }: { status: Status, tick:
   return (
     <section aria-labelledby="status">
       <h2 id="status">Status</h2>
+      {status.node.isolated != null && <p class="problem" role="alert">Not joined to the network: {status.node.isolated}. Retrying; until then contacts cannot be found.</p>}
       <dl>
         <dt>Reachable from the internet</dt>
         <dd>{reachability(status.node.reachability)}</dd>

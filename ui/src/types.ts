@@ -29,7 +29,7 @@ export interface PendingRequest {
 
 export interface Status {
   user: { userId: string, fingerprint: string }
-  node: { reachability: string, connections: number, relaySlots: Array<{ router: string, address: string }> }
+  node: { reachability: string, connections: number, relaySlots: Array<{ router: string, address: string }>, isolated: string | null }
   contacts: ContactPresence[]
   requests: PendingRequest[]
   forwards: Array<{ port: number, contact: string, service: string, active: number, total: number, lastError?: string, listening: boolean }>
