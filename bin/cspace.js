@@ -5,10 +5,10 @@
 // the daemon allocates small, short-lived objects, and the default kept ~25 MiB
 // of idle memory resident for nothing (docs/BENCHMARKS.md, footprint).
 import('../dist/cspace.mjs').catch((err) => {
-  // node:sqlite came in Node 22: an older node fails on the first import of it
+  // node:sqlite needs no flag from Node 22.13: an older node fails on the first import of it
   const hint = err.code === 'ERR_MODULE_NOT_FOUND'
     ? '; run `npm run build` first'
-    : err.code === 'ERR_UNKNOWN_BUILTIN_MODULE' ? `; cspace needs Node.js 22 or newer, and this is ${process.version}` : ''
+    : err.code === 'ERR_UNKNOWN_BUILTIN_MODULE' ? `; cspace needs Node.js 22.13 or newer, and this is ${process.version}` : ''
   process.stderr.write(`cspace: cannot start (${err.message})${hint}\n`)
   process.exit(1)
 })

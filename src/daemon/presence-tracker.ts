@@ -26,6 +26,8 @@ export interface ContactPresence {
 const RECHECK_AFTER_MS = 5000
 /** A lookup nobody waits for may take as long as a connect's. */
 const BACKGROUND_LOOKUP_MS = 15_000
+/** How long a lost contact has to answer a dial. */
+const DIAL_LOST_MS = 5000
 /** Connections closed this soon after a hang-up were closed here, not lost. */
 const HANGUP_GRACE_MS = 5000
 
@@ -129,7 +131,7 @@ export class PresenceTracker {
     const signal = AbortSignal.timeout(waited ? maxWaitMs : BACKGROUND_LOOKUP_MS)
     const lookup = this.resolver.lookup(peerIdFromString(contact.peerId), { fresh: true, signal })
       .catch(() => undefined)
-      .then(async (record) => ({ record, answered: await this.dialIfLost(contact.peerId, record, signal) }))
+      .then(async (record) => ({ record, answered: await this.dialIfLost(contact.peerId, record) }))
       .finally(() => {
         this.checkedAt.set(contact.peerId, Date.now())
         this.checking.delete(contact.peerId)
@@ -140,10 +142,11 @@ export class PresenceTracker {
   }
 
   /** For a lost contact whose record says online: does it answer a dial? (Otherwise true: nothing to doubt.) */
-  private async dialIfLost (peerId: string, record: PresenceRecordLike | undefined, signal: AbortSignal): Promise<boolean> {
+  private async dialIfLost (peerId: string, record: PresenceRecordLike | undefined): Promise<boolean> {
     if (!this.lost.has(peerId) || record == null || !record.online || record.addresses.length === 0) return true
     const id = peerIdFromString(peerId)
-    const ok = await this.node.dial(record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`)), { signal })
+    // its own deadline: the lookup's may be spent already (a lookup that ran out of time answers from the cache)
+    const ok = await this.node.dial(record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`)), { signal: AbortSignal.timeout(DIAL_LOST_MS) })
       .then((conn) => conn.remotePeer.equals(id), () => false)
     this.answered.set(peerId, ok)
     return ok

@@ -62,15 +62,17 @@ export function keepJoined (node: NetworkNode, bootstrap: string[], onIsolated: 
       dialling = false
     }
   }
+  // at the current backoff: a link that keeps dropping is not redialled every 5 s
   const onDisconnect = (): void => {
-    if (node.getConnections().length === 0) schedule(FIRST_CHECK_MS)
+    if (node.getConnections().length === 0) schedule(delay)
   }
   if (bootstrap.length > 0) {
     node.addEventListener('peer:disconnect', onDisconnect)
     schedule(FIRST_CHECK_MS)
   }
   return {
-    get isolated () { return isolated },
+    // a connection made meanwhile (by us or to us) ends it before the next check notices
+    get isolated () { return node.getConnections().length > 0 ? undefined : isolated },
     stop: () => {
       stopped = true
       clearTimeout(timer)

@@ -115,10 +115,10 @@ export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, al
 export async function createNetworkNode (components: NetworkComponents, init: NetworkInit): Promise<NetworkNode> {
   for (const a of [...init.listen, ...init.announce ?? [], ...init.bootstrap]) checkMultiaddr(a)
   for (const a of init.listen) {
-    if (multiaddr(a).getComponents().find(c => c.name === 'tcp') == null) throw new InvalidAddress(a, 'cspace listens on TCP only, e.g. /ip4/0.0.0.0/tcp/4001')
+    if (component(a, 'tcp') == null) throw new InvalidAddress(a, 'cspace listens on TCP only, e.g. /ip4/0.0.0.0/tcp/4001')
   }
   for (const a of init.bootstrap) {
-    if (multiaddr(a).getComponents().find(c => c.name === 'p2p') == null) throw new InvalidAddress(a, 'a bootstrap address must end in /p2p/<peer id>; copy it from the line `cspace daemon` prints')
+    if (component(a, 'p2p') == null) throw new InvalidAddress(a, 'a bootstrap address must end in /p2p/<peer id>; copy it from the line `cspace daemon` prints')
   }
   sendWindowUpdatesAtHalfWindow()
   const datastore = new MemoryDatastore()
@@ -171,7 +171,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       reachability: reachability({
         router: init.router,
         relaySlots: init.router ? 0 : init.relaySlots ?? 0,
-        trustedRouters: init.bootstrap.map(a => multiaddr(a).getComponents().find(c => c.name === 'p2p')?.value).filter((id): id is string => id != null),
+        trustedRouters: init.bootstrap.map(a => component(a, 'p2p')).filter((id): id is string => id != null),
         // serve the DHT only when others can reach us directly
         onChange: dhtServer ? undefined : (state) => { void node.services.dht.setMode(state === 'public' ? 'server' : 'client') }
       }),
@@ -188,6 +188,11 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   trustConnectedContacts(node, node.services.dht)
   if (meter != null) relayMeters.set(node, meter)
   return node
+}
+
+/** The value of an address's component (`tcp`: the port, `p2p`: the peer ID); undefined if it has none. */
+function component (address: string, name: string): string | undefined {
+  return multiaddr(address).getComponents().find(c => c.name === name)?.value
 }
 
 /** Where a hole punch reaches us, with our peer ID (the transport picks TLS roles by it); none unless found unreachable. */

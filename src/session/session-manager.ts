@@ -105,8 +105,8 @@ export class SessionManager {
       const id = parseUserId(user)
       if (id.peerId.equals(this.c.node.peerId)) throw new OwnUserIdTarget()
       const contact = this.c.contacts.findByPeerId(id.peerId.toString())
-      // a stranger is named by the start of the ID the user typed, which they can recognise
-      return { peerId: id.peerId, label: contact?.name ?? `user ${id.text.slice(0, 12)}…`, contact }
+      // a stranger is named by the end of the ID (its start is the same for every key of a type)
+      return { peerId: id.peerId, label: contact?.name ?? `user …${id.text.slice(-10)}`, contact }
     }
     let contact: Contact
     try {

@@ -104,7 +104,7 @@ describe('apps: answers from a hostile peer', () => {
       const r = await runCli(alice.home, ['chat', 'carol', '--send', 'hello'])
       assert.equal(r.code, 1, r.stderr)
       assert.doesNotMatch(r.stderr, /\u001b/) // eslint-disable-line no-control-regex
-      assert.match(r.stderr, /^cspace: [^\n]*refused by the other side: [^\n]*refused for real\n$/)
+      assert.match(r.stderr, /^cspace: [^\n]*refused by the other side: \?\]0;owned\?\?\[2J\?\[31mrefused\?for real\n$/)
     } finally {
       await closeListeners()
     }

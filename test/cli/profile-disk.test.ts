@@ -7,6 +7,8 @@ import { cleanupAll, makeProfile, runCli } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
 
 const mounts: string[] = []
+/** These tests mount file systems of their own. */
+const needsRoot = { skip: process.getuid?.() !== 0 ? 'mounting a tmpfs needs root' : false }
 after(async () => {
   for (const m of mounts) spawnSync('umount', ['-l', m])
   await cleanupAll()
@@ -29,7 +31,7 @@ function fill (dir: string): void {
   }
 }
 
-test('a full disk is reported as one, not as a corrupt profile, and nothing stored is lost', async () => {
+test('a full disk is reported as one, not as a corrupt profile, and nothing stored is lost', needsRoot, async () => {
   const mnt = smallDisk()
   const home = join(mnt, 'profile')
   assert.equal((await runCli(home, ['init'])).code, 0)
@@ -51,7 +53,7 @@ test('a full disk is reported as one, not as a corrupt profile, and nothing stor
   assert.deepEqual((JSON.parse(list.stdout) as Array<{ name: string }>).map(c => c.name), ['first'])
 })
 
-test('init on a disk too full for it leaves no identity behind, so it can be run again', async () => {
+test('init on a disk too full for it leaves no identity behind, so it can be run again', needsRoot, async () => {
   const mnt = smallDisk()
   // room for a key file, not for a database: set aside before the disk is filled, freed after
   writeFileSync(join(mnt, 'reserve'), Buffer.alloc(8192, 1))
@@ -66,7 +68,7 @@ test('init on a disk too full for it leaves no identity behind, so it can be run
   assert.equal(again.code, 0, again.stderr)
 })
 
-test('a read-only profile directory is named as such, with what to do', async () => {
+test('a read-only profile directory is named as such, with what to do', needsRoot, async () => {
   const mnt = smallDisk()
   const home = join(mnt, 'profile')
   assert.equal((await runCli(home, ['init'])).code, 0)
@@ -92,5 +94,5 @@ test('an older Node.js is named with the version cspace needs', { skip: !existsS
   mkdirSync(tempDir('cspace-oldnode-'), { recursive: true })
   const r = spawnSync('/usr/bin/node', [join(import.meta.dirname, '../../../bin/cspace.js'), 'id'], { encoding: 'utf8' })
   assert.equal(r.status, 1)
-  assert.match(r.stderr, /^cspace: cannot start \([^)]*\); cspace needs Node\.js 22 or newer, and this is v\d+\.\d+\.\d+\n$/)
+  assert.match(r.stderr, /^cspace: cannot start \([^)]*\); cspace needs Node\.js 22\.13 or newer, and this is v\d+\.\d+\.\d+\n$/)
 })

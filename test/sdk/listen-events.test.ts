@@ -40,12 +40,16 @@ after(() => { removeTempDirs() })
 test('a burst of incoming events larger than one line\'s limit is all taken; the registration stays', async () => {
   const burst = Array.from({ length: 400 }, (_, i) => incoming(i)).join('')
   assert.ok(burst.length > 256 * 1024, 'the burst is several times the line limit')
-  const { home, server, accepts } = await fakeAppPort((s) => { s.write(burst) })
+  let control: Socket | undefined
+  const { home, server, accepts } = await fakeAppPort((s) => { control = s; s.write(burst) })
   const l = await listen('svc', () => {}, { home })
   try {
     let closed = false
     void l.closed.then(() => { closed = true })
     await waitFor('an accept for every incoming event', () => accepts.length === 400, 20_000, 50)
+    // one more event after the burst is still taken: the registration outlived it
+    control?.write(incoming(400))
+    await waitFor('the accept after the burst', () => accepts.length === 401, 20_000, 50)
     assert.equal(closed, false)
   } finally {
     l.close()
@@ -57,7 +61,9 @@ test('a line longer than the limit ends the registration', async () => {
   const { home, server } = await fakeAppPort((s) => { s.write('{"v":1,"event":"incoming","id":"' + 'x'.repeat(100 * 1024)) })
   try {
     const l = await listen('svc', () => {}, { home })
-    await l.closed
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([l.closed, new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error('the registration stayed open')), 10_000) })])
+    clearTimeout(timer)
   } finally {
     server.close()
   }

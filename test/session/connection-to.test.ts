@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { PeerId } from '@libp2p/interface'
 import type { LookupOptions, NetworkNode, PresenceRecord, PresenceResolver } from '../../src/network/index.js'
 import { connectionTo } from '../../src/session/connection-to.js'
-import { createLoopbackPair } from '../helpers/nodes.js'
+import { createLoopbackNode, createLoopbackPair } from '../helpers/nodes.js'
 
 /**
  * A presence lookup that never reaches its quorum: it hands over bob's
@@ -54,6 +54,12 @@ describe('connectionTo: a first contact does not wait for the whole lookup', () 
     const [alice, bob] = await createLoopbackPair()
     nodes.push(alice, bob)
     const { resolver } = endlessLookup(bob, false)
+    // alone on the network, no record could be found: that is what it says
+    await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(300)), /this daemon is not connected to the network/)
+    // with a peer (not bob), the lookup's answer stands
+    const other = await createLoopbackNode()
+    nodes.push(other)
+    await alice.dial(other.getMultiaddrs()[0])
     await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(300)), /no presence record/)
   })
 })

@@ -6,4 +6,6 @@ test('network text is printable: escape sequences, carriage returns and line sep
   assert.equal(printable('\r\u001b[2K\u001b[32mok\u009b'), '??[2K?[32mok?')
   assert.equal(printable('a\u2028b\nc\u007f'), 'a?b?c?')
   assert.equal(printable('plain, ünïcode ok'), 'plain, ünïcode ok')
+  // bidi overrides would make the rest of the line read backwards
+  assert.equal(printable('file\u202egpj.exe \u2066x\u2069'), 'file?gpj.exe ?x?')
 })

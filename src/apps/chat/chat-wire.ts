@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { CspaceError } from '../../errors.js'
-import { safeText } from './chat-format.js'
+import { printable } from '../../util/printable.js'
 
 /**
  * The chat wire format between two users' chat services: one JSON object per
@@ -77,7 +77,7 @@ export function parseChatFrame (m: Record<string, unknown>): ChatFrame {
     case 'error': {
       const code = typeof m.code === 'string' && ERROR_CODES.includes(m.code) ? m.code as ChatErrorCode : 'BAD_FRAME'
       // shown on terminals, on one line, and kept with the message: no escape sequences from the peer
-      const message = typeof m.message === 'string' ? safeText(m.message.slice(0, 300)).replace(/\s+/g, ' ') : 'the other side refused a message'
+      const message = typeof m.message === 'string' ? printable(m.message.slice(0, 300)) : 'the other side refused a message'
       return id == null ? { v: 1, t: 'error', code, message } : { v: 1, t: 'error', code, message, id }
     }
     default:

@@ -33,7 +33,10 @@ export function transferId (senderUserId: string, m: Manifest): string {
  * Files and directory trees to send, each under its own base name; symbolic
  * links inside a tree are skipped (following them could send what is outside it).
  */
-export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): { manifest: Manifest, sources: SourceFile[] } {
+/** A manifest and where each of its files is read from. */
+export interface BuiltManifest { manifest: Manifest, sources: SourceFile[] }
+
+export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): BuiltManifest {
   const sources: SourceFile[] = []
   const seen = new Set<string>()
   const add = (source: string, rel: string): void => {

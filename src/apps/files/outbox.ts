@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path
 import { UsageError } from '../../errors.js'
 import type { ContactDirectory } from '../host/index.js'
 import { sendFiles, type SendEvent, type SendResult } from './sender.js'
-import { buildManifest, transferId } from './manifest.js'
+import { buildManifest, transferId, type BuiltManifest } from './manifest.js'
 import { TransferCancelled, TransferNotFound } from './errors.js'
 
 /** A transfer this host is sending: the web UI's, and `cspace send`'s while the daemon runs its apps. */
@@ -69,29 +69,35 @@ export class Outbox {
    * with one ID would each replace the other's connection at the receiver
    * until one finished. A follower gets an `attached` event, then what the
    * transfer has said so far and all it says next; the transfer stops when
-   * every command following it has ended.
+   * every command following it has ended. It runs with the first command's
+   * settings (its --retry-for).
    */
   async sendLocal (to: string, paths: unknown, options: { onEvent: (e: SendEvent) => void, signal: AbortSignal, retryForMs?: number }): Promise<SendResult> {
     if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_FILES || !paths.every(p => typeof p === 'string' && isAbsolute(p))) {
       throw new UsageError(`"paths" must list 1 to ${MAX_FILES} absolute paths`)
     }
-    const key = sameFiles((await this.contacts.resolve(to)).userId, paths as string[])
+    const { key, built } = sameFiles((await this.contacts.resolve(to)).userId, paths as string[])
     const running = key != null ? this.local.get(key) : undefined
     if (running != null) return await running.attach(options.onEvent, options.signal)
     const shared = new SharedSend()
     const abort = new AbortController()
-    shared.onIdle = () => abort.abort()
+    shared.onIdle = () => {
+      // a send of the same files from now on starts anew (a resume), rather than following one being stopped
+      if (key != null && this.local.get(key) === shared) this.local.delete(key)
+      abort.abort()
+    }
     if (key != null) this.local.set(key, shared)
     const followed = shared.follow(options.onEvent, options.signal)
-    const started = this.start(to, paths as string[], { staged: false, onEvent: (e) => shared.emit(e), signal: abort.signal, retryForMs: options.retryForMs })
+    const started = this.start(to, paths as string[], { staged: false, onEvent: (e) => shared.emit(e), signal: abort.signal, retryForMs: options.retryForMs, built })
     shared.finish(started.then(async ({ done }) => await done).finally(() => { if (key != null && this.local.get(key) === shared) this.local.delete(key) }))
     return await followed
   }
 
-  private async start (to: string, paths: string[], options: { staged: boolean, onEvent?: (e: SendEvent) => void, signal?: AbortSignal, retryForMs?: number }): Promise<{ view: OutgoingView, done: Promise<SendResult> }> {
+  private async start (to: string, paths: string[], options: { staged: boolean, onEvent?: (e: SendEvent) => void, signal?: AbortSignal, retryForMs?: number, built?: BuiltManifest }): Promise<{ view: OutgoingView, done: Promise<SendResult> }> {
     const { userId, name } = await this.contacts.resolve(to)
     const abort = new AbortController()
     options.signal?.addEventListener('abort', () => abort.abort(), { once: true })
+    if (options.signal?.aborted === true) abort.abort() // while the contact was being resolved
     const view: OutgoingView = {
       id: `out-${randomBytes(8).toString('hex')}`, to: name ?? userId, toUserId: userId, files: paths.map(p => basename(p)),
       totalBytes: 0, sentBytes: 0, rate: 0, eta: null, state: 'connecting', error: null, transfer: null, saved: []
@@ -109,7 +115,7 @@ export class Outbox {
       this.emit(view)
     }
     // the name as given: the sender's messages say it ("bob declined the files")
-    const done = sendFiles(to, paths, { home: this.home, onEvent: update, signal: abort.signal, retryForMs: options.retryForMs })
+    const done = sendFiles(to, paths, { home: this.home, onEvent: update, signal: abort.signal, retryForMs: options.retryForMs, built: options.built })
     done.catch((err: Error & { code?: string }) => {
       Object.assign(view, { state: err.code === 'TRANSFER_CANCELLED' ? 'cancelled' : 'failed', error: err.message, rate: 0, eta: null })
       this.emit(view)
@@ -214,12 +220,17 @@ class SharedSend {
   }
 }
 
-/** Which files to whom, as a transfer ID tells them apart; undefined if they cannot be read (the send itself says why). */
-function sameFiles (toUserId: string, paths: string[]): string | undefined {
+/**
+ * Which files to whom, as a transfer ID tells them apart, and the manifest
+ * it was read from (the send uses it: the tree is walked once). Neither if
+ * the files cannot be read: the send itself then says why.
+ */
+function sameFiles (toUserId: string, paths: string[]): { key?: string, built?: BuiltManifest } {
   try {
-    return `${toUserId} ${transferId('', buildManifest(paths).manifest)}`
+    const built = buildManifest(paths)
+    return { key: `${toUserId} ${transferId('', built.manifest)}`, built }
   } catch {
-    return undefined
+    return {}
   }
 }
 

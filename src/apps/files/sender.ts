@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { connect } from '../../sdk/index.js'
 import { CspaceError } from '../../errors.js'
 import { FrameType, decodeControl, encodeControl, encodeDataHeader, readFrames } from './wire.js'
-import { buildManifest, chunkCount, totalBytes, transferId, type Manifest, type SourceFile } from './manifest.js'
+import { buildManifest, chunkCount, totalBytes, transferId, type BuiltManifest, type Manifest, type SourceFile } from './manifest.js'
 import { fileDigest } from './partial.js'
 import { chunkIo } from './chunk-io.js'
 import { ReceiverDiskFull, SourceUnreadable, TransferCancelled, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
@@ -31,12 +31,16 @@ export interface SendOptions {
   chunkSize?: number
   /** Stops the transfer (TransferCancelled); the receiver keeps its partial data, so sending again resumes. */
   signal?: AbortSignal
+  /** The paths' manifest, when the caller has read it already. */
+  built?: BuiltManifest
 }
 
 export interface SendResult { id: string, saved: string[], wireBytes: number }
 
 /** Lost the connection: worth another try. */
 class Retry extends Error {}
+/** The receiver is taking these files from another connection: worth waiting for, however long that takes. */
+class Busy extends Retry {}
 
 /**
  * Sends files and directory trees to `to`'s `files` service. Reconnects with
@@ -45,7 +49,7 @@ class Retry extends Error {}
  * a crash resumes too, since the transfer ID is derived from the manifest.
  */
 export async function sendFiles (to: string, paths: string[], options: SendOptions = {}): Promise<SendResult> {
-  const { manifest, sources } = buildManifest(paths, options.chunkSize)
+  const { manifest, sources } = options.built ?? buildManifest(paths, options.chunkSize)
   const emit = options.onEvent ?? (() => {})
   const total = totalBytes(manifest)
   const started = Date.now()
@@ -79,6 +83,8 @@ export async function sendFiles (to: string, paths: string[], options: SendOptio
     } catch (err) {
       if (cancelled()) throw new TransferCancelled()
       if (!(err instanceof Retry)) throw err
+      // the files are on their way over the other connection: that is progress, not an absence
+      if (err instanceof Busy) lastProgress = Date.now()
       if (Date.now() - lastProgress > retryFor) throw new TransferGaveUp(to, err.message)
       attempt++
       const delayMs = Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5))
@@ -123,7 +129,7 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         const message = typeof body.message === 'string' ? printable(body.message.slice(0, 500)) : 'refused'
         if (code === 'DISK_FULL') throw new ReceiverDiskFull(to)
         // another sender of the same files (a second command), or this one's connection the receiver has not seen die yet
-        if (code === 'BUSY') throw new Retry(`${to} is still receiving these files over another connection`)
+        if (code === 'BUSY') throw new Busy(`${to} is still receiving these files over another connection`)
         throw new TransferRejected(code, `${to} refused the transfer: ${message}`)
       }
     }

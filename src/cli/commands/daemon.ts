@@ -33,6 +33,9 @@ export function registerDaemonCommand (program: Command): void {
         apiPort = Number(opts.apiPort)
         if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) throw new UsageError(`--api-port ${opts.apiPort} is not a port number (0-65535)`)
       }
+      // its addresses go to stdout once; a reader gone after that (`cspace daemon | head -1`) must not end the daemon
+      process.stdout.removeAllListeners('error')
+      process.stdout.on('error', () => {})
       // loaded on demand: the network stack is heavy, and other commands do not need it
       const { Daemon } = await import('../../daemon/index.js')
       const daemon = await Daemon.start({

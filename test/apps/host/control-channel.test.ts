@@ -1,6 +1,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { statSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createConnection } from 'node:net'
 import { once } from 'node:events'
 import { ControlClient, controlSocketPath, CONTROL_MAX_LINE, serveControl, AppHostNotRunning, ControlRequestFailed } from '../../../src/apps/host/index.js'
@@ -21,6 +22,12 @@ async function rawExchange (path: string, bytes: Buffer | string): Promise<strin
 
 test('requests, errors, events and hang-ups over the control socket', async () => {
   const home = tempDir()
+  // why there is no app to talk to: no profile, no daemon, or a daemon without the app (--no-apps)
+  await assert.rejects(ControlClient.open('demo', home), { code: 'IDENTITY_MISSING' })
+  writeFileSync(join(home, 'identity.key'), '{}')
+  await assert.rejects(ControlClient.open('demo', home), { code: 'DAEMON_NOT_RUNNING' })
+  writeFileSync(join(home, 'daemon.json'), JSON.stringify({ v: 1, pid: process.pid, apiPort: 1, appPort: 1, peerId: 'x', startedAt: 0 }))
+  writeFileSync(join(home, 'api-token'), 'token\n')
   await assert.rejects(ControlClient.open('demo', home), AppHostNotRunning)
   const server = await serveControl('demo', {
     echo: (p) => ({ said: p.text }),
