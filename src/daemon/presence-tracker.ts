@@ -114,7 +114,9 @@ export class PresenceTracker {
       else if (record == null && last == null) return { ...base, presence: 'checking', source: 'none', addresses: [] }
     }
     if (record == null) return { ...base, presence: 'offline', source: 'none', addresses: [] }
-    const presence = !record.online ? 'offline' : this.lost.has(contact.peerId) && this.answered.get(contact.peerId) === false ? 'unreachable' : 'online'
+    // lost: online only once a dial since has answered (which opens a connection, so this is rare);
+    // a record from the cache that no dial has checked yet is not believed either
+    const presence = !record.online ? 'offline' : this.lost.has(contact.peerId) && this.answered.get(contact.peerId) !== true ? 'unreachable' : 'online'
     return { ...base, presence, source: 'dht', addresses: record.addresses }
   }
 

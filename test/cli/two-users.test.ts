@@ -315,10 +315,12 @@ describe('two users through a router', () => {
     assert.equal(await exited, 1, err)
     assert.match(err, /^cspace: the session with bob's "web" was cut off before it ended/)
     // his record in the DHT still says online (he never signed off); alice's status does not believe it
+    let seen: unknown
     await waitFor('bob unreachable in alice\'s status', async () => {
       const r = await runCli(alice.home, ['status', '--json'])
-      return JSON.parse(r.stdout).contacts.find((c: { name: string, presence: string }) => c.name === 'bob' && c.presence === 'unreachable')
-    }, 30_000, 500)
+      seen = JSON.parse(r.stdout).contacts.find((c: { name: string }) => c.name === 'bob')
+      return (seen as { presence: string }).presence === 'unreachable'
+    }, 30_000, 500).catch((err: Error) => { throw new Error(`${err.message}; last seen: ${JSON.stringify(seen)}`) })
     const text = await runCli(alice.home, ['status'])
     assert.match(text.stdout, /\n {2}bob +unreachable \(lost the connection; its presence record says online, but it does not answer\)\n/)
   })
