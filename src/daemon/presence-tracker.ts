@@ -32,8 +32,6 @@ const DIAL_LOST_MS = 5000
 const HANGUP_GRACE_MS = 5000
 
 type PresenceRecordLike = Awaited<ReturnType<PresenceResolver['lookup']>>
-/** A lookup's answer: the record, and for a lost contact whether it answered a dial. */
-interface Checked { record: PresenceRecordLike | undefined, answered: boolean }
 
 /**
  * Answers "who of my contacts is online?": an open connection says yes at
@@ -52,7 +50,7 @@ export class PresenceTracker {
   private readonly node: NetworkNode
   private readonly resolver: PresenceResolver
   private readonly checkedAt = new Map<string, number>()
-  private readonly checking = new Map<string, Promise<Checked>>()
+  private readonly checking = new Map<string, Promise<PresenceRecordLike | undefined>>()
   private readonly onChecked: (contact: Contact) => void
   /**
    * Contacts whose last connection closed without our doing. Not compared
@@ -110,7 +108,7 @@ export class PresenceTracker {
     // a lookup that found nothing counts as a check too: "offline" until it is stale
     if (last == null || Date.now() - last > RECHECK_AFTER_MS) {
       const lookup = this.lookup(contact, maxWaitMs)
-      if (maxWaitMs > 0) record = (await lookup)?.record
+      if (maxWaitMs > 0) record = await lookup
       else if (record == null && last == null) return { ...base, presence: 'checking', source: 'none', addresses: [] }
     }
     if (record == null) return { ...base, presence: 'offline', source: 'none', addresses: [] }
@@ -121,7 +119,7 @@ export class PresenceTracker {
   }
 
   /** One lookup per contact at a time; concurrent snapshots share it. */
-  private async lookup (contact: Contact, maxWaitMs: number): Promise<Checked | undefined> {
+  private async lookup (contact: Contact, maxWaitMs: number): Promise<PresenceRecordLike | undefined> {
     const running = this.checking.get(contact.peerId)
     if (running != null) {
       if (maxWaitMs === 0) return await running
@@ -133,7 +131,8 @@ export class PresenceTracker {
     const signal = AbortSignal.timeout(waited ? maxWaitMs : BACKGROUND_LOOKUP_MS)
     const lookup = this.resolver.lookup(peerIdFromString(contact.peerId), { fresh: true, signal })
       .catch(() => undefined)
-      .then(async (record) => ({ record, answered: await this.dialIfLost(contact.peerId, record) }))
+      // a lost contact's answer to a dial is part of the check (`answered`)
+      .then(async (record) => { await this.dialIfLost(contact.peerId, record); return record })
       .finally(() => {
         this.checkedAt.set(contact.peerId, Date.now())
         this.checking.delete(contact.peerId)
@@ -143,15 +142,14 @@ export class PresenceTracker {
     return await lookup
   }
 
-  /** For a lost contact whose record says online: does it answer a dial? (Otherwise true: nothing to doubt.) */
-  private async dialIfLost (peerId: string, record: PresenceRecordLike | undefined): Promise<boolean> {
-    if (!this.lost.has(peerId) || record == null || !record.online || record.addresses.length === 0) return true
+  /** For a lost contact whose record says online: does it answer a dial? Noted in `answered`. */
+  private async dialIfLost (peerId: string, record: PresenceRecordLike | undefined): Promise<void> {
+    if (!this.lost.has(peerId) || record == null || !record.online || record.addresses.length === 0) return
     const id = peerIdFromString(peerId)
     // its own deadline: the lookup's may be spent already (a lookup that ran out of time answers from the cache)
     const ok = await this.node.dial(record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`)), { signal: AbortSignal.timeout(DIAL_LOST_MS) })
       .then((conn) => conn.remotePeer.equals(id), () => false)
     this.answered.set(peerId, ok)
-    return ok
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
