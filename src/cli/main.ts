@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { CspaceError } from '../errors.js'
+import { unavailableHint } from '../store/index.js'
 import { registerIdentityCommands } from './commands/identity.js'
 import { registerDaemonCommand } from './commands/daemon.js'
 import { registerContactsCommand } from './commands/contacts.js'
@@ -67,7 +68,7 @@ export function systemMessage (err: unknown): string | undefined {
   // SQLite's own result codes, met while writing the profile's store
   if (typeof e.errcode === 'number') {
     const code = e.errcode & 0xff
-    if (code === 13 || code === 10) return `cannot write the profile store (${e.message.split('\n')[0]}); is the disk full? Free some space and try again`
+    if (code === 13 || code === 10) return `cannot write the profile store (${e.message.split('\n')[0]}); ${unavailableHint(e.message)}`
     if (code === 8) return `the profile store is read-only (${e.message.split('\n')[0]}); set CSPACE_HOME to a directory you can write to`
   }
   return undefined

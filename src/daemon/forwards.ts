@@ -83,10 +83,6 @@ export class ForwardManager {
     }
   }
 
-  has (port: number): boolean {
-    return this.forwards.has(port)
-  }
-
   async remove (port: number): Promise<boolean> {
     const f = this.forwards.get(port)
     if (f == null) return this.notListening.delete(port)

@@ -27,8 +27,8 @@ export class ConfigInvalid extends CspaceError {
   }
 }
 
-/** What to do about a store that cannot be opened, from SQLite's words. */
-function unavailableHint (why: string): string {
+/** What to do about a store that cannot be opened or written, from SQLite's words. */
+export function unavailableHint (why: string): string {
   if (/full|I\/O/i.test(why)) return 'is the disk full? Free some space and try again'
   if (/locked|busy/i.test(why)) return 'another program holds it; try again in a moment'
   if (/readonly|read-only|permission|unable to open/i.test(why)) return 'check that you may write to the profile directory (CSPACE_HOME)'
