@@ -1,6 +1,6 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Contact } from '../contacts/index.js'
 import type { NetworkNode, PresenceResolver } from '../network/index.js'
 import { summarizeConnection, type ConnectionSummary } from './connection-info.js'
@@ -42,7 +42,10 @@ type PresenceRecordLike = Awaited<ReturnType<PresenceResolver['lookup']>>
  * (an hour by default): a daemon killed without signing off stays "online"
  * in the DHT. So a contact whose connection was lost (not hung up here) is
  * dialled at each check while its record says online, until a connection
- * opens again: it is online if it answers, `unreachable` if not. Contacts
+ * opens again: it is online if it answers, `unreachable` if not. An offline
+ * record older than that connection is no news either (they came back after
+ * it, and their new record has not reached the DHT, or not this lookup), so
+ * it is treated the same way, dialled at the addresses last known. Contacts
  * never connected are not dialled: a status must not open connections to
  * everyone.
  */
@@ -59,6 +62,8 @@ export class PresenceTracker {
    * no lookup here), so only a new connection clears it.
    */
   private readonly lost = new Set<string>()
+  /** When each contact's current (or, once lost, last) run of connections began, by our clock. */
+  private readonly connectedSince = new Map<string, number>()
   /** The latest dial of a lost contact: whether it answered. */
   private readonly answered = new Map<string, boolean>()
   private readonly hungUpAt = new Map<string, number>()
@@ -98,24 +103,45 @@ export class PresenceTracker {
 
   private async one (contact: Contact, maxWaitMs: number): Promise<ContactPresence> {
     const peerId = peerIdFromString(contact.peerId)
-    const connections = this.node.getConnections(peerId).filter(c => c.status === 'open').map(summarizeConnection)
-    const base = { name: contact.name, peerId: contact.peerId, connections }
-    if (connections.length > 0) {
-      return { ...base, presence: 'online', source: 'connection', addresses: this.resolver.cached(peerId)?.addresses ?? [] }
-    }
+    const connected = this.connected(contact, peerId)
+    if (connected != null) return connected
     const last = this.checkedAt.get(contact.peerId)
     let record = this.resolver.cached(peerId)
+    const base = { name: contact.name, peerId: contact.peerId, connections: [] }
     // a lookup that found nothing counts as a check too: "offline" until it is stale
     if (last == null || Date.now() - last > RECHECK_AFTER_MS) {
       const lookup = this.lookup(contact, maxWaitMs)
       if (maxWaitMs > 0) record = await lookup
       else if (record == null && last == null) return { ...base, presence: 'checking', source: 'none', addresses: [] }
     }
+    // a lost contact that answered the lookup's dial is connected now
+    const answered = this.connected(contact, peerId)
+    if (answered != null) return answered
     if (record == null) return { ...base, presence: 'offline', source: 'none', addresses: [] }
     // lost: online only once a dial since has answered (which opens a connection, so this is rare);
     // a record from the cache that no dial has checked yet is not believed either
-    const presence = !record.online ? 'offline' : this.lost.has(contact.peerId) && this.answered.get(contact.peerId) !== true ? 'unreachable' : 'online'
+    const presence = !record.online && !this.predatesLoss(contact.peerId, record)
+      ? 'offline'
+      : this.lost.has(contact.peerId) && this.answered.get(contact.peerId) !== true ? 'unreachable' : 'online'
     return { ...base, presence, source: 'dht', addresses: record.addresses }
+  }
+
+  /** Online, with its connections, if one is open. */
+  private connected (contact: Contact, peerId: PeerId): ContactPresence | undefined {
+    const connections = this.node.getConnections(peerId).filter(c => c.status === 'open').map(summarizeConnection)
+    if (connections.length === 0) return undefined
+    return { name: contact.name, peerId: contact.peerId, connections, presence: 'online', source: 'connection', addresses: this.resolver.cached(peerId)?.addresses ?? [] }
+  }
+
+  /**
+   * A lost contact's record published before the connection we lost had
+   * opened. Their clock against ours: a skew larger than the connection's
+   * age makes a real sign-off look older, and it shows as `unreachable`
+   * instead of `offline` — not online either way.
+   */
+  private predatesLoss (peerId: string, record: NonNullable<PresenceRecordLike>): boolean {
+    const since = this.connectedSince.get(peerId)
+    return this.lost.has(peerId) && since != null && record.seq < since
   }
 
   /** One lookup per contact at a time; concurrent snapshots share it. */
@@ -142,12 +168,20 @@ export class PresenceTracker {
     return await lookup
   }
 
-  /** For a lost contact whose record says online: does it answer a dial? Noted in `answered`. */
+  /**
+   * For a lost contact whose record says online, or is older than the
+   * connection lost: does it answer a dial? Noted in `answered`. An old
+   * offline record has no addresses: the peer store's, last known, are dialled.
+   */
   private async dialIfLost (peerId: string, record: PresenceRecordLike | undefined): Promise<void> {
-    if (!this.lost.has(peerId) || record == null || !record.online || record.addresses.length === 0) return
+    if (!this.lost.has(peerId) || record == null) return
     const id = peerIdFromString(peerId)
+    let target: PeerId | Multiaddr[]
+    if (record.online && record.addresses.length > 0) target = record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`))
+    else if (!record.online && this.predatesLoss(peerId, record)) target = id
+    else return
     // its own deadline: the lookup's may be spent already (a lookup that ran out of time answers from the cache)
-    const ok = await this.node.dial(record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`)), { signal: AbortSignal.timeout(DIAL_LOST_MS) })
+    const ok = await this.node.dial(target, { signal: AbortSignal.timeout(DIAL_LOST_MS) })
       .then((conn) => conn.remotePeer.equals(id), () => false)
     this.answered.set(peerId, ok)
   }
@@ -155,14 +189,19 @@ export class PresenceTracker {
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.resolver.invalidate(evt.detail)
     const id = evt.detail.toString()
+    this.checkedAt.delete(id) // news: the next snapshot looks again
     const hungUp = this.hungUpAt.get(id)
     this.hungUpAt.delete(id)
-    if ((hungUp != null && Date.now() - hungUp < HANGUP_GRACE_MS) || !this.isContact(id)) return
+    if ((hungUp != null && Date.now() - hungUp < HANGUP_GRACE_MS) || !this.isContact(id)) {
+      this.connectedSince.delete(id)
+      return
+    }
     this.lost.add(id)
   }
 
   private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
     const id = evt.detail.toString()
+    if (this.isContact(id)) this.connectedSince.set(id, Date.now())
     this.lost.delete(id)
     this.answered.delete(id)
   }

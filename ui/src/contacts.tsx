@@ -51,7 +51,7 @@ export function Contacts ({ contacts, book, apps, onChange }: { contacts: Contac
                         </button>
                       ))}
                     </span>
-                    <span class={`presence ${c.presence}`} title={c.presence === 'unreachable' ? 'lost the connection; their presence record says online, but they do not answer' : undefined}>{c.presence}</span>
+                    <span class={`presence ${c.presence}`} title={c.presence === 'unreachable' ? 'lost the connection, and they do not answer a dial' : undefined}>{c.presence}</span>
                   </div>
                   {showing === 'details' && entry != null && <ContactDetails id={panel} contact={entry} onChange={onChange} onGone={() => setOpen(undefined)} />}
                   {showing === 'chat' && <ChatPanel id={panel} contact={c.name} chat={apps.chat} onRead={apps.onRead} />}

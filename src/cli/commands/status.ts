@@ -65,7 +65,7 @@ export function registerStatusCommand (program: Command): void {
       if (s.contacts.length === 0) out.push('  (none)')
       for (const c of s.contacts) {
         const via = c.connections.length > 0 ? ` via ${c.connections.map(x => `${x.relayed ? 'relay' : 'direct'} ${x.remoteAddr}`).join(', ')}` : ''
-        out.push(`  ${c.name.padEnd(16)} ${c.presence}${c.presence === 'unreachable' ? ' (lost the connection; its presence record says online, but it does not answer)' : ''}${via}`)
+        out.push(`  ${c.name.padEnd(16)} ${c.presence}${c.presence === 'unreachable' ? ' (lost the connection, and it does not answer a dial)' : ''}${via}`)
       }
       if (unread != null && unread.length > 0) {
         out.push('', 'unread messages (read them with `cspace chat NAME` or `cspace chat --inbox`)')
