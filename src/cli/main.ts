@@ -76,7 +76,10 @@ export function systemMessage (err: unknown): string | undefined {
 
 function exitCodeFor (err: unknown): number {
   if (err instanceof CommanderError) {
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0
+    // `cspace help` asked for it; `cspace` or `cspace contacts` alone got it (on stderr) for want of a subcommand
+    if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2
+    return 2
   }
   return err instanceof CspaceError ? err.exitCode : 1
 }

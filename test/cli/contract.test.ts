@@ -18,6 +18,21 @@ describe('cspace command line', () => {
     }
   })
 
+  test('a command group with no subcommand shows its help on stderr and exits 2; `help` asks for it and exits 0', async () => {
+    const home = tempDir()
+    for (const c of [[], ['contacts'], ['rules'], ['desktop']]) {
+      const r = await runCli(home, c)
+      assert.equal(r.code, 2, `${c.join(' ')}: ${r.code}`)
+      assert.match(r.stderr, /^Usage: cspace/, c.join(' '))
+      assert.equal(r.stdout, '', c.join(' '))
+    }
+    for (const c of [['help'], ['help', 'contacts'], ['contacts', 'help']]) {
+      const r = await runCli(home, c)
+      assert.equal(r.code, 0, `${c.join(' ')}: ${r.stderr}`)
+      assert.match(r.stdout, /^Usage: cspace/, c.join(' '))
+    }
+  })
+
   test('usage errors exit 2 with a one-line message; runtime failures exit 1', async () => {
     const p = await makeProfile('cli')
     const usage: string[][] = [
