@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { statSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { once } from 'node:events'
 import { cleanupAll, runCli } from '../helpers/cli.js'
@@ -128,6 +129,15 @@ describe('key server operations', () => {
     })
   }
 
+  test('a store in a directory that does not exist yet: the directory is made, private', async () => {
+    const db = join(tempDir(), 'var', 'lib', 'cspace', 'keys.db')
+    const server = await startKeyServer(db)
+    assert.equal((await http(server.url, 'GET', '/health')).status, 200)
+    assert.equal(await server.stop(), 0)
+    assert.ok(statSync(db).isFile())
+    assert.equal(statSync(dirname(db)).mode & 0o777, 0o700)
+  })
+
   test('a store that cannot be opened stops the server at start with one line', async () => {
     const home = tempDir()
     const bad = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', 'ftp://example.org/x'])
@@ -137,9 +147,10 @@ describe('key server operations', () => {
     assert.equal(down.code, 1)
     assert.match(down.stderr, /^cspace: cannot open the key server's store postgres:\/\/u:\*\*\*@127.0.0.1:1\/x: .*ECONNREFUSED/)
     assert.ok(!down.stderr.includes('secret'), 'the password is never printed')
-    const missing = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', join(home, 'no', 'such', 'dir', 'ks.db')])
+    writeFileSync(join(home, 'a-file'), '')
+    const missing = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', join(home, 'a-file', 'dir', 'ks.db')])
     assert.equal(missing.code, 1)
-    assert.match(missing.stderr, /^cspace: cannot open the key server's store /)
+    assert.match(missing.stderr, /^cspace: cannot open the key server's store .*ENOTDIR/)
     assert.equal(missing.stderr.trim().split('\n').length, 1)
     const profileDb = await runCli(home, ['init'])
     assert.equal(profileDb.code, 0)

@@ -19,7 +19,7 @@ const STOP_DEADLINE_MS = 20_000
 /** `cspace daemon`: runs the node in the foreground until SIGINT/SIGTERM. */
 export function registerDaemonCommand (program: Command): void {
   program.command('daemon')
-    .description('run the node in the foreground; prints its listen addresses, one per line')
+    .description('run the node in the foreground; prints the addresses it announces (its listen addresses unless --announce), one per line')
     .option('--listen <addr>', 'multiaddr to listen on (repeatable)', collect, [])
     .option('--announce <addr>', 'multiaddr to advertise instead of the listen addresses, e.g. a router\'s public address (repeatable)', collect, [])
     .option('--bootstrap <addr>', 'bootstrap peer multiaddr ending in /p2p/<id> (repeatable)', collect, [])

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import type { KeyStore } from './key-store.js'
 import { SqliteKeyStore } from './sqlite-key-store.js'
 import { PostgresKeyStore } from './postgres-key-store.js'
@@ -13,7 +14,11 @@ export async function openKeyStore (db: string): Promise<KeyStore> {
   const path = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db
   if (!postgres && (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path))) throw new UsageError(`--db ${JSON.stringify(db)}: give a file path, sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`, 'BAD_DB_URL')
   try {
-    return postgres ? await PostgresKeyStore.open(db) : new SqliteKeyStore(path === ':memory:' ? path : resolve(path))
+    if (postgres) return await PostgresKeyStore.open(db)
+    if (path === ':memory:') return new SqliteKeyStore(path)
+    // a path like /var/lib/cspace/keys.db on a new host: its directory is made (private), as the profile's is
+    mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 })
+    return new SqliteKeyStore(resolve(path))
   } catch (err) {
     const e = err as Error & { code?: string }
     throw new KeyStoreUnavailable(redactDbUrl(db), (e.code != null && !e.message.includes(e.code) ? `${e.code}: ` : '') + e.message.split('\n')[0])
