@@ -94,17 +94,18 @@ export class Daemon {
         save: (seq) => setKv(this.store, 'presence.seq', String(seq))
       }
     }, { ttlSeconds: this.config.presence.ttlSeconds, allowPrivateAddresses: this.config.network.allowPrivateAddresses })
+    this.tracker = new PresenceTracker({ node: this.node, resolver: this.resolver, isContact: (peerId) => this.contacts.findByPeerId(peerId) != null }, (c) => this.events.publish('presence:checked', { name: c.name, peerId: c.peerId }))
     this.sessions = new SessionManager({
       node: this.node,
       resolver: this.resolver,
       contacts: this.contacts,
       rules: () => this.rules.list(),
       prompts: this.prompts,
-      services: this.services
+      services: this.services,
+      lostPeers: this.tracker.lost
     })
     this.forwards = new ForwardManager({ sessions: this.sessions })
     this.exposes = new ExposeManager({ services: this.services })
-    this.tracker = new PresenceTracker({ node: this.node, resolver: this.resolver, isContact: (peerId) => this.contacts.findByPeerId(peerId) != null }, (c) => this.events.publish('presence:checked', { name: c.name, peerId: c.peerId }))
   }
 
   /** Opens the profile, takes its lock and starts everything; throws a CspaceError with the reason. */

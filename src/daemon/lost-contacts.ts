@@ -1,6 +1,7 @@
 import type { IdentifyResult, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { NetworkNode, PresenceRecord } from '../network/index.js'
+import type { LostPeers } from '../session/index.js'
 
 /** Connections closed this soon after a hang-up were closed here, not lost. */
 const HANGUP_GRACE_MS = 5000
@@ -13,7 +14,7 @@ interface Run {
   since: number
   /** The newest presence record's seq known when it began. */
   seqBefore?: number
-  /** The addresses the peer said it listens on (identify). */
+  /** The addresses the peer said it listens on (identify), with /p2p/ID. */
   addresses: Multiaddr[]
 }
 
@@ -27,7 +28,7 @@ interface Run {
  * the connection returns: so a dial's answer counts only while the contact
  * is still lost (`noteAnswer`), and a disconnect forgets the last answer.
  */
-export class LostContacts {
+export class LostContacts implements LostPeers {
   private readonly node: NetworkNode
   private readonly isContact: (peerId: string) => boolean
   private readonly newestSeq: (peerId: PeerId) => number | undefined
@@ -89,7 +90,7 @@ export class LostContacts {
     return (run.seqBefore != null && record.seq <= run.seqBefore) || record.seq < run.since
   }
 
-  /** What a lost contact said it listens on, the last we heard (empty if it never said). */
+  /** What a lost contact said it listens on, the last we heard, with /p2p/ID (empty if it never said). */
   lastAddresses (peerId: string): Multiaddr[] {
     return this.runs.get(peerId)?.addresses ?? []
   }
@@ -112,8 +113,11 @@ export class LostContacts {
   }
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const run = this.runs.get(evt.detail.peerId.toString())
-    if (run != null) run.addresses = evt.detail.listenAddrs.slice(0, MAX_ADDRESSES)
+    const id = evt.detail.peerId.toString()
+    const run = this.runs.get(id)
+    if (run == null) return
+    run.addresses = evt.detail.listenAddrs.slice(0, MAX_ADDRESSES)
+      .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${id}`))
   }
 
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {

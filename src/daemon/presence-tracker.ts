@@ -55,8 +55,8 @@ export class PresenceTracker {
   private readonly checkedAt = new Map<string, number>()
   private readonly checking = new Map<string, Promise<PresenceRecordLike | undefined>>()
   private readonly onChecked: (contact: Contact) => void
-  /** Contacts whose connection was lost; only a new connection ends a loss. */
-  private readonly lost: LostContacts
+  /** Contacts whose connection was lost; only a new connection ends a loss. Shared with the sessions' connects. */
+  readonly lost: LostContacts
 
   /** `onChecked`: a lookup that a snapshot did not wait for has finished (the daemon tells the web UI to reload). */
   constructor (components: { node: NetworkNode, resolver: PresenceResolver, isContact: (peerId: string) => boolean }, onChecked: (contact: Contact) => void = () => {}) {
@@ -161,7 +161,7 @@ export class PresenceTracker {
       target = record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`))
     } else if (!record.online && this.lost.predates(peerId, record)) {
       const known = this.lost.lastAddresses(peerId)
-      target = known.length > 0 ? known.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peerId}`)) : id
+      target = known.length > 0 ? known : id
     } else {
       return
     }

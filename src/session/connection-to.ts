@@ -1,13 +1,23 @@
 import type { Connection, PeerId } from '@libp2p/interface'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { NetworkNode, PresenceRecord, PresenceResolver } from '../network/index.js'
 import { componentLogger } from '../util/log.js'
 import { UserOffline, UserUnreachable } from './session-errors.js'
 
 const log = componentLogger('session:dial')
+/** How long a user whose sign-off is older than the connection lost has to answer where they last listened. */
+const DIAL_LOST_MS = 5000
 
 /** Whom to reach: their key, and the name to put in messages. */
 export interface DialTarget { peerId: PeerId, label: string }
+
+/** What the daemon remembers of peers whose connection was lost (`daemon/lost-contacts.ts`). */
+export interface LostPeers {
+  /** The record is older than the connection to them that was lost: it says nothing of now. */
+  predates: (peerId: string, record: PresenceRecord) => boolean
+  /** The addresses they last said they listen on, with /p2p/ID (empty if they never said). */
+  lastAddresses: (peerId: string) => Multiaddr[]
+}
 
 /**
  * An open connection to exactly this key: an existing one (a direct one
@@ -23,7 +33,7 @@ export interface DialTarget { peerId: PeerId, label: string }
  * dialled, and after a failure the DHT asked again, in case the record was
  * stale (a restart on a new port).
  */
-export async function connectionTo (node: NetworkNode, resolver: PresenceResolver, target: DialTarget, signal: AbortSignal): Promise<Connection> {
+export async function connectionTo (node: NetworkNode, resolver: PresenceResolver, target: DialTarget, signal: AbortSignal, lost?: LostPeers): Promise<Connection> {
   const open = node.getConnections(target.peerId).filter(c => c.status === 'open')
   const existing = open.find(c => c.limits == null) ?? open[0]
   if (existing != null) return existing
@@ -57,6 +67,7 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
     // alone, no record can be found: saying "offline" would blame the contact
     if (record == null && node.getConnections().length === 0) throw new UserUnreachable(target.label, 'this daemon is not connected to the network (no peers); check its bootstrap addresses (`cspace status`)')
     if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
+    if (!record.online && lost?.predates(target.peerId.toString(), record) === true) return await dialLost(node, target, lost, signal)
     if (!record.online) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
     // online behind a NAT, before a router has given them a relay address
     if (record.addresses.length === 0) throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
@@ -76,6 +87,29 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
       // a dial proves the key too, but what usually fails is the dial itself: a daemon killed without signing off
       throw new UserUnreachable(target.label, `their presence says online, but none of its addresses could be dialled (${(err as Error).message.slice(0, 200)}); they may have stopped without signing off`)
     }
+  }
+}
+
+/**
+ * A sign-off older than the connection lost to them: they came back after
+ * it, and their new record has not reached the DHT (killed before it got
+ * through, or restarted and still publishing). Where they last said they
+ * listen is the best guess, and the peer store's if they never said.
+ */
+async function dialLost (node: NetworkNode, target: DialTarget, lost: LostPeers, signal: AbortSignal): Promise<Connection> {
+  const known = lost.lastAddresses(target.peerId.toString())
+  try {
+    // bounded: with no address known, libp2p asks the DHT where the peer is, for as long as it is let
+    const conn = await node.dial(known.length > 0 ? known : target.peerId, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_LOST_MS)]) })
+    if (!conn.remotePeer.equals(target.peerId)) {
+      await conn.close()
+      throw new Error('the remote proved a different key')
+    }
+    log('connected to %s at the addresses it last gave; its record is older than the connection lost', target.label)
+    return conn
+  } catch (err) {
+    if (signal.aborted) throw new UserUnreachable(target.label, 'timed out')
+    throw new UserUnreachable(target.label, `the connection to them was lost, and they do not answer where they last listened (${(err as Error).message.slice(0, 200)}); their presence record is older than that connection`)
   }
 }
 

@@ -12,7 +12,7 @@ import { NO_ANSWER, ProtocolViolation, ServiceRefused, UserUnreachable } from '.
 import { OwnUserIdTarget } from './errors.js'
 import { closeNow, keepRelayedSessionsOpen } from './relayed-sessions.js'
 import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
-import { connectionTo } from './connection-to.js'
+import { connectionTo, type LostPeers } from './connection-to.js'
 import { holdResponseForFirstBytes } from './held-response.js'
 import { holdRequest, refuseAndClose, respond, resumeRequest } from './answer.js'
 
@@ -36,6 +36,8 @@ export interface SessionComponents {
   rules: () => readonly Rule[]
   prompts: PromptQueue
   services: ServiceRegistry
+  /** Peers whose connection was lost, as the daemon remembers them: a stale sign-off is dialled, not believed. */
+  lostPeers?: LostPeers
 }
 
 export interface SessionInit {
@@ -182,7 +184,7 @@ export class SessionManager {
     const timeout = AbortSignal.timeout(this.init.connectTimeoutMs)
     const signal = options.signal == null ? timeout : AbortSignal.any([timeout, options.signal])
     const started = performance.now()
-    const connection = await connectionTo(this.c.node, this.c.resolver, target, signal)
+    const connection = await connectionTo(this.c.node, this.c.resolver, target, signal, this.c.lostPeers)
     // at most one loop turn; before the stream, so a proposal leaves with them
     const first = await options.firstBytes
     let stream = await this.spares.take(connection)

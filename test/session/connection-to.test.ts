@@ -2,7 +2,7 @@ import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { PeerId } from '@libp2p/interface'
 import type { LookupOptions, NetworkNode, PresenceRecord, PresenceResolver } from '../../src/network/index.js'
-import { connectionTo } from '../../src/session/connection-to.js'
+import { connectionTo, type LostPeers } from '../../src/session/connection-to.js'
 import { createLoopbackNode, createLoopbackPair } from '../helpers/nodes.js'
 
 /**
@@ -61,5 +61,44 @@ describe('connectionTo: a first contact does not wait for the whole lookup', () 
     nodes.push(other)
     await alice.dial(other.getMultiaddrs()[0])
     await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(300)), /no presence record/)
+  })
+})
+
+describe('connectionTo: a sign-off older than the connection lost to the user', () => {
+  const nodes: NetworkNode[] = []
+  after(async () => { await Promise.all(nodes.map(async n => await n.stop())) })
+
+  /** A DHT whose newest record of bob is his sign-off (seq 1), and what the daemon remembers of him. */
+  function signedOff (bob: NetworkNode, stale: boolean): { resolver: PresenceResolver, lost: LostPeers } {
+    const record: PresenceRecord = { publicKey: bob.peerId.publicKey as PresenceRecord['publicKey'], peerId: bob.peerId, addresses: [], seq: 1, expires: Date.now() + 60_000, online: false }
+    const resolver = { lookup: async () => record, invalidate: () => {} } as unknown as PresenceResolver
+    const listened = bob.getMultiaddrs()
+    const lost: LostPeers = { predates: (id, r) => stale && id === bob.peerId.toString() && r === record, lastAddresses: () => listened }
+    return { resolver, lost }
+  }
+
+  test('bob came back, but his new record has not got through: he is reached where he last listened', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver, lost } = signedOff(bob, true)
+    const conn = await connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000), lost)
+    assert.ok(conn.remotePeer.equals(bob.peerId))
+  })
+
+  test('not there: unreachable, with why, not "offline" with the time of the old sign-off', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice)
+    const { resolver, lost } = signedOff(bob, true)
+    await bob.stop()
+    await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000), lost),
+      (err: Error & { code?: string }) => err.code === 'USER_UNREACHABLE' && /the connection to them was lost, and they do not answer where they last listened/.test(err.message))
+  })
+
+  test('a sign-off that is news (after the connection, or no connection lost) is believed, without a dial', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver, lost } = signedOff(bob, false)
+    await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000), lost), /bob is offline/)
+    assert.equal(alice.getConnections(bob.peerId).length, 0)
   })
 })
