@@ -67,12 +67,13 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
     // alone, no record can be found: saying "offline" would blame the contact
     if (record == null && node.getConnections().length === 0) throw new UserUnreachable(target.label, 'this daemon is not connected to the network (no peers); check its bootstrap addresses (`cspace status`)')
     if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
-    if (!record.online && lost?.predates(target.peerId.toString(), record) === true) return await dialLost(node, target, lost, signal)
-    if (!record.online) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
+    // a sign-off from before a connection to them that was lost says nothing of now
+    const stale = !record.online && lost?.predates(target.peerId.toString(), record) === true
+    if (!record.online && !stale) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
     // online behind a NAT, before a router has given them a relay address
-    if (record.addresses.length === 0) throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
+    if (!stale && record.addresses.length === 0) throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
     try {
-      const conn = await dialRecord(node, target, record, signal)
+      const conn = stale && lost != null ? await dialLost(node, target, lost, signal) : await dialRecord(node, target, record, signal)
       log('connected to %s in %d ms: presence %d ms, dial %d ms', target.label, Math.round(performance.now() - started), Math.round(looked - started), Math.round(performance.now() - looked))
       return conn
     } catch (err) {
@@ -84,6 +85,7 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
         record = await resolver.lookup(target.peerId, { signal, fresh: true })
         if (record != null && record.seq !== previousSeq) continue
       }
+      if (stale) throw new UserUnreachable(target.label, `the connection to them was lost, and they do not answer where they last listened (${(err as Error).message.slice(0, 200)}); their presence record is older than that connection`)
       // a dial proves the key too, but what usually fails is the dial itself: a daemon killed without signing off
       throw new UserUnreachable(target.label, `their presence says online, but none of its addresses could be dialled (${(err as Error).message.slice(0, 200)}); they may have stopped without signing off`)
     }
@@ -98,19 +100,14 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
  */
 async function dialLost (node: NetworkNode, target: DialTarget, lost: LostPeers, signal: AbortSignal): Promise<Connection> {
   const known = lost.lastAddresses(target.peerId.toString())
-  try {
-    // bounded: with no address known, libp2p asks the DHT where the peer is, for as long as it is let
-    const conn = await node.dial(known.length > 0 ? known : target.peerId, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_LOST_MS)]) })
-    if (!conn.remotePeer.equals(target.peerId)) {
-      await conn.close()
-      throw new Error('the remote proved a different key')
-    }
-    log('connected to %s at the addresses it last gave; its record is older than the connection lost', target.label)
-    return conn
-  } catch (err) {
-    if (signal.aborted) throw new UserUnreachable(target.label, 'timed out')
-    throw new UserUnreachable(target.label, `the connection to them was lost, and they do not answer where they last listened (${(err as Error).message.slice(0, 200)}); their presence record is older than that connection`)
+  // bounded: with no address known, libp2p asks the DHT where the peer is, for as long as it is let
+  const conn = await node.dial(known.length > 0 ? known : target.peerId, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_LOST_MS)]) })
+  if (!conn.remotePeer.equals(target.peerId)) {
+    await conn.close()
+    throw new Error('the remote proved a different key')
   }
+  log('connected to %s where it last listened; its record is older than the connection lost', target.label)
+  return conn
 }
 
 async function dialRecord (node: NetworkNode, target: DialTarget, record: PresenceRecord, signal: AbortSignal): Promise<Connection> {

@@ -1,6 +1,7 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { LookupOptions, NetworkNode, PresenceRecord, PresenceResolver } from '../../src/network/index.js'
 import { connectionTo, type LostPeers } from '../../src/session/connection-to.js'
 import { createLoopbackNode, createLoopbackPair } from '../helpers/nodes.js'
@@ -92,6 +93,22 @@ describe('connectionTo: a sign-off older than the connection lost to the user', 
     await bob.stop()
     await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000), lost),
       (err: Error & { code?: string }) => err.code === 'USER_UNREACHABLE' && /the connection to them was lost, and they do not answer where they last listened/.test(err.message))
+  })
+
+  test('not where he last listened, but the DHT asked again has his new record: he is reached there', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver: first, lost } = signedOff(bob, true)
+    const moved: PresenceRecord = { ...(await first.lookup(bob.peerId))!, seq: 2, online: true, addresses: bob.getMultiaddrs().map(a => a.toString().split('/p2p/')[0]) }
+    const lookups: LookupOptions[] = []
+    const resolver = {
+      lookup: async (_peer: PeerId, options: LookupOptions = {}) => { lookups.push(options); return options.fresh === true && lookups.length > 1 ? moved : await first.lookup(bob.peerId) },
+      invalidate: () => {}
+    } as unknown as PresenceResolver
+    const nowhere: LostPeers = { predates: lost.predates, lastAddresses: () => [multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${bob.peerId.toString()}`)] }
+    const conn = await connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000), nowhere)
+    assert.ok(conn.remotePeer.equals(bob.peerId))
+    assert.equal(lookups.length, 2, 'asked again once')
   })
 
   test('a sign-off that is news (after the connection, or no connection lost) is believed, without a dial', async () => {
