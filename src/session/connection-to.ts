@@ -31,7 +31,9 @@ export interface LostPeers {
  * record). Either is authenticated to the key by TLS. Only if neither gives
  * a connection before the lookup ends are the newest record's addresses
  * dialled, and after a failure the DHT asked again, in case the record was
- * stale (a restart on a new port).
+ * stale (a restart on a new port). A sign-off older than a connection to
+ * the user that was lost (`LostPeers`) is not believed: they are dialled
+ * where they last listened.
  */
 export async function connectionTo (node: NetworkNode, resolver: PresenceResolver, target: DialTarget, signal: AbortSignal, lost?: LostPeers): Promise<Connection> {
   const open = node.getConnections(target.peerId).filter(c => c.status === 'open')
