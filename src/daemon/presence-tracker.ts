@@ -1,8 +1,8 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Contact } from '../contacts/index.js'
 import type { NetworkNode, PresenceResolver } from '../network/index.js'
+import { dialTargetFor, DIAL_LOST_MS } from '../session/index.js'
 import { summarizeConnection, type ConnectionSummary } from './connection-info.js'
 import { LostContacts } from './lost-contacts.js'
 
@@ -28,8 +28,6 @@ export interface ContactPresence {
 const RECHECK_AFTER_MS = 5000
 /** A lookup nobody waits for may take as long as a connect's. */
 const BACKGROUND_LOOKUP_MS = 15_000
-/** How long a lost contact has to answer a dial. */
-const DIAL_LOST_MS = 5000
 
 type PresenceRecordLike = Awaited<ReturnType<PresenceResolver['lookup']>>
 
@@ -148,25 +146,16 @@ export class PresenceTracker {
   }
 
   /**
-   * For a lost contact whose record says online, or is older than the
-   * connection lost: does it answer a dial? An old offline record has no
-   * addresses: those the contact last said it listens on are dialled (or the
-   * peer store's, if it never said).
+   * For a lost contact whose record says online, or is a sign-off older than
+   * the connection lost: does it answer a dial (where `connect` would dial)?
    */
   private async dialIfLost (peerId: string, record: PresenceRecordLike | undefined): Promise<void> {
     if (!this.lost.has(peerId) || record == null) return
     const id = peerIdFromString(peerId)
-    let target: PeerId | Multiaddr[]
-    if (record.online && record.addresses.length > 0) {
-      target = record.addresses.map(a => multiaddr(`${a}/p2p/${peerId}`))
-    } else if (!record.online && this.lost.predates(peerId, record)) {
-      const known = this.lost.lastAddresses(peerId)
-      target = known.length > 0 ? known : id
-    } else {
-      return
-    }
+    const where = dialTargetFor(id, record, this.lost)
+    if (where == null) return
     // its own deadline: the lookup's may be spent already (a lookup that ran out of time answers from the cache)
-    const ok = await this.node.dial(target, { signal: AbortSignal.timeout(DIAL_LOST_MS) })
+    const ok = await this.node.dial(where, { signal: AbortSignal.timeout(DIAL_LOST_MS) })
       .then((conn) => conn.remotePeer.equals(id), () => false)
     this.lost.noteAnswer(peerId, ok)
   }

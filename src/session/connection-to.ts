@@ -5,8 +5,8 @@ import { componentLogger } from '../util/log.js'
 import { UserOffline, UserUnreachable } from './session-errors.js'
 
 const log = componentLogger('session:dial')
-/** How long a user whose sign-off is older than the connection lost has to answer where they last listened. */
-const DIAL_LOST_MS = 5000
+/** How long a user whose connection was lost has to answer a dial where the DHT has no fresher word of them. */
+export const DIAL_LOST_MS = 5000
 
 /** Whom to reach: their key, and the name to put in messages. */
 export interface DialTarget { peerId: PeerId, label: string }
@@ -44,9 +44,10 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
   let record: PresenceRecord | undefined
   try {
     const onFirstRecord = (r: PresenceRecord): void => {
-      if (!r.online || r.addresses.length === 0) return
+      const where = dialTargetFor(target.peerId, r) // an online record's addresses only
+      if (where == null) return
       log('dialling %s at its first record, %d ms in', target.label, Math.round(performance.now() - started))
-      dialRecord(node, target, r, signal).catch((err: Error) => { log('early dial of %s failed: %e', target.label, err) })
+      dialUser(node, target, where, signal).catch((err: Error) => { log('early dial of %s failed: %e', target.label, err) })
     }
     const first = await Promise.race([
       resolver.lookup(target.peerId, { signal, onFirstRecord }).then(r => ({ record: r })),
@@ -69,13 +70,15 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
     // alone, no record can be found: saying "offline" would blame the contact
     if (record == null && node.getConnections().length === 0) throw new UserUnreachable(target.label, 'this daemon is not connected to the network (no peers); check its bootstrap addresses (`cspace status`)')
     if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
-    // a sign-off from before a connection to them that was lost says nothing of now
-    const stale = !record.online && lost?.predates(target.peerId.toString(), record) === true
-    if (!record.online && !stale) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
+    const where = dialTargetFor(target.peerId, record, lost)
+    if (where == null && !record.online) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
     // online behind a NAT, before a router has given them a relay address
-    if (!stale && record.addresses.length === 0) throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
+    if (where == null) throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
+    // only a sign-off from before a connection to them that was lost gets this far
+    const stale = !record.online
     try {
-      const conn = stale && lost != null ? await dialLost(node, target, lost, signal) : await dialRecord(node, target, record, signal)
+      // where they last listened is a guess; with no address known libp2p asks the DHT where they are, for as long as it is let
+      const conn = await dialUser(node, target, where, stale ? AbortSignal.any([signal, AbortSignal.timeout(DIAL_LOST_MS)]) : signal)
       log('connected to %s in %d ms: presence %d ms, dial %d ms', target.label, Math.round(performance.now() - started), Math.round(looked - started), Math.round(performance.now() - looked))
       return conn
     } catch (err) {
@@ -95,26 +98,22 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
 }
 
 /**
- * A sign-off older than the connection lost to them: they came back after
- * it, and their new record has not reached the DHT (killed before it got
- * through, or restarted and still publishing). Where they last said they
- * listen is the best guess, and the peer store's if they never said.
+ * Where to dial a user, from their newest record: its addresses if it says
+ * online. A sign-off older than a connection to them that was lost
+ * (`LostPeers`) says nothing of now (they came back after it, and their new
+ * record has not spread): where they last said they listen, or their peer
+ * ID for the peer store if they never said. Undefined: nowhere to dial (a
+ * sign-off that is news, or online with no address yet).
  */
-async function dialLost (node: NetworkNode, target: DialTarget, lost: LostPeers, signal: AbortSignal): Promise<Connection> {
-  const known = lost.lastAddresses(target.peerId.toString())
-  // bounded: with no address known, libp2p asks the DHT where the peer is, for as long as it is let
-  const conn = await node.dial(known.length > 0 ? known : target.peerId, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_LOST_MS)]) })
-  if (!conn.remotePeer.equals(target.peerId)) {
-    await conn.close()
-    throw new Error('the remote proved a different key')
-  }
-  log('connected to %s where it last listened; its record is older than the connection lost', target.label)
-  return conn
+export function dialTargetFor (peerId: PeerId, record: PresenceRecord, lost?: LostPeers): PeerId | Multiaddr[] | undefined {
+  if (record.online) return record.addresses.length > 0 ? record.addresses.map(a => multiaddr(`${a}/p2p/${peerId.toString()}`)) : undefined
+  if (lost?.predates(peerId.toString(), record) !== true) return undefined
+  const known = lost.lastAddresses(peerId.toString())
+  return known.length > 0 ? known : peerId
 }
 
-async function dialRecord (node: NetworkNode, target: DialTarget, record: PresenceRecord, signal: AbortSignal): Promise<Connection> {
-  const addrs = record.addresses.map(a => multiaddr(`${a}/p2p/${target.peerId.toString()}`))
-  const conn = await node.dial(addrs, { signal })
+async function dialUser (node: NetworkNode, target: DialTarget, where: PeerId | Multiaddr[], signal: AbortSignal): Promise<Connection> {
+  const conn = await node.dial(where, { signal })
   // libp2p's TLS already refused any other key; checked again because
   // everything downstream trusts this identity
   if (!conn.remotePeer.equals(target.peerId)) {
