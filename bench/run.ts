@@ -26,6 +26,7 @@ import { measureKeyServer } from './suites/keyserver.js'
 import { measureChat } from './suites/chat.js'
 import { measureDesktop } from './suites/desktop.js'
 import { renderTable } from './report.js'
+import { missingToolsMessage } from './requirements.js'
 
 /** The round-trip time of the delayed link in the latency suite: a path between two cities. */
 const LINK_RTT_MS = 10
@@ -64,6 +65,11 @@ async function main (): Promise<void> {
   const only = onlyIndex >= 0 ? new Set(args[onlyIndex + 1].split(',')) : new Set(SUITES)
   for (const s of only) if (!SUITES.includes(s as Suite)) usage(`--only: unknown suite ${s}; choose from ${SUITES.join(', ')}`)
   if (dhtSizes.some(n => !Number.isInteger(n) || n < 2) || !Number.isInteger(dhtLookups) || dhtLookups < 1) usage('--dht takes node counts (2 or more) separated by commas; --dht-lookups a positive count')
+  const missing = missingToolsMessage(only)
+  if (missing != null) {
+    process.stderr.write(`bench: ${missing}\n`)
+    process.exit(1)
+  }
   const run = async <T>(suite: Suite, f: () => Promise<T>): Promise<T | undefined> => only.has(suite) ? await f() : undefined
   const started = Date.now()
   const needsDaemons = ['footprint', 'throughput', 'files', 'latency', 'chat', 'desktop'].some(s => only.has(s))
