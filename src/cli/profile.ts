@@ -1,6 +1,6 @@
 import { passphraseFromEnv } from './env.js'
 import { ensureHome, openStore, profilePaths, resolveHome, type ProfilePaths, type Store } from '../store/index.js'
-import { locateDaemon } from '../sdk/index.js'
+import { LocalApiClient, locateDaemon } from '../sdk/index.js'
 import { DaemonNotRunning } from '../daemon/errors.js'
 
 /** The profile the CLI works on: $CSPACE_HOME or ~/.cspace. */
@@ -18,6 +18,16 @@ export function withStore<T> (fn: (store: Store, paths: ProfilePaths) => T): T {
   } finally {
     store.close()
   }
+}
+
+/**
+ * After a command wrote the profile's store directly: the running daemon reads
+ * contacts from memory, so it is told to re-read them now. If it cannot be
+ * told (stopping, starting), its store watcher sees the commit within a second.
+ */
+export async function tellDaemonStoreChanged (): Promise<void> {
+  if (!daemonRunning()) return
+  await new LocalApiClient().post('/v1/profile/changed', {}).catch(() => {})
 }
 
 /** Whether the profile's daemon runs: commands that can also work on the store alone ask first. */

@@ -39,12 +39,36 @@ interface Row {
   pinned_hash: string | null
 }
 
-/** The address book: local, unique (case-insensitive) names for users' keys. */
+/** The whole book in memory, as the reads see it. */
+interface Snapshot {
+  /** Sorted by name, ignoring case. */
+  all: Contact[]
+  byKey: Map<string, Contact>
+  byPeerId: Map<string, Contact>
+}
+
+/**
+ * The address book: local, unique (case-insensitive) names for users' keys.
+ *
+ * Reads come from a copy in memory: every session looks its caller or callee
+ * up, and a SQLite read there cost ~60 µs of each side's warm connect
+ * (docs/BENCHMARKS.md). This book's own writes drop the copy. Another
+ * process's commit (a `cspace contacts` command writing the store while the
+ * daemon runs) needs `reload`: the CLI asks the daemon to after its writes,
+ * and the daemon's store watcher does within a second for any other writer.
+ * Writes check clashes against the store itself, never the copy.
+ */
 export class ContactBook {
   private readonly store: Store
+  private snapshot?: Snapshot
 
   constructor (components: { store: Store }) {
     this.store = components.store
+  }
+
+  /** Drops the copy in memory: the next read loads the store's. */
+  reload (): void {
+    this.snapshot = undefined
   }
 
   /** Adds a contact; the name and the key must both be new to the book. */
@@ -52,9 +76,9 @@ export class ContactBook {
     const n = validateContactName(name)
     const id = parseUserId(userIdText)
     const peerId = id.peerId.toString()
-    return this.store.transaction(() => {
-      if (this.row(n) != null) throw new ContactNameTaken(n)
-      const existing = this.store.prepare('SELECT name FROM contacts WHERE peer_id = ?').get(peerId) as { name: string } | undefined
+    return this.write(() => {
+      if (this.storedByName(n) != null) throw new ContactNameTaken(n)
+      const existing = this.storedByPeerId(peerId)
       if (existing != null) throw new ContactKeyExists(existing.name)
       const addedAt = Date.now()
       this.store.prepare(`INSERT INTO contacts (name, name_key, user_id, peer_id, verified, added_at, keyserver_url, keyserver_username, pinned_seq, pinned_hash)
@@ -75,13 +99,13 @@ export class ContactBook {
    * nobody compared its fingerprint.
    */
   repin (name: string, from: ContactPin, pin: ContactPin, newUserId?: string): Contact {
-    return this.store.transaction(() => {
-      const c = this.get(name)
+    return this.write(() => {
+      const c = this.stored(name)
       let userId = c.userId
       let peerId = c.peerId
       if (newUserId != null) {
         const id = parseUserId(newUserId)
-        const other = this.findByPeerId(id.peerId.toString())
+        const other = this.storedByPeerId(id.peerId.toString())
         if (other != null && other.peerId !== c.peerId) throw new ContactKeyExists(other.name)
         userId = id.text
         peerId = id.peerId.toString()
@@ -91,14 +115,13 @@ export class ContactBook {
         WHERE peer_id = ? AND keyserver_url = ? AND keyserver_username = ? AND pinned_seq = ? AND pinned_hash = ?`)
         .run(userId, peerId, newUserId != null ? 1 : 0, pin.url, pin.username, pin.seq, pin.hash, c.peerId, from.url, from.username, from.seq, from.hash)
       if (Number(changed.changes) !== 1) throw new ContactChanged(c.name)
-      return this.get(c.name)
+      return this.stored(c.name)
     })
   }
 
   /** All contacts, sorted by name, ignoring case. */
   list (): Contact[] {
-    const rows = this.store.prepare('SELECT * FROM contacts ORDER BY name_key').all() as unknown as Row[]
-    return rows.map(toContact)
+    return this.read().all.map(copyOf)
   }
 
   get (name: string): Contact {
@@ -108,19 +131,19 @@ export class ContactBook {
   }
 
   find (name: string): Contact | undefined {
-    const row = this.row(name)
-    return row != null ? toContact(row) : undefined
+    const c = this.read().byKey.get(contactNameKey(name))
+    return c != null ? copyOf(c) : undefined
   }
 
   findByPeerId (peerId: string): Contact | undefined {
-    const row = this.store.prepare('SELECT * FROM contacts WHERE peer_id = ?').get(peerId) as Row | undefined
-    return row != null ? toContact(row) : undefined
+    const c = this.read().byPeerId.get(peerId)
+    return c != null ? copyOf(c) : undefined
   }
 
   /** Removes the contact and returns what it was. */
   remove (name: string): Contact {
-    return this.store.transaction(() => {
-      const c = this.get(name)
+    return this.write(() => {
+      const c = this.stored(name)
       this.store.prepare('DELETE FROM contacts WHERE peer_id = ?').run(c.peerId)
       return c
     })
@@ -129,10 +152,10 @@ export class ContactBook {
   /** Renames a contact; a new name that differs only in case from the old one is allowed. */
   rename (oldName: string, newName: string): Contact {
     const n = validateContactName(newName)
-    return this.store.transaction(() => {
-      const c = this.get(oldName)
-      const clash = this.row(n)
-      if (clash != null && clash.peer_id !== c.peerId) throw new ContactNameTaken(n)
+    return this.write(() => {
+      const c = this.stored(oldName)
+      const clash = this.storedByName(n)
+      if (clash != null && clash.peerId !== c.peerId) throw new ContactNameTaken(n)
       this.store.prepare('UPDATE contacts SET name = ?, name_key = ? WHERE peer_id = ?').run(n, contactNameKey(n), c.peerId)
       return { ...c, name: n }
     })
@@ -140,16 +163,55 @@ export class ContactBook {
 
   /** Records whether the user has compared the fingerprint with the contact. */
   setVerified (name: string, verified: boolean): Contact {
-    return this.store.transaction(() => {
-      const c = this.get(name)
+    return this.write(() => {
+      const c = this.stored(name)
       this.store.prepare('UPDATE contacts SET verified = ? WHERE peer_id = ?').run(verified ? 1 : 0, c.peerId)
       return { ...c, verified }
     })
   }
 
-  private row (name: string): Row | undefined {
-    return this.store.prepare('SELECT * FROM contacts WHERE name_key = ?').get(contactNameKey(name)) as Row | undefined
+  private read (): Snapshot {
+    if (this.snapshot == null) {
+      const all = (this.store.prepare('SELECT * FROM contacts ORDER BY name_key').all() as unknown as Row[]).map(toContact)
+      this.snapshot = {
+        all,
+        byKey: new Map(all.map(c => [contactNameKey(c.name), c])),
+        byPeerId: new Map(all.map(c => [c.peerId, c]))
+      }
+    }
+    return this.snapshot
   }
+
+  /** A transaction that changes the book; the copy in memory goes, committed or not. */
+  private write<T> (fn: () => T): T {
+    try {
+      return this.store.transaction(fn)
+    } finally {
+      this.snapshot = undefined
+    }
+  }
+
+  /** Inside a write: the contact as stored now, not as the copy remembers it. */
+  private stored (name: string): Contact {
+    const c = this.storedByName(name)
+    if (c == null) throw new ContactNotFound(name)
+    return c
+  }
+
+  private storedByName (name: string): Contact | undefined {
+    const row = this.store.prepare('SELECT * FROM contacts WHERE name_key = ?').get(contactNameKey(name)) as Row | undefined
+    return row != null ? toContact(row) : undefined
+  }
+
+  private storedByPeerId (peerId: string): Contact | undefined {
+    const row = this.store.prepare('SELECT * FROM contacts WHERE peer_id = ?').get(peerId) as Row | undefined
+    return row != null ? toContact(row) : undefined
+  }
+}
+
+/** Callers get their own object: the copy in memory is never changed by a reader. */
+function copyOf (c: Contact): Contact {
+  return c.keyserver != null ? { ...c, keyserver: { ...c.keyserver } } : { ...c }
 }
 
 // fingerprints by user ID: decoding the key and hashing it on every read cost

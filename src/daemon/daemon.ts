@@ -179,7 +179,18 @@ export class Daemon {
     })
     this.publishing = true
     // the rules are only the daemon's to write; re-read anyway after any other writer
-    this.stopWatchingStore = watchStore(this.store, () => { this.rules.reload(); this.events.publish('profile:changed', {}) })
+    this.stopWatchingStore = watchStore(this.store, () => { this.storeChanged() })
+  }
+
+  /**
+   * Another process committed to the profile's store (`cspace contacts add`
+   * writes it directly): re-read what the daemon keeps in memory. Its store
+   * watcher calls this within a second; the CLI asks at once after its writes.
+   */
+  storeChanged (): void {
+    this.contacts.reload()
+    this.rules.reload()
+    this.events.publish('profile:changed', {})
   }
 
   get userId (): string {

@@ -176,4 +176,43 @@ describe('ContactBook', () => {
     assert.equal(book.get('ZOË').userId, id)
     store.close()
   })
+
+  test('reads come from memory: this book\'s own writes show at once, another connection\'s only after reload', async () => {
+    const path = tempDb()
+    const [bob, carol, dave, eve] = [await newId(), await newId(), await newId(), await newId()]
+    const mine = openStore(path)
+    const theirs = openStore(path) // as `cspace contacts add` while the daemon runs
+    const book = new ContactBook({ store: mine })
+    const other = new ContactBook({ store: theirs })
+    const b = book.add('bob', bob)
+    assert.equal(book.findByPeerId(b.peerId)?.name, 'bob', 'an add is read back at once')
+    other.add('carol', carol)
+    assert.deepEqual(book.list().map(c => c.name), ['bob'], 'another connection\'s commit is not seen before reload')
+    book.reload()
+    assert.deepEqual(book.list().map(c => c.name), ['bob', 'carol'])
+    const c = book.get('carol')
+    assert.equal(book.findByPeerId(c.peerId)?.name, 'carol')
+
+    // own writes drop the copy: renamed, verified, removed are read as they are now
+    book.rename('carol', 'Caroline')
+    assert.equal(book.findByPeerId(c.peerId)?.name, 'Caroline')
+    assert.equal(book.find('carol'), undefined)
+    book.setVerified('Caroline', true)
+    assert.equal(book.get('caroline').verified, true)
+    book.remove('Caroline')
+    assert.equal(book.findByPeerId(c.peerId), undefined, 'a removed contact is gone from memory at once')
+
+    // a write checks the store, not the copy: a name another connection took meanwhile is refused
+    other.add('dave', dave)
+    assert.throws(() => book.add('Dave', eve), ContactNameTaken)
+    assert.deepEqual(book.list().map(x => x.name), ['bob', 'dave'], 'the failed write re-read the store')
+
+    // callers get their own objects
+    const got = book.get('bob')
+    got.name = 'mallory'
+    got.verified = true
+    assert.deepEqual(book.get('bob'), b)
+    mine.close()
+    theirs.close()
+  })
 })

@@ -97,6 +97,21 @@ describe('the daemon and its local API', () => {
     assert.equal((await api(info.apiPort, '/v1/status?presenceWaitMs=9999', { token })).status, 400)
   })
 
+  test('a contact the CLI adds while the daemon runs is the daemon\'s at once, though the daemon reads contacts from memory', async () => {
+    const p = await makeProfile('cliadd')
+    const far = await makeProfile('faraway')
+    await startDaemon(p.home)
+    const info = JSON.parse(readFileSync(join(p.home, 'daemon.json'), 'utf8'))
+    const token = readFileSync(join(p.home, 'api-token'), 'utf8').trim()
+    assert.deepEqual((await api(info.apiPort, '/v1/contacts', { token })).body.contacts, [], 'the daemon has read its (empty) book')
+    // the CLI writes the store itself, then tells the daemon; the daemon's own look at the store comes only every second
+    assert.equal((await runCli(p.home, ['contacts', 'add', 'far', far.userId])).code, 0)
+    const list = await api(info.apiPort, '/v1/contacts', { token })
+    assert.deepEqual(list.body.contacts.map((c: { name: string }) => c.name), ['far'])
+    assert.equal((await api(info.apiPort, '/v1/profile/changed', { method: 'POST' })).status, 401, 'the token is required')
+    assert.equal((await api(info.apiPort, '/v1/profile/changed', { method: 'POST', token })).status, 204)
+  })
+
   test('a second daemon on the same profile is refused with a clear message', async () => {
     const p = await makeProfile('twice')
     const first = await startDaemon(p.home)

@@ -3,12 +3,13 @@ import { UsageError } from '../../errors.js'
 import { ContactBook } from '../../contacts/index.js'
 import { addContactFromKeyServer, verifyPinnedContact, type UseBook } from '../../keyserver/client/index.js'
 import { keyServerClient } from '../keyserver-access.js'
-import { withStore } from '../profile.js'
+import { tellDaemonStoreChanged, withStore } from '../profile.js'
 
 /** `contacts add NAME --from-keyserver USERNAME`: verified, pinned (keyserver/client/contact-pins.ts). */
 export async function addFromKeyServer (name: string, username: string, keyserver?: string): Promise<void> {
   const client = keyServerClient(keyserver)
   const { contact: c, entry } = await addContactFromKeyServer(useBook, client, name, username)
+  await tellDaemonStoreChanged()
   process.stdout.write(`added ${c.name} (${entry.username}${entry.displayName !== '' ? `, ${entry.displayName}` : ''} on ${client.url})\nfingerprint: ${c.fingerprint}\n`)
   process.stderr.write(`compare this fingerprint with ${c.name} in person or by phone: it proves the key is theirs, which no key server can\n`)
 }
@@ -36,6 +37,7 @@ export function registerContactsVerify (contacts: Command): void {
         process.stdout.write(`${c.name}: ${line.text}\n`)
         if (!line.ok) attention = true
       }
+      await tellDaemonStoreChanged() // a pin moved forward, or a key accepted
       if (attention) process.exitCode = 1
     })
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { ContactBook } from '../../contacts/index.js'
-import { cliProfile, daemonRunning, withStore } from '../profile.js'
+import { cliProfile, daemonRunning, tellDaemonStoreChanged, withStore } from '../profile.js'
 import { existsSync } from 'node:fs'
 import { looksLikeUserId, parseUserId, readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
 import { ForwardTable } from '../../store/index.js'
@@ -31,10 +31,9 @@ export function registerContactsCommand (program: Command): void {
       }
       if (id == null) throw new UsageError('give the contact\'s ID (`cspace id` on their side) or --from-keyserver USERNAME')
       refuseOwnId(id)
-      withStore((store) => {
-        const c = new ContactBook({ store }).add(name, id)
-        process.stdout.write(`added ${c.name}\nfingerprint: ${c.fingerprint}\n`)
-      })
+      const c = withStore((store) => new ContactBook({ store }).add(name, id))
+      await tellDaemonStoreChanged()
+      process.stdout.write(`added ${c.name}\nfingerprint: ${c.fingerprint}\n`)
     })
 
   registerContactsVerify(contacts)

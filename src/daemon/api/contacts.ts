@@ -5,7 +5,7 @@ import { renameContactEverywhere, stillNaming } from '../contact-rename.js'
 const nameBody = { type: 'object', required: ['name', 'userId'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 256 }, userId: { type: 'string', maxLength: 2048 } } }
 const renameBody = { type: 'object', required: ['newName'], additionalProperties: false, properties: { newName: { type: 'string', maxLength: 256 } } }
 
-/** /v1/contacts: the address book, through the same ContactBook the CLI uses. */
+/** /v1/contacts: the address book, through the same ContactBook the CLI uses; /v1/profile/changed: re-read it. */
 export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): void {
   app.get('/v1/contacts', async () => ({ contacts: daemon.contacts.list() }))
   app.post<{ Body: { name: string, userId: string } }>('/v1/contacts', { schema: { body: nameBody } }, async (req, reply) => {
@@ -18,6 +18,11 @@ export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): vo
     const contact = daemon.contacts.remove(req.params.name)
     daemon.events.publish('contact:removed', contact)
     return { ...contact, stillNamedBy: stillNaming({ rules: daemon.rules, forwards: daemon.forwardTable }, contact.name) }
+  })
+  // another process wrote the store (the CLI adds contacts directly): re-read it now, not at the watcher's next look
+  app.post('/v1/profile/changed', async (_req, reply) => {
+    daemon.storeChanged()
+    return await reply.code(204).send()
   })
   // the contact's rules and forwards follow: `moved` says how many
   app.post<{ Params: { name: string }, Body: { newName: string } }>('/v1/contacts/:name/rename', { schema: { body: renameBody } }, async (req) => {
