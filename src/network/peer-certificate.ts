@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromCID } from '@libp2p/peer-id'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import { InvalidPeerCertificate } from './errors.js'
 
@@ -41,7 +41,9 @@ export async function verifyPeerCertificate (raw: Uint8Array, now: number = Date
   const valid = await Promise.resolve().then(async () => await key.verify(signed, signature)).catch(() => false)
   if (!valid) throw new InvalidPeerCertificate("the extension's signature does not match the certificate's key")
   try {
-    return peerIdFromCID(key.toCID())
+    // from the key, not its CID: an RSA peer ID made from a CID carries no key,
+    // and the callee needs the key to say who a stranger is (their user ID)
+    return peerIdFromPublicKey(key)
   } catch (err) {
     throw new InvalidPeerCertificate(`the extension's ${key.type} key names no peer (${(err as Error).message})`)
   }

@@ -27,6 +27,8 @@ const ASKING_WAIT_MS = PROMPT_TIMEOUT_MS + 30_000
 
 /** Bounds the parsed peer ids kept (one per contact connected to); past it they are parsed afresh. */
 const MAX_PARSED_PEER_IDS = 1024
+/** Why a stranger is told to try again: their key has not reached the peer store yet (callerInfo). */
+const UNKNOWN_KEY = 'it does not know your key yet'
 
 export interface SessionComponents {
   node: NetworkNode
@@ -242,8 +244,9 @@ export class SessionManager {
     holdRequest(stream)
     // who the caller is now, not when the stream opened: a spare waits up to
     // SPARE_IDLE_TIMEOUT_MS, and the contact may be removed or renamed meanwhile
-    let caller = this.callerInfo(connection)
     const refuse = (status: ConnectStatus, message = ''): void => { refuseAndClose(stream, status, message) }
+    let caller = await this.callerInfo(connection)
+    if (caller == null) { refuse(ConnectStatus.Busy, UNKNOWN_KEY); return }
     let handler = this.c.services.get(service)
     const decision = decide(this.c.rules(), { contactName: caller.contactName }, service)
     log('%s asks for %s: %s', caller.contactName ?? caller.peerId, service, decision.action)
@@ -267,7 +270,8 @@ export class SessionManager {
       // does, is not), and so is one a rule added meanwhile denies; a service
       // removed or re-pointed meanwhile is taken as it is now
       const asked = caller
-      caller = this.callerInfo(connection)
+      caller = await this.callerInfo(connection)
+      if (caller == null) { refuse(ConnectStatus.Busy, UNKNOWN_KEY); return }
       const lostStanding = asked.contactName != null && caller.contactName !== asked.contactName
       if (lostStanding || decide(this.c.rules(), { contactName: caller.contactName }, service).action === 'deny') { refuse(ConnectStatus.NotAllowed); return }
       handler = this.c.services.get(service)
@@ -315,17 +319,19 @@ export class SessionManager {
     }
   }
 
-  private callerInfo (connection: Connection): CallerInfo {
+  /**
+   * Who is calling, or undefined for a stranger whose key is not known: the
+   * user is shown and stores a stranger by user ID, which is their key. TLS
+   * over TCP gives it (network/peer-certificate.ts); over a relay, libp2p's
+   * TLS gives an RSA caller a peer ID without it, and only identify, once it
+   * has run, has put the key in the peer store.
+   */
+  private async callerInfo (connection: Connection): Promise<CallerInfo | undefined> {
     const peerId = connection.remotePeer
-    const publicKey = peerId.publicKey
     const contact = this.c.contacts.findByPeerId(peerId.toString())
-    // RSA peer ids do not carry the key; TLS put it in the peer store
-    const userId = contact?.userId ?? (publicKey != null ? userIdFromPublicKey(publicKey).text : '')
-    return {
-      peerId: peerId.toString(),
-      userId,
-      fingerprint: contact?.fingerprint ?? (publicKey != null ? fingerprint(publicKey) : ''),
-      contactName: contact?.name
-    }
+    if (contact != null) return { peerId: peerId.toString(), userId: contact.userId, fingerprint: contact.fingerprint, contactName: contact.name }
+    const publicKey = peerId.publicKey ?? await this.c.node.peerStore.get(peerId).then(p => p.id.publicKey, () => undefined)
+    if (publicKey == null) return undefined
+    return { peerId: peerId.toString(), userId: userIdFromPublicKey(publicKey).text, fingerprint: fingerprint(publicKey), contactName: undefined }
   }
 }

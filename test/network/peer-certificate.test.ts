@@ -24,6 +24,8 @@ describe('verifyPeerCertificate (libp2p TLS certificates, checked by OpenSSL)', 
       const peer = await verifyPeerCertificate(raw)
       assert.ok(peer.equals(peerIdFromPrivateKey(key)), type)
       assert.ok(peer.equals(await libp2pVerify(raw, undefined)), type)
+      // with the key: an RSA peer ID does not hold it, and the callee shows a stranger by it (their user ID)
+      assert.ok(peer.publicKey?.equals(key.publicKey), `${type}: the peer ID carries the certificate's key`)
     }
   })
 

@@ -86,6 +86,26 @@ describe('permissions and prompts', () => {
     assert.equal(r.stdout, 'hi bob, it is carol')
   })
 
+  test('an RSA stranger is shown by user ID and fingerprint, and `requests allow --add-contact` adds them', async () => {
+    // an RSA peer ID does not carry its key, as an Ed25519 one does: bob must get it from the TLS certificate
+    const dave = await makeProfile('dave', { keyType: 'rsa' })
+    await runCli(dave.home, ['contacts', 'add', 'bob', bob.userId])
+    await startDaemon(dave.home, ['--bootstrap', router.addresses[0]])
+    await waitOnline(dave.home, 'bob')
+    const pending = runCli(dave.home, ['connect', 'bob', 'chat'], { input: 'hi bob, it is dave' })
+    const req = await waitFor('dave\'s request on bob', async () => (await pendingRequests(bob.home)).find(r => r.service === 'chat'))
+    assert.equal(req.caller.userId, dave.userId)
+    assert.equal(req.caller.fingerprint, dave.fingerprint)
+    const allow = await runCli(bob.home, ['requests', 'allow', req.id, '--add-contact', 'dave'])
+    assert.equal(allow.code, 0, allow.stderr)
+    const r = await pending
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'hi bob, it is dave')
+    const contacts = JSON.parse((await runCli(bob.home, ['contacts', 'list', '--json'])).stdout) as Array<{ name: string, userId: string }>
+    assert.equal(contacts.find(c => c.name === 'dave')?.userId, dave.userId)
+    assert.equal((await runCli(bob.home, ['contacts', 'remove', 'dave'])).code, 0)
+  })
+
   test('desktop prompts even for contacts; a denial reaches the caller as a clear error', async () => {
     const pending = runCli(alice.home, ['connect', 'bob', 'desktop'], { input: 'x' })
     const req = await waitFor('a desktop request', async () => (await pendingRequests(bob.home))[0])
