@@ -8,6 +8,7 @@ import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readReq
 import { decide, validateServiceName, type Rule } from './permissions.js'
 import { PROMPT_TIMEOUT_MS, type PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
+import { STRANGER_WAITING_STREAMS, WaitingStreams } from './waiting-streams.js'
 import { NO_ANSWER, ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
 import { OwnUserIdTarget } from './errors.js'
 import { closeNow, keepRelayedSessionsOpen } from './relayed-sessions.js'
@@ -72,6 +73,7 @@ export class SessionManager {
   private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => { this.spares.forget(evt.detail.id) }
   /** Contacts' parsed peer ids: parsing one (base58, key decoding) was a tenth of a warm connect's work in the caller's daemon. */
   private readonly peerIds = new Map<string, PeerId>()
+  private readonly strangersWaiting = new WaitingStreams(STRANGER_WAITING_STREAMS)
 
   constructor (components: SessionComponents, init: SessionInit = {}) {
     this.c = components
@@ -232,6 +234,14 @@ export class SessionManager {
     let service: string
     let stream: Stream
     let earlyBytes: boolean
+    // contacts are bounded by the stream cap alone; strangers by this too
+    const counted = this.c.contacts.findByPeerId(connection.remotePeer.toString()) == null
+    if (counted && !this.strangersWaiting.enter(connection.id)) {
+      log('%p: %d streams already wait for a request; refused another', connection.remotePeer, STRANGER_WAITING_STREAMS)
+      if (respond(raw, ConnectStatus.Busy, 'too many streams wait for a request')) await raw.close().catch(() => {})
+      raw.abort(new Error('too many waiting streams'))
+      return
+    }
     try {
       ({ service, stream, earlyBytes } = await readRequest(raw, AbortSignal.timeout(this.init.requestTimeoutMs)))
     } catch (err) {
@@ -240,6 +250,8 @@ export class SessionManager {
       if (respond(raw, status, (err as Error).message)) await raw.close().catch(() => {})
       raw.abort(err as Error)
       return
+    } finally {
+      if (counted) this.strangersWaiting.leave(connection.id)
     }
     holdRequest(stream)
     // who the caller is now, not when the stream opened: a spare waits up to
