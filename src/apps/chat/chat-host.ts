@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream'
 import { connect, listen, type Caller, type Listener } from '../../sdk/index.js'
-import { ContactDirectory, DaemonEventFollower, serveControl, readJsonLines, type AppHost, type ControlServer } from '../host/index.js'
+import { ContactDirectory, DaemonEventFollower, serveControl, readJsonLines, replyWriter, type AppHost, type ControlServer } from '../host/index.js'
 import { ChatStore, type ChatMessage } from './chat-store.js'
 import { ChatWireError, encodeChatFrame, MAX_FRAME_BYTES, parseChatFrame, type ChatFrame } from './chat-wire.js'
 import { Courier } from './courier.js'
@@ -9,6 +9,8 @@ import { chatControlHandlers } from './chat-control.js'
 export const CHAT_SERVICE = 'chat'
 /** Undelivered messages are given up (marked failed) after this long. */
 const GIVE_UP_MS = 7 * 24 * 3600_000
+/** Replies (acks, errors) a peer may leave unread before it is cut off. */
+const MAX_UNREAD_REPLY_BYTES = 1 << 20
 
 /** What front ends are told: a message, with the other user's current contact name. */
 export interface ChatEvent { message: ChatMessage, name?: string }
@@ -134,7 +136,8 @@ export class ChatHost implements AppHost {
     socket.on('error', () => {})
     socket.on('end', () => socket.end())
     socket.on('close', () => this.incoming.delete(socket))
-    const reply = (frame: ChatFrame): void => { if (!socket.destroyed) socket.write(encodeChatFrame(frame)) }
+    const write = replyWriter(socket, MAX_UNREAD_REPLY_BYTES)
+    const reply = (frame: ChatFrame): void => { write(encodeChatFrame(frame)) }
     readJsonLines(socket, MAX_FRAME_BYTES, (raw) => {
       let frame: ChatFrame
       try {

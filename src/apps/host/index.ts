@@ -2,5 +2,6 @@
 export { type AppHost, type AppHostStarter } from './app-host.js'
 export { serveControl, ControlClient, controlSocketPath, AppHostNotRunning, ControlRequestFailed, CONTROL_MAX_LINE, type ControlServer, type ControlHandler, type ControlPeer } from './control-channel.js'
 export { JsonLineReader, LineError, readJsonLines, jsonLine } from './json-lines.js'
+export { replyWriter } from './reply-writer.js'
 export { ContactDirectory, UnknownContact, type ContactEntry } from './contact-directory.js'
 export { DaemonEventFollower, type DaemonEventLine } from './daemon-events.js'

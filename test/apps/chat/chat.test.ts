@@ -6,7 +6,7 @@ import { ControlClient } from '../../../src/apps/host/index.js'
 import { MAX_FRAME_BYTES, MAX_TEXT_BYTES, newMessageId, type ChatMessage, type Inbox, type TypingEvent } from '../../../src/apps/chat/index.js'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdirSync, openSync, writeSync, closeSync, unlinkSync } from 'node:fs'
+import { mkdirSync, openSync, writeSync, closeSync, unlinkSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupAll, makeProfile, runCli, spawnCspace, spawnCspaceOnTerminal, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { waitFor } from '../../helpers/wait.js'
@@ -35,6 +35,18 @@ async function rawPeer (home: string, user: string): Promise<{ write: (b: string
   socket.on('end', () => { closed = true; socket.end() })
   socket.on('error', () => {})
   return { write: (b) => socket.write(b), replies, closed: () => closed, end: () => socket.end() }
+}
+
+function rssMiB (pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+}
+
+/** CPU ms a process used over the next `ms` (utime + stime from /proc, in 10 ms ticks). */
+async function cpuMsOver (pid: number, ms: number): Promise<number> {
+  const ticks = (): number => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]) }
+  const t0 = ticks()
+  await new Promise(resolve => setTimeout(resolve, ms))
+  return (ticks() - t0) * 10
 }
 
 function msgFrame (text: string, id = newMessageId()): string {
@@ -190,6 +202,33 @@ describe('chat: messages between two daemons', () => {
     assert.equal(after.length, before + 1, 'only the good message was stored')
     assert.equal(after.at(-1)?.text, 'still listening?')
     const ok = await runCli(alice.home, ['chat', 'bob', '--send', 'after the noise', '--wait', '20'])
+    assert.equal(ok.stdout, 'delivered to bob\n', ok.stderr)
+  })
+
+  test('a peer that sends and never reads the replies is held back, not buffered for', async () => {
+    // each `{}` line (3 bytes) earns a ~130-byte error reply: unread, they used
+    // to pile up in bob's daemon (hundreds of MB) while it went on reading
+    const socket = await connect('bob', 'chat', { home: alice.home })
+    socket.on('error', () => {})
+    const rssBefore = rssMiB(bobD.proc.pid!)
+    const chunk = Buffer.from('{}\n'.repeat(20_000))
+    let written = 0
+    let progressAt = Date.now()
+    const more = (): void => {
+      while (!socket.destroyed && socket.write(chunk)) written += chunk.length
+      written += chunk.length
+      progressAt = Date.now()
+    }
+    socket.on('drain', more)
+    more()
+    // never read: bob must stop reading too, and the writes stall once the buffers between are full
+    await waitFor('the writes to stall', () => socket.writableLength > 0 && Date.now() - progressAt > 3000, 90_000, 200)
+    // once bob's daemon has done all it will with what it took, it holds little more than before
+    await waitFor('bob\'s daemon to go idle', () => cpuMsOver(bobD.proc.pid!, 1000).then(ms => ms < 50), 120_000, 0)
+    const grown = rssMiB(bobD.proc.pid!) - rssBefore
+    assert.ok(grown < 64, `bob's daemon grew by ${grown} MiB answering ${written} bytes of bad lines`)
+    socket.destroy()
+    const ok = await runCli(alice.home, ['chat', 'bob', '--send', 'after the flood', '--wait', '20'])
     assert.equal(ok.stdout, 'delivered to bob\n', ok.stderr)
   })
 
