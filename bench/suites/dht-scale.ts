@@ -10,8 +10,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, type QueryEvent } from '@libp2p/kad-dht'
-import { MemoryDatastore } from 'datastore-core'
-import { cspaceDhtInit, encodePresence, presenceKey, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
+import { cspaceDhtInit, DhtDatastore, encodePresence, presenceKey, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
 import { summarize, type Summary } from '../stats.js'
 
 export interface DhtScaleRun {
@@ -136,7 +135,7 @@ async function simulate (opts: DhtScaleOptions): Promise<DhtScaleResult> {
  * the periodic self-query.
  */
 async function createSimNode (privateKey: PrivateKey, address: string): Promise<NetworkNode> {
-  const datastore = new MemoryDatastore()
+  const datastore = new DhtDatastore()
   return await createLibp2p({
     privateKey,
     datastore,

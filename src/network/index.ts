@@ -1,5 +1,6 @@
 /** network — the libp2p node (TCP, TLS 1.3, yamux, Kademlia on a private protocol) and presence in the DHT. */
-export { createNetworkNode, relayedBytes, cspaceDhtInit, DHT_PROTOCOL, type NetworkNode, type NetworkInit } from './node.js'
+export { createNetworkNode, relayedBytes, cspaceDhtInit, DHT_PROTOCOL, type NetworkNode, type NetworkInit, type NetworkComponents } from './node.js'
+export { DhtDatastore, DEFAULT_DHT_STORE_LIMITS, type DhtStoreLimits } from './dht-datastore.js'
 export { encodePresence, decodePresence, presenceKey, MAX_PRESENCE_BYTES, type PresenceRecord } from './presence-record.js'
 export { presenceValidator, presenceSelector, MAX_PRESENCE_TTL_MS } from './presence-validator.js'
 export { PresencePublisher, type PublishResult } from './presence-publisher.js'

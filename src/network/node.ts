@@ -8,7 +8,6 @@ import { ping, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
-import { MemoryDatastore } from 'datastore-core'
 import type { Datastore } from 'interface-datastore'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
@@ -17,6 +16,7 @@ import { PRESENCE_NAMESPACE } from './presence-record.js'
 import { InvalidAddress } from './errors.js'
 import { punchableTcp } from './punchable-tcp.js'
 import { secureTcp } from './secure-tcp.js'
+import { DhtDatastore } from './dht-datastore.js'
 import { TlsIdentity } from './native-tls.js'
 import { reachability, type ReachabilityService } from './reachability.js'
 import { withPunchAddress } from './punch-address.js'
@@ -77,6 +77,8 @@ export type NetworkNode = Libp2p<NetworkServices>
 
 export interface NetworkComponents {
   privateKey: PrivateKey
+  /** Default: a DhtDatastore with the default limits. */
+  datastore?: DhtDatastore
 }
 
 /**
@@ -121,7 +123,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     if (component(a, 'p2p') == null) throw new InvalidAddress(a, 'a bootstrap address must end in /p2p/<peer id>; copy it from the line `cspace daemon` prints')
   }
   sendWindowUpdatesAtHalfWindow()
-  const datastore = new MemoryDatastore()
+  const datastore = components.datastore ?? new DhtDatastore()
   const dhtServer = init.router || init.allowPrivateAddresses
   const relayLimits = init.relayLimits ?? DEFAULT_RELAY_LIMITS
   const gate = new RelayReservationGate(relayLimits.maxReservationsPerIp, relayLimits.maxCircuitsPerPeer)
