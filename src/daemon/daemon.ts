@@ -1,6 +1,6 @@
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fingerprint, readKeyFile, userIdFromPublicKey } from '../identity/index.js'
-import { ensureHome, ExposeTable, ForwardTable, getKv, loadConfig, openStore, profilePaths, setKv, type Config, type ProfilePaths, type Store } from '../store/index.js'
+import { ensureHome, homeMadePrivateNote, ExposeTable, ForwardTable, getKv, loadConfig, openStore, profilePaths, setKv, type Config, type ProfilePaths, type Store } from '../store/index.js'
 import { ContactBook } from '../contacts/index.js'
 import { createNetworkNode, DEFAULT_RELAY_LIMITS, isRelayed, keepJoined, PresencePublisher, PresenceResolver, type BootstrapKeeper, type NetworkNode } from '../network/index.js'
 import { PromptQueue, RuleBook, ServiceRegistry, SessionManager } from '../session/index.js'
@@ -111,7 +111,7 @@ export class Daemon {
   /** Opens the profile, takes its lock and starts everything; throws a CspaceError with the reason. */
   static async start (options: DaemonOptions): Promise<Daemon> {
     const paths = profilePaths(options.home)
-    ensureHome(paths.home)
+    if (ensureHome(paths.home)) options.onWarning?.(homeMadePrivateNote(paths.home))
     const lock = ProfileLock.acquire(paths.lock, paths.home)
     let store: Store | undefined
     try {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -45,7 +45,25 @@ export function appPaths (home: string, app: string): { dir: string, controlSock
   return { dir, controlSocket: join(dir, 'control.sock'), uploads: join(dir, 'uploads') }
 }
 
-/** Creates the profile directory, readable by its owner only. */
-export function ensureHome (home: string): void {
-  if (!existsSync(home)) mkdirSync(home, { recursive: true, mode: 0o700 })
+/**
+ * Creates the profile directory, for its owner only. One that exists and
+ * lets others in (made by hand with the umask's 0755) is made so too: its
+ * files are private, but their names and sizes are not. Answers whether it
+ * changed an existing directory, for the caller to say so.
+ */
+export function ensureHome (home: string): boolean {
+  if (!existsSync(home)) {
+    mkdirSync(home, { recursive: true, mode: 0o700 })
+    return false
+  }
+  const st = statSync(home)
+  // another user's directory (root running a user's profile) is theirs to set
+  if ((st.mode & 0o077) === 0 || st.uid !== process.getuid?.()) return false
+  chmodSync(home, st.mode & 0o700)
+  return true
+}
+
+/** What `ensureHome` changed, as a user is told it. */
+export function homeMadePrivateNote (home: string): string {
+  return `the profile directory ${home} was open to other users; it is now for you only (0700)`
 }

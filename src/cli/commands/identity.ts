@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { createKeyFile, fingerprint, IdentityExists, readPublicKey, userIdFromPublicKey, type KeyType } from '../../identity/index.js'
-import { defaultConfig, ensureHome, loadConfig, saveConfig } from '../../store/index.js'
+import { defaultConfig, ensureHome, homeMadePrivateNote, loadConfig, saveConfig } from '../../store/index.js'
 import { existsSync } from 'node:fs'
 import { cliProfile, passphraseFromEnv, withStore } from '../profile.js'
 
@@ -11,7 +11,7 @@ export function registerIdentityCommands (program: Command): void {
     .addOption(new Option('--key-type <type>', 'key type').choices(['ed25519', 'rsa']).default('ed25519'))
     .action(async (opts: { keyType: KeyType }) => {
       const paths = cliProfile()
-      ensureHome(paths.home)
+      if (ensureHome(paths.home)) process.stderr.write(`cspace: ${homeMadePrivateNote(paths.home)}\n`)
       if (existsSync(paths.keyFile)) throw new IdentityExists(paths.keyFile)
       // the identity last: a failure before it (a full disk) leaves nothing that refuses a second `init`
       withStore(() => {}) // creates the database
