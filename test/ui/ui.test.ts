@@ -1,6 +1,9 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { tempDir } from '../helpers/files.js'
 import type { Browser, Page, WebSocketRoute } from 'playwright-core'
 import { cleanupAll, makeProfile, runCli, startDaemon, type Profile, type RunningDaemon } from '../helpers/cli.js'
 import { BROWSER_SKIP, launchBrowser, SCREENSHOTS } from '../helpers/browser.js'
@@ -55,6 +58,32 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     // the same link does not work twice
     const again = await (await browser.newPage()).goto(link)
     assert.equal(again?.status(), 401)
+  })
+
+  test('`cspace ui` hands the browser a private page that goes on to the link: the link is never in the process list', async () => {
+    // a stand-in for xdg-open that notes what it was asked to open
+    const bin = tempDir()
+    writeFileSync(join(bin, 'xdg-open'), '#!/bin/sh\nprintf "%s" "$1" > "$(dirname "$0")/opened"\n', { mode: 0o755 })
+    const r = await runCli(alice.home, ['ui'], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, DISPLAY: ':99' } })
+    assert.equal(r.code, 0, r.stderr)
+    const token = new URL(r.stdout.trim()).searchParams.get('token') ?? ''
+    assert.ok(token.length >= 40)
+    const opened = await waitFor('the opener to run', () => existsSync(join(bin, 'opened')) ? readFileSync(join(bin, 'opened'), 'utf8') : undefined)
+    assert.match(opened, /^file:\/\//)
+    assert.ok(!opened.includes(token), 'the opener\'s arguments do not carry the token')
+    const file = fileURLToPath(opened)
+    assert.equal(statSync(file).mode & 0o777, 0o600)
+    assert.ok(readFileSync(file, 'utf8').includes(token))
+    // and the page logs a browser in
+    const context = await browser.newContext()
+    try {
+      const fresh = await context.newPage()
+      await fresh.goto(opened)
+      await fresh.getByRole('heading', { name: 'Contacts' }).waitFor()
+      assert.equal(new URL(fresh.url()).pathname, '/ui/')
+    } finally {
+      await context.close()
+    }
   })
 
   test('adding a contact by pasting their ID: the contact shows up, online, without a reload', async () => {
