@@ -9,6 +9,7 @@ import { decide, validateServiceName, type Rule } from './permissions.js'
 import { PROMPT_TIMEOUT_MS, type PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
 import { STRANGER_WAITING_STREAMS, WaitingStreams } from './waiting-streams.js'
+import { OpenSessions } from './open-sessions.js'
 import { NO_ANSWER, ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
 import { OwnUserIdTarget } from './errors.js'
 import { closeNow, keepRelayedSessionsOpen } from './relayed-sessions.js'
@@ -74,6 +75,7 @@ export class SessionManager {
   /** Contacts' parsed peer ids: parsing one (base58, key decoding) was a tenth of a warm connect's work in the caller's daemon. */
   private readonly peerIds = new Map<string, PeerId>()
   private readonly strangersWaiting = new WaitingStreams(STRANGER_WAITING_STREAMS)
+  private readonly open = new OpenSessions()
 
   constructor (components: SessionComponents, init: SessionInit = {}) {
     this.c = components
@@ -146,6 +148,14 @@ export class SessionManager {
     await Promise.all(open.map(async (conn) => { await closeNow(conn).catch((err: Error) => { conn.abort(err) }) }))
     await this.c.node.hangUp(target.peerId)
     return open.length
+  }
+
+  /**
+   * Ends the sessions `peerId` has open to our services (a contact removed:
+   * what they opened as one does not outlive it); answers how many.
+   */
+  endSessionsFrom (peerId: string): number {
+    return this.open.endAll(peerId, 'the caller is no longer a contact')
   }
 
   /**
@@ -308,6 +318,7 @@ export class SessionManager {
           answered = true
           clearTimeout(timer)
           resumeRequest(stream)
+          this.open.add(caller.peerId, stream)
           if (earlyBytes) holdResponseForFirstBytes(stream, encodeResponse(ConnectStatus.Ok))
           else stream.send(encodeResponse(ConnectStatus.Ok))
           return stream

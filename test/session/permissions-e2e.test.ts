@@ -258,4 +258,20 @@ describe('permissions and prompts', () => {
     assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
     assert.equal((await runCli(bob.home, ['rules', 'remove', rule.stdout.split('\t')[0]])).code, 0)
   })
+
+  test('removing a contact ends the sessions they have open: what they opened as a contact does not outlive it', async () => {
+    const session = spawnCspace(['connect', 'bob', 'files'], { home: alice.home, stdin: 'pipe' })
+    let out = ''
+    session.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+    const exited = new Promise<number | null>((resolve) => session.once('exit', resolve))
+    session.stdin?.write('one\n')
+    await waitFor('the echo of the first line', () => out === 'one\n')
+    assert.equal((await runCli(bob.home, ['contacts', 'remove', 'alice'])).code, 0)
+    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000))])
+    assert.notEqual(code, 'running', 'alice\'s session was ended')
+    assert.equal(out, 'one\n')
+    assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
+    const again = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'back' })
+    assert.equal(again.stdout, 'back', 'a contact again, she may open a new one')
+  })
 })

@@ -16,6 +16,7 @@ export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): vo
   // `stillNamedBy`: rules and saved forwards that keep the name, for whoever is given it next
   app.delete<{ Params: { name: string } }>('/v1/contacts/:name', async (req) => {
     const contact = daemon.contacts.remove(req.params.name)
+    daemon.sessions.endSessionsFrom(contact.peerId)
     daemon.events.publish('contact:removed', contact)
     return { ...contact, stillNamedBy: stillNaming({ rules: daemon.rules, forwards: daemon.forwardTable }, contact.name) }
   })
