@@ -35,6 +35,9 @@ export interface TransferStats {
  * changed), and its sender's new connection replaces it.
  */
 const BUSY_MS = 5000
+/** Offers waiting for the user's answer, from one sender and from all (refuseIfTooManyWaiting). */
+export const MAX_WAITING_OFFERS_PER_SENDER = 8
+export const MAX_WAITING_OFFERS = 64
 
 interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Promise<void>, stats: TransferStats, cancelled: boolean, fail: (code: string, message: string) => void, lastChunkAt: number }
 
@@ -233,6 +236,7 @@ export class Receiver {
     const name = caller.contactName ?? null
     const auto = name != null && this.store.settings().acceptFrom.some(n => n.toLowerCase() === name.toLowerCase())
     const row = this.store.get(id)
+    if (row == null && !auto) this.refuseIfTooManyWaiting(caller)
     if (row == null) {
       this.store.insert({ id, senderUserId: caller.userId, senderName: name, manifest, totalBytes: totalBytes(manifest), fileCount: manifest.files.length, state: auto ? 'accepted' : 'pending', partialDir: null })
     } else if (row.state === 'failed' && row.partialDir == null) {
@@ -246,6 +250,16 @@ export class Receiver {
     const out = this.store.get(id)!
     this.emit('transfer', out)
     return out
+  }
+
+  /**
+   * Every offer is kept (its manifest may be 8 MiB) until the user answers:
+   * a sender may not pile up more than a few, nor all senders together many.
+   */
+  private refuseIfTooManyWaiting (caller: Caller): void {
+    const waiting = this.store.pendingCount(caller.userId)
+    if (waiting.fromSender >= MAX_WAITING_OFFERS_PER_SENDER) throw new WireError('TOO_MANY_OFFERS', `${waiting.fromSender} of your offers already wait for an answer; send again once they are answered`)
+    if (waiting.all >= MAX_WAITING_OFFERS) throw new WireError('TOO_MANY_OFFERS', `${waiting.all} offers already wait for an answer; send again later`)
   }
 
   private checkSpace (row: TransferRow, manifest: Manifest, have: number): void {

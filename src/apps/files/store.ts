@@ -69,6 +69,12 @@ export class FilesStore {
     return (this.store.prepare('SELECT * FROM transfers ORDER BY created_at, id').all() as Array<Record<string, unknown>>).map(toRow)
   }
 
+  /** Offers waiting for the user's answer: all, and from this sender. */
+  pendingCount (senderUserId: string): { all: number, fromSender: number } {
+    const r = this.store.prepare("SELECT COUNT(*) AS a, COALESCE(SUM(sender_user_id = ?), 0) AS s FROM transfers WHERE state = 'pending'").get(senderUserId) as { a: number, s: number }
+    return { all: Number(r.a), fromSender: Number(r.s) }
+  }
+
   insert (row: Omit<TransferRow, 'createdAt' | 'updatedAt' | 'saved' | 'error'>): void {
     const now = Date.now()
     this.store.prepare(`INSERT INTO transfers (id, sender_user_id, sender_name, manifest, total_bytes, file_count, state, partial_dir, saved, created_at, updated_at)

@@ -11,7 +11,8 @@ import { DEFAULT_CHUNK, FrameType, encodeControl, encodeDataHeader, encodeFrame,
 import { cleanupAll, runCli, spawnCspace, startDaemon, startTwoUsers, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { sha256File, tempDir, writeRandomFile } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
-import { framesFor, rawSession } from './helpers.js'
+import { framesFor, rawSession, type Reply } from './helpers.js'
+import { MAX_WAITING_OFFERS_PER_SENDER } from '../../../src/apps/files/receiver.js'
 
 const MiB = 1024 * 1024
 
@@ -250,6 +251,38 @@ describe('files: send and receive across daemons', () => {
     const sum = writeRandomFile(join(src, 'after-bad.bin'), 1000)
     assert.equal((await runCli(alice.home, ['send', 'bob', join(src, 'after-bad.bin')])).code, 0)
     assert.equal(await sha256File(join(downloads, 'after-bad.bin')), sum)
+  })
+
+  test(`a sender may leave at most ${MAX_WAITING_OFFERS_PER_SENDER} offers waiting for bob's answer; more are refused and not stored`, async () => {
+    await autoAccept(false)
+    /** Offers files and leaves at the receiver's first answer: the offer stays, waiting for bob. */
+    const offerAndLeave = async (name: string): Promise<Reply> => {
+      const socket = await connect('bob', 'files', { home: alice.home })
+      socket.on('error', () => {})
+      socket.write(framesFor([{ path: name, data: Buffer.from(name) }])[0])
+      try {
+        for await (const frame of readFrames(socket, { chunkSize: () => 0 })) return { type: frame.type, body: JSON.parse(frame.payload.toString('utf8')) as Record<string, unknown> }
+        throw new Error('closed without an answer')
+      } finally {
+        socket.destroy()
+      }
+    }
+    const waiting = async (): Promise<TransferView[]> => (await transfers()).filter(t => t.state === 'pending')
+    const already = (await waiting()).length
+    for (let i = already; i < MAX_WAITING_OFFERS_PER_SENDER; i++) {
+      const r = await offerAndLeave(`waiting-${i}.txt`)
+      assert.deepEqual([r.type, r.body.state], [FrameType.STATUS, 'waiting'])
+    }
+    const refused = await offerAndLeave('one-too-many.txt')
+    assert.equal(refused.type, FrameType.ERROR)
+    assert.equal(refused.body.code, 'TOO_MANY_OFFERS')
+    assert.match(String(refused.body.message), /of your offers already wait for an answer/)
+    const pending = await waiting()
+    assert.equal(pending.length, MAX_WAITING_OFFERS_PER_SENDER, 'the refused offer was not stored')
+    for (const t of pending) await cli(bob.home, ['transfers', 'decline', t.id])
+    const after = await offerAndLeave('one-too-many.txt')
+    assert.deepEqual([after.type, after.body.state], [FrameType.STATUS, 'waiting'], 'answered, they make room')
+    await cli(bob.home, ['transfers', 'decline', String(after.body.id)])
   })
 
   test('killing the receiving daemon mid-transfer: the sender resumes, re-sending at most one chunk', async (ctx) => {
