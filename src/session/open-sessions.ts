@@ -4,11 +4,18 @@ import type { Stream } from '@libp2p/interface'
  * The sessions other users have open to our services, by caller: when a
  * contact is removed, what they opened as a contact must not outlive it
  * (permission is checked when a session starts, not on every byte).
+ *
+ * Ended sessions are swept out as the sets grow, not on each stream's close
+ * event: a listener per stream is a measurable part of a warm connect's
+ * work (docs/BENCHMARKS.md), and this is read only when a contact goes.
  */
 export class OpenSessions {
   private readonly byCaller = new Map<string, Set<Stream>>()
+  /** Sessions in the sets, ended or not. */
+  private held = 0
+  private sweepAt = MIN_SWEEP
 
-  /** Counts the stream as `peerId`'s until it closes. */
+  /** Counts the stream as `peerId`'s while it is open. */
   add (peerId: string, stream: Stream): void {
     let set = this.byCaller.get(peerId)
     if (set == null) {
@@ -16,10 +23,8 @@ export class OpenSessions {
       this.byCaller.set(peerId, set)
     }
     set.add(stream)
-    stream.addEventListener('close', () => {
-      set.delete(stream)
-      if (set.size === 0 && this.byCaller.get(peerId) === set) this.byCaller.delete(peerId)
-    }, { once: true })
+    this.held++
+    if (this.held + this.byCaller.size >= this.sweepAt) this.sweep()
   }
 
   /** Resets every session `peerId` has open; answers how many. */
@@ -27,12 +32,37 @@ export class OpenSessions {
     const set = this.byCaller.get(peerId)
     if (set == null) return 0
     this.byCaller.delete(peerId)
-    for (const stream of set) stream.abort(new Error(reason))
-    return set.size
+    this.held -= set.size
+    let ended = 0
+    for (const stream of set) {
+      if (!isOpen(stream)) continue
+      stream.abort(new Error(reason))
+      ended++
+    }
+    return ended
   }
 
   /** How many sessions `peerId` has open. */
   count (peerId: string): number {
-    return this.byCaller.get(peerId)?.size ?? 0
+    let n = 0
+    for (const stream of this.byCaller.get(peerId) ?? []) if (isOpen(stream)) n++
+    return n
   }
+
+  /** Forgets ended sessions and callers with none; the next sweep comes when twice as many are held. */
+  private sweep (): void {
+    this.held = 0
+    for (const [peerId, set] of this.byCaller) {
+      for (const stream of set) if (!isOpen(stream)) set.delete(stream)
+      if (set.size === 0) this.byCaller.delete(peerId)
+      this.held += set.size
+    }
+    this.sweepAt = Math.max(MIN_SWEEP, 2 * (this.held + this.byCaller.size))
+  }
+}
+
+const MIN_SWEEP = 64
+
+function isOpen (stream: Stream): boolean {
+  return stream.status === 'open' || stream.status === 'closing'
 }
