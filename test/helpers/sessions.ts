@@ -17,6 +17,18 @@ export interface EchoPair {
   stop: () => Promise<void>
 }
 
+/** One round trip through bob's echo: what came back. Bob has handled every frame alice sent before it (yamux keeps them in order). */
+export async function echoOnce (pair: EchoPair, text: string): Promise<string> {
+  const stream = await pair.aliceSessions.connect(pair.bobId, 'echo')
+  const reply = new Promise<string>((resolve) => {
+    stream.addEventListener('message', (evt) => { resolve(Buffer.from(evt.data.subarray()).toString()) }, { once: true })
+  })
+  stream.send(Buffer.from(text))
+  const got = await reply
+  await stream.close()
+  return got
+}
+
 /**
  * Two session managers on loopback nodes, without daemons: bob offers `echo`
  * (accepts, sends back every chunk, closes when the caller does) to anyone

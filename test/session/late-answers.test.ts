@@ -2,7 +2,7 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { IncomingRequest } from '../../src/session/index.js'
 import { ConnectStatus, ServiceRefused } from '../../src/session/index.js'
-import { startEchoPair, type EchoPair } from '../helpers/sessions.js'
+import { echoOnce, startEchoPair, type EchoPair } from '../helpers/sessions.js'
 import { waitFor } from '../helpers/wait.js'
 
 const ACCEPT_TIMEOUT_MS = 400
@@ -34,13 +34,7 @@ describe('answers to a caller who has gone', () => {
 
   /** One echo round trip: bob has handled every frame alice sent before it (yamux keeps them in order). */
   async function roundTrip (): Promise<void> {
-    const stream = await pair.aliceSessions.connect(pair.bobId, 'echo')
-    const reply = new Promise<string>((resolve) => {
-      stream.addEventListener('message', (evt) => { resolve(Buffer.from(evt.data.subarray()).toString()) }, { once: true })
-    })
-    stream.send(Buffer.from('ping'))
-    assert.equal(await reply, 'ping')
-    await stream.close()
+    assert.equal(await echoOnce(pair, 'ping'), 'ping')
   }
 
   test('the accept timeout and a late reject, after the caller reset the stream', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { Stream } from '@libp2p/interface'
 import { STRANGER_WAITING_STREAMS, WaitingStreams } from '../../src/session/waiting-streams.js'
 import { CONNECT_PROTOCOL } from '../../src/session/index.js'
-import { startEchoPair, type EchoPair } from '../helpers/sessions.js'
+import { echoOnce, startEchoPair, type EchoPair } from '../helpers/sessions.js'
 import { waitFor } from '../helpers/wait.js'
 
 describe('WaitingStreams', () => {
@@ -48,12 +48,6 @@ describe('a stranger\'s idle connect streams', () => {
     await waitFor('alice sees the others end', () => idle.filter(s => s.status === 'open').length === STRANGER_WAITING_STREAMS)
     for (const s of idle) s.abort(new Error('done'))
     await waitFor('bob lets go of the waiting ones', () => onBob().length === 0)
-    const stream = await pair.aliceSessions.connect(pair.bobId, 'echo')
-    const reply = new Promise<string>((resolve) => {
-      stream.addEventListener('message', (evt) => { resolve(Buffer.from(evt.data.subarray()).toString()) }, { once: true })
-    })
-    stream.send(Buffer.from('still serving'))
-    assert.equal(await reply, 'still serving')
-    await stream.close()
+    assert.equal(await echoOnce(pair, 'still serving'), 'still serving')
   })
 })
