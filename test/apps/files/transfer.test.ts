@@ -283,6 +283,7 @@ describe('files: send and receive across daemons', () => {
     const after = await offerAndLeave('one-too-many.txt')
     assert.deepEqual([after.type, after.body.state], [FrameType.STATUS, 'waiting'], 'answered, they make room')
     await cli(bob.home, ['transfers', 'decline', String(after.body.id)])
+    await autoAccept(true) // as the tests after this one expect
   })
 
   test('killing the receiving daemon mid-transfer: the sender resumes, re-sending at most one chunk', async (ctx) => {
