@@ -190,6 +190,7 @@ export class Daemon {
   storeChanged (): void {
     this.contacts.reload()
     this.rules.reload()
+    this.sessions.endSessionsNowDenied()
     this.events.publish('profile:changed', {})
   }
 

@@ -2,27 +2,28 @@ import type { Stream } from '@libp2p/interface'
 
 /**
  * The sessions other users have open to our services, by caller: when a
- * contact is removed, what they opened as a contact must not outlive it
- * (permission is checked when a session starts, not on every byte).
+ * contact is removed, what they opened as a contact must not outlive it, nor
+ * a session a new rule denies (permission is checked when a session starts,
+ * not on every byte).
  *
  * Ended sessions are swept out as the sets grow, not on each stream's close
  * event: a listener per stream is a measurable part of a warm connect's
  * work (docs/BENCHMARKS.md), and this is read only when a contact goes.
  */
 export class OpenSessions {
-  private readonly byCaller = new Map<string, Set<Stream>>()
+  private readonly byCaller = new Map<string, Map<Stream, string>>()
   /** Sessions in the sets, ended or not. */
   private held = 0
   private sweepAt = MIN_SWEEP
 
-  /** Counts the stream as `peerId`'s while it is open. */
-  add (peerId: string, stream: Stream): void {
+  /** Counts the stream, a session of `service`, as `peerId`'s while it is open. */
+  add (peerId: string, stream: Stream, service: string): void {
     let set = this.byCaller.get(peerId)
     if (set == null) {
-      set = new Set()
+      set = new Map()
       this.byCaller.set(peerId, set)
     }
-    set.add(stream)
+    set.set(stream, service)
     this.held++
     if (this.held + this.byCaller.size >= this.sweepAt) this.sweep()
   }
@@ -34,7 +35,7 @@ export class OpenSessions {
     this.byCaller.delete(peerId)
     this.held -= set.size
     let ended = 0
-    for (const stream of set) {
+    for (const stream of set.keys()) {
       if (!isOpen(stream)) continue
       stream.abort(new Error(reason))
       ended++
@@ -42,10 +43,23 @@ export class OpenSessions {
     return ended
   }
 
+  /** Resets every open session for which `ends(peerId, service)` says so; answers how many. */
+  endWhere (ends: (peerId: string, service: string) => boolean, reason: string): number {
+    let ended = 0
+    for (const [peerId, set] of this.byCaller) {
+      for (const [stream, service] of set) {
+        if (!isOpen(stream) || !ends(peerId, service)) continue
+        stream.abort(new Error(reason))
+        ended++
+      }
+    }
+    return ended
+  }
+
   /** How many sessions `peerId` has open. */
   count (peerId: string): number {
     let n = 0
-    for (const stream of this.byCaller.get(peerId) ?? []) if (isOpen(stream)) n++
+    for (const stream of this.byCaller.get(peerId)?.keys() ?? []) if (isOpen(stream)) n++
     return n
   }
 
@@ -53,7 +67,7 @@ export class OpenSessions {
   private sweep (): void {
     this.held = 0
     for (const [peerId, set] of this.byCaller) {
-      for (const stream of set) if (!isOpen(stream)) set.delete(stream)
+      for (const stream of set.keys()) if (!isOpen(stream)) set.delete(stream)
       if (set.size === 0) this.byCaller.delete(peerId)
       this.held += set.size
     }

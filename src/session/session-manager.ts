@@ -159,6 +159,17 @@ export class SessionManager {
   }
 
   /**
+   * Ends the open sessions the rules, as they are now, deny (after a rule was
+   * added or removed); answers how many. One a rule would now ask about is
+   * left open: its caller was let in, and nobody can be asked mid-session.
+   */
+  endSessionsNowDenied (): number {
+    const rules = this.c.rules()
+    return this.open.endWhere((peerId, service) =>
+      decide(rules, { contactName: this.c.contacts.findByPeerId(peerId)?.name }, service).action === 'deny', 'a rule now denies this session')
+  }
+
+  /**
    * Opens an authenticated stream to `user`'s `service`; resolves once the
    * remote said OK. `onAsking`: called if the remote is asking its user first.
    */
@@ -318,7 +329,7 @@ export class SessionManager {
           answered = true
           clearTimeout(timer)
           resumeRequest(stream)
-          this.open.add(caller.peerId, stream)
+          this.open.add(caller.peerId, stream, service)
           if (earlyBytes) holdResponseForFirstBytes(stream, encodeResponse(ConnectStatus.Ok))
           else stream.send(encodeResponse(ConnectStatus.Ok))
           return stream

@@ -259,6 +259,27 @@ describe('permissions and prompts', () => {
     assert.equal((await runCli(bob.home, ['rules', 'remove', rule.stdout.split('\t')[0]])).code, 0)
   })
 
+  test('a rule added to deny a session already open ends it; removing the rule lets a new one in', async () => {
+    const session = spawnCspace(['connect', 'bob', 'files'], { home: alice.home, stdin: 'pipe' })
+    let out = ''
+    session.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+    const exited = new Promise<number | null>((resolve) => session.once('exit', resolve))
+    session.stdin?.write('one\n')
+    await waitFor('the echo of the first line', () => out === 'one\n')
+    const chatDeny = await runCli(bob.home, ['rules', 'add', 'deny', 'alice', 'chat'])
+    assert.equal(chatDeny.code, 0, chatDeny.stderr)
+    session.stdin?.write('two\n')
+    await waitFor('the echo of the second line: a rule for another service leaves it open', () => out === 'one\ntwo\n')
+    // first, before the rules earlier tests left (one allows anyone files): the first match wins
+    const deny = await runCli(bob.home, ['rules', 'add', 'deny', 'alice', 'files', '--position', '0'])
+    assert.equal(deny.code, 0, deny.stderr)
+    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000))])
+    assert.notEqual(code, 'running', 'alice\'s session was ended')
+    for (const r of [deny, chatDeny]) assert.equal((await runCli(bob.home, ['rules', 'remove', r.stdout.split('\t')[0]])).code, 0)
+    const again = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'back' })
+    assert.equal(again.stdout, 'back')
+  })
+
   test('removing a contact ends the sessions they have open: what they opened as a contact does not outlive it', async () => {
     const session = spawnCspace(['connect', 'bob', 'files'], { home: alice.home, stdin: 'pipe' })
     let out = ''

@@ -22,11 +22,13 @@ export function registerRequestRoutes (app: FastifyInstance, daemon: Daemon): vo
     // a rule for a name no contact has would never match: most likely a typo
     if (rule.who.kind === 'contact') daemon.contacts.get(rule.who.name)
     const entry = daemon.rules.add(rule, req.body.position)
+    daemon.sessions.endSessionsNowDenied()
     daemon.events.publish('rules:changed', { added: entry })
     return await reply.code(201).send(entry)
   })
   app.delete<{ Params: { id: string } }>('/v1/rules/:id', async (req) => {
     const removed = daemon.rules.remove(Number(req.params.id))
+    daemon.sessions.endSessionsNowDenied() // an allow taken away lets a later rule or a built-in deny
     daemon.events.publish('rules:changed', { removed })
     return removed
   })
