@@ -259,38 +259,41 @@ describe('permissions and prompts', () => {
     assert.equal((await runCli(bob.home, ['rules', 'remove', rule.stdout.split('\t')[0]])).code, 0)
   })
 
-  test('a rule added to deny a session already open ends it; removing the rule lets a new one in', async () => {
-    const session = spawnCspace(['connect', 'bob', 'files'], { home: alice.home, stdin: 'pipe' })
+  /** `cspace connect bob files` (a `cat`) on alice's side, open, its first line echoed. */
+  async function openFilesSession (): Promise<{ out: () => string, write: (s: string) => void, exitWithin: (ms: number) => Promise<number | null | 'running'> }> {
+    const child = spawnCspace(['connect', 'bob', 'files'], { home: alice.home, stdin: 'pipe' })
     let out = ''
-    session.stdout?.on('data', (b: Buffer) => { out += b.toString() })
-    const exited = new Promise<number | null>((resolve) => session.once('exit', resolve))
-    session.stdin?.write('one\n')
+    child.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.stdin?.write('one\n')
     await waitFor('the echo of the first line', () => out === 'one\n')
+    return {
+      out: () => out,
+      write: (s) => { child.stdin?.write(s) },
+      exitWithin: async (ms) => await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), ms))])
+    }
+  }
+
+  test('a rule added to deny a session already open ends it; removing the rule lets a new one in', async () => {
+    const session = await openFilesSession()
     const chatDeny = await runCli(bob.home, ['rules', 'add', 'deny', 'alice', 'chat'])
     assert.equal(chatDeny.code, 0, chatDeny.stderr)
-    session.stdin?.write('two\n')
-    await waitFor('the echo of the second line: a rule for another service leaves it open', () => out === 'one\ntwo\n')
+    session.write('two\n')
+    await waitFor('the echo of the second line: a rule for another service leaves it open', () => session.out() === 'one\ntwo\n')
     // first, before the rules earlier tests left (one allows anyone files): the first match wins
     const deny = await runCli(bob.home, ['rules', 'add', 'deny', 'alice', 'files', '--position', '0'])
     assert.equal(deny.code, 0, deny.stderr)
-    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000))])
-    assert.notEqual(code, 'running', 'alice\'s session was ended')
+    assert.notEqual(await session.exitWithin(20_000), 'running', 'alice\'s session was ended')
     for (const r of [deny, chatDeny]) assert.equal((await runCli(bob.home, ['rules', 'remove', r.stdout.split('\t')[0]])).code, 0)
     const again = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'back' })
     assert.equal(again.stdout, 'back')
   })
 
   test('removing a contact ends the sessions they have open: what they opened as a contact does not outlive it', async () => {
-    const session = spawnCspace(['connect', 'bob', 'files'], { home: alice.home, stdin: 'pipe' })
-    let out = ''
-    session.stdout?.on('data', (b: Buffer) => { out += b.toString() })
-    const exited = new Promise<number | null>((resolve) => session.once('exit', resolve))
-    session.stdin?.write('one\n')
-    await waitFor('the echo of the first line', () => out === 'one\n')
+    const session = await openFilesSession()
     assert.equal((await runCli(bob.home, ['contacts', 'remove', 'alice'])).code, 0)
-    const code = await Promise.race([exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000))])
-    assert.notEqual(code, 'running', 'alice\'s session was ended')
-    assert.equal(out, 'one\n')
+    assert.notEqual(await session.exitWithin(20_000), 'running', 'alice\'s session was ended')
+    assert.equal(session.out(), 'one\n')
     assert.equal((await runCli(bob.home, ['contacts', 'add', 'alice', alice.userId])).code, 0)
     const again = await runCli(alice.home, ['connect', 'bob', 'files'], { input: 'back' })
     assert.equal(again.stdout, 'back', 'a contact again, she may open a new one')
