@@ -6,6 +6,8 @@ import { MAX_PRESENCE_TTL_MS } from './presence-validator.js'
 /** Where kad-dht keeps the records peers ask it to store, and provider records (datastorePrefix '/dht'). */
 const RECORD_PREFIX = '/dht/record/'
 const PROVIDER_PREFIX = '/dht/provider/'
+/** Where libp2p's peer store keeps one record per peer. */
+const PEER_PREFIX = '/peers/'
 
 export interface DhtStoreLimits {
   /** Records kept at most; past it, the least recently stored go first. */
@@ -34,11 +36,19 @@ export const DEFAULT_DHT_STORE_LIMITS: DhtStoreLimits = {
  * The node's datastore (libp2p's peer store and kad-dht keep theirs in it):
  * in memory, with the DHT's records bounded (DhtStoreLimits) and provider
  * records not kept at all, since cspace looks up users, not content.
+ *
+ * Every value is kept as a copy of its own: what libp2p hands over is often a
+ * view into a larger pooled buffer, and a 190-byte peer record kept that way
+ * held ~2.9 KiB. Peer records are listed least recently stored first, and
+ * counted, for boundPeerStore (peer-store-bound.ts).
  */
 export class DhtDatastore extends MemoryDatastore {
   /** Each record's size and when it was last stored, oldest first. */
   private readonly records = new Map<string, { bytes: number, at: number }>()
   private recordBytes = 0
+  private peers = 0
+  /** Called after a peer record is stored for a peer not stored before. */
+  onNewPeer?: () => void
   private readonly limits: DhtStoreLimits
 
   constructor (limits: Partial<DhtStoreLimits> = {}, private readonly now: () => number = Date.now) {
@@ -51,9 +61,16 @@ export class DhtDatastore extends MemoryDatastore {
     return { records: this.records.size, bytes: this.recordBytes }
   }
 
+  /** How many peer records are held. */
+  get peerCount (): number {
+    return this.peers
+  }
+
   override put (key: Key, val: Uint8Array, options?: AbortOptions): Key | Promise<Key> {
     const k = key.toString()
     if (k.startsWith(PROVIDER_PREFIX)) return key
+    val = val.slice()
+    if (k.startsWith(PEER_PREFIX)) return this.putPeer(key, val, options)
     if (!k.startsWith(RECORD_PREFIX)) return super.put(key, val, options)
     this.forget(k)
     this.records.set(k, { bytes: val.byteLength, at: this.now() })
@@ -64,8 +81,22 @@ export class DhtDatastore extends MemoryDatastore {
   }
 
   override delete (key: Key, options?: AbortOptions): void | Promise<void> {
-    this.forget(key.toString())
+    const k = key.toString()
+    if (k.startsWith(PEER_PREFIX) && super.has(key) === true) this.peers--
+    this.forget(k)
     return super.delete(key, options)
+  }
+
+  /** Stored again, a peer record moves to the end of the listing order (a Map's order is its insertion order). */
+  private putPeer (key: Key, val: Uint8Array, options?: AbortOptions): Key | Promise<Key> {
+    const isNew = super.has(key) !== true
+    if (!isNew) void super.delete(key)
+    const result = super.put(key, val, options)
+    if (isNew) {
+      this.peers++
+      this.onNewPeer?.()
+    }
+    return result
   }
 
   private forget (k: string): void {

@@ -25,6 +25,7 @@ import { libp2pLogger } from '../util/log.js'
 import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
 import { trustConnectedContacts } from './connected-contacts.js'
 import { skipRedundantMerges } from './redundant-merges.js'
+import { boundPeerStore, MAX_STORED_PEERS } from './peer-store-bound.js'
 import { proposeDhtStreams } from './proposed-stream.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
@@ -55,6 +56,8 @@ export interface NetworkInit {
   /** libp2p throttles connections per remote IP; many daemons behind one IP need more. */
   inboundConnectionsPerIpPerSecond: number
   maxConnections: number
+  /** Peer records kept at most (peer-store-bound.ts); default MAX_STORED_PEERS. */
+  maxStoredPeers?: number
   /** A router is always a DHT server and a bootstrap peer for others. */
   router: boolean
   /**
@@ -186,6 +189,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   created = node
   gate.attach(node)
   skipRedundantMerges(node.peerStore, node)
+  boundPeerStore(node, datastore, init.maxStoredPeers ?? MAX_STORED_PEERS)
   proposeDhtStreams(node, DHT_PROTOCOL)
   trustConnectedContacts(node, node.services.dht)
   if (meter != null) relayMeters.set(node, meter)

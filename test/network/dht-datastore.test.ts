@@ -55,6 +55,32 @@ describe('DhtDatastore', () => {
     assert.equal((await keysUnder(ds, '/peers')).length, 5)
     assert.deepEqual(ds.recordUsage, { records: 0, bytes: 0 })
   })
+
+  test('peer records are counted and listed least recently stored first; every value is kept as a copy of its own', async () => {
+    const ds = new DhtDatastore()
+    const added: number[] = []
+    ds.onNewPeer = () => { added.push(ds.peerCount) }
+    for (const n of [1, 2, 3]) await ds.put(new Key(`/peers/p${n}`), bytes(10))
+    await ds.put(new Key('/peers/p1'), bytes(10)) // stored again: listed last, not new
+    assert.deepEqual(added, [1, 2, 3])
+    const listed: string[] = []
+    for await (const { key } of ds.query({ prefix: '/peers' })) listed.push(key.toString())
+    assert.deepEqual(listed, ['/peers/p2', '/peers/p3', '/peers/p1'])
+    await ds.delete(new Key('/peers/p2'))
+    await ds.delete(new Key('/peers/p2')) // not held: not counted twice
+    assert.equal(ds.peerCount, 2)
+
+    // a view into a larger buffer, as libp2p's encoders hand over: only its own bytes are kept
+    const pool = new Uint8Array(65536)
+    const view = pool.subarray(100, 290)
+    view.fill(7)
+    for (const key of [new Key('/peers/p9'), new Key('/dht/record/r9'), new Key('/other/o9')]) {
+      await ds.put(key, view)
+      const kept = await ds.get(key)
+      assert.equal(kept.buffer.byteLength, 190, `${key.toString()} keeps its own 190 bytes`)
+      assert.deepEqual(kept, view)
+    }
+  })
 })
 
 /**
