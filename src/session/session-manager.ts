@@ -8,7 +8,7 @@ import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readReq
 import { decide, validateServiceName, type Rule } from './permissions.js'
 import { PROMPT_TIMEOUT_MS, type PromptQueue } from './prompts.js'
 import type { CallerInfo, ServiceRegistry } from './service-registry.js'
-import { STRANGER_WAITING_STREAMS, WaitingStreams } from './waiting-streams.js'
+import { STRANGER_WAITING_STREAMS, STRANGER_WAITING_STREAMS_IN_ALL, WaitingStreams } from './waiting-streams.js'
 import { OpenSessions } from './open-sessions.js'
 import { NO_ANSWER, ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
 import { OwnUserIdTarget } from './errors.js'
@@ -53,6 +53,8 @@ export interface SessionInit {
   acceptTimeoutMs?: number
   /** Concurrent sessions per peer and direction (libp2p's default is 32 in, 64 out). */
   maxStreams?: number
+  /** Strangers' connect streams that may wait for their request at once, on all connections (waiting-streams.ts). */
+  strangersWaitingInAll?: number
 }
 
 export interface Target { peerId: PeerId, label: string, contact?: Contact }
@@ -74,14 +76,15 @@ export class SessionManager {
   private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => { this.spares.forget(evt.detail.id) }
   /** Contacts' parsed peer ids: parsing one (base58, key decoding) was a tenth of a warm connect's work in the caller's daemon. */
   private readonly peerIds = new Map<string, PeerId>()
-  private readonly strangersWaiting = new WaitingStreams(STRANGER_WAITING_STREAMS)
+  private readonly strangersWaiting: WaitingStreams
   private readonly open = new OpenSessions()
 
   constructor (components: SessionComponents, init: SessionInit = {}) {
     this.c = components
     // a caller's spare stream waits here for its request (spare-streams.ts);
     // the stream cap, not this timeout, bounds what a peer can hold open
-    this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: SPARE_IDLE_TIMEOUT_MS, acceptTimeoutMs: 10_000, maxStreams: 1024, ...init }
+    this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: SPARE_IDLE_TIMEOUT_MS, acceptTimeoutMs: 10_000, maxStreams: 1024, strangersWaitingInAll: STRANGER_WAITING_STREAMS_IN_ALL, ...init }
+    this.strangersWaiting = new WaitingStreams(STRANGER_WAITING_STREAMS, this.init.strangersWaitingInAll)
     this.spares = new SpareStreams(async (connection) =>
       await connection.newStream(CONNECT_PROTOCOL, { signal: AbortSignal.timeout(this.init.connectTimeoutMs), runOnLimitedConnection: true }))
   }
@@ -258,7 +261,7 @@ export class SessionManager {
     // contacts are bounded by the stream cap alone; strangers by this too
     const counted = this.c.contacts.findByPeerId(connection.remotePeer.toString()) == null
     if (counted && !this.strangersWaiting.enter(connection.id)) {
-      log('%p: %d streams already wait for a request; refused another', connection.remotePeer, STRANGER_WAITING_STREAMS)
+      log('%p: %d streams already wait for a request (%d of all strangers\'); refused another', connection.remotePeer, this.strangersWaiting.count(connection.id), this.strangersWaiting.count())
       if (respond(raw, ConnectStatus.Busy, 'too many streams wait for a request')) await raw.close().catch(() => {})
       raw.abort(new Error('too many waiting streams'))
       return
