@@ -90,10 +90,33 @@ export function parseOffer (body: Record<string, unknown>): Manifest {
     paths.add(key)
     files.push({ path: safe, size, mtime })
   }
-  for (const p of paths) {
-    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
-      if (paths.has(p.slice(0, i))) throw bad(`${JSON.stringify(p.slice(0, i))} is both a file and a directory`)
-    }
-  }
+  const dir = fileUsedAsDirectory(files.map(f => f.path))
+  if (dir != null) throw bad(`${JSON.stringify(dir)} is both a file and a directory`)
   return { v: WIRE_VERSION, chunkSize: cs, files }
+}
+
+/**
+ * A path that is a file and also a directory of another path (`d` and
+ * `d/e`, case-insensitively), or undefined. A tree of the names' components,
+ * built once: time in proportion to the components, where checking every
+ * parent of every path made a new string to hash per parent and took seconds
+ * for a near-limit offer of deep paths.
+ */
+function fileUsedAsDirectory (paths: string[]): string | undefined {
+  interface Dir { file: boolean, children?: Map<string, Dir> }
+  const root: Dir = { file: false }
+  for (const p of paths) {
+    const parts = p.toLowerCase().split('/')
+    let at = root
+    for (let i = 0; i < parts.length; i++) {
+      if (at.file) return parts.slice(0, i).join('/')
+      at.children ??= new Map()
+      let next = at.children.get(parts[i])
+      if (next == null) { next = { file: false }; at.children.set(parts[i], next) }
+      at = next
+    }
+    if (at.children != null) return parts.join('/')
+    at.file = true
+  }
+  return undefined
 }

@@ -83,6 +83,18 @@ describe('files: wire format and names', () => {
     assert.throws(() => parseOffer({ ...ok, files: [{ path: 'd', size: 1, mtime: 0 }, { path: 'd/e', size: 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
   })
 
+  test('a file that is also another file\'s directory is found at any depth, in any order, case-insensitively; near names are not mistaken for it', () => {
+    const offer = (...paths: string[]): Record<string, unknown> => ({ v: 1, chunkSize: 1 << 20, files: paths.map(path => ({ path, size: 1, mtime: 0 })) })
+    const deep = Array.from({ length: 400 }, () => 'a').join('/')
+    for (const paths of [['d/a/b', 'x', 'D'], ['a/b/c/d', 'z', 'a/b'], [`${deep}/f1`, `${deep}/f2`, deep], [deep, 'q', `${deep}/f`]]) {
+      assert.throws(() => parseOffer(offer(...paths)), (err: Error & { code?: string }) => err.code === 'BAD_MANIFEST' && /is both a file and a directory/.test(err.message), paths.join(', '))
+    }
+    assert.throws(() => parseOffer(offer('d', 'x/d', 'D/e')), /"d" is both a file and a directory/)
+    for (const paths of [['ab', 'a/b'], ['d', 'd-e/f', 'd.txt', 'de/f'], [`${deep}/f1`, `${deep}/f2`, `${deep}x`]]) {
+      assert.equal(parseOffer(offer(...paths)).files.length, paths.length, paths.join(', '))
+    }
+  })
+
   test('hostile names become safe relative names', () => {
     assert.equal(sanitizePath('../../x'), 'x')
     assert.equal(sanitizePath('/etc/passwd'), 'etc/passwd')
@@ -94,6 +106,9 @@ describe('files: wire format and names', () => {
     assert.equal(sanitizePath('..'), null)
     assert.equal(sanitizePath(''), null)
     assert.equal(Buffer.byteLength(sanitizePath('é'.repeat(300))!), 254)
+    assert.equal(sanitizePath('😀'.repeat(100)), '😀'.repeat(63), 'cut between whole characters: 252 bytes')
+    assert.equal(Buffer.byteLength(sanitizePath('\ud800'.repeat(100))!), 255, 'a lone surrogate counts as the 3 bytes it is written as')
+    assert.equal(sanitizePath('.'.repeat(1000) + 'x. .'), '.'.repeat(255), 'trailing dots and spaces go, leading ones stay; then the name is cut')
   })
 
   test('a taken name is numbered before its extension', () => {
