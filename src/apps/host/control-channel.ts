@@ -3,6 +3,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { CspaceError } from '../../errors.js'
 import { appLayout, locateDaemon } from '../../sdk/index.js'
 import { jsonLine, readJsonLines } from './json-lines.js'
+import { replyWriter } from './reply-writer.js'
 
 /**
  * The control channel between an app's background host (running beside the
@@ -19,6 +20,8 @@ import { jsonLine, readJsonLines } from './json-lines.js'
  * use refuses them.
  */
 export const CONTROL_MAX_LINE = 1024 * 1024
+/** A front end that leaves more than this of replies and events unread is cut off (a suspended `cspace chat`, a script that never reads). */
+export const CONTROL_MAX_UNREAD_BYTES = 16 * 1024 * 1024
 
 export class AppHostNotRunning extends CspaceError {
   constructor (app: string) {
@@ -59,9 +62,10 @@ export async function serveControl (app: string, handlers: Record<string, Contro
   const server: Server = createServer((socket: Socket) => {
     sockets.add(socket)
     const closers: Array<() => void> = []
+    const write = replyWriter(socket, CONTROL_MAX_UNREAD_BYTES)
     const peer: ControlPeer = {
       subscribed: false,
-      emit: (event, data) => { if (!socket.destroyed) socket.write(jsonLine({ event, data })) },
+      emit: (event, data) => { write(jsonLine({ event, data })) },
       onClose: (fn) => closers.push(fn)
     }
     peers.add(peer)
@@ -70,21 +74,19 @@ export async function serveControl (app: string, handlers: Record<string, Contro
     readJsonLines(socket, CONTROL_MAX_LINE, (m) => { void answer(m) }, (err) => {
       socket.end(jsonLine({ id: null, ok: false, error: { code: 'BAD_REQUEST', message: err.message } }))
     })
+    // nothing here may throw: a rejection nobody handles ends the daemon
     async function answer (m: Record<string, unknown>): Promise<void> {
       const id = typeof m.id === 'number' ? m.id : null
       const handler = typeof m.op === 'string' && Object.hasOwn(handlers, m.op) ? handlers[m.op] : undefined
-      let reply: object
-      if (handler == null) {
-        reply = { id, ok: false, error: { code: 'UNKNOWN_OP', message: `unknown operation ${JSON.stringify(m.op)}` } }
-      } else {
-        try {
-          reply = { id, ok: true, result: (await handler(m, peer)) ?? null }
-        } catch (err) {
-          const e = err as { code?: unknown, message?: string }
-          reply = { id, ok: false, error: { code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: e.message ?? String(err), usage: err instanceof CspaceError && err.exitCode === 2 } }
-        }
+      let line: string
+      try {
+        if (handler == null) throw new ControlRequestFailed('UNKNOWN_OP', `unknown operation ${describeOp(m.op)}`)
+        line = jsonLine({ id, ok: true, result: (await handler(m, peer)) ?? null })
+      } catch (err) {
+        const e = err as { code?: unknown, message?: string }
+        line = jsonLine({ id, ok: false, error: { code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: e.message ?? String(err), usage: err instanceof CspaceError && err.exitCode === 2 } })
       }
-      if (!socket.destroyed) socket.write(jsonLine(reply))
+      write(line)
     }
   })
   await new Promise<void>((resolve, reject) => {
@@ -102,6 +104,11 @@ export async function serveControl (app: string, handlers: Record<string, Contro
       })
     }
   }
+}
+
+/** An operation's name as an error shows it: never the peer's value itself, which may be nested too deep to print. */
+function describeOp (op: unknown): string {
+  return typeof op === 'string' ? JSON.stringify(op.slice(0, 64)) : `(a ${Array.isArray(op) ? 'list' : typeof op}, not a name)`
 }
 
 /** A front end's connection to an app host. */
