@@ -91,6 +91,25 @@ describe('apps: answers from a hostile peer', () => {
     }
   })
 
+  test('files: a receiver reading too many offers at once (RECEIVER_BUSY) is offered the files again', async () => {
+    const file = join(src, 'later.bin')
+    writeRandomFile(file, 1000)
+    let offers = 0
+    await filesAnswering(id => ++offers === 1
+      ? encodeControl(FrameType.ERROR, { code: 'RECEIVER_BUSY', message: 'the receiver is reading too many offers at once' })
+      : encodeControl(FrameType.DONE, { id, saved: ['later.bin'] }))
+    try {
+      const r = await runCli(alice.home, ['send', 'carol', file, '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      const events = r.stdout.trim().split('\n').map(l => JSON.parse(l) as { event: string, reason?: string })
+      assert.match(events.find(e => e.event === 'reconnecting')?.reason ?? '', /carol is reading too many offers at once/)
+      assert.equal(events.at(-1)?.event, 'done')
+      assert.equal(offers, 2)
+    } finally {
+      await closeListeners()
+    }
+  })
+
   test('chat: a refusal\'s text reaches the terminal without escape sequences', async () => {
     listeners.push(await listen('chat', (socket: Duplex) => {
       socket.on('error', () => {})

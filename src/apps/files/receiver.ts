@@ -9,6 +9,7 @@ import { parseOffer, totalBytes, transferId, type Manifest } from './manifest.js
 import { PartialTransfer } from './partial.js'
 import type { FilesStore, TransferRow } from './store.js'
 import { TransferRejected, WireError } from './errors.js'
+import { ByteBudget } from './byte-budget.js'
 
 const OFFER_TIMEOUT_MS = 30_000
 /** Chunk bytes being checked and written at once, per transfer (2 to MAX_IN_FLIGHT chunks). */
@@ -38,6 +39,8 @@ const BUSY_MS = 5000
 /** Offers waiting for the user's answer, from one sender and from all (refuseIfTooManyWaiting). */
 export const MAX_WAITING_OFFERS_PER_SENDER = 8
 export const MAX_WAITING_OFFERS = 64
+/** Bytes of offers being read at once, from all senders: eight of the largest size. */
+export const MAX_ARRIVING_OFFER_BYTES = 64 * 1024 * 1024
 
 interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Promise<void>, stats: TransferStats, cancelled: boolean, fail: (code: string, message: string) => void, lastChunkAt: number }
 
@@ -51,6 +54,7 @@ interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Prom
 export class Receiver {
   private readonly live = new Map<string, Live>()
   private readonly last = new Map<string, TransferStats>()
+  private readonly arriving = new ByteBudget(MAX_ARRIVING_OFFER_BYTES)
 
   constructor (private readonly store: FilesStore, private readonly emit: (event: string, data: unknown) => void) {}
 
@@ -86,7 +90,7 @@ export class Receiver {
     socket.on('error', () => {})
     let chunkSize = 64 * 1024
     // a chunk is assembled in a pooled buffer that moves to the chunk worker to be checked and written (chunk-io.ts)
-    const frames = readFrames(socket, { chunkSize: () => chunkSize, dataBuffer: (bytes) => chunkIo.buffer(bytes, DATA_HEADER_BYTES + chunkSize) })
+    const frames = readFrames(socket, { chunkSize: () => chunkSize, dataBuffer: (bytes) => chunkIo.buffer(bytes, DATA_HEADER_BYTES + chunkSize), offerBudget: this.arriving })
     const fail = (code: string, message: string): void => {
       if (!socket.destroyed && !socket.writableEnded) socket.end(encodeControl(FrameType.ERROR, { code, message }))
     }
@@ -291,7 +295,7 @@ function describe (err: unknown): { code: string, message: string, record: boole
   const e = err as NodeJS.ErrnoException & { code?: string }
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return { code: 'DISK_FULL', message: 'the receiver\'s disk is full', record: true, detail: 'the receiver\'s disk is full' }
   if (err instanceof CspaceError) {
-    const record = err instanceof TransferRejected || (err instanceof WireError && err.code !== 'TRUNCATED')
+    const record = err instanceof TransferRejected || (err instanceof WireError && err.code !== 'TRUNCATED' && err.code !== 'RECEIVER_BUSY')
     return { code: err.code, message: err.message, record, detail: err.message }
   }
   // a file-system failure (it names a path) is the user's to see; a dropped connection is not a failure

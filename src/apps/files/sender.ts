@@ -130,6 +130,7 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         if (code === 'DISK_FULL') throw new ReceiverDiskFull(to)
         // another sender of the same files (a second command), or this one's connection the receiver has not seen die yet
         if (code === 'BUSY') throw new Busy(`${to} is still receiving these files over another connection`)
+        if (code === 'RECEIVER_BUSY') throw new Retry(`${to} is reading too many offers at once`)
         throw new TransferRejected(code, `${to} refused the transfer: ${message}`)
       }
     }

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream'
 import { WireError } from './errors.js'
+import type { ByteBudget } from './byte-budget.js'
 
 /**
  * The `files` service's wire format, version 1. Every frame is
@@ -27,6 +28,8 @@ export const MIN_CHUNK = 64 * 1024
 export const MAX_CHUNK = 4 * 1024 * 1024
 /** A manifest of MAX_ENTRIES paths of ~100 bytes fits; anything bigger is refused before it is read. */
 export const MAX_CONTROL_BYTES = 8 * 1024 * 1024
+/** FILE_END and ERROR carry a few fields. */
+export const MAX_SMALL_CONTROL_BYTES = 64 * 1024
 export const MAX_ENTRIES = 50_000
 export const MAX_PATH_BYTES = 1024
 export const MAX_FILE_SIZE = 2 ** 50
@@ -78,7 +81,8 @@ export function decodeControl (frame: Frame): Record<string, unknown> {
 
 /** The largest payload a frame of `type` may have, given the negotiated chunk size. */
 function maxPayload (type: number, chunkSize: number): number {
-  return type === FrameType.DATA ? DATA_HEADER_BYTES + chunkSize : MAX_CONTROL_BYTES
+  if (type === FrameType.DATA) return DATA_HEADER_BYTES + chunkSize
+  return type === FrameType.FILE_END || type === FrameType.ERROR ? MAX_SMALL_CONTROL_BYTES : MAX_CONTROL_BYTES
 }
 
 /** How readFrames bounds and places what it reads. */
@@ -87,6 +91,12 @@ export interface FrameLimits {
   chunkSize: () => number
   /** Where a DATA payload of `bytes` is assembled (default: a new buffer); the frame's consumer owns it. */
   dataBuffer?: (bytes: number) => Buffer
+  /**
+   * Shared with other readers: the bytes of OFFER payloads being assembled,
+   * taken as they arrive (a header that merely claims 8 MiB takes nothing).
+   * Past it, reading fails with RECEIVER_BUSY: the sender tries again later.
+   */
+  offerBudget?: ByteBudget
 }
 
 /**
@@ -95,8 +105,8 @@ export interface FrameLimits {
  * oversized length, as soon as the header arrives. A DATA payload is copied
  * once, piece by piece as it arrives, into a buffer of its size (at most a
  * chunk and its header, for the one frame being read); a control payload is
- * kept as the pieces that arrived and joined when complete, so a header that
- * merely claims 8 MiB reserves nothing.
+ * kept as copies of the pieces that arrived and joined when complete, so a
+ * header that merely claims 8 MiB reserves nothing.
  */
 export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncGenerator<Frame> {
   const head = Buffer.alloc(HEADER_BYTES)
@@ -107,37 +117,50 @@ export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncG
   let have = 0
   let body: Buffer | undefined // a DATA payload being assembled
   let pieces: Buffer[] = [] // a control payload's pieces
-  // destroyOnReturn false: leaving the loop (an error, the end) must not drop an error or DONE frame still being written
-  for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    let off = 0
-    while (off < chunk.length) {
-      if (!inFrame) {
-        const n = Math.min(HEADER_BYTES - headHave, chunk.length - off)
-        chunk.copy(head, headHave, off, off + n)
-        headHave += n
+  let taken = 0 // of limits.offerBudget, for those pieces
+  const giveBack = (): void => { limits.offerBudget?.give(taken); taken = 0 }
+  try {
+    // destroyOnReturn false: leaving the loop (an error, the end) must not drop an error or DONE frame still being written
+    for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      let off = 0
+      while (off < chunk.length) {
+        if (!inFrame) {
+          const n = Math.min(HEADER_BYTES - headHave, chunk.length - off)
+          chunk.copy(head, headHave, off, off + n)
+          headHave += n
+          off += n
+          if (headHave < HEADER_BYTES) break
+          headHave = 0
+          type = head.readUInt8(0)
+          need = head.readUInt32BE(1)
+          if (!TYPES.has(type)) throw new WireError('BAD_FRAME', `unknown frame type ${type}`)
+          if (need > maxPayload(type, limits.chunkSize())) throw new WireError('FRAME_TOO_LARGE', `a frame of ${need} bytes is larger than allowed`)
+          inFrame = true
+          have = 0
+          if (type === FrameType.DATA) body = limits.dataBuffer != null ? limits.dataBuffer(need) : Buffer.allocUnsafe(need)
+        }
+        const n = Math.min(need - have, chunk.length - off)
+        if (body != null) chunk.copy(body, have, off, off + n)
+        else if (n > 0) {
+          if (limits.offerBudget != null && type === FrameType.OFFER) {
+            if (!limits.offerBudget.take(n)) throw new WireError('RECEIVER_BUSY', 'the receiver is reading too many offers at once; sending again shortly')
+            taken += n
+          }
+          pieces.push(Buffer.from(chunk.subarray(off, off + n))) // a copy: a view would keep the whole chunk it came in
+        }
+        have += n
         off += n
-        if (headHave < HEADER_BYTES) break
-        headHave = 0
-        type = head.readUInt8(0)
-        need = head.readUInt32BE(1)
-        if (!TYPES.has(type)) throw new WireError('BAD_FRAME', `unknown frame type ${type}`)
-        if (need > maxPayload(type, limits.chunkSize())) throw new WireError('FRAME_TOO_LARGE', `a frame of ${need} bytes is larger than allowed`)
-        inFrame = true
-        have = 0
-        if (type === FrameType.DATA) body = limits.dataBuffer != null ? limits.dataBuffer(need) : Buffer.allocUnsafe(need)
+        if (have < need) break
+        const payload = body ?? (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, need))
+        inFrame = false
+        body = undefined
+        pieces = []
+        giveBack()
+        yield { type: type as FrameTypeCode, payload }
       }
-      const n = Math.min(need - have, chunk.length - off)
-      if (body != null) chunk.copy(body, have, off, off + n)
-      else if (n > 0) pieces.push(chunk.subarray(off, off + n))
-      have += n
-      off += n
-      if (have < need) break
-      const payload = body ?? (pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, need))
-      inFrame = false
-      body = undefined
-      pieces = []
-      yield { type: type as FrameTypeCode, payload }
     }
+    if (headHave > 0 || inFrame) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
+  } finally {
+    giveBack()
   }
-  if (headHave > 0 || inFrame) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
 }

@@ -7,12 +7,12 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { ControlClient } from '../../../src/apps/host/index.js'
 import { connect } from '../../../src/sdk/index.js'
-import { DEFAULT_CHUNK, FrameType, encodeControl, encodeDataHeader, encodeFrame, readFrames, type TransferView } from '../../../src/apps/files/index.js'
+import { DEFAULT_CHUNK, FrameType, MAX_CONTROL_BYTES, encodeControl, encodeDataHeader, encodeFrame, readFrames, type TransferView } from '../../../src/apps/files/index.js'
 import { cleanupAll, runCli, spawnCspace, startDaemon, startTwoUsers, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { sha256File, tempDir, writeRandomFile } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
 import { framesFor, rawSession, type Reply } from './helpers.js'
-import { MAX_WAITING_OFFERS_PER_SENDER } from '../../../src/apps/files/receiver.js'
+import { MAX_ARRIVING_OFFER_BYTES, MAX_WAITING_OFFERS_PER_SENDER } from '../../../src/apps/files/receiver.js'
 
 const MiB = 1024 * 1024
 
@@ -284,6 +284,30 @@ describe('files: send and receive across daemons', () => {
     assert.deepEqual([after.type, after.body.state], [FrameType.STATUS, 'waiting'], 'answered, they make room')
     await cli(bob.home, ['transfers', 'decline', String(after.body.id)])
     await autoAccept(true) // as the tests after this one expect
+  })
+
+  test(`offers being read hold at most ${MAX_ARRIVING_OFFER_BYTES / MiB} MiB in all: the one past it is told RECEIVER_BUSY; bob keeps serving`, async () => {
+    const each = 7.5 * MiB
+    const streams = Math.floor(MAX_ARRIVING_OFFER_BYTES / each) + 1
+    const answers: Array<string | undefined> = Array.from({ length: streams }, () => undefined)
+    const sockets = await Promise.all(Array.from({ length: streams }, async () => await connect('bob', 'files', { home: alice.home })))
+    sockets.forEach((socket, i) => {
+      socket.on('error', () => {})
+      // an offer claiming 8 MiB whose bytes keep coming: bob holds what arrived
+      const header = Buffer.alloc(5)
+      header.writeUInt8(FrameType.OFFER, 0)
+      header.writeUInt32BE(MAX_CONTROL_BYTES, 1)
+      socket.write(Buffer.concat([header, Buffer.alloc(each, 0x20)]))
+      void (async () => {
+        for await (const frame of readFrames(socket, { chunkSize: () => 0 })) { answers[i] = String((JSON.parse(frame.payload.toString('utf8')) as { code?: unknown }).code); return }
+      })().catch(() => {})
+    })
+    await waitFor('an offer refused as one too many', () => answers.includes('RECEIVER_BUSY') ? true : undefined)
+    assert.deepEqual(answers.filter(a => a != null), ['RECEIVER_BUSY'], 'only the one past the limit, and no other answer yet')
+    for (const socket of sockets) socket.destroy()
+    const sum = writeRandomFile(join(src, 'after-offers.bin'), 1000)
+    assert.equal((await runCli(alice.home, ['send', 'bob', join(src, 'after-offers.bin')])).code, 0)
+    assert.equal(await sha256File(join(downloads, 'after-offers.bin')), sum)
   })
 
   test('killing the receiving daemon mid-transfer: the sender resumes, re-sending at most one chunk', async (ctx) => {

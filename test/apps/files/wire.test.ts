@@ -2,7 +2,8 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import type { Socket } from 'node:net'
-import { FrameType, MAX_CONTROL_BYTES, encodeControl, encodeFrame, numberedName, parseOffer, readFrames, sanitizePath } from '../../../src/apps/files/index.js'
+import { FrameType, MAX_CONTROL_BYTES, MAX_SMALL_CONTROL_BYTES, encodeControl, encodeFrame, numberedName, parseOffer, readFrames, sanitizePath } from '../../../src/apps/files/index.js'
+import { ByteBudget } from '../../../src/apps/files/byte-budget.js'
 
 async function frames (bytes: Buffer[], chunkSize = 65536): Promise<number[]> {
   const s = new PassThrough()
@@ -63,6 +64,39 @@ describe('files: wire format and names', () => {
     await assert.rejects(frames([bigData]), { code: 'FRAME_TOO_LARGE' })
     await assert.rejects(frames([Buffer.from([99, 0, 0, 0, 0])]), { code: 'BAD_FRAME' })
     await assert.rejects(frames([encodeControl(FrameType.OFFER, { v: 1 }).subarray(0, 8)]), { code: 'TRUNCATED' })
+    for (const type of [FrameType.FILE_END, FrameType.ERROR]) {
+      const small = Buffer.alloc(5); small.writeUInt8(type, 0); small.writeUInt32BE(MAX_SMALL_CONTROL_BYTES + 1, 1)
+      await assert.rejects(frames([small]), { code: 'FRAME_TOO_LARGE' }, `type ${type}`)
+    }
+  })
+
+  test('offers being read share a budget: the one that would pass it is refused (RECEIVER_BUSY), and finished or failed ones give theirs back', async () => {
+    const budget = new ByteBudget(100)
+    const offer = (fill: string): Buffer => encodeFrame(FrameType.OFFER, Buffer.from(`{"f":"${fill}"}`)) // 80-byte payload for a 72-character fill
+    const reader = (s: PassThrough): Promise<number[]> => (async () => {
+      const out: number[] = []
+      for await (const f of readFrames(s as unknown as Socket, { chunkSize: () => 65536, offerBudget: budget })) out.push(f.payload.length)
+      return out
+    })()
+    const a = new PassThrough()
+    const b = new PassThrough()
+    const c = new PassThrough()
+    const first = offer('x'.repeat(72))
+    const readingA = reader(a)
+    a.write(first.subarray(0, 65)) // 60 bytes of its payload
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(budget.inUse, 60)
+    const readingB = reader(b)
+    b.write(offer('y'.repeat(72)).subarray(0, 55)) // 50 more would make 110
+    await assert.rejects(readingB, { code: 'RECEIVER_BUSY' })
+    assert.equal(budget.inUse, 60, 'the refused reader holds nothing')
+    a.end(Buffer.concat([first.subarray(65), encodeControl(FrameType.STATUS, { s: 'x'.repeat(200) })])) // other frames are not counted
+    assert.deepEqual(await readingA, [80, 208])
+    assert.equal(budget.inUse, 0)
+    const readingC = reader(c)
+    c.end(first.subarray(0, 30)) // cut short
+    await assert.rejects(readingC, { code: 'TRUNCATED' })
+    assert.equal(budget.inUse, 0, 'a reader that failed gives its bytes back')
   })
 
   test('offers are validated: version, chunk size, counts, sizes, names', () => {
