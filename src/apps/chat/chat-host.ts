@@ -11,6 +11,12 @@ export const CHAT_SERVICE = 'chat'
 const GIVE_UP_MS = 7 * 24 * 3600_000
 /** Replies (acks, errors) a peer may leave unread before it is cut off. */
 const MAX_UNREAD_REPLY_BYTES = 1 << 20
+/**
+ * Chat connections one peer may have open to us at once. A courier keeps one
+ * (and a reconnect may overlap it); each may hold an unfinished line of up to
+ * MAX_FRAME_BYTES, and a peer may open a thousand streams.
+ */
+export const MAX_CHAT_CONNECTIONS_PER_PEER = 8
 
 /** What front ends are told: a message, with the other user's current contact name. */
 export interface ChatEvent { message: ChatMessage, name?: string }
@@ -28,6 +34,7 @@ export class ChatHost implements AppHost {
   readonly contacts: ContactDirectory
   private readonly couriers = new Map<string, Courier>()
   private readonly incoming = new Set<Duplex>()
+  private readonly incomingFrom = new Map<string, number>()
   private listener?: Listener
   private control?: ControlServer
   private readonly follower: DaemonEventFollower
@@ -132,10 +139,21 @@ export class ChatHost implements AppHost {
 
   /** A peer's chat connection: store each message, then acknowledge it; report bad frames to the sender. */
   private onIncoming (socket: Duplex, caller: Caller): void {
-    this.incoming.add(socket)
     socket.on('error', () => {})
+    const open = this.incomingFrom.get(caller.userId) ?? 0
+    if (open >= MAX_CHAT_CONNECTIONS_PER_PEER) {
+      socket.end(encodeChatFrame({ v: 1, t: 'error', code: 'BUSY', message: `${open} chat connections from you are open already; try again later` }))
+      return
+    }
+    this.incomingFrom.set(caller.userId, open + 1)
+    this.incoming.add(socket)
     socket.on('end', () => socket.end())
-    socket.on('close', () => this.incoming.delete(socket))
+    socket.on('close', () => {
+      this.incoming.delete(socket)
+      const n = (this.incomingFrom.get(caller.userId) ?? 1) - 1
+      if (n > 0) this.incomingFrom.set(caller.userId, n)
+      else this.incomingFrom.delete(caller.userId)
+    })
     const write = replyWriter(socket, MAX_UNREAD_REPLY_BYTES)
     const reply = (frame: ChatFrame): void => { write(encodeChatFrame(frame)) }
     readJsonLines(socket, MAX_FRAME_BYTES, (raw) => {

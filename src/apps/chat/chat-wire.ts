@@ -22,7 +22,7 @@ export const MAX_TEXT_BYTES = 16 * 1024
 /** A whole frame; JSON escaping can make the text up to six times longer. */
 export const MAX_FRAME_BYTES = 8 * MAX_TEXT_BYTES
 
-export type ChatErrorCode = 'TOO_LONG' | 'EMPTY' | 'BAD_UTF8' | 'BAD_FRAME' | 'UNSUPPORTED_VERSION' | 'UNAVAILABLE'
+export type ChatErrorCode = 'TOO_LONG' | 'EMPTY' | 'BAD_UTF8' | 'BAD_FRAME' | 'UNSUPPORTED_VERSION' | 'UNAVAILABLE' | 'BUSY'
 
 export type ChatFrame =
   | { v: 1, t: 'msg', id: string, at: number, text: string }
@@ -41,7 +41,7 @@ const MESSAGE_ID = /^[0-9a-f]{32}$/
 // a timestamp from year 2000 to 2200: anything else is a broken clock or a forgery
 const MIN_AT = 946_684_800_000
 const MAX_AT = 7_258_118_400_000
-const ERROR_CODES: readonly string[] = ['TOO_LONG', 'EMPTY', 'BAD_UTF8', 'BAD_FRAME', 'UNSUPPORTED_VERSION', 'UNAVAILABLE']
+const ERROR_CODES: readonly string[] = ['TOO_LONG', 'EMPTY', 'BAD_UTF8', 'BAD_FRAME', 'UNSUPPORTED_VERSION', 'UNAVAILABLE', 'BUSY']
 
 export function newMessageId (): string {
   return randomBytes(16).toString('hex')

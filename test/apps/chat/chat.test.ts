@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { connect } from '../../../src/sdk/index.js'
 import { ControlClient } from '../../../src/apps/host/index.js'
-import { MAX_FRAME_BYTES, MAX_TEXT_BYTES, newMessageId, type ChatMessage, type Inbox, type TypingEvent } from '../../../src/apps/chat/index.js'
+import { MAX_CHAT_CONNECTIONS_PER_PEER, MAX_FRAME_BYTES, MAX_TEXT_BYTES, newMessageId, type ChatMessage, type Inbox, type TypingEvent } from '../../../src/apps/chat/index.js'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { mkdirSync, openSync, writeSync, closeSync, unlinkSync, readFileSync } from 'node:fs'
@@ -166,6 +166,34 @@ describe('chat: messages between two daemons', () => {
     await waitFor('two acks', () => peer.replies.filter(r => r.t === 'ack' && r.id === id).length === 2 ? true : undefined, 20_000)
     peer.end()
     assert.equal((await history(bob.home, 'alice')).filter(m => m.id === id).length, 1)
+  })
+
+  test(`a peer may keep ${MAX_CHAT_CONNECTIONS_PER_PEER} chat connections open at most; the next is told BUSY, and closing one makes room`, async () => {
+    /** A connection, and its first answer: BAD_FRAME to a frame of no known type (stores nothing, keeps the connection) when accepted. */
+    const open = async (): Promise<{ peer: Awaited<ReturnType<typeof rawPeer>>, code: unknown }> => {
+      const peer = await rawPeer(alice.home, 'bob')
+      peer.write(JSON.stringify({ v: 1, t: 'shout' }) + '\n')
+      const first = await waitFor('an answer', () => peer.replies[0], 20_000)
+      return { peer, code: first.code }
+    }
+    const accepted: Array<Awaited<ReturnType<typeof rawPeer>>> = []
+    let refused: Awaited<ReturnType<typeof open>> | undefined
+    while (refused == null && accepted.length <= MAX_CHAT_CONNECTIONS_PER_PEER) {
+      const c = await open()
+      if (c.code === 'BAD_FRAME') accepted.push(c.peer)
+      else refused = c
+    }
+    assert.equal(refused?.code, 'BUSY')
+    await waitFor('the refused connection is closed', () => refused?.peer.closed() === true ? true : undefined, 20_000)
+    // alice's courier may hold one of her places
+    assert.ok(accepted.length >= MAX_CHAT_CONNECTIONS_PER_PEER - 1 && accepted.length < MAX_CHAT_CONNECTIONS_PER_PEER + 1, `${accepted.length} accepted`)
+    accepted.shift()?.end()
+    await waitFor('a place again once one closes', async () => {
+      const c = await open()
+      if (c.code === 'BAD_FRAME') { accepted.push(c.peer); return true }
+      return undefined
+    }, 20_000)
+    for (const p of accepted) p.end()
   })
 
   test('bad frames get a clear error; the service keeps serving and stores nothing from them', async () => {
