@@ -88,6 +88,7 @@ export function checkCaller (req: FastifyRequest, opts: { token: Buffer, session
   return undefined
 }
 
+/** Answers a refused caller and closes the connection: whatever body it is still sending is not waited for. */
 export async function refuse (reply: FastifyReply, r: Refusal): Promise<FastifyReply> {
-  return await reply.code(r.status).send({ error: { code: r.code, message: r.message } })
+  return await reply.code(r.status).header('connection', 'close').send({ error: { code: r.code, message: r.message } })
 }

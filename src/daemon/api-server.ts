@@ -37,7 +37,18 @@ export interface ApiServer { port: number, close: () => Promise<void> }
  */
 export async function startApiServer (components: { daemon: Daemon }, init: { token: string, port: number }): Promise<ApiServer> {
   // unknown fields are errors, not silently dropped (Fastify's default strips them)
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024, ajv: { customOptions: { removeAdditional: false } } })
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // a socket with nothing moving for two minutes holds a connection for no one (an upload that moves is fine;
+    // a WebSocket is exempt: ws turns the socket's timeout off)
+    connectionTimeout: 120_000,
+    // headers within 10 s, checked every 2 s (Node's defaults: 60 s, checked every 30 s)
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
+    // on stop, open connections are cut rather than waited for (a held request made the daemon's stop take its whole 20 s)
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false } }
+  })
   const token = Buffer.from(`Bearer ${init.token}`)
   const sessions = new UiSessions()
   let port = init.port

@@ -52,6 +52,8 @@ export class AppPort {
       server.once('error', reject)
       server.listen(this.port, '127.0.0.1', () => { server.off('error', reject); resolve() })
     })
+    // an accept that fails later (out of file descriptors, memory) is logged; unheard, it would end the daemon
+    server.on('error', (err) => { log('app port: %e', err) })
     const addr = server.address()
     return typeof addr === 'object' && addr != null ? addr.port : this.port
   }

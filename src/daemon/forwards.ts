@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net'
 import { componentLogger } from '../util/log.js'
-import { firstBytesIfSent, pipeSocketStream, type SessionManager } from '../session/index.js'
+import { abortLocal, firstBytesIfSent, pipeSocketStream, type SessionManager } from '../session/index.js'
 import { contactNameKey } from '../contacts/index.js'
 import { PortForwarded, PortInUse } from './errors.js'
 
@@ -58,7 +58,7 @@ export class ForwardManager {
         .catch((err: Error) => {
           state.lastError = err.message
           log('forward %d → %s/%s failed: %s', state.port, state.contact, state.service, err.message)
-          socket.destroy()
+          abortLocal(socket) // a reset: the program sees the failure, not a clean end
         })
         .finally(() => { state.active-- })
     })
@@ -66,6 +66,8 @@ export class ForwardManager {
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new PortInUse(spec.port) : err))
       server.listen(spec.port, '127.0.0.1', () => resolve())
     })
+    // an accept that fails later (out of file descriptors, memory) is logged; unheard, it would end the daemon
+    server.on('error', (err) => { log('forward %d: %e', state.port, err) })
     const addr = server.address()
     if (typeof addr === 'object' && addr != null) state.port = addr.port
     this.forwards.set(state.port, { state, server })

@@ -162,7 +162,7 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
       streamToSocket()
     } else {
       options.remoteAccepted.then(streamToSocket, () => {
-        socket.destroy()
+        abortLocal(socket) // refused: the program must not take it for a clean end
         finish()
       })
     }
@@ -170,7 +170,7 @@ export async function pipeSocketStream (socket: Duplex, stream: Stream, options:
 }
 
 /** Ends the local side abruptly: a TCP socket with a reset (its program sees ECONNRESET), anything else destroyed. */
-function abortLocal (socket: Duplex): void {
+export function abortLocal (socket: Duplex): void {
   const tcp = socket as Duplex & { resetAndDestroy?: () => void }
   try {
     if (typeof tcp.resetAndDestroy === 'function') { tcp.resetAndDestroy(); return }

@@ -23,6 +23,17 @@ const SIZE = 64 * 1024 * 1024
  * bob exposes a real HTTP server and a real sshd; alice reaches both by
  * contact name, through `forward` and through ssh's ProxyCommand.
  */
+/** How a program's connection to a forward ends when it sends a request: its error code, or "EOF" for a clean end. */
+async function howItEnds (port: number): Promise<string> {
+  const s = connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.0\r\n\r\n'))
+  let error: NodeJS.ErrnoException | undefined
+  s.on('error', (err) => { error = err })
+  s.on('end', () => s.end())
+  s.resume()
+  await new Promise(resolve => s.once('close', resolve)) // not once(): it rejects at the error this waits past
+  return error?.code ?? 'EOF'
+}
+
 describe('two users through a router', () => {
   let router: RunningDaemon
   let alice: Awaited<ReturnType<typeof makeProfile>>
@@ -268,6 +279,10 @@ describe('two users through a router', () => {
     const noService = await runCli(alice.home, ['connect', 'bob', 'nosuch'])
     assert.equal(noService.code, 1)
     assert.match(noService.stderr, /bob has no service "nosuch"/)
+    // through a forward, the program is reset: a clean end would pass for an answer of nothing
+    const nosuchPort = Number((await runCli(alice.home, ['forward', '0', 'bob', 'nosuch'])).stdout.trim())
+    assert.equal(await howItEnds(nosuchPort), 'ECONNRESET')
+    assert.equal((await runCli(alice.home, ['forward', '--remove', String(nosuchPort)])).code, 0)
     // bob by raw user ID works like his contact name (the original's CONNECTPUBKEY)
     const byId = await runCli(alice.home, ['connect', bob.userId, 'web'], { input: 'GET /nothing HTTP/1.0\r\n\r\n' })
     assert.equal(byId.code, 0, byId.stderr)
@@ -297,6 +312,9 @@ describe('two users through a router', () => {
     assert.equal(r.code, 1)
     assert.match(r.stderr, /bob is offline/)
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`)
+    const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'web'])).stdout.trim())
+    assert.equal(await howItEnds(port), 'ECONNRESET', 'a forward to him resets the program\'s connection')
+    assert.equal((await runCli(alice.home, ['forward', '--remove', String(port)])).code, 0)
   })
 
   test('bob killed during a session: `cspace connect` fails with exit 1, not the exit 0 of a clean end', async () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
+import { once } from 'node:events'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -75,6 +76,31 @@ describe('the daemon and its local API', () => {
     assert.equal((await api(info.apiPort, '/v1/rules', { token })).body.entries.length, 0)
     assert.equal((await post('/v1/exposes', JSON.stringify({ service: 'sh', exec: ' ' }))).body.error.code, 'INVALID_TARGET')
     assert.equal((await api(info.apiPort, '/v1/status', { token })).status, 200)
+  })
+
+  test('a caller without the token is answered and cut off, not waited for; a request held open does not hold up the daemon\'s stop', async () => {
+    const p = await makeProfile('heldapi')
+    const d = await startDaemon(p.home)
+    const info = JSON.parse(readFileSync(join(p.home, 'daemon.json'), 'utf8'))
+    const token = readFileSync(join(p.home, 'api-token'), 'utf8').trim()
+    /** A POST that announces 60 kB (under the body limit) and sends one byte of it, then nothing; its socket and what came back. */
+    const trickle = async (headers: string): Promise<{ socket: Socket, got: () => string }> => {
+      const socket = connect(info.apiPort, '127.0.0.1')
+      let got = ''
+      socket.on('data', (b: Buffer) => { got += b.toString() })
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      socket.write(`POST /v1/contacts HTTP/1.1\r\nHost: 127.0.0.1:${info.apiPort as number}\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n${headers}\r\n{`)
+      return { socket, got: () => got }
+    }
+    const stranger = await trickle('')
+    await waitFor('the stranger\'s connection closed by the daemon', () => stranger.socket.closed ? true : undefined)
+    assert.match(stranger.got(), /^HTTP\/1\.1 401 /)
+    const held = await trickle(`Authorization: Bearer ${token}\r\n`)
+    await waitFor('the held request reaches the daemon', async () => (await api(info.apiPort, '/v1/status', { token })).status === 200 ? true : undefined)
+    assert.equal(held.socket.closed, false)
+    assert.equal(await d.stop(), 0)
+    assert.doesNotMatch(d.stderr(), /did not finish/, 'the held request was cut, not waited for')
   })
 
   test('status without waiting (the web UI): an unknown contact is "checking" at once, then presence:checked says it was looked up', async () => {
