@@ -15,11 +15,30 @@ import { secureSocket, YAMUX_PROTOCOL, type TlsIdentity } from './native-tls.js'
  */
 export interface SecureTcpInit {
   identity: TlsIdentity
-  /** Inbound handshakes in progress at once; beyond it new connections are closed (a flood costs us no handshakes). */
-  maxPendingHandshakes: number
-  /** An inbound connection that has not finished its handshake by then is closed. */
+  /**
+   * Inbound handshakes in progress at once, from all addresses; beyond it new
+   * connections are closed (a flood costs us no handshakes). Default
+   * DEFAULT_MAX_PENDING_HANDSHAKES.
+   */
+  maxPendingHandshakes?: number
+  /**
+   * Of those, from one source (an IPv4 address, an IPv6 /64), so that one
+   * address cannot hold them all. Default DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP.
+   */
+  maxPendingHandshakesPerIp?: number
+  /**
+   * An inbound connection that has not finished its handshake by then is
+   * closed. A shorter one would not protect the slots (an attacker reopens
+   * as soon as one is closed; the per-source cap is what bounds them), so it
+   * only needs to be generous to honest slow links.
+   */
   handshakeTimeoutMs: number
 }
+
+/** Enough that holding every slot takes 64 sources, yet bounded: each pending handshake is a socket and an OpenSSL session. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 256
+/** An honest TLS 1.3 handshake is done in about one round trip, so a site rarely has more than one or two in flight to one node. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP = 4
 
 export function secureTcp (inner: (components: TCPComponents) => Transport, init: SecureTcpInit): (components: TCPComponents) => Transport {
   return (components) => {
@@ -42,28 +61,82 @@ export function secureTcp (inner: (components: TCPComponents) => Transport, init
     const createListener = transport.createListener.bind(transport)
     transport.createListener = (options) => {
       const listener = createListener({ ...options, upgrader: upgraderFor(options.upgrader) }) as Listener & PrivateTcpListener
-      const pending = new Set<net.Socket>()
+      const pending = new PendingHandshakes(init.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES, init.maxPendingHandshakesPerIp ?? DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP)
       // the handshake comes between accept and @libp2p/tcp's own handling of the socket
       listener.server.removeAllListeners('connection')
       listener.server.on('connection', (raw: net.Socket) => {
-        if (pending.size >= init.maxPendingHandshakes) {
+        if (!pending.admit(raw)) {
           raw.destroy()
           return
         }
-        pending.add(raw)
         secureSocket(raw, init.identity, { isServer: true, signal: AbortSignal.timeout(init.handshakeTimeoutMs) })
           .then(({ socket, remotePeer }) => {
             secured.set(socket, remotePeer)
             listener.onSocket(socket)
           })
           .catch(() => {}) // secureSocket has closed it; the peer sees the TLS alert or the close
-          .finally(() => pending.delete(raw))
+          .finally(() => pending.release(raw))
       })
-      listener.addEventListener('close', () => { for (const raw of pending) raw.destroy() })
+      listener.addEventListener('close', () => { pending.destroyAll() })
       return listener
     }
     return transport
   }
+}
+
+/**
+ * Inbound sockets whose handshake is in progress, counted in all and per
+ * source. The caps are taken at accept, before libp2p's per-IP rate limit
+ * and connection gater, which see a connection only once its handshake is
+ * done: without the per-source cap, a few idle sockets from one address
+ * held every slot and every other peer was refused.
+ */
+class PendingHandshakes {
+  private readonly sockets = new Map<net.Socket, string>()
+  private readonly perSource = new Map<string, number>()
+
+  constructor (private readonly max: number, private readonly maxPerSource: number) {}
+
+  /** Counts the socket in, or says no (over a cap, or already gone). */
+  admit (socket: net.Socket): boolean {
+    if (socket.remoteAddress == null || this.sockets.size >= this.max) return false
+    const source = handshakeSource(socket.remoteAddress)
+    const count = this.perSource.get(source) ?? 0
+    if (count >= this.maxPerSource) return false
+    this.sockets.set(socket, source)
+    this.perSource.set(source, count + 1)
+    return true
+  }
+
+  release (socket: net.Socket): void {
+    const source = this.sockets.get(socket)
+    if (source == null) return
+    this.sockets.delete(socket)
+    const count = (this.perSource.get(source) ?? 1) - 1
+    if (count > 0) this.perSource.set(source, count)
+    else this.perSource.delete(source)
+  }
+
+  destroyAll (): void {
+    for (const socket of this.sockets.keys()) socket.destroy()
+  }
+}
+
+/**
+ * What an inbound connection's pending handshake is counted against: its
+ * IPv4 address, or its IPv6 /64 — one subscriber is commonly given a whole
+ * /64, so counting single IPv6 addresses would not cap anyone.
+ */
+export function handshakeSource (address: string): string {
+  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (v4 != null) return v4[1]
+  const [head, tail] = address.split('%')[0].split('::')
+  const groups = head === '' ? [] : head.split(':')
+  if (tail != null) {
+    const rest = tail === '' ? [] : tail.split(':')
+    groups.push(...Array<string>(Math.max(0, 8 - groups.length - rest.length)).fill('0'), ...rest)
+  }
+  return `${groups.slice(0, 4).map(g => parseInt(g, 16).toString(16)).join(':')}::/64`
 }
 
 /** The upgrader, told that a socket secured here needs no encryption and which muxer it uses. */

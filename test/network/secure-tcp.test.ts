@@ -5,26 +5,69 @@ import { once } from 'node:events'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
+import { yamux } from '@libp2p/yamux'
+import type { PeerId } from '@libp2p/interface'
 import { secureSocket, TlsIdentity, YAMUX_PROTOCOL } from '../../src/network/native-tls.js'
-import type { NetworkNode } from '../../src/network/index.js'
+import { secureTcp } from '../../src/network/secure-tcp.js'
 import { createLoopbackNode, createLoopbackPair } from '../helpers/nodes.js'
 import { waitFor } from '../helpers/wait.js'
 
-const nodes: NetworkNode[] = []
+const nodes: Libp2p[] = []
 after(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
 
-function tcpAddress (node: NetworkNode): { host: string, port: number } {
+type Listening = Pick<Libp2p, 'getMultiaddrs'>
+
+function tcpAddress (node: Listening): { host: string, port: number } {
   const ma = node.getMultiaddrs().find(a => !a.toString().includes('p2p-circuit'))
   assert.ok(ma != null, 'the node listens on TCP')
   const parts = ma.toString().split('/')
   return { host: parts[2], port: Number(parts[4]) }
 }
 
-async function rawConnect (node: NetworkNode): Promise<net.Socket> {
+/** A TCP connection to the node, from a loopback address of our choice (all of 127/8 is loopback). */
+async function rawConnect (node: Listening, from?: string): Promise<net.Socket> {
   const { host, port } = tcpAddress(node)
-  const socket = net.connect(port, host)
+  const socket = net.connect({ port, host, localAddress: from })
   await once(socket, 'connect')
   return socket
+}
+
+/** `count` connections from one address that never send a byte, made one after another (the node accepts in that order). */
+async function idleSockets (node: Listening, from: string, count: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = []
+  for (let i = 0; i < count; i++) {
+    const socket = await rawConnect(node, from)
+    socket.on('error', () => {})
+    sockets.push(socket)
+  }
+  return sockets
+}
+
+/** A whole TLS handshake with the node from `from`, as a peer's first step; the socket is closed after. */
+async function handshake (node: Listening & { peerId: PeerId }, from: string): Promise<void> {
+  const client = new TlsIdentity(await generateKeyPair('Ed25519'))
+  const { socket } = await secureSocket(await rawConnect(node, from), client, { isServer: false, expectedPeer: node.peerId, signal: AbortSignal.timeout(10_000) })
+  socket.destroy()
+}
+
+/**
+ * A libp2p node whose TCP transport (secure-tcp.ts) has the handshake caps
+ * given, small enough to fill in a test; the daemon's node sets its own.
+ */
+async function cappedNode (caps: { maxPendingHandshakes: number, maxPendingHandshakesPerIp: number }): Promise<Libp2p> {
+  const privateKey = await generateKeyPair('Ed25519')
+  const node = await createLibp2p({
+    privateKey,
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [secureTcp(tcp(), { identity: new TlsIdentity(privateKey), ...caps, handshakeTimeoutMs: 10_000 })],
+    connectionEncrypters: [tls()],
+    streamMuxers: [yamux()]
+  })
+  nodes.push(node)
+  return node
 }
 
 /** Resolves with the bytes received once the socket closes (it must close within the deadline). */
@@ -98,17 +141,39 @@ describe('TCP connections: TLS by OpenSSL on the socket', () => {
     assert.equal(certificates[0], certificates[1])
   })
 
-  test('connections that never finish their handshake are capped; the rest are closed at once', async () => {
-    // pending handshakes are capped at max(10, inbound connections per IP per second)
-    const node = await createLoopbackNode({ inboundConnectionsPerIpPerSecond: 10 })
+  test('idle sockets from one address, up to its cap and beyond, do not stop a handshake from another address', async () => {
+    const node = await cappedNode({ maxPendingHandshakes: 6, maxPendingHandshakesPerIp: 2 })
     const peer = await createLoopbackNode()
-    nodes.push(node, peer)
-    const stalled = await Promise.all(Array.from({ length: 10 }, async () => await rawConnect(node)))
-    for (const s of stalled) s.on('error', () => {})
-    // the node accepts in arrival order, so the ten are pending before this one comes
-    const extra = await rawConnect(node)
+    nodes.push(peer)
+    // as many as the node takes from all addresses together: uncapped per address, these held every slot
+    const idle = await idleSockets(node, '127.0.0.2', 6)
+    const conn = await peer.dial(node.getMultiaddrs()[0])
+    assert.equal(conn.encryption, 'native', 'a peer on 127.0.0.1 still connects')
+    for (const s of idle) s.destroy()
+  })
+
+  test('an address over its cap of pending handshakes is closed at once; within it, and from other addresses, handshakes go on', async () => {
+    const node = await cappedNode({ maxPendingHandshakes: 6, maxPendingHandshakesPerIp: 2 })
+    const idle = await idleSockets(node, '127.0.0.2', 2)
+    const over = await rawConnect(node, '127.0.0.2')
+    assert.equal((await closesWith(over, 5_000)).length, 0, 'the third from 127.0.0.2: closed without a byte')
+    assert.ok(idle.every(s => !s.destroyed && !s.readableEnded), 'the two within its cap are still waiting for their handshake')
+    await handshake(node, '127.0.0.3')
+    // a slot given back (the socket closed) is the address's again
+    idle[0].destroy()
+    await waitFor('a handshake from 127.0.0.2 once one of its slots is free', async () => await handshake(node, '127.0.0.2').then(() => true, () => false), 10_000, 50)
+    idle[1].destroy()
+  })
+
+  test('pending handshakes from many addresses are capped in all; the rest are closed at once', async () => {
+    const node = await cappedNode({ maxPendingHandshakes: 6, maxPendingHandshakesPerIp: 2 })
+    const peer = await createLoopbackNode()
+    nodes.push(peer)
+    const stalled = (await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4'].map(async from => await idleSockets(node, from, 2)))).flat()
+    // the node accepts in arrival order, so the six are pending before this one comes
+    const extra = await rawConnect(node, '127.0.0.5')
     assert.equal((await closesWith(extra, 5_000)).length, 0, 'over the cap: closed without a byte')
-    assert.ok(stalled.every(s => !s.destroyed), 'the pending ones are still waiting for their handshake')
+    assert.ok(stalled.every(s => !s.destroyed && !s.readableEnded), 'the pending ones are still waiting for their handshake')
     for (const s of stalled) s.destroy()
     await waitFor('a real peer connects once the stalled ones are gone', async () => await peer.dial(node.getMultiaddrs()[0]).then(c => c.encryption === 'native', () => false), 10_000, 100)
   })
