@@ -1,6 +1,7 @@
 import { circuitRelayServer, RELAY_V2_HOP_CODEC, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { ipOf, isRelayed } from './addresses.js'
 
 /**
@@ -81,8 +82,14 @@ export class RelayReservationGate {
       const ip = this.ipOf(source)
       if (ip == null) return false
       let sameIp = 0
-      for (const peer of reservations.keys()) {
-        if (!peer.equals(source) && this.ipOf(peer) === ip) sameIp++
+      // a slot outlives its holder's connection (libp2p keeps it for its
+      // TTL), so it counts against the IP it was taken from, which the
+      // relay server stored with it; counting only connected holders let
+      // peers that reserved and left take every slot from one IP
+      for (const [peer, reservation] of reservations) {
+        if (peer.equals(source)) continue
+        const from = reservation.addr != null ? directIpOf(reservation.addr) : this.ipOf(peer)
+        if (from === ip) sameIp++
       }
       return sameIp >= this.maxPerIp
     },
@@ -96,8 +103,14 @@ export class RelayReservationGate {
     }
   }
 
+  /** The IP a peer is connected from now, directly. */
   private ipOf (peer: PeerId): string | undefined {
     const conn = this.node?.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c.remoteAddr))
     return conn != null ? ipOf(conn.remoteAddr)?.value : undefined
   }
+}
+
+/** The IP of a direct address; none for a relayed one, whose IP is the other relay's. */
+function directIpOf (addr: Multiaddr): string | undefined {
+  return isRelayed(addr) ? undefined : ipOf(addr)?.value
 }

@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test'
+import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
@@ -6,8 +6,12 @@ import { peerMap } from '@libp2p/peer-collections'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { RelayReservationGate } from '../../src/network/relay.js'
+import { pbStream } from '@libp2p/utils'
+import { DEFAULT_RELAY_LIMITS, RelayReservationGate } from '../../src/network/relay.js'
 import { isRelayed } from '../../src/network/addresses.js'
+import type { NetworkNode } from '../../src/network/index.js'
+import { createLoopbackNode } from '../helpers/nodes.js'
+import { waitFor } from '../helpers/wait.js'
 
 async function newPeer (): Promise<PeerId> {
   return peerIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey)
@@ -91,5 +95,40 @@ describe('relay slots per IP', () => {
   test('isRelayed tells relay addresses from direct ones', () => {
     assert.equal(isRelayed('/ip4/5.0.0.11/tcp/4001/p2p/12D3KooWA/p2p-circuit/p2p/12D3KooWB'), true)
     assert.equal(isRelayed('/ip4/5.0.0.11/tcp/4001/p2p/12D3KooWA'), false)
+  })
+})
+
+/** libp2p's codec for HOP messages, which the package does not export. */
+interface HopCodec {
+  HopMessage: Parameters<ReturnType<typeof pbStream>['pb']>[0] & { Type: { RESERVE: string } }
+}
+const { HopMessage } = await import(new URL('pb/index.js', import.meta.resolve('@libp2p/circuit-relay-v2')).href) as HopCodec
+
+describe('relay slots per IP, on a router', () => {
+  const nodes: NetworkNode[] = []
+  after(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
+
+  /** A new user on 127.0.0.1 asks the router for a slot, then goes away; resolves with the router's answer. */
+  async function reserveAndLeave (router: NetworkNode): Promise<string> {
+    const user = await createLoopbackNode({ pingIntervalMs: 0 })
+    try {
+      const hop = pbStream(await user.dialProtocol(router.getMultiaddrs()[0], RELAY_V2_HOP_CODEC)).pb(HopMessage)
+      await hop.write({ type: HopMessage.Type.RESERVE })
+      return (await hop.read({ signal: AbortSignal.timeout(10_000) }) as { status: string }).status
+    } finally {
+      await user.stop()
+      await waitFor('the router to see the user gone', () => router.getConnections(user.peerId).length === 0)
+    }
+  }
+
+  test('users that reserve a slot and disconnect still count against their IP; the (N+1)th is refused', async () => {
+    const router = await createLoopbackNode({ router: true, pingIntervalMs: 0, relayLimits: { ...DEFAULT_RELAY_LIMITS, maxReservationsPerIp: 2 } })
+    nodes.push(router)
+    assert.equal(await reserveAndLeave(router), 'OK')
+    assert.equal(await reserveAndLeave(router), 'OK')
+    // libp2p keeps a slot for its TTL after its holder leaves
+    assert.equal(router.services.relay?.reservations.size, 2)
+    assert.equal(await reserveAndLeave(router), 'PERMISSION_DENIED', 'a third slot from 127.0.0.1')
+    assert.equal(router.services.relay?.reservations.size, 2)
   })
 })
