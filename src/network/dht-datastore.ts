@@ -47,8 +47,9 @@ export class DhtDatastore extends MemoryDatastore {
   private readonly records = new Map<string, { bytes: number, at: number }>()
   private recordBytes = 0
   private peers = 0
-  /** Called after a peer record is stored for a peer not stored before. */
-  onNewPeer?: () => void
+  private peerBytesHeld = 0
+  /** Called after a peer record is stored (new or again). */
+  onPeerStored?: () => void
   private readonly limits: DhtStoreLimits
 
   constructor (limits: Partial<DhtStoreLimits> = {}, private readonly now: () => number = Date.now) {
@@ -64,6 +65,11 @@ export class DhtDatastore extends MemoryDatastore {
   /** How many peer records are held. */
   get peerCount (): number {
     return this.peers
+  }
+
+  /** The peer records' bytes. */
+  get peerBytes (): number {
+    return this.peerBytesHeld
   }
 
   override put (key: Key, val: Uint8Array, options?: AbortOptions): Key | Promise<Key> {
@@ -82,7 +88,10 @@ export class DhtDatastore extends MemoryDatastore {
 
   override delete (key: Key, options?: AbortOptions): void | Promise<void> {
     const k = key.toString()
-    if (k.startsWith(PEER_PREFIX) && super.has(key) === true) this.peers--
+    if (k.startsWith(PEER_PREFIX) && super.has(key) === true) {
+      this.peers--
+      this.peerBytesHeld -= (super.get(key) as Uint8Array).byteLength
+    }
     this.forget(k)
     return super.delete(key, options)
   }
@@ -90,12 +99,14 @@ export class DhtDatastore extends MemoryDatastore {
   /** Stored again, a peer record moves to the end of the listing order (a Map's order is its insertion order). */
   private putPeer (key: Key, val: Uint8Array, options?: AbortOptions): Key | Promise<Key> {
     const isNew = super.has(key) !== true
-    if (!isNew) void super.delete(key)
-    const result = super.put(key, val, options)
-    if (isNew) {
-      this.peers++
-      this.onNewPeer?.()
+    if (!isNew) {
+      this.peerBytesHeld -= (super.get(key) as Uint8Array).byteLength
+      void super.delete(key)
     }
+    const result = super.put(key, val, options)
+    this.peerBytesHeld += val.byteLength
+    if (isNew) this.peers++
+    this.onPeerStored?.()
     return result
   }
 

@@ -6,7 +6,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
-import { circuitRelayTransport, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import type { Datastore } from 'interface-datastore'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -25,12 +25,26 @@ import { libp2pLogger } from '../util/log.js'
 import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
 import { trustConnectedContacts } from './connected-contacts.js'
 import { skipRedundantMerges } from './redundant-merges.js'
-import { boundPeerStore, MAX_STORED_PEERS } from './peer-store-bound.js'
+import { boundPeerStore } from './peer-store-bound.js'
 import { proposeDhtStreams } from './proposed-stream.js'
+import { guardMessages, guardProtocolMessages, type MessageLimit } from './message-size-guard.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
 export const DHT_PROTOCOL = '/cspace/kad/1.0.0'
+/**
+ * The largest message a peer may send on the libp2p protocols that read
+ * length-prefixed messages with no limit of their own (message-size-guard.ts).
+ * A DHT message holds at most a presence record (4 KiB) or 20 peers with
+ * their addresses; a relay's first message a peer and a reservation.
+ */
+export const MESSAGE_LIMITS: Record<string, MessageLimit> = {
+  [DHT_PROTOCOL]: { maxMessageBytes: 64 * 1024, firstMessageOnly: false },
+  [RELAY_V2_HOP_CODEC]: { maxMessageBytes: 16 * 1024, firstMessageOnly: true },
+  [RELAY_V2_STOP_CODEC]: { maxMessageBytes: 16 * 1024, firstMessageOnly: true }
+}
+/** The largest identify message taken from a peer (libp2p's default is 8 KiB). */
+const IDENTIFY_MAX_MESSAGE_BYTES = 4096
 /** yamux's per-stream receive window ceiling: 4 MiB covers ~300 Mbit/s at 100 ms RTT. */
 const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 /**
@@ -58,6 +72,8 @@ export interface NetworkInit {
   maxConnections: number
   /** Peer records kept at most (peer-store-bound.ts); default MAX_STORED_PEERS. */
   maxStoredPeers?: number
+  /** Bytes of peer records kept at most (peer-store-bound.ts); default MAX_STORED_PEER_BYTES. */
+  maxStoredPeerBytes?: number
   /** A router is always a DHT server and a bootstrap peer for others. */
   router: boolean
   /**
@@ -116,7 +132,7 @@ export function cspaceDhtInit (datastore: Datastore, opts: { server: boolean, al
   }
 }
 
-/** Builds and starts (libp2p's createLibp2p starts it) the libp2p node with cspace's deliberate settings. */
+/** Builds and starts the libp2p node with cspace's deliberate settings. */
 export async function createNetworkNode (components: NetworkComponents, init: NetworkInit): Promise<NetworkNode> {
   for (const a of [...init.listen, ...init.announce ?? [], ...init.bootstrap]) checkMultiaddr(a)
   for (const a of init.listen) {
@@ -133,9 +149,11 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   // a router counts what it relays (`cspace status`); others need no metrics
   const meter = init.router ? new RelayMeter(relayLimits.relayBytesPerSecond) : undefined
   const pendingInbound = Math.max(10, init.inboundConnectionsPerIpPerSecond)
-  // what DCUtR asks for during createLibp2p's start, before `node` exists, gets no punch address
   let created: NetworkNode | undefined
   const node: NetworkNode = await createLibp2p({
+    // started below, once every guard and hook is in place: a stream that
+    // arrived while libp2p started would otherwise pass unguarded
+    start: false,
     ...(meter != null ? { metrics: () => meter } : {}),
     privateKey: components.privateKey,
     logger: libp2pLogger,
@@ -146,7 +164,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       // TCP: TLS by OpenSSL on the socket, before libp2p's upgrader (secure-tcp.ts)
       secureTcp(punchableTcp(peerIdFromPrivateKey(components.privateKey)), {
         identity: new TlsIdentity(components.privateKey),
-        maxPendingHandshakes: pendingInbound,
+        // 256 in all (secure-tcp.ts); from one address as many as its rate lets through afterwards
+        maxPendingHandshakesPerIp: Math.max(4, init.inboundConnectionsPerIpPerSecond),
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS
       }),
       circuitRelayTransport()
@@ -169,7 +188,9 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     },
     connectionMonitor: init.pingIntervalMs === 0 ? { enabled: false } : { pingInterval: init.pingIntervalMs ?? PING_INTERVAL_MS },
     services: {
-      identify: identify(),
+      // a cspace node's own identify message is ~0.5 KiB (a router's, 6
+      // protocols); libp2p takes 8 KiB × 10 messages, all kept in the peer store
+      identify: identify({ maxMessageSize: IDENTIFY_MAX_MESSAGE_BYTES }),
       ping: ping(),
       // a lone router must answer queries before anyone else has joined
       dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router })),
@@ -189,10 +210,12 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   created = node
   gate.attach(node)
   skipRedundantMerges(node.peerStore, node)
-  boundPeerStore(node, datastore, init.maxStoredPeers ?? MAX_STORED_PEERS)
-  proposeDhtStreams(node, DHT_PROTOCOL)
+  boundPeerStore(node, datastore, { maxPeers: init.maxStoredPeers, maxBytes: init.maxStoredPeerBytes })
+  guardProtocolMessages(node, MESSAGE_LIMITS)
+  proposeDhtStreams(node, DHT_PROTOCOL, (stream) => { guardMessages(stream, MESSAGE_LIMITS[DHT_PROTOCOL]) })
   trustConnectedContacts(node, node.services.dht)
   if (meter != null) relayMeters.set(node, meter)
+  await node.start()
   return node
 }
 

@@ -11,6 +11,14 @@ const log = componentLogger('peer-store')
  */
 export const MAX_STORED_PEERS = 50_000
 
+/**
+ * Bytes of peer records kept at most, by default. A record is ~0.5 KiB, but
+ * a peer names its own protocols and addresses (identify), up to 4 KiB a
+ * message (node.ts): counted alone, 50,000 records of strangers each
+ * announcing the most they may would be 200 MiB and more.
+ */
+export const MAX_STORED_PEER_BYTES = 32 << 20
+
 /** The count may pass the limit by this share before a sweep starts, so that each sweep clears many at once. */
 const SLACK = 0.1
 
@@ -21,36 +29,44 @@ const SLACK = 0.1
  * stranger making a fresh key per connection thus grew a router by a record
  * per connection, without end.
  *
- * Past `maxPeers` (and a slack of 10%), a sweep lists every record, which
- * lets the store drop the expired ones, then deletes the least recently
- * stored of those whose peer is neither connected nor tagged, down to
- * `maxPeers`. Tags mark the peers libp2p and kad-dht rely on: the routing
+ * Past `maxPeers` records or `maxBytes` of them (and a slack of 10%), a
+ * sweep lists every record, which lets the store drop the expired ones, then
+ * deletes the least recently stored of those whose peer is neither
+ * connected nor tagged, until both are within their limits. Tags mark the peers libp2p and kad-dht rely on: the routing
  * table's (`kad-peer`, `kad-close`) and keep-alive peers.
  */
-export function boundPeerStore (node: Pick<Libp2p, 'peerStore' | 'getConnections'>, datastore: DhtDatastore, maxPeers = MAX_STORED_PEERS): void {
-  const slack = Math.max(1, Math.floor(maxPeers * SLACK))
-  // after a sweep that could not get under the limit (every peer connected or tagged), wait for another slack's worth
-  let sweepPast = maxPeers + slack
+export function boundPeerStore (node: Pick<Libp2p, 'peerStore' | 'getConnections'>, datastore: DhtDatastore, limits: { maxPeers?: number, maxBytes?: number } = {}): void {
+  const maxPeers = limits.maxPeers ?? MAX_STORED_PEERS
+  const maxBytes = limits.maxBytes ?? MAX_STORED_PEER_BYTES
+  const within = (): boolean => datastore.peerCount <= maxPeers && datastore.peerBytes <= maxBytes
+  // after a sweep that could not get under a limit (every peer connected or tagged), wait for another slack's worth
+  const slackPeers = Math.max(1, Math.floor(maxPeers * SLACK))
+  const slackBytes = Math.floor(maxBytes * SLACK)
+  let sweepPast = { peers: maxPeers + slackPeers, bytes: maxBytes + slackBytes }
   let sweeping = false
-  datastore.onNewPeer = () => {
-    if (sweeping || datastore.peerCount <= sweepPast) return
+  datastore.onPeerStored = () => {
+    if (sweeping || (datastore.peerCount <= sweepPast.peers && datastore.peerBytes <= sweepPast.bytes)) return
     sweeping = true
-    sweep(node, maxPeers)
-      .then((n) => { log('dropped %d peer records past the limit of %d', n, maxPeers) })
+    sweep(node, within)
+      .then((n) => { log('dropped %d peer records past the limits of %d records, %d bytes', n, maxPeers, maxBytes) })
       .catch((err: Error) => { log('peer store sweep stopped: %s', err.message) })
       .finally(() => {
         sweeping = false
-        sweepPast = Math.max(maxPeers, datastore.peerCount) + slack
+        sweepPast = { peers: Math.max(maxPeers, datastore.peerCount) + slackPeers, bytes: Math.max(maxBytes, datastore.peerBytes) + slackBytes }
       })
   }
 }
 
-/** Deletes the least recently stored peers that may go, until `maxPeers` are left; returns how many it deleted. */
-async function sweep (node: Pick<Libp2p, 'peerStore' | 'getConnections'>, maxPeers: number): Promise<number> {
+/** Deletes the least recently stored peers that may go until `within()`; returns how many it deleted. */
+async function sweep (node: Pick<Libp2p, 'peerStore' | 'getConnections'>, within: () => boolean): Promise<number> {
   // all() lists least recently stored first (DhtDatastore), skipping and deleting expired records
   const peers = await node.peerStore.all()
   const mayGo: PeerId[] = peers.filter(p => p.tags.size === 0 && node.getConnections(p.id).length === 0).map(p => p.id)
-  const drop = mayGo.slice(0, Math.max(0, peers.length - maxPeers))
-  for (const id of drop) await node.peerStore.delete(id)
-  return drop.length
+  let dropped = 0
+  for (const id of mayGo) {
+    if (within()) break
+    await node.peerStore.delete(id)
+    dropped++
+  }
+  return dropped
 }

@@ -115,7 +115,7 @@ const DEFAULT_MAX_OUTBOUND_STREAMS = 64
  * negotiate as before. Limited (relayed) connections keep libp2p's own path,
  * which refuses them unless asked.
  */
-export function proposeDhtStreams (node: object, protocol: string, maxOutbound = DEFAULT_MAX_OUTBOUND_STREAMS): void {
+export function proposeDhtStreams (node: object, protocol: string, onStream: (stream: Stream) => void = () => {}, maxOutbound = DEFAULT_MAX_OUTBOUND_STREAMS): void {
   const opener = (node as { components?: { connectionManager?: Partial<StreamOpener> } }).components?.connectionManager
   if (opener?.openStream == null || opener.openConnection == null) return
   const openStream = opener.openStream.bind(opener)
@@ -128,6 +128,7 @@ export function proposeDhtStreams (node: object, protocol: string, maxOutbound =
     const stream = await openProposedStream(connection, protocol, maxOutbound, options.signal)
     if (stream == null) return await connection.newStream(protocols, options)
     stripNegotiationAnswer(stream, protocol)
+    onStream(stream)
     return stream
   }
 }

@@ -56,19 +56,20 @@ describe('DhtDatastore', () => {
     assert.deepEqual(ds.recordUsage, { records: 0, bytes: 0 })
   })
 
-  test('peer records are counted and listed least recently stored first; every value is kept as a copy of its own', async () => {
+  test('peer records are counted with their bytes and listed least recently stored first; every value is kept as a copy of its own', async () => {
     const ds = new DhtDatastore()
-    const added: number[] = []
-    ds.onNewPeer = () => { added.push(ds.peerCount) }
+    const stored: Array<[number, number]> = []
+    ds.onPeerStored = () => { stored.push([ds.peerCount, ds.peerBytes]) }
     for (const n of [1, 2, 3]) await ds.put(new Key(`/peers/p${n}`), bytes(10))
-    await ds.put(new Key('/peers/p1'), bytes(10)) // stored again: listed last, not new
-    assert.deepEqual(added, [1, 2, 3])
+    await ds.put(new Key('/peers/p1'), bytes(25)) // stored again, larger: listed last, not new
+    assert.deepEqual(stored, [[1, 10], [2, 20], [3, 30], [3, 45]])
     const listed: string[] = []
     for await (const { key } of ds.query({ prefix: '/peers' })) listed.push(key.toString())
     assert.deepEqual(listed, ['/peers/p2', '/peers/p3', '/peers/p1'])
     await ds.delete(new Key('/peers/p2'))
     await ds.delete(new Key('/peers/p2')) // not held: not counted twice
     assert.equal(ds.peerCount, 2)
+    assert.equal(ds.peerBytes, 35)
 
     // a view into a larger buffer, as libp2p's encoders hand over: only its own bytes are kept
     const pool = new Uint8Array(65536)

@@ -16,9 +16,11 @@ describe('the peer store of a node met by many short-lived peers', () => {
   const nodes: NetworkNode[] = []
   after(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
 
-  async function visit (server: NetworkNode, stay = false): Promise<PeerId> {
+  async function visit (server: NetworkNode, stay = false, protocols = 0): Promise<PeerId> {
     const client = await createLoopbackNode({ listen: [] })
     nodes.push(client)
+    // what a peer announces (identify) goes into its record
+    for (let i = 0; i < protocols; i++) await client.handle(`/announced/${'x'.repeat(100)}/${i}`, () => {})
     await client.dial(server.getMultiaddrs()[0])
     // identify is what stores the visitor's protocols; wait for it, as a real visit would
     await waitFor('the server knows the visitor\'s protocols', async () => {
@@ -46,5 +48,21 @@ describe('the peer store of a node met by many short-lived peers', () => {
     assert.ok(await known(tagged), 'the tagged peer is kept')
     assert.ok(await known(visitors[visitors.length - 1]), 'the latest visitor is kept')
     assert.equal(await known(visitors[0]), false, 'the first visitor is gone')
+  })
+
+  test('keeps at most its limit of bytes too: peers announcing much cost records of their size', async () => {
+    const store = new DhtDatastore()
+    const maxBytes = 12 * 1024
+    const server = await createNetworkNode({ privateKey: await generateKeyPair('Ed25519'), datastore: store }, loopbackInit({ maxStoredPeerBytes: maxBytes }))
+    nodes.push(server)
+    const visitors: PeerId[] = []
+    // each record ~3 KiB: 20 of them would be 60 KiB
+    for (let i = 0; i < 20; i++) visitors.push(await visit(server, false, 25))
+    const record = store.peerBytes / store.peerCount
+    assert.ok(record > 2500, `a visitor's record is ${record} bytes`)
+    // a sweep starts past the limit and its slack of 10%; the last visit may have come after it
+    await waitFor('a sweep back to the limit', async () => store.peerBytes <= maxBytes * 1.1 + 4096 ? true : undefined)
+    assert.ok(await server.peerStore.has(visitors[visitors.length - 1]), 'the latest visitor is kept')
+    assert.equal(await server.peerStore.has(visitors[0]), false, 'the first visitor is gone')
   })
 })
