@@ -23,6 +23,18 @@ export interface MessageLimit {
   firstMessageOnly: boolean
 }
 
+/**
+ * A limit on all a stream may carry, for a protocol that is not framed:
+ * ping echoes whatever arrives, and while its reply waited for a peer that
+ * never read, libp2p's stream iterator kept taking (and granting window for)
+ * more, 2 GB in 10 s from one connection (measured). A ping is 32 bytes.
+ */
+export interface StreamByteLimit {
+  maxStreamBytes: number
+}
+
+export type StreamLimit = MessageLimit | StreamByteLimit
+
 export class MessageTooLarge extends Error {
   constructor (protocol: string, detail: string) {
     super(`${protocol}: ${detail}`)
@@ -86,6 +98,19 @@ export class MessageFrameWatcher {
   }
 }
 
+/** Counts a stream's bytes against StreamByteLimit; the same interface as MessageFrameWatcher. */
+export class StreamByteWatcher {
+  private seen = 0
+  readonly done = false
+
+  constructor (private readonly maxStreamBytes: number) {}
+
+  feed (bytes: Uint8Array): string | undefined {
+    this.seen += bytes.byteLength
+    return this.seen > this.maxStreamBytes ? `more than ${this.maxStreamBytes} bytes on one stream` : undefined
+  }
+}
+
 /** The part of libp2p's stream classes (AbstractMessageStream) the guard hooks: where a muxer hands in received bytes. */
 interface ReceivingStream {
   onData: (data: Uint8Array | Uint8ArrayList) => void
@@ -93,14 +118,14 @@ interface ReceivingStream {
 }
 
 /**
- * Watches `stream`'s incoming bytes against `limit`, aborting it with
- * MessageTooLarge on a violation. Bytes already received but not yet read
+ * Watches `stream`'s incoming bytes against `limit` (its messages' sizes, or
+ * its bytes in all), aborting it with MessageTooLarge on a violation. Bytes already received but not yet read
  * (a protocol negotiation's leftovers) are checked first.
  */
-export function guardMessages (stream: Stream, limit: MessageLimit): void {
+export function guardMessages (stream: Stream, limit: StreamLimit): void {
   const receiving = stream as unknown as ReceivingStream
   if (typeof receiving.onData !== 'function') throw new Error('@libp2p/utils changed: streams have no onData; review network/message-size-guard.ts')
-  const watcher = new MessageFrameWatcher(limit)
+  const watcher = 'maxStreamBytes' in limit ? new StreamByteWatcher(limit.maxStreamBytes) : new MessageFrameWatcher(limit)
   const check = (data: Uint8Array | Uint8ArrayList): boolean => {
     const chunks = data instanceof Uint8Array ? [data] : data
     for (const chunk of chunks) {
@@ -143,7 +168,7 @@ export function guardMessages (stream: Stream, limit: MessageLimit): void {
  * "Missing newline"; js-libp2p#3534, a fix not yet released). The registrar
  * here hands out a copy of the list instead.
  */
-export function guardProtocolMessages (node: Pick<Libp2p, 'use'>, limits: Record<string, MessageLimit>): void {
+export function guardProtocolMessages (node: Pick<Libp2p, 'use'>, limits: Record<string, StreamLimit>): void {
   const registrar = (node as { components?: { registrar?: { getMiddleware?: (protocol: string) => StreamMiddleware[] } } }).components?.registrar
   const getMiddleware = registrar?.getMiddleware
   if (registrar == null || typeof getMiddleware !== 'function') throw new Error('libp2p changed: its registrar has no getMiddleware; review network/message-size-guard.ts')

@@ -4,7 +4,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
-import { ping, type Ping } from '@libp2p/ping'
+import { ping, PING_PROTOCOL, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
@@ -28,21 +28,23 @@ import { trustConnectedContacts } from './connected-contacts.js'
 import { skipRedundantMerges } from './redundant-merges.js'
 import { boundPeerStore } from './peer-store-bound.js'
 import { proposeDhtStreams } from './proposed-stream.js'
-import { guardMessages, guardProtocolMessages, type MessageLimit } from './message-size-guard.js'
+import { guardMessages, guardProtocolMessages, type StreamLimit } from './message-size-guard.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
 export const DHT_PROTOCOL = '/cspace/kad/1.0.0'
 /**
- * The largest message a peer may send on the libp2p protocols that read
- * length-prefixed messages with no limit of their own (message-size-guard.ts).
- * A DHT message holds at most a presence record (4 KiB) or 20 peers with
- * their addresses; a relay's first message a peer and a reservation.
+ * What a peer may send on the libp2p protocols that read with no limit of
+ * their own (message-size-guard.ts). A DHT message holds at most a presence
+ * record (4 KiB) or 20 peers with their addresses; a relay's first message a
+ * peer and a reservation; a ping stream one 32-byte ping (libp2p opens a
+ * stream per ping; a few hundred kept on one stream still pass).
  */
-export const MESSAGE_LIMITS: Record<string, MessageLimit> = {
+export const MESSAGE_LIMITS: Record<string, StreamLimit> = {
   [DHT_PROTOCOL]: { maxMessageBytes: 64 * 1024, firstMessageOnly: false },
   [RELAY_V2_HOP_CODEC]: { maxMessageBytes: 16 * 1024, firstMessageOnly: true },
-  [RELAY_V2_STOP_CODEC]: { maxMessageBytes: 16 * 1024, firstMessageOnly: true }
+  [RELAY_V2_STOP_CODEC]: { maxMessageBytes: 16 * 1024, firstMessageOnly: true },
+  [PING_PROTOCOL]: { maxStreamBytes: 16 * 1024 }
 }
 /** The largest identify message taken from a peer (libp2p's default is 8 KiB). */
 const IDENTIFY_MAX_MESSAGE_BYTES = 4096

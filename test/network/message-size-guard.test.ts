@@ -5,8 +5,9 @@ import { createLoopbackNode } from '../helpers/nodes.js'
 import { waitFor } from '../helpers/wait.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
+import { PING_PROTOCOL } from '@libp2p/ping'
 import { DHT_PROTOCOL, type NetworkNode } from '../../src/network/index.js'
-import { MessageFrameWatcher } from '../../src/network/message-size-guard.js'
+import { MessageFrameWatcher, StreamByteWatcher } from '../../src/network/message-size-guard.js'
 
 /** An unsigned varint. */
 function varint (n: number): Uint8Array {
@@ -17,6 +18,15 @@ function varint (n: number): Uint8Array {
 }
 
 const message = (bodyBytes: number): Uint8Array => Buffer.concat([varint(bodyBytes), Buffer.alloc(bodyBytes, 7)])
+
+describe('StreamByteWatcher', () => {
+  test('counts every byte; one past the limit is a violation', () => {
+    const w = new StreamByteWatcher(100)
+    assert.equal(w.feed(new Uint8Array(60)), undefined)
+    assert.equal(w.feed(new Uint8Array(40)), undefined)
+    assert.match(w.feed(new Uint8Array(1)) ?? '', /more than 100 bytes on one stream/)
+  })
+})
 
 describe('MessageFrameWatcher', () => {
   test('messages up to the limit pass, split anywhere, zero-length ones included', () => {
@@ -105,6 +115,16 @@ describe('libp2p protocols with no size limit of their own, guarded', () => {
     const sent = await sendUntilCut(stream, new Uint8Array(16 * 1024).fill(0x80), 2 << 20)
     await waitFor('the stream reset by the target', () => stream.status !== 'open')
     assert.ok(sent < 1 << 20, `the target read ${sent} bytes of one length prefix`)
+  })
+
+  test('a ping stream that goes on past a few hundred pings is cut off (its echoes were queued without end)', async () => {
+    const connection = await attacker.dial(target.getMultiaddrs()[0])
+    const stream = await connection.newStream(PING_PROTOCOL)
+    const sent = await sendUntilCut(stream, new Uint8Array(32 * 1024), 4 << 20)
+    await waitFor('the stream reset by the target', () => stream.status !== 'open')
+    assert.ok(sent < 1 << 20, `the target echoed ${sent} bytes of one ping stream`)
+    // a real ping still works
+    assert.ok(await attacker.services.ping.ping(target.peerId) >= 0)
   })
 
   test('a DHT request within the limit is answered as before', async () => {
