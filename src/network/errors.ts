@@ -20,3 +20,10 @@ export class InvalidPeerCertificate extends CspaceError {
     super('INVALID_PEER_CERTIFICATE', `invalid peer certificate: ${why}`)
   }
 }
+
+/** A peer sent more on a libp2p protocol stream than its limit allows (message-size-guard.ts); the stream is reset. */
+export class MessageTooLarge extends CspaceError {
+  constructor (protocol: string, why: string) {
+    super('MESSAGE_TOO_LARGE', `${protocol}: ${why}`)
+  }
+}

@@ -1,5 +1,6 @@
 import type { Libp2p, Stream, StreamMiddleware } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { MessageTooLarge } from './errors.js'
 
 /**
  * A size limit on the length-prefixed messages (unsigned varint length, then
@@ -34,13 +35,6 @@ export interface StreamByteLimit {
 }
 
 export type StreamLimit = MessageLimit | StreamByteLimit
-
-export class MessageTooLarge extends Error {
-  constructor (protocol: string, detail: string) {
-    super(`${protocol}: ${detail}`)
-    this.name = 'MessageTooLarge'
-  }
-}
 
 /** Bytes an unsigned varint of `value` takes. */
 function varintBytes (value: number): number {
@@ -118,9 +112,10 @@ interface ReceivingStream {
 }
 
 /**
- * Watches `stream`'s incoming bytes against `limit` (its messages' sizes, or
- * its bytes in all), aborting it with MessageTooLarge on a violation. Bytes already received but not yet read
- * (a protocol negotiation's leftovers) are checked first.
+ * Watches `stream`'s incoming bytes against `limit` (its messages' sizes,
+ * or its bytes in all), aborting it with MessageTooLarge on a violation.
+ * Bytes already received but not yet read (a protocol negotiation's
+ * leftovers) are checked first.
  */
 export function guardMessages (stream: Stream, limit: StreamLimit): void {
   const receiving = stream as unknown as ReceivingStream
