@@ -2,6 +2,7 @@ import type { Summary } from './stats.js'
 import type { ThroughputResult } from './suites/throughput.js'
 import { RELAY_PAIR, type LatencyResult } from './suites/latency.js'
 import type { LinkLatencyResult } from './suites/link-latency.js'
+import type { LoadedLinkResult } from './suites/loaded-link.js'
 import type { FileResult } from './suites/files.js'
 import type { FootprintResult } from './suites/footprint.js'
 import type { DhtScaleResult } from './suites/dht-scale.js'
@@ -16,6 +17,7 @@ export interface Report {
   files?: FileResult
   latency?: LatencyResult
   linkLatency?: LinkLatencyResult
+  loaded?: LoadedLinkResult
   footprint?: FootprintResult
   dht: DhtScaleResult[]
   keyserver?: KeyServerResult
@@ -42,6 +44,17 @@ function warmOverDirect (ms: Record<string, Summary>): string {
   return `  added to direct, warm: cspace ${added('cspace warm')} (target +1 ms); Node relay pair ${added(RELAY_PAIR)}; ssh -L ${added('ssh -L (session up)')}`
 }
 
+/** Idle and busy round trips per path, the busy one also as a ratio to ssh -L's. */
+function loadedRows (l: LoadedLinkResult): string[] {
+  const out = [`connect + 1-byte round trip on a ${l.rateMbit} Mbit/s link (queue ≤ ${l.queueMs} ms) while an upload through the same tunnel fills it`,
+    `  ${'path'.padEnd(10)} ${'idle median ms'.padEnd(16)} ${'busy median ms'.padEnd(16)} ${'busy p90'.padEnd(10)} ${'upload Mbit/s'.padEnd(15)} busy ratio to ssh -L`]
+  const anchor = l.paths['ssh -L']?.busyMs.median
+  for (const [name, p] of Object.entries(l.paths)) {
+    out.push(`  ${name.padEnd(10)} ${fmt(p.idleMs.median).padEnd(16)} ${fmt(p.busyMs.median).padEnd(16)} ${fmt(p.busyMs.p90).padEnd(10)} ${fmt(p.uploadMbit, 1).padEnd(15)} ${fmt(p.busyMs.median / anchor)} (lower is better)`)
+  }
+  return out
+}
+
 /** The terminal table: every figure with its anchor from the same run. */
 export function renderTable (r: Report): string {
   const lines: string[] = [`cspace benchmark (${r.mode} mode)`, '']
@@ -56,6 +69,7 @@ export function renderTable (r: Report): string {
   if (r.latency != null) lines.push(...rows(`connect + 1-byte round trip (cold: DHT of ${r.latency.dhtSize} servers, ${r.latency.firstConnectAlreadyConnected} new user(s) still connected to bob after a hangup counted apart, ${r.latency.firstConnectFailures} failed; ${r.latency.networkSettled ? `network settled after ${r.latency.networkSettleSeconds} s` : 'network NOT settled'})`, 'ms', r.latency.ms, 'direct', false), warmOverDirect(r.latency.ms), '')
   if (r.latency != null && r.latency.firstConnectErrors.length > 0) lines.push(`  failed first connects: ${r.latency.firstConnectErrors.join('; ')}`, '')
   if (r.linkLatency != null) lines.push(...rows(`connect + 1-byte round trip over a link with ${r.linkLatency.rttMs} ms RTT (user-space delay proxy; cspace warm)`, 'ms', r.linkLatency.ms, 'direct (same link)', false), '')
+  if (r.loaded != null) lines.push(...loadedRows(r.loaded), '')
   if (r.footprint != null) {
     lines.push('footprint',
       `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB (${fmt(r.footprint.idlePrivateMiB, 1)} MiB its own; the rest is the shared Node executable)`,

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { ROOT, cleanupAll } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
 import { missingDesktopBinaries } from '../helpers/xvfb.js'
+import { netnsUnavailable } from '../helpers/netns.js'
 import { RELAY_PAIR } from '../../bench/suites/latency.js'
 
 const exec = promisify(execFile)
@@ -38,6 +39,18 @@ test('npm run bench harness runs end to end and reports every figure', async () 
       assert.equal(r.linkLatency.ms[p].n, 3, `link latency ${p}: every sample`)
       // the delay proxy adds 10 ms per round trip: a figure below it did not cross the link
       assert.ok(r.linkLatency.ms[p].min >= 10, `link latency ${p} crossed the link: ${r.linkLatency.ms[p].min} ms`)
+    }
+    // the loaded link needs network namespaces (root; CI has them); without them it is skipped and left out
+    if (await netnsUnavailable() != null) {
+      assert.equal(r.loaded, undefined, 'the loaded-link suite was skipped')
+    } else {
+      assert.equal(r.loaded.rateMbit, 20)
+      for (const p of ['cspace', 'ssh -L']) {
+        assert.equal(r.loaded.paths[p].idleMs.n, 3, `loaded link ${p}: every idle sample`)
+        assert.equal(r.loaded.paths[p].busyMs.n, 3, `loaded link ${p}: every busy sample`)
+        // the upload crossed the 20 Mbit/s link: a rate far above it never left the machine's loopback
+        assert.ok(r.loaded.paths[p].uploadMbit > 0 && r.loaded.paths[p].uploadMbit < 100, `loaded link ${p} upload ${r.loaded.paths[p].uploadMbit} Mbit/s`)
+      }
     }
     for (const p of ['raw TCP', 'cspace chat']) assert.equal(r.chat.deliveryMs[p].n, 5, `chat delivery ${p}: every sample`)
     positive(r.chat.deliveryMs['cspace chat'].median, 'chat delivery')

@@ -165,3 +165,30 @@ export async function createTopology (edges: { alice: UserEdge, bob: UserEdge })
     throw err
   }
 }
+
+/**
+ * Limits what a namespace sends on `dev` to `rateMbit`, as the uplink of a
+ * home connection does: a token bucket (tc tbf; this kernel has no netem)
+ * whose queue holds at most `queueMs` of traffic, the rest dropped.
+ */
+export async function limitUplink (ns: string, dev: string, rateMbit: number, queueMs: number): Promise<void> {
+  await inNs(ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', `${rateMbit}mbit`, 'burst', '32kbit', 'latency', `${queueMs}ms`)
+}
+
+/** True once something listens on TCP `port` inside `ns` (any address). */
+export async function listeningInNs (ns: string, port: number): Promise<boolean> {
+  const { stdout } = await exec('ip', ['netns', 'exec', ns, 'ss', '-Htln', `sport = :${port}`])
+  return stdout.trim() !== ''
+}
+
+/** Stops every process in `ns` (SIGTERM, then SIGKILL after 10 s) and waits until they are gone. */
+export async function stopProcessesIn (ns: string): Promise<void> {
+  const pids = async (): Promise<number[]> => (await exec('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean).map(Number)
+  const signal = async (sig: NodeJS.Signals): Promise<void> => { for (const pid of await pids()) { try { process.kill(pid, sig) } catch {} } }
+  await signal('SIGTERM')
+  const deadline = Date.now() + 10_000
+  while ((await pids()).length > 0) {
+    if (Date.now() > deadline) { await signal('SIGKILL'); break }
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
