@@ -25,10 +25,12 @@ export const WRITE_PIECE_COST = 256
 
 /**
  * Unsent bytes one stream may hold before it is reset: 2 × the 4 MiB window,
- * as its read buffer. cspace's writers wait when send() says so (a tunnel
- * holds at most ~320 KiB, session/pipe.ts; libp2p's protocols send small
- * messages and wait for drain), so this only cuts off a writer that ignores
- * backpressure towards a peer that grants no window.
+ * as its read buffer. cspace's writers wait while a stream's queue is long
+ * (a tunnel holds at most ~320 KiB, session/pipe.ts; a router's circuit
+ * ~256 KiB, relay-backpressure.ts) — not for 'drain' alone, which yamux
+ * dispatches to every stream when the connection drains — and libp2p's
+ * protocols send small messages, so this only cuts off a writer that
+ * ignores backpressure towards a peer that grants no window.
  */
 export const MAX_STREAM_WRITE_BUFFER = 8 * 1024 * 1024
 

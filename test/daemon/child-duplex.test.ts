@@ -74,7 +74,14 @@ describe('a command as a tunnel end', () => {
     command = 'sha256sum'
     const input = randomBytes(32 * 1024 * 1024)
     const { stream, output } = await open(false)
-    stream.send(input)
+    // as a tunnel's writer does (session/pipe.ts): a piece at a time, waiting
+    // while the stream's queue is long. A stream holds 8 MiB unsent at most, and
+    // 'drain' comes to every stream when the connection drains, so neither one
+    // 32 MiB send nor waiting for 'drain' keeps under that
+    for (let at = 0; at < input.length; at += 64 * 1024) {
+      stream.send(input.subarray(at, at + 64 * 1024))
+      await waitFor('room in the stream\'s queue', () => stream.writeBufferLength <= 1 << 20 || stream.status !== 'open', 60_000, 5)
+    }
     await stream.close()
     const answer = await output
     assert.equal(answer.toString().split(/\s+/)[0], createHash('sha256').update(input).digest('hex'))
