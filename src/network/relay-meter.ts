@@ -1,5 +1,6 @@
 import type { Metrics, MultiaddrConnection, Stream } from '@libp2p/interface'
 import { RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
+import { CircuitBackpressure } from './relay-backpressure.js'
 
 /**
  * Counts the bytes a router forwards for relayed connections, and caps their
@@ -13,7 +14,8 @@ import { RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v
  *
  * The cap is a token bucket over all relayed traffic: once a second's worth
  * is spent, every relay stream stops reading (`pause()`: yamux then stops
- * granting the senders window) until the bucket has refilled.
+ * granting the senders window) until the bucket has refilled. Each circuit
+ * also waits for its slower side (relay-backpressure.ts).
  */
 export class RelayMeter implements Metrics {
   /** Bytes forwarded since start. */
@@ -22,6 +24,7 @@ export class RelayMeter implements Metrics {
   private tokens: number
   private refilledAt = performance.now()
   private resumeTimer?: ReturnType<typeof setTimeout>
+  private readonly backpressure = new CircuitBackpressure(() => this.resumeTimer == null)
 
   /** @param bytesPerSecond - the relay's rate cap; 0 for none */
   constructor (private readonly bytesPerSecond = 0) {
@@ -30,11 +33,14 @@ export class RelayMeter implements Metrics {
 
   trackProtocolStream (stream: Stream): void {
     if (stream.protocol !== RELAY_V2_HOP_CODEC && stream.protocol !== RELAY_V2_STOP_CODEC) return
+    this.backpressure.track(stream)
     const send = stream.send.bind(stream)
     stream.send = (data) => {
       this.relayedBytes += data.byteLength
       if (this.bytesPerSecond > 0) this.spend(data.byteLength)
-      return send(data)
+      const accepted = send(data)
+      this.backpressure.sent(data, stream, accepted)
+      return accepted
     }
     if (this.bytesPerSecond > 0) {
       this.streams.add(stream)
@@ -61,7 +67,7 @@ export class RelayMeter implements Metrics {
       this.resumeTimer = undefined
       this.refill()
       if (this.tokens < 0) { this.scheduleResume(); return }
-      for (const s of this.streams) if (s.readStatus === 'paused') s.resume()
+      for (const s of this.streams) if (s.readStatus === 'paused' && !this.backpressure.isHeld(s)) s.resume()
     }, Math.max(10, -this.tokens / this.bytesPerSecond * 1000))
     this.resumeTimer.unref?.()
   }
