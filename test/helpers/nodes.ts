@@ -1,5 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Connection, PrivateKey } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNetworkNode, type NetworkInit, type NetworkNode } from '../../src/network/index.js'
 
 /** The daemon's network settings for a node on 127.0.0.1 among many others on the same IP. */
@@ -15,4 +16,12 @@ export async function createLoopbackNode (overrides: Partial<NetworkInit> = {}, 
 /** Two such nodes on 127.0.0.1, for tests of one connection between them. */
 export async function createLoopbackPair (): Promise<[NetworkNode, NetworkNode]> {
   return await Promise.all([createLoopbackNode(), createLoopbackNode()])
+}
+
+/** Bob takes a slot on `router` (a relay reservation), and alice dials him through it: her relayed (limited) connection. */
+export async function connectThroughRouter (router: NetworkNode, alice: NetworkNode, bob: NetworkNode): Promise<Connection> {
+  const routerAddr = router.getMultiaddrs()[0].toString()
+  await bob.dial(multiaddr(routerAddr))
+  await (bob as unknown as { components: { transportManager: { listen: (a: Multiaddr[]) => Promise<void> } } }).components.transportManager.listen([multiaddr(`${routerAddr}/p2p-circuit`)])
+  return await alice.dial(multiaddr(`${routerAddr}/p2p-circuit/p2p/${bob.peerId.toString()}`), { signal: AbortSignal.timeout(20_000) })
 }

@@ -1,9 +1,8 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Stream } from '@libp2p/interface'
-import { createLoopbackNode } from '../helpers/nodes.js'
+import { connectThroughRouter, createLoopbackNode } from '../helpers/nodes.js'
 import { waitFor } from '../helpers/wait.js'
-import { multiaddr } from '@multiformats/multiaddr'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { PING_PROTOCOL } from '@libp2p/ping'
 import { DHT_PROTOCOL, type NetworkNode } from '../../src/network/index.js'
@@ -150,12 +149,9 @@ describe('a router\'s relay, guarded', () => {
     const bob = await createLoopbackNode({ listen: [] })
     const alice = await createLoopbackNode({ listen: [] })
     users.push(bob, alice)
-    const routerAddr = router.getMultiaddrs()[0].toString()
     // bob takes a slot (a HOP stream), then alice's connect is the router's second HOP stream:
     // with libp2p 3.3's middleware list growing per stream, its handler ran twice on it
-    await bob.dial(multiaddr(routerAddr))
-    await (bob as unknown as { components: { transportManager: { listen: (a: unknown[]) => Promise<void> } } }).components.transportManager.listen([multiaddr(`${routerAddr}/p2p-circuit`)])
-    const connection = await alice.dial(multiaddr(`${routerAddr}/p2p-circuit/p2p/${bob.peerId.toString()}`), { signal: AbortSignal.timeout(20_000) })
+    const connection = await connectThroughRouter(router, alice, bob)
     assert.ok(connection.limits != null, 'a relayed (limited) connection')
     const rtt = await alice.services.ping.ping(bob.peerId, { runOnLimitedConnection: true, signal: AbortSignal.timeout(20_000) })
     assert.ok(rtt >= 0)

@@ -1,10 +1,9 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Connection, Stream } from '@libp2p/interface'
-import { multiaddr } from '@multiformats/multiaddr'
 import { RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { createHash, randomBytes } from 'node:crypto'
-import { createLoopbackNode } from '../helpers/nodes.js'
+import { connectThroughRouter, createLoopbackNode } from '../helpers/nodes.js'
 import { DEFAULT_RELAY_LIMITS } from '../../src/network/relay.js'
 import { waitFor } from '../helpers/wait.js'
 import type { NetworkNode } from '../../src/network/index.js'
@@ -32,10 +31,7 @@ describe('a circuit whose receiver stops reading', () => {
     router = await createLoopbackNode({ router: true })
     bob = await createLoopbackNode({ listen: [] })
     alice = await createLoopbackNode({ listen: [] })
-    const routerAddr = router.getMultiaddrs()[0].toString()
-    await bob.dial(multiaddr(routerAddr))
-    await (bob as unknown as { components: { transportManager: { listen: (a: unknown[]) => Promise<void> } } }).components.transportManager.listen([multiaddr(`${routerAddr}/p2p-circuit`)])
-    relayed = await alice.dial(multiaddr(`${routerAddr}/p2p-circuit/p2p/${bob.peerId.toString()}`), { signal: AbortSignal.timeout(20_000) })
+    relayed = await connectThroughRouter(router, alice, bob)
   })
   after(async () => {
     for (const n of [alice, bob, router]) await n?.stop()
@@ -82,9 +78,6 @@ describe('parallel transfers through a router slower than their sender', () => {
     const bob = await createLoopbackNode({ listen: [] })
     const alice = await createLoopbackNode({ listen: [] })
     nodes.push(alice, bob, router)
-    const routerAddr = router.getMultiaddrs()[0].toString()
-    await bob.dial(multiaddr(routerAddr))
-    await (bob as unknown as { components: { transportManager: { listen: (a: unknown[]) => Promise<void> } } }).components.transportManager.listen([multiaddr(`${routerAddr}/p2p-circuit`)])
     const received = new Map<number, Promise<string>>()
     let next = 0
     await bob.handle('/test/sink/1.0.0', (stream) => {
@@ -96,7 +89,7 @@ describe('parallel transfers through a router slower than their sender', () => {
         stream.addEventListener('close', (evt) => { if (evt.error != null) reject(evt.error) })
       }))
     }, { runOnLimitedConnection: true })
-    const connection = await alice.dial(multiaddr(`${routerAddr}/p2p-circuit/p2p/${bob.peerId.toString()}`), { signal: AbortSignal.timeout(20_000) })
+    const connection = await connectThroughRouter(router, alice, bob)
 
     const sent = await Promise.all([0, 1, 2, 3].map(async () => {
       const data = randomBytes(6 << 20)
