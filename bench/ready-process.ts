@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { inNamespace } from '../test/helpers/netns.js'
 
 /** How long a helper may take to stop (the DHT peers stop 60 nodes) before it is killed. */
 const STOP_TIMEOUT_MS = 30_000
@@ -10,15 +11,12 @@ export interface ReadyProcess { pid: number, stop: () => Promise<void> }
 
 /**
  * Starts `script` (beside this file, compiled) with Node, in the network
- * namespace `netns` if given, and waits until it prints "ready". `stop()` ends its stdin, on which it stops and exits, and
- * waits for that (killing it after 30 s); if the bench dies first, the pipe
- * closes just the same.
+ * namespace `netns` if given, and waits until it prints "ready". `stop()`
+ * ends its stdin, on which it stops and exits, and waits for that (killing
+ * it after 30 s); if the bench dies first, the pipe closes just the same.
  */
 export async function startReadyProcess (script: string, args: string[], what: string, timeoutMs: number, netns?: string): Promise<ReadyProcess> {
-  const command = [process.execPath, fileURLToPath(new URL(script, import.meta.url)), ...args]
-  // `ip netns exec` execs, so the pid is still Node's
-  if (netns != null) command.unshift('ip', 'netns', 'exec', netns)
-  const child = spawn(command[0], command.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(...inNamespace(netns, process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args]), { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = once(child, 'exit')
   exited.catch(() => {}) // a failed spawn rejects it; the wait below reports that
   let output = ''

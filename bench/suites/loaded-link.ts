@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { makeProfile, runCli, startDaemon } from '../../test/helpers/cli.js'
-import { createTopology, limitUplink, listeningInNs, netnsUnavailable, stopProcessesIn, type Topology } from '../../test/helpers/netns.js'
+import { createTopology, inNamespace, limitUplink, listeningInNs, netnsUnavailable, stopProcessesIn, type Topology } from '../../test/helpers/netns.js'
 import { startSshd, type Sshd } from '../../test/helpers/sshd.js'
 import { waitFor } from '../../test/helpers/wait.js'
 import { startReadyProcess, type ReadyProcess } from '../ready-process.js'
@@ -54,20 +54,20 @@ export async function measureLoadedLink (opts: { samples: number, settleMs: numb
     for (const who of ['alice', 'bob'] as const) await limitUplink(net.ns[who], 'eth0', opts.rateMbit, opts.queueMs)
     const bobIp = net.publicIp.bob
     helpers.push(await startReadyProcess('./echo-process.js', [String(ECHO_PORT)], 'the echo service', 30_000, net.ns.bob))
-    startTool('ip', ['netns', 'exec', net.ns.bob, 'socat', '-u', `TCP-LISTEN:${SINK_PORT},bind=127.0.0.1,reuseaddr,fork`, 'OPEN:/dev/null'])
+    startTool(...inNamespace(net.ns.bob, 'socat', ['-u', `TCP-LISTEN:${SINK_PORT},bind=127.0.0.1,reuseaddr,fork`, 'OPEN:/dev/null']))
     await waitFor('the sink in bob\'s namespace', async () => await listeningInNs(net.ns.bob, SINK_PORT), 10_000, 50)
 
     const forwards = await cspaceForwards(net, log)
     sshd = await startSshd({ netns: net.ns.bob, address: bobIp })
-    startTool('ip', ['netns', 'exec', net.ns.alice, 'ssh', ...sshArgs(sshd), '-N',
-      '-L', `127.0.0.1:${SSH_ECHO_PORT}:127.0.0.1:${ECHO_PORT}`, '-L', `127.0.0.1:${SSH_SINK_PORT}:127.0.0.1:${SINK_PORT}`, `root@${bobIp}`])
+    startTool(...inNamespace(net.ns.alice, 'ssh', [...sshArgs(sshd), '-N',
+      '-L', `127.0.0.1:${SSH_ECHO_PORT}:127.0.0.1:${ECHO_PORT}`, '-L', `127.0.0.1:${SSH_SINK_PORT}:127.0.0.1:${SINK_PORT}`, `root@${bobIp}`]))
     await waitFor('ssh -L in alice\'s namespace', async () => await listeningInNs(net.ns.alice, SSH_SINK_PORT), 20_000, 50)
 
     const paths: Record<string, LoadedLinkPath> = {}
     for (const [name, [echo, sink]] of Object.entries({ cspace: forwards, 'ssh -L': [SSH_ECHO_PORT, SSH_SINK_PORT] })) {
       log(`loaded link: ${name}`)
       const client = fileURLToPath(new URL('../loaded-client-process.js', import.meta.url))
-      const { stdout } = await exec('ip', ['netns', 'exec', net.ns.alice, process.execPath, client, String(echo), String(sink), String(opts.samples), String(opts.settleMs)], { timeout: 300_000 })
+      const { stdout } = await exec(...inNamespace(net.ns.alice, process.execPath, [client, String(echo), String(sink), String(opts.samples), String(opts.settleMs)]), { timeout: 300_000 })
       const r = JSON.parse(stdout) as { idleMs: number[], busyMs: number[], uploadMbit: number }
       paths[name] = { idleMs: summarize(r.idleMs), busyMs: summarize(r.busyMs), uploadMbit: r.uploadMbit }
     }

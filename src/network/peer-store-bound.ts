@@ -32,8 +32,9 @@ const SLACK = 0.1
  * Past `maxPeers` records or `maxBytes` of them (and a slack of 10%), a
  * sweep lists every record, which lets the store drop the expired ones, then
  * deletes the least recently stored of those whose peer is neither
- * connected nor tagged, until both are within their limits. Tags mark the peers libp2p and kad-dht rely on: the routing
- * table's (`kad-peer`, `kad-close`) and keep-alive peers.
+ * connected nor tagged, until both are within their limits. Tags mark the
+ * peers libp2p and kad-dht rely on: the routing table's (`kad-peer`,
+ * `kad-close`) and keep-alive peers.
  */
 export function boundPeerStore (node: Pick<Libp2p, 'peerStore' | 'getConnections'>, datastore: DhtDatastore, limits: { maxPeers?: number, maxBytes?: number } = {}): void {
   const maxPeers = limits.maxPeers ?? MAX_STORED_PEERS

@@ -1,6 +1,13 @@
 import type { Stream } from '@libp2p/interface'
 
 /**
+ * Bytes a relay stream may hold unsent before its circuit's other side stops
+ * reading; as a tunnel's pipe (session/pipe.ts), and far under the 8 MiB a
+ * stream may hold at all (yamux-limits.ts).
+ */
+export const CIRCUIT_QUEUE_HIGH_WATER = 256 * 1024
+
+/**
  * Flow control for a router's circuits. libp2p's relay joins a circuit's two
  * streams with `pipe`, whose reading side takes every message into a queue
  * of no bound while the writing side waits for 'drain': a sender faster than
@@ -8,21 +15,14 @@ import type { Stream } from '@libp2p/interface'
  * everything sent. Here, when a relay stream refuses more (`send` returns
  * false, or its queue is long), the stream the bytes came from stops
  * reading (`pause()`: yamux stops granting its sender window) until that
- * queue is short again.
- * The pipe hands on the very objects the source dispatched, so each
- * message's object tells which stream it arrived on; nothing is copied.
+ * queue is short again. The pipe hands on the very objects the source
+ * dispatched, so each message's object tells which stream it arrived on;
+ * nothing is copied.
  */
-/**
- * Bytes a relay stream may hold unsent before its circuit's other side stops
- * reading; as a tunnel's pipe (session/pipe.ts), and far under the 8 MiB a
- * stream may hold at all (yamux-limits.ts).
- */
-export const CIRCUIT_QUEUE_HIGH_WATER = 256 * 1024
-
 export class CircuitBackpressure {
   /** The relay stream each dispatched message arrived on. */
   private readonly arrivedOn = new WeakMap<object, Stream>()
-  /** Streams paused here, until the stream their bytes go to drains. */
+  /** Streams paused here, until the queue of the stream their bytes go to is short. */
   private readonly held = new Set<Stream>()
 
   /** @param mayResume - whether a stream released here may read again now (the rate cap may be holding it) */

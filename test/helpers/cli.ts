@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import { removeTempDirs, tempDir } from './files.js'
 import { waitFor } from './wait.js'
+import { inNamespace } from './netns.js'
 import type { PromptRequest } from '../../src/session/index.js'
 
 /** The repository root (dist/test/helpers → ../../..). */
@@ -23,7 +24,7 @@ const children = new Set<ChildProcess>()
 /** `node <cspace> ARGS`, inside the network namespace `netns` if given (`ip netns exec` execs, so the pid is node's). */
 function cspaceCommand (args: string[], netns?: string): [string, string[]] {
   const node = [...CSPACE_NODE_FLAGS, CSPACE_BIN, ...args]
-  return netns == null ? [process.execPath, node] : ['ip', ['netns', 'exec', netns, process.execPath, ...node]]
+  return inNamespace(netns, process.execPath, node)
 }
 
 /** Runs `cspace ARGS` with the profile `home`; resolves when it exits. */

@@ -4,7 +4,7 @@ import { promisify } from 'node:util'
 import { join } from 'node:path'
 import { cleanupAll, makeProfile, runCli, startDaemon, type RunningDaemon } from './cli.js'
 import { tempDir, writeRandomFile } from './files.js'
-import { createTopology, type Topology, type UserEdge } from './netns.js'
+import { createTopology, inNamespace, type Topology, type UserEdge } from './netns.js'
 
 const exec = promisify(execFile)
 
@@ -100,7 +100,7 @@ export async function startNatWorld (opts: { alice: UserEdge, bob: UserEdge, blo
         for (const r of (['router1', 'router2'] as const).filter(alive)) total += JSON.parse(await run(r, ['status', '--json'])).node.relayedBytes as number
         return total
       },
-      inAlice: async (command) => (await exec('ip', ['netns', 'exec', net.ns.alice, 'sh', '-c', command], { maxBuffer: 1024 * 1024 })).stdout,
+      inAlice: async (command) => (await exec(...inNamespace(net.ns.alice, 'sh', ['-c', command]), { maxBuffer: 1024 * 1024 })).stdout,
       destroy: async () => {
         await cleanupAll()
         await net.destroy()

@@ -43,7 +43,18 @@ async function ip (...args: string[]): Promise<void> {
 }
 
 async function inNs (ns: string, cmd: string, ...args: string[]): Promise<void> {
-  await exec('ip', ['netns', 'exec', ns, cmd, ...args])
+  await exec(...inNamespace(ns, cmd, args))
+}
+
+/** `command args` to run inside `ns` (`ip netns exec` execs, so the pid is the command's), or as it is without one. */
+export function inNamespace (ns: string | undefined, command: string, args: string[]): [string, string[]] {
+  return ns == null ? [command, args] : ['ip', ['netns', 'exec', ns, command, ...args]]
+}
+
+/** The processes running in `ns`; none if it is gone. */
+async function pidsIn (ns: string): Promise<number[]> {
+  const { stdout } = await exec('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))
+  return stdout.split('\n').filter(Boolean).map(Number)
 }
 
 /** Why namespace tests cannot run here, or undefined if they can. */
@@ -68,8 +79,7 @@ const TOPOLOGY_NS = /^cs[0-9a-f]{6}-/
 async function removeStaleTopologies (): Promise<void> {
   const { stdout } = await exec('ip', ['netns', 'list'])
   for (const ns of stdout.split('\n').map(l => l.split(' ')[0]).filter(n => TOPOLOGY_NS.test(n))) {
-    const pids = (await exec('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean)
-    for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL') } catch {} }
+    for (const pid of await pidsIn(ns)) { try { process.kill(pid, 'SIGKILL') } catch {} }
     await ip('netns', 'del', ns).catch(() => {})
   }
 }
@@ -177,17 +187,16 @@ export async function limitUplink (ns: string, dev: string, rateMbit: number, qu
 
 /** True once something listens on TCP `port` inside `ns` (any address). */
 export async function listeningInNs (ns: string, port: number): Promise<boolean> {
-  const { stdout } = await exec('ip', ['netns', 'exec', ns, 'ss', '-Htln', `sport = :${port}`])
+  const { stdout } = await exec(...inNamespace(ns, 'ss', ['-Htln', `sport = :${port}`]))
   return stdout.trim() !== ''
 }
 
 /** Stops every process in `ns` (SIGTERM, then SIGKILL after 10 s) and waits until they are gone. */
 export async function stopProcessesIn (ns: string): Promise<void> {
-  const pids = async (): Promise<number[]> => (await exec('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean).map(Number)
-  const signal = async (sig: NodeJS.Signals): Promise<void> => { for (const pid of await pids()) { try { process.kill(pid, sig) } catch {} } }
+  const signal = async (sig: NodeJS.Signals): Promise<void> => { for (const pid of await pidsIn(ns)) { try { process.kill(pid, sig) } catch {} } }
   await signal('SIGTERM')
   const deadline = Date.now() + 10_000
-  while ((await pids()).length > 0) {
+  while ((await pidsIn(ns)).length > 0) {
     if (Date.now() > deadline) { await signal('SIGKILL'); break }
     await new Promise(resolve => setTimeout(resolve, 50))
   }

@@ -5,7 +5,7 @@ import { createServer } from 'node:net'
 import { once } from 'node:events'
 import { tempDir } from './files.js'
 import { waitFor, waitPort } from './wait.js'
-import { listeningInNs } from './netns.js'
+import { inNamespace, listeningInNs } from './netns.js'
 
 export interface Sshd { port: number, clientKey: string, knownHosts: string, dir: string, stop: () => Promise<void> }
 
@@ -42,8 +42,7 @@ export async function startSshd (opts: { netns?: string, address?: string } = {}
     'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no', 'LogLevel ERROR', 'Subsystem sftp internal-sftp'
   ].join('\n') + '\n')
   const sshdPath = ['/usr/sbin/sshd', '/usr/bin/sshd'].find(p => { try { execFileSync('test', ['-x', p]); return true } catch { return false } }) ?? 'sshd'
-  const sshd: [string, string[]] = opts.netns != null ? ['ip', ['netns', 'exec', opts.netns, sshdPath]] : [sshdPath, []]
-  const proc: ChildProcess = spawn(sshd[0], [...sshd[1], '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc: ChildProcess = spawn(...inNamespace(opts.netns, sshdPath, ['-D', '-e', '-f', config]), { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   proc.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
   if (opts.netns != null) await waitFor(`sshd listening in ${opts.netns} (${stderr})`, async () => await listeningInNs(opts.netns as string, port), 10_000, 50)

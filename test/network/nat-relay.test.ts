@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { sha256File } from '../helpers/files.js'
-import { netnsUnavailable, type UserEdge } from '../helpers/netns.js'
+import { inNamespace, netnsUnavailable, type UserEdge } from '../helpers/netns.js'
 import { startNatWorld, type NatWorld } from '../helpers/nat-world.js'
 import { spawnCspace } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
@@ -15,7 +15,7 @@ const unavailable = await netnsUnavailable()
 
 /** tcpdump of every TCP packet on eth0 in namespace `ns`; stop() ends it and returns the capture file's bytes. */
 async function capture (ns: string, file: string): Promise<{ stop: () => Promise<Buffer> }> {
-  const proc = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'eth0', '-U', '-n', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc = spawn(...inNamespace(ns, 'tcpdump', ['-i', 'eth0', '-U', '-n', '-w', file, 'tcp']), { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   proc.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
   await waitFor(`tcpdump listening in ${ns}`, () => stderr.includes('listening on') || proc.exitCode != null, 10_000, 20)

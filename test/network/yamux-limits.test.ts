@@ -18,6 +18,7 @@ const DATA = 0
 const WINDOW_UPDATE = 1
 const PING = 2
 const SYN = 0x1
+const ACK = 0x2
 /** cspace's largest stream window (node.ts) */
 const MAX_WINDOW = 4 * 1024 * 1024
 
@@ -78,6 +79,32 @@ async function write (a: Attacker, buf: Buffer): Promise<boolean> {
   return !a.closed()
 }
 
+/**
+ * Sends a yamux ping and waits for the node's answer. yamux handles a
+ * connection's frames in order, so once it answers, it has handled
+ * everything written before; the socket's frames are read from its start.
+ */
+async function pingThrough (a: Attacker, opaque: number): Promise<boolean> {
+  let buf = Buffer.alloc(0)
+  let answered = false
+  const onData = (d: Buffer): void => {
+    buf = Buffer.concat([buf, d])
+    while (buf.length >= 12) {
+      const type = buf[1]
+      const length = buf.readUInt32BE(8)
+      const size = type === DATA ? 12 + length : 12
+      if (buf.length < size) break
+      if (type === PING && (buf.readUInt16BE(2) & ACK) !== 0 && length === opaque) answered = true
+      buf = buf.subarray(size)
+    }
+  }
+  a.socket.on('data', onData)
+  await write(a, header(PING, SYN, 0, opaque))
+  await waitFor('the node to answer a ping sent after the frame', () => answered || a.closed(), 10_000, 10)
+  a.socket.off('data', onData)
+  return answered
+}
+
 function connectedTo (node: NetworkNode, peerId: string): boolean {
   return node.getConnections().some(c => c.remotePeer.toString() === peerId)
 }
@@ -99,7 +126,7 @@ describe('yamux limits', () => {
     const polite = await attacker(node)
     await waitFor('the node to see the polite peer', () => connectedTo(node, polite.peerId))
     assert.ok(await write(polite, Buffer.concat([header(WINDOW_UPDATE, SYN, 1, 0), header(DATA, 0, 1, 1000), Buffer.alloc(1000)])))
-    await new Promise(resolve => setTimeout(resolve, 500))
+    assert.ok(await pingThrough(polite, 7), 'the node answered a ping sent after the frame')
     assert.ok(!polite.closed() && connectedTo(node, polite.peerId), 'a 1000-byte frame is no reason to close')
     polite.socket.destroy()
 
