@@ -1,15 +1,18 @@
 /**
- * The client of the loaded-link suite, run inside the sending user's network
- * namespace (its ports are there):
+ * The client of the loaded-link and busy-tunnels suites, run where the
+ * sending user's ports are (inside its network namespace for the first):
  *
- *   node loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS
+ *   node loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS [UPLOADS]
  *
  * Takes SAMPLES connect + 1-byte round trips to ECHO-PORT on an idle link, then
- * starts a bulk upload to SINK-PORT (writing as fast as the tunnel takes it),
- * waits SETTLE-MS for the queues on the way to fill, takes SAMPLES more, and
- * stops the upload. Before it exits it waits (up to 30 s) until a round trip
- * is back near the idle one, so the next path starts on an empty link.
- * Prints one JSON line: { idleMs, busyMs, uploadMbit }.
+ * starts UPLOADS (default 1) bulk uploads to SINK-PORT, each a connection of
+ * its own writing as fast as the tunnel takes it, waits SETTLE-MS for the
+ * queues on the way to fill, takes SAMPLES more, and stops the uploads.
+ * Before it exits it waits (up to 30 s) until a round trip is back near the
+ * idle one, so the next path starts on an empty link. Prints one JSON line:
+ * { idleMs, busyMs, uploadMbit, uploadsCut, failed } — uploadsCut: uploads
+ * whose connection was closed before they were stopped; failed: round trips
+ * that did not come back (not in the samples).
  */
 import { connect } from 'node:net'
 import { roundTrip } from './suites/latency.js'
@@ -18,37 +21,40 @@ import { roundTrip } from './suites/latency.js'
 const SAMPLE_INTERVAL_MS = 100
 const DRAIN_DEADLINE_MS = 30_000
 
-const [echoPort, sinkPort, samples, settleMs] = process.argv.slice(2).map(Number)
-if (![echoPort, sinkPort, samples].every(n => Number.isInteger(n) && n > 0) || !(settleMs >= 0)) {
-  process.stderr.write('usage: loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS\n')
+const [echoPort, sinkPort, samples, settleMs, uploads = 1] = process.argv.slice(2).map(Number)
+if (![echoPort, sinkPort, samples, uploads].every(n => Number.isInteger(n) && n > 0) || !(settleMs >= 0)) {
+  process.stderr.write('usage: loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS [UPLOADS]\n')
   process.exit(2)
 }
 
 const pause = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]
 
+/** Round trips that failed (refused, reset or timed out); the samples are those that came back. */
+let failed = 0
+
 async function sample (n: number): Promise<number[]> {
   const out: number[] = []
   for (let i = 0; i < n; i++) {
-    out.push(await roundTrip(echoPort))
+    try { out.push(await roundTrip(echoPort)) } catch { failed++ }
     await pause(SAMPLE_INTERVAL_MS)
   }
   return out
 }
 
+const chunk = Buffer.alloc(64 * 1024)
+/** Uploads closed before they were stopped. */
+let uploadsCut = 0
+
 /** An upload of zeros as fast as the socket drains; `sent()` counts what the socket took. */
 function startUpload (): { sent: () => number, stop: () => void } {
-  const chunk = Buffer.alloc(64 * 1024)
   const socket = connect(sinkPort, '127.0.0.1')
   let sent = 0
   let stopped = false
-  socket.on('error', (err) => {
-    if (stopped) return
-    process.stderr.write(`loaded-client: the upload failed: ${err.message}\n`)
-    process.exit(1)
-  })
+  socket.on('error', () => {})
+  socket.on('close', () => { if (!stopped) uploadsCut++ })
   const fill = (): void => {
-    while (!stopped && socket.write(chunk)) sent += chunk.length
+    while (!stopped && !socket.destroyed && socket.write(chunk)) sent += chunk.length
     if (!stopped) sent += chunk.length // the write that filled the buffer was taken too
   }
   socket.on('connect', fill)
@@ -58,13 +64,14 @@ function startUpload (): { sent: () => number, stop: () => void } {
 
 for (let i = 0; i < 5; i++) await roundTrip(echoPort) // warm: a first connect is not what is measured
 const idleMs = await sample(samples)
-const upload = startUpload()
+const running = Array.from({ length: uploads }, startUpload)
+const sent = (): number => running.reduce((sum, u) => sum + u.sent(), 0)
 await pause(settleMs)
-const from = { bytes: upload.sent(), at: performance.now() }
+const from = { bytes: sent(), at: performance.now() }
 const busyMs = await sample(samples)
-const uploadMbit = (upload.sent() - from.bytes) * 8 / 1e6 / ((performance.now() - from.at) / 1000)
-upload.stop()
+const uploadMbit = (sent() - from.bytes) * 8 / 1e6 / ((performance.now() - from.at) / 1000)
+for (const u of running) u.stop()
 const deadline = Date.now() + DRAIN_DEADLINE_MS
-while (Date.now() < deadline && await roundTrip(echoPort) > 3 * median(idleMs) + 5) await pause(SAMPLE_INTERVAL_MS)
-process.stdout.write(JSON.stringify({ idleMs, busyMs, uploadMbit }) + '\n')
+while (Date.now() < deadline && await roundTrip(echoPort).catch(() => Infinity) > 3 * median(idleMs) + 5) await pause(SAMPLE_INTERVAL_MS)
+process.stdout.write(JSON.stringify({ idleMs, busyMs, uploadMbit, uploadsCut, failed }) + '\n')
 process.exit(0)

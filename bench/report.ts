@@ -3,6 +3,7 @@ import type { ThroughputResult } from './suites/throughput.js'
 import { RELAY_PAIR, type LatencyResult } from './suites/latency.js'
 import type { LinkLatencyResult } from './suites/link-latency.js'
 import type { LoadedLinkResult } from './suites/loaded-link.js'
+import type { BusyTunnelsResult } from './suites/busy-tunnels.js'
 import type { FileResult } from './suites/files.js'
 import type { FootprintResult } from './suites/footprint.js'
 import type { DhtScaleResult } from './suites/dht-scale.js'
@@ -18,6 +19,7 @@ export interface Report {
   latency?: LatencyResult
   linkLatency?: LinkLatencyResult
   loaded?: LoadedLinkResult
+  busy?: BusyTunnelsResult
   footprint?: FootprintResult
   dht: DhtScaleResult[]
   keyserver?: KeyServerResult
@@ -55,6 +57,17 @@ function loadedRows (l: LoadedLinkResult): string[] {
   return out
 }
 
+/** New connections' round trips beside many busy tunnels, per path, with what the tunnels moved and lost. */
+function busyRows (b: BusyTunnelsResult): string[] {
+  const out = [`connect + 1-byte round trip while ${b.uploads} uploads through the same tunnel (one connection / ssh session) run, loopback`,
+    `  ${'path'.padEnd(10)} ${'idle median ms'.padEnd(16)} ${'busy median ms'.padEnd(16)} ${'busy p90'.padEnd(10)} ${'failed'.padEnd(8)} ${'uploads, Mbit/s'.padEnd(16)} ${'uploads cut'.padEnd(12)} busy ratio to ssh -L`]
+  const anchor = b.paths['ssh -L']?.busyMs.median
+  for (const [name, p] of Object.entries(b.paths)) {
+    out.push(`  ${name.padEnd(10)} ${fmt(p.idleMs.median).padEnd(16)} ${fmt(p.busyMs.median).padEnd(16)} ${fmt(p.busyMs.p90).padEnd(10)} ${String(p.failed).padEnd(8)} ${fmt(p.uploadMbit, 0).padEnd(16)} ${String(p.uploadsCut).padEnd(12)} ${fmt(p.busyMs.median / anchor)} (lower is better)`)
+  }
+  return out
+}
+
 /** The terminal table: every figure with its anchor from the same run. */
 export function renderTable (r: Report): string {
   const lines: string[] = [`cspace benchmark (${r.mode} mode)`, '']
@@ -70,6 +83,7 @@ export function renderTable (r: Report): string {
   if (r.latency != null && r.latency.firstConnectErrors.length > 0) lines.push(`  failed first connects: ${r.latency.firstConnectErrors.join('; ')}`, '')
   if (r.linkLatency != null) lines.push(...rows(`connect + 1-byte round trip over a link with ${r.linkLatency.rttMs} ms RTT (user-space delay proxy; cspace warm)`, 'ms', r.linkLatency.ms, 'direct (same link)', false), '')
   if (r.loaded != null) lines.push(...loadedRows(r.loaded), '')
+  if (r.busy != null) lines.push(...busyRows(r.busy), '')
   if (r.footprint != null) {
     lines.push('footprint',
       `  daemon RSS idle with ${r.footprint.contacts} contacts: ${fmt(r.footprint.idleRssMiB, 1)} MiB (${fmt(r.footprint.idlePrivateMiB, 1)} MiB its own; the rest is the shared Node executable)`,

@@ -15,6 +15,7 @@ const TOOLS_BY_SUITE: Record<string, Tool[]> = {
   files: [...SSH_ANCHORS, { name: 'scp', debianPackage: 'openssh-client' }, { name: 'socat', debianPackage: 'socat' }],
   latency: SSH_ANCHORS,
   loaded: [...SSH_ANCHORS, { name: 'socat', debianPackage: 'socat' }, { name: 'tc', debianPackage: 'iproute2' }, { name: 'ss', debianPackage: 'iproute2' }],
+  busy: SSH_ANCHORS,
   chat: SSH_ANCHORS,
   desktop: SSH_ANCHORS,
   keyserver: [{ name: 'postgres', debianPackage: 'postgresql' }]

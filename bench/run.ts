@@ -5,7 +5,7 @@
  * (the harness on tiny sizes, for the test suite). Writes bench/results/latest.json
  * (or --out PATH) and prints a table. `--dht N,N` sets the simulated DHT sizes,
  * `--dht-lookups N` the lookups per size, `--only SUITE,SUITE` runs only those
- * suites (footprint, throughput, files, latency, loaded, dht, keyserver, chat, desktop).
+ * suites (footprint, throughput, files, latency, loaded, busy, dht, keyserver, chat, desktop).
  */
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -20,6 +20,7 @@ import { measureThroughput } from './suites/throughput.js'
 import { measureLatency } from './suites/latency.js'
 import { measureLinkLatency } from './suites/link-latency.js'
 import { measureLoadedLink } from './suites/loaded-link.js'
+import { measureBusyTunnels } from './suites/busy-tunnels.js'
 import { measureFiles } from './suites/files.js'
 import { measureFootprint } from './suites/footprint.js'
 import { measureDhtScale } from './suites/dht-scale.js'
@@ -34,15 +35,15 @@ const LINK_RTT_MS = 10
 /** The loaded link: a home connection's upload, and a router queue of 50 ms. */
 const LOADED_LINK = { rateMbit: 20, queueMs: 50 }
 
-const SUITES = ['footprint', 'throughput', 'files', 'latency', 'loaded', 'dht', 'keyserver', 'chat', 'desktop'] as const
+const SUITES = ['footprint', 'throughput', 'files', 'latency', 'loaded', 'busy', 'dht', 'keyserver', 'chat', 'desktop'] as const
 type Suite = typeof SUITES[number]
 
 const MODES = {
-  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5, linkSamples: 3 }, loaded: { samples: 3, settleMs: 1000 }, files: { bytes: 4 << 20, repeats: 1 }, chat: { samples: 5, burst: 20 }, desktop: { samples: 3 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20, keyserver: { registrations: 30, lookups: 60, concurrency: 16, rounds: 2, warmupRegistrations: 5, warmupRequests: 20 } },
-  quick: { throughput: { seconds: 2, repeats: 1, streams: [1, 4] }, latency: { samples: 30, coldUsers: 8, freshSsh: 3, dhtPeers: 30, linkSamples: 20 }, loaded: { samples: 6, settleMs: 1500 }, files: { bytes: 64 << 20, repeats: 1 }, chat: { samples: 100, burst: 500 }, desktop: { samples: 10 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200, keyserver: { registrations: 1000, lookups: 2500, concurrency: 16, rounds: 5, warmupRegistrations: 300, warmupRequests: 5000 } },
+  tiny: { throughput: { seconds: 1, repeats: 1, streams: [1] }, latency: { samples: 5, coldUsers: 1, freshSsh: 1, dhtPeers: 5, linkSamples: 3 }, loaded: { samples: 3, settleMs: 1000 }, busy: { uploads: 4, samples: 3, settleMs: 500 }, files: { bytes: 4 << 20, repeats: 1 }, chat: { samples: 5, burst: 20 }, desktop: { samples: 3 }, footprint: { contacts: 3, tunnels: 5 }, dht: [20], dhtLookups: 20, keyserver: { registrations: 30, lookups: 60, concurrency: 16, rounds: 2, warmupRegistrations: 5, warmupRequests: 20 } },
+  quick: { throughput: { seconds: 2, repeats: 1, streams: [1, 4] }, latency: { samples: 30, coldUsers: 8, freshSsh: 3, dhtPeers: 30, linkSamples: 20 }, loaded: { samples: 6, settleMs: 1500 }, busy: { uploads: 50, samples: 10, settleMs: 1500 }, files: { bytes: 64 << 20, repeats: 1 }, chat: { samples: 100, burst: 500 }, desktop: { samples: 10 }, footprint: { contacts: 10, tunnels: 100 }, dht: [], dhtLookups: 200, keyserver: { registrations: 1000, lookups: 2500, concurrency: 16, rounds: 5, warmupRegistrations: 300, warmupRequests: 5000 } },
   // the in-process DHT simulation runs every node on one core: 1000 nodes take
   // ~30 min on their own, so that size is a separate run, `--dht 1000` (docs/BENCHMARKS.md)
-  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60, linkSamples: 50 }, loaded: { samples: 50, settleMs: 3000 }, files: { bytes: 1 << 30, repeats: 3 }, chat: { samples: 500, burst: 2000 }, desktop: { samples: 100 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200, keyserver: { registrations: 20_000, lookups: 100_000, concurrency: 16, rounds: 10, warmupRegistrations: 1000, warmupRequests: 40_000 } }
+  full: { throughput: { seconds: 10, repeats: 5, streams: [1, 4] }, latency: { samples: 200, coldUsers: 20, freshSsh: 10, dhtPeers: 60, linkSamples: 50 }, loaded: { samples: 50, settleMs: 3000 }, busy: { uploads: 200, samples: 50, settleMs: 3000 }, files: { bytes: 1 << 30, repeats: 3 }, chat: { samples: 500, burst: 2000 }, desktop: { samples: 100 }, footprint: { contacts: 10, tunnels: 100 }, dht: [100, 500], dhtLookups: 200, keyserver: { registrations: 20_000, lookups: 100_000, concurrency: 16, rounds: 10, warmupRegistrations: 1000, warmupRequests: 40_000 } }
 } as const
 
 function version (cmd: string, args: string[]): string {
@@ -75,7 +76,7 @@ async function main (): Promise<void> {
   }
   const run = async <T>(suite: Suite, f: () => Promise<T>): Promise<T | undefined> => only.has(suite) ? await f() : undefined
   const started = Date.now()
-  const needsDaemons = ['footprint', 'throughput', 'files', 'latency', 'chat', 'desktop'].some(s => only.has(s))
+  const needsDaemons = ['footprint', 'throughput', 'files', 'latency', 'busy', 'chat', 'desktop'].some(s => only.has(s))
   const sshd = needsDaemons ? await startSshd() : undefined
   try {
     const log = (s: string): void => { process.stderr.write(`bench: ${Math.round((Date.now() - started) / 1000)} s: ${s}\n`) }
@@ -87,6 +88,7 @@ async function main (): Promise<void> {
     const chat = topo && await run('chat', async () => { log('chat message delivery'); return await measureChat(topo, m.chat) })
     const desktop = topo && sshd && await run('desktop', async () => { log('remote desktop (Xvfb + x11vnc)'); return await measureDesktop(topo, sshd, m.desktop, log) })
     const linkLatency = sshd && await run('latency', async () => { log(`connect latency over a ${LINK_RTT_MS} ms link`); return await measureLinkLatency(sshd, { samples: m.latency.linkSamples, rttMs: LINK_RTT_MS }) })
+    const busy = topo && sshd && await run('busy', async () => { log(`connect latency beside ${m.busy.uploads} busy tunnels`); return await measureBusyTunnels(topo, sshd, m.busy, log) })
     const loaded = await run('loaded', async () => { log(`connect latency on a ${LOADED_LINK.rateMbit} Mbit/s link under load`); return await measureLoadedLink({ ...m.loaded, ...LOADED_LINK }, log) })
     const dht = []
     for (const nodes of only.has('dht') ? dhtSizes : []) {
@@ -108,6 +110,7 @@ async function main (): Promise<void> {
       latency,
       linkLatency,
       loaded,
+      busy,
       chat,
       desktop,
       footprint,

@@ -24,6 +24,7 @@ import { RelayMeter } from './relay-meter.js'
 import { libp2pLogger } from '../util/log.js'
 import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
 import { MAX_STREAM_WRITE_BUFFER, withYamuxLimits } from './yamux-limits.js'
+import { withStreamsInTurn } from './yamux-streams-in-turn.js'
 import { trustConnectedContacts } from './connected-contacts.js'
 import { skipRedundantMerges } from './redundant-merges.js'
 import { boundPeerStore } from './peer-store-bound.js'
@@ -176,15 +177,16 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     connectionGater: gate.gater,
     // relayed connections are streams, not sockets: libp2p's TLS in JavaScript
     connectionEncrypters: [tls()],
-    // frames longer than any window granted, and a connection's unsent bytes, bounded (yamux-limits.ts)
-    streamMuxers: [withYamuxLimits(yamux({
+    // frames longer than any window granted, and a connection's unsent bytes,
+    // bounded (yamux-limits.ts); busy streams served in turn (yamux-streams-in-turn.ts)
+    streamMuxers: [withStreamsInTurn(withYamuxLimits(yamux({
       // A paused stream (its local socket is full) may still receive a whole
       // window; yamux resets a stream whose read buffer outgrows
       // maxReadBufferLength, and its defaults (16 MiB window, 4 MiB buffer)
       // break bulk transfers into slow readers. Keep the buffer above the window.
       // Its unsent bytes are bounded too (yamux's default: unbounded).
       streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: 2 * STREAM_WINDOW_BYTES, maxWriteBufferLength: MAX_STREAM_WRITE_BUFFER }
-    }), { maxStreamWindowSize: STREAM_WINDOW_BYTES })],
+    }), { maxStreamWindowSize: STREAM_WINDOW_BYTES }))],
     peerDiscovery: init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap })] : [],
     connectionManager: {
       maxConnections: init.maxConnections,

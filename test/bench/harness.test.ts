@@ -52,6 +52,13 @@ test('npm run bench harness runs end to end and reports every figure', async () 
         assert.ok(r.loaded.paths[p].uploadMbit > 0 && r.loaded.paths[p].uploadMbit < 100, `loaded link ${p} upload ${r.loaded.paths[p].uploadMbit} Mbit/s`)
       }
     }
+    assert.equal(r.busy.uploads, 4)
+    for (const p of ['cspace', 'ssh -L']) {
+      assert.equal(r.busy.paths[p].busyMs.n, 3, `busy tunnels ${p}: every round trip came back`)
+      assert.equal(r.busy.paths[p].failed, 0, `busy tunnels ${p}: no round trip failed`)
+      assert.equal(r.busy.paths[p].uploadsCut, 0, `busy tunnels ${p}: no upload cut`)
+      positive(r.busy.paths[p].uploadMbit, `busy tunnels ${p} uploads`)
+    }
     for (const p of ['raw TCP', 'cspace chat']) assert.equal(r.chat.deliveryMs[p].n, 5, `chat delivery ${p}: every sample`)
     positive(r.chat.deliveryMs['cspace chat'].median, 'chat delivery')
     assert.equal(r.chat.burst.messages, 20)

@@ -1,0 +1,77 @@
+import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+
+/** yamux's Data frame type (frame header byte 1). */
+const TYPE_DATA = 0
+
+/** The parts of @libp2p/yamux 8's YamuxMuxer this reaches (private in its types). */
+interface PrivateMuxer {
+  /** @libp2p/utils 3's AbstractStreamMuxer: the streams told of a drain, in this order. */
+  streams: Array<{ streamId?: number }>
+  /** Each stream binds this at creation and sends every frame through it. */
+  sendFrame: (header: { type: number, streamID: number }, data?: unknown) => boolean
+}
+
+/**
+ * Serves a connection's streams in turn when its socket is full.
+ *
+ * When the socket asks to wait, @libp2p/utils tells every stream of the
+ * connection to wait; when it drains, it tells them all to go on, in the
+ * order they were opened. The first stream with bytes queued fills the
+ * socket again and the rest wait for the next drain, so the oldest busy
+ * stream always went first and a stream opened later waited for every older
+ * one to run dry. With 400 saturated tunnels to one contact, 359 of the 400
+ * sessions' requests sat unsent until the callee gave up on them (libp2p's
+ * 10 s protocol negotiation), and a new connect timed out
+ * (docs/BENCHMARKS.md, "Many busy tunnels to one contact").
+ *
+ * Here the stream whose Data frame filled the socket moves to the end of
+ * that order, so the next drain goes to the next stream with bytes queued:
+ * busy streams take turns, as SSH channels or HTTP/2 streams do. A new
+ * stream starts at the front: its first bytes (a session's request, a
+ * keystroke's connect) go with the next drain instead of after a turn of
+ * every busy stream, and once it is busy itself it queues like the rest.
+ * Window updates and other control frames are not ordered; they never
+ * waited.
+ *
+ * Wraps yamux's factory (node.ts, `streamMuxers`) and throws, failing every
+ * connection, if the library parts it reaches are gone: pinned by
+ * package-lock, tested by test/network/yamux-streams-in-turn.test.ts.
+ */
+export function withStreamsInTurn<A extends unknown[], M extends StreamMuxer> (factory: (...args: A) => StreamMuxerFactory<M>): (...args: A) => StreamMuxerFactory<M> {
+  return (...args) => {
+    const muxers = factory(...args)
+    const create = muxers.createStreamMuxer.bind(muxers)
+    muxers.createStreamMuxer = (maConn) => {
+      const muxer = create(maConn)
+      serveInTurn(muxer as unknown as PrivateMuxer)
+      return muxer
+    }
+    return muxers
+  }
+}
+
+function serveInTurn (muxer: PrivateMuxer): void {
+  const streams = muxer.streams
+  const sendFrame = muxer.sendFrame
+  if (!Array.isArray(streams) || typeof sendFrame !== 'function') {
+    throw new Error('@libp2p/yamux changed: YamuxMuxer.streams or sendFrame is gone; review network/yamux-streams-in-turn.ts')
+  }
+  // the library adds each new stream with push; it goes first instead (moveToEnd uses the array's own push)
+  Object.defineProperty(streams, 'push', { value: (...added: Array<{ streamId?: number }>) => streams.unshift(...added), enumerable: false })
+  // an own property: each stream binds the muxer's sendFrame when it is created, after this
+  muxer.sendFrame = function (header, data) {
+    const more = sendFrame.call(this, header, data)
+    if (!more && header.type === TYPE_DATA) moveToEnd(streams, header.streamID)
+    return more
+  }
+}
+
+/** Moves the stream with `id` behind all others (already there: nothing to do, the common case of one busy stream). */
+function moveToEnd (streams: Array<{ streamId?: number }>, id: number): void {
+  const last = streams.length - 1
+  if (last < 1 || streams[last].streamId === id) return
+  const index = streams.findIndex(s => s.streamId === id)
+  if (index === -1) return
+  const [stream] = streams.splice(index, 1)
+  Array.prototype.push.call(streams, stream)
+}
