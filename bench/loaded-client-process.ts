@@ -2,12 +2,16 @@
  * The client of the loaded-link and busy-tunnels suites, run where the
  * sending user's ports are (inside its network namespace for the first):
  *
- *   node loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS [UPLOADS]
+ *   node loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS [UPLOADS [COUNT-PORT]]
  *
  * Takes SAMPLES connect + 1-byte round trips to ECHO-PORT on an idle link, then
  * starts UPLOADS (default 1) bulk uploads to SINK-PORT, each a connection of
  * its own writing as fast as the tunnel takes it, waits SETTLE-MS for the
  * queues on the way to fill, takes SAMPLES more, and stops the uploads.
+ * The uploads' rate is what the sink received meanwhile if COUNT-PORT (the
+ * sink's, bench/sink-process.ts) is given, else what the uploading sockets
+ * took: over a few seconds, buffers on the way (an ssh client's channels
+ * hold megabytes each) can make that twice what arrived.
  * Before it exits it waits (up to 30 s) until a round trip is back near the
  * idle one, so the next path starts on an empty link. Prints one JSON line:
  * { idleMs, busyMs, uploadMbit, uploadsCut, failed } — uploadsCut: uploads
@@ -15,15 +19,16 @@
  * that did not come back (not in the samples).
  */
 import { connect } from 'node:net'
+import { once } from 'node:events'
 import { roundTrip } from './suites/latency.js'
 
 /** Between samples: a person's keystrokes, not a load of their own. */
 const SAMPLE_INTERVAL_MS = 100
 const DRAIN_DEADLINE_MS = 30_000
 
-const [echoPort, sinkPort, samples, settleMs, uploads = 1] = process.argv.slice(2).map(Number)
-if (![echoPort, sinkPort, samples, uploads].every(n => Number.isInteger(n) && n > 0) || !(settleMs >= 0)) {
-  process.stderr.write('usage: loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS [UPLOADS]\n')
+const [echoPort, sinkPort, samples, settleMs, uploads = 1, countPort] = process.argv.slice(2).map(Number)
+if (![echoPort, sinkPort, samples, uploads].every(n => Number.isInteger(n) && n > 0) || !(settleMs >= 0) || !(countPort == null || countPort > 0)) {
+  process.stderr.write('usage: loaded-client-process.js ECHO-PORT SINK-PORT SAMPLES SETTLE-MS [UPLOADS [COUNT-PORT]]\n')
   process.exit(2)
 }
 
@@ -64,12 +69,21 @@ function startUpload (): { sent: () => number, stop: () => void } {
 
 for (let i = 0; i < 5; i++) await roundTrip(echoPort) // warm: a first connect is not what is measured
 const idleMs = await sample(samples)
+/** The bytes the sink has received so far. */
+async function received (): Promise<number> {
+  const socket = connect(countPort, '127.0.0.1')
+  let text = ''
+  socket.on('data', (b: Buffer) => { text += b.toString() })
+  await once(socket, 'end')
+  return Number(text)
+}
+
 const running = Array.from({ length: uploads }, startUpload)
-const sent = (): number => running.reduce((sum, u) => sum + u.sent(), 0)
+const sent = async (): Promise<number> => countPort != null ? await received() : running.reduce((sum, u) => sum + u.sent(), 0)
 await pause(settleMs)
-const from = { bytes: sent(), at: performance.now() }
+const from = { bytes: await sent(), at: performance.now() }
 const busyMs = await sample(samples)
-const uploadMbit = (sent() - from.bytes) * 8 / 1e6 / ((performance.now() - from.at) / 1000)
+const uploadMbit = (await sent() - from.bytes) * 8 / 1e6 / ((performance.now() - from.at) / 1000)
 for (const u of running) u.stop()
 const deadline = Date.now() + DRAIN_DEADLINE_MS
 while (Date.now() < deadline && await roundTrip(echoPort).catch(() => Infinity) > 3 * median(idleMs) + 5) await pause(SAMPLE_INTERVAL_MS)

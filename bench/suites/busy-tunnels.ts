@@ -15,7 +15,7 @@ export interface BusyTunnelsPath {
   idleMs: Summary
   /** New connections' round trips while the uploads run. */
   busyMs: Summary
-  /** What all uploads together moved meanwhile. */
+  /** What all uploads together delivered to the sink meanwhile. */
   uploadMbit: number
   /** Uploads whose connection was closed under them. */
   uploadsCut: number
@@ -43,8 +43,9 @@ export async function measureBusyTunnels (topo: Topology, sshd: Sshd, opts: { up
   try {
     const echoPort = await freePort()
     const sinkPort = await freePort()
+    const countPort = await freePort()
     helpers.push(await startReadyProcess('./echo-process.js', [String(echoPort)], 'the echo service', 30_000))
-    helpers.push(await startReadyProcess('./sink-process.js', [String(sinkPort)], 'the sink service', 30_000))
+    helpers.push(await startReadyProcess('./sink-process.js', [String(sinkPort), String(countPort)], 'the sink service', 30_000))
     const sshEcho = await freePort()
     const sshSink = await freePort()
     startTool('ssh', [...sshArgs(sshd), '-N', '-L', `127.0.0.1:${sshEcho}:127.0.0.1:${echoPort}`, '-L', `127.0.0.1:${sshSink}:127.0.0.1:${sinkPort}`, 'root@127.0.0.1'])
@@ -55,7 +56,7 @@ export async function measureBusyTunnels (topo: Topology, sshd: Sshd, opts: { up
     for (const [name, [echo, sink]] of Object.entries({ 'ssh -L': [sshEcho, sshSink], cspace })) {
       log(`busy tunnels: ${name}, ${opts.uploads} uploads`)
       const client = fileURLToPath(new URL('../loaded-client-process.js', import.meta.url))
-      const { stdout } = await exec(process.execPath, [client, String(echo), String(sink), String(opts.samples), String(opts.settleMs), String(opts.uploads)], { timeout: 300_000 })
+      const { stdout } = await exec(process.execPath, [client, String(echo), String(sink), String(opts.samples), String(opts.settleMs), String(opts.uploads), String(countPort)], { timeout: 300_000 })
       const r = JSON.parse(stdout) as { idleMs: number[], busyMs: number[], uploadMbit: number, uploadsCut: number, failed: number }
       paths[name] = { idleMs: summarize(r.idleMs), busyMs: summarize(r.busyMs), uploadMbit: r.uploadMbit, uploadsCut: r.uploadsCut, failed: r.failed }
     }
