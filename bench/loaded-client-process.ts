@@ -67,9 +67,7 @@ function startUpload (): { sent: () => number, stop: () => void } {
   return { sent: () => sent - socket.writableLength, stop: () => { stopped = true; socket.destroy() } }
 }
 
-for (let i = 0; i < 5; i++) await roundTrip(echoPort) // warm: a first connect is not what is measured
-const idleMs = await sample(samples)
-/** The bytes the sink has received so far. */
+/** The bytes the sink has received so far (bench/sink-process.ts). */
 async function received (): Promise<number> {
   const socket = connect(countPort, '127.0.0.1')
   let text = ''
@@ -78,12 +76,18 @@ async function received (): Promise<number> {
   return Number(text)
 }
 
+/** What the uploads have delivered: counted by the sink if it can be asked, else what their sockets took. */
+async function delivered (): Promise<number> {
+  return countPort != null ? await received() : running.reduce((sum, u) => sum + u.sent(), 0)
+}
+
+for (let i = 0; i < 5; i++) await roundTrip(echoPort) // warm: a first connect is not what is measured
+const idleMs = await sample(samples)
 const running = Array.from({ length: uploads }, startUpload)
-const sent = async (): Promise<number> => countPort != null ? await received() : running.reduce((sum, u) => sum + u.sent(), 0)
 await pause(settleMs)
-const from = { bytes: await sent(), at: performance.now() }
+const from = { bytes: await delivered(), at: performance.now() }
 const busyMs = await sample(samples)
-const uploadMbit = (await sent() - from.bytes) * 8 / 1e6 / ((performance.now() - from.at) / 1000)
+const uploadMbit = (await delivered() - from.bytes) * 8 / 1e6 / ((performance.now() - from.at) / 1000)
 for (const u of running) u.stop()
 const deadline = Date.now() + DRAIN_DEADLINE_MS
 while (Date.now() < deadline && await roundTrip(echoPort).catch(() => Infinity) > 3 * median(idleMs) + 5) await pause(SAMPLE_INTERVAL_MS)

@@ -1,5 +1,6 @@
 import { StreamBufferError, type MessageStream, type StreamMuxer, type StreamMuxerFactory } from '@libp2p/interface'
 import { GoAwayCode } from '@libp2p/yamux'
+import { withMuxerHook } from './muxer-hook.js'
 
 /**
  * Unsent bytes one connection may hold before it is cut off. What a
@@ -92,17 +93,12 @@ interface QueuedBytes { byteLength: number, get: (index: number) => number, getU
  * test/network/yamux-limits.test.ts.
  */
 export function withYamuxLimits<A extends unknown[], M extends StreamMuxer> (factory: (...args: A) => StreamMuxerFactory<M>, limits: YamuxLimits): (...args: A) => StreamMuxerFactory<M> {
-  return (...args) => {
-    const muxers = factory(...args)
-    const create = muxers.createStreamMuxer.bind(muxers)
-    muxers.createStreamMuxer = (maConn) => {
-      limitWriteBuffer(maConn, limits.maxConnectionWriteBuffer ?? MAX_CONNECTION_WRITE_BUFFER)
-      const muxer = create(maConn)
-      limitDataFrames(muxer, limits.maxStreamWindowSize)
-      return muxer
-    }
-    return muxers
-  }
+  return withMuxerHook(factory, (maConn, create) => {
+    limitWriteBuffer(maConn, limits.maxConnectionWriteBuffer ?? MAX_CONNECTION_WRITE_BUFFER)
+    const muxer = create(maConn)
+    limitDataFrames(muxer, limits.maxStreamWindowSize)
+    return muxer
+  })
 }
 
 /** Makes the muxer's decoder refuse a Data frame longer than `max` as soon as its header is in. */

@@ -1,4 +1,5 @@
 import type { StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import { withMuxerHook } from './muxer-hook.js'
 
 /** yamux's Data frame type (frame header byte 1). */
 const TYPE_DATA = 0
@@ -38,16 +39,11 @@ interface PrivateMuxer {
  * package-lock, tested by test/network/yamux-streams-in-turn.test.ts.
  */
 export function withStreamsInTurn<A extends unknown[], M extends StreamMuxer> (factory: (...args: A) => StreamMuxerFactory<M>): (...args: A) => StreamMuxerFactory<M> {
-  return (...args) => {
-    const muxers = factory(...args)
-    const create = muxers.createStreamMuxer.bind(muxers)
-    muxers.createStreamMuxer = (maConn) => {
-      const muxer = create(maConn)
-      serveInTurn(muxer as unknown as PrivateMuxer)
-      return muxer
-    }
-    return muxers
-  }
+  return withMuxerHook(factory, (maConn, create) => {
+    const muxer = create(maConn)
+    serveInTurn(muxer as unknown as PrivateMuxer)
+    return muxer
+  })
 }
 
 function serveInTurn (muxer: PrivateMuxer): void {
