@@ -2,8 +2,15 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
-import type { MultiaddrConnection, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import type { MultiaddrConnection, Stream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import { logger } from '@libp2p/logger'
+import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { withYamuxLimits } from '../../src/network/yamux-limits.js'
 import { withStreamsInTurn } from '../../src/network/yamux-streams-in-turn.js'
+import { corkForTurn } from '../../src/util/cork.js'
 import { cleanupAll, runCli, startTwoUsers, type TwoUsers } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -28,7 +35,7 @@ function muxerInTurn (): { open: (id: number) => void, send: (id: number, type?:
   const full = { value: false }
   const fake: FakeMuxer = { streams: [], sendFrame: () => !full.value }
   const factory = (): StreamMuxerFactory => ({ protocol: '/yamux/1.0.0', createStreamMuxer: () => fake as unknown as StreamMuxer })
-  const muxer = withStreamsInTurn(factory)().createStreamMuxer({} as unknown as MultiaddrConnection) as unknown as FakeMuxer
+  const muxer = withStreamsInTurn(factory)().createStreamMuxer({ writableNeedsDrain: false, writeBuffer: { byteLength: 0 } } as unknown as MultiaddrConnection) as unknown as FakeMuxer
   return {
     full,
     // as @libp2p/utils adds a stream, and as a yamux stream sends a frame
@@ -64,7 +71,95 @@ describe('the order a connection\'s streams are told of a drain', () => {
 
   test('a muxer without the parts it reaches fails loudly', () => {
     const factory = (): StreamMuxerFactory => ({ protocol: '/yamux/1.0.0', createStreamMuxer: () => ({}) as unknown as StreamMuxer })
-    assert.throws(() => withStreamsInTurn(factory)().createStreamMuxer({} as unknown as MultiaddrConnection), /review network\/yamux-streams-in-turn.ts/)
+    assert.throws(() => withStreamsInTurn(factory)().createStreamMuxer({ writableNeedsDrain: false, writeBuffer: { byteLength: 0 } } as unknown as MultiaddrConnection), /review network\/yamux-streams-in-turn.ts/)
+  })
+})
+
+/**
+ * A libp2p connection over a TCP socket as @libp2p/tcp makes one (its class
+ * is not exported) on a socket corked for each turn of the event loop, as
+ * native-tls.ts corks its TLS sockets: a write that takes the socket past
+ * its high-water mark (Node's 64 KiB here, 1 MiB there) asks the muxer to
+ * wait for the socket's 'drain'.
+ */
+class SocketConnection extends AbstractMultiaddrConnection {
+  /** The most bytes the connection held unsent, after handing the socket what it took. */
+  maxHeld = 0
+
+  constructor (readonly socket: net.Socket, direction: 'inbound' | 'outbound') {
+    super({ log: logger(`test:connection:${direction}`), direction, remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/1') })
+    socket.on('data', (buf: Buffer) => { this.onData(buf) })
+    socket.on('drain', () => { this.safeDispatchEvent('drain') })
+    socket.on('error', (err) => { this.abort(err) })
+    socket.on('close', () => { this.onTransportClosed() })
+  }
+
+  sendData (data: Uint8ArrayList): SendResult {
+    let sentBytes = 0
+    let canSendMore = true
+    for (const buf of data) {
+      corkForTurn(this.socket)
+      sentBytes += buf.byteLength
+      canSendMore = this.socket.write(buf)
+      if (!canSendMore) break
+    }
+    this.maxHeld = Math.max(this.maxHeld, this.writeBuffer.byteLength + data.byteLength - sentBytes)
+    return { sentBytes, canSendMore }
+  }
+
+  sendReset (): void { this.socket.resetAndDestroy() }
+  sendPause (): void { this.socket.pause() }
+  sendResume (): void { this.socket.resume() }
+  async sendClose (): Promise<void> { this.socket.destroySoon() }
+}
+
+/** Writes `bytes` to `stream` as a tunnel does (session/pipe.ts): on while it takes them, waiting for a drain once it holds 256 KiB; rejects if the stream closes first. */
+async function pumpStream (stream: Stream, bytes: number): Promise<void> {
+  const closed = new AbortController()
+  stream.addEventListener('close', () => { closed.abort() }, { once: true })
+  for (let sent = 0; sent < bytes; sent += CHUNK.length) {
+    if (stream.send(CHUNK) && stream.writeBufferLength <= 256 * 1024) continue
+    while (stream.writeBufferLength > 256 * 1024) await once(stream, 'drain', { signal: closed.signal })
+  }
+}
+
+describe('a connection whose socket drains in small steps', () => {
+  test('once it holds a socket-full, its streams wait for the drain: it is not cut, and holds little more', async () => {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const accepted = once(server, 'connection')
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+    const [serverSocket] = await accepted as [net.Socket]
+    await once(client, 'connect')
+    server.close()
+    // as node.ts configures yamux, with a connection limit a test reaches quickly
+    const muxers = withStreamsInTurn(withYamuxLimits(yamux({ streamOptions: { maxStreamWindowSize: 4 * MiB, maxReadBufferLength: 8 * MiB } }), { maxStreamWindowSize: 4 * MiB, maxConnectionWriteBuffer: 8 * MiB }))()
+    const sending = new SocketConnection(client, 'outbound')
+    const receiving = new SocketConnection(serverSocket, 'inbound')
+    const sender = muxers.createStreamMuxer(sending)
+    const receiver = muxers.createStreamMuxer(receiving)
+    let cut: Error | undefined
+    sending.addEventListener('close', (evt) => { cut = evt.error })
+    let received = 0
+    receiver.addEventListener('stream', (evt) => {
+      evt.detail.addEventListener('message', (msg) => { received += msg.data.byteLength })
+    })
+    const streams = 32
+    const perStream = 4 * MiB
+    try {
+      // a pump fails once the connection is cut, which is asserted below
+      await Promise.all(Array.from({ length: streams }, async () => { await pumpStream(await sender.createStream(), perStream) }).map(async (p) => { await p.catch(() => {}) }))
+      await waitFor('every byte to arrive', () => received === streams * perStream || sending.status !== 'open', 60_000)
+      assert.equal(cut, undefined, `the connection was cut: ${cut?.message}`)
+      // a 64 KiB socket takes one piece per drain, and each drain let a
+      // stream add a whole frame: without the wait, 8 MiB and cut within
+      // 0.2 s; with it, 1 MiB (CONNECTION_QUEUE_HIGH_WATER) and one frame
+      assert.ok(sending.maxHeld < 2 * MiB, `the connection held ${(sending.maxHeld / MiB).toFixed(1)} MiB unsent`)
+    } finally {
+      client.destroy()
+      serverSocket.destroy()
+    }
   })
 })
 
