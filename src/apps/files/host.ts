@@ -11,6 +11,9 @@ import { Outbox } from './outbox.js'
 
 export const FILES_SERVICE = 'files'
 
+/** The longest receive idle timeout `transfers config --idle-timeout` takes: a day. */
+const MAX_IDLE_TIMEOUT_SECONDS = 86_400
+
 /** A transfer as front ends see it (`cspace transfers --json`). */
 export interface TransferView {
   id: string
@@ -106,6 +109,11 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       for (const n of names(p.acceptFrom)) if (!s.acceptFrom.some(a => a.toLowerCase() === n.toLowerCase())) s.acceptFrom.push(n)
       const ask = new Set(names(p.askFrom).map(n => n.toLowerCase()))
       s.acceptFrom = s.acceptFrom.filter(a => !ask.has(a.toLowerCase()))
+      if (p.idleTimeoutSeconds !== undefined) {
+        const t = p.idleTimeoutSeconds
+        if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_IDLE_TIMEOUT_SECONDS) throw new UsageError(`--idle-timeout takes whole seconds from 1 to ${MAX_IDLE_TIMEOUT_SECONDS}`)
+        s.idleTimeoutSeconds = t
+      }
       store.saveSettings(s)
       return s
     },

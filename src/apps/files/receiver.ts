@@ -89,8 +89,10 @@ export class Receiver {
   handle (socket: Duplex, caller: Caller): void {
     socket.on('error', () => {})
     let chunkSize = 64 * 1024
+    // set once the transfer is under way: before, the offer has its own timeout and the user may take their time
+    let idleMs: number | undefined
     // a chunk is assembled in a pooled buffer that moves to the chunk worker to be checked and written (chunk-io.ts)
-    const frames = readFrames(socket, { chunkSize: () => chunkSize, dataBuffer: (bytes) => chunkIo.buffer(bytes, DATA_HEADER_BYTES + chunkSize), offerBudget: this.arriving })
+    const frames = readFrames(socket, { chunkSize: () => chunkSize, dataBuffer: (bytes) => chunkIo.buffer(bytes, DATA_HEADER_BYTES + chunkSize), offerBudget: this.arriving, idleMs: () => idleMs })
     const fail = (code: string, message: string): void => {
       if (!socket.destroyed && !socket.writableEnded) socket.end(encodeControl(FrameType.ERROR, { code, message }))
     }
@@ -138,6 +140,8 @@ export class Receiver {
         stats.receivedBytes = stats.resumedBytes = partial.receivedBytes
         this.checkSpace(row, manifest, partial.receivedBytes)
         socket.write(encodeControl(FrameType.STATUS, { state: 'accepted', id, have: partial.haveRanges() }))
+        // a sender that goes quiet would hold the connection and a chunk's buffer (up to 4 MiB) for good
+        idleMs = settings.idleTimeoutSeconds * 1000
         await this.receive(id, frames, partial, live)
       } catch (err) {
         const d = describe(err)
@@ -295,7 +299,8 @@ function describe (err: unknown): { code: string, message: string, record: boole
   const e = err as NodeJS.ErrnoException & { code?: string }
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return { code: 'DISK_FULL', message: 'the receiver\'s disk is full', record: true, detail: 'the receiver\'s disk is full' }
   if (err instanceof CspaceError) {
-    const record = err instanceof TransferRejected || (err instanceof WireError && err.code !== 'TRUNCATED' && err.code !== 'RECEIVER_BUSY')
+    // a connection that ended, or went quiet, mid-transfer is no failure of the transfer: it resumes
+    const record = err instanceof TransferRejected || (err instanceof WireError && !['TRUNCATED', 'RECEIVER_BUSY', 'IDLE'].includes(err.code))
     return { code: err.code, message: err.message, record, detail: err.message }
   }
   // a file-system failure (it names a path) is the user's to see; a dropped connection is not a failure

@@ -131,6 +131,8 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         // another sender of the same files (a second command), or this one's connection the receiver has not seen die yet
         if (code === 'BUSY') throw new Busy(`${to} is still receiving these files over another connection`)
         if (code === 'RECEIVER_BUSY') throw new Retry(`${to} is reading too many offers at once`)
+        // this side sent nothing for the receiver's idle timeout (a stall on the way): a new connection resumes
+        if (code === 'IDLE') throw new Retry(`${to} heard nothing from this side for too long`)
         throw new TransferRejected(code, `${to} refused the transfer: ${message}`)
       }
     }

@@ -39,7 +39,15 @@ export interface TransferRow {
   updatedAt: number
 }
 
-export interface FilesSettings { downloads: string, acceptFrom: string[] }
+export interface FilesSettings {
+  downloads: string
+  acceptFrom: string[]
+  /** A transfer under way whose sender sends nothing for this long is dropped; it stays resumable. */
+  idleTimeoutSeconds: number
+}
+
+/** FilesSettings.idleTimeoutSeconds unless set: a sender's network stalls this long only when something is wrong. */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 120
 
 export function defaultDownloads (): string {
   return join(homedir(), 'Downloads', 'cspace')
@@ -98,7 +106,12 @@ export class FilesStore {
 
   settings (): FilesSettings {
     const get = (k: string): string | undefined => (this.store.prepare('SELECT value FROM settings WHERE key = ?').get(k) as { value: string } | undefined)?.value
-    return { downloads: get('downloads') ?? defaultDownloads(), acceptFrom: JSON.parse(get('accept_from') ?? '[]') as string[] }
+    const idle = Number(get('idle_timeout_seconds'))
+    return {
+      downloads: get('downloads') ?? defaultDownloads(),
+      acceptFrom: JSON.parse(get('accept_from') ?? '[]') as string[],
+      idleTimeoutSeconds: Number.isInteger(idle) && idle > 0 ? idle : DEFAULT_IDLE_TIMEOUT_SECONDS
+    }
   }
 
   saveSettings (s: FilesSettings): void {
@@ -106,6 +119,7 @@ export class FilesStore {
       const put = this.store.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
       put.run('downloads', s.downloads)
       put.run('accept_from', JSON.stringify(s.acceptFrom))
+      put.run('idle_timeout_seconds', String(s.idleTimeoutSeconds))
     })
   }
 

@@ -97,6 +97,13 @@ export interface FrameLimits {
    * Past it, reading fails with RECEIVER_BUSY: the sender tries again later.
    */
   offerBudget?: ByteBudget
+  /**
+   * While it returns a number, reading fails with IDLE once no byte has come
+   * for that many milliseconds while the reader waits for one: the time the
+   * consumer spends on a frame (the receiver waiting on its own disk) does
+   * not count.
+   */
+  idleMs?: () => number | undefined
 }
 
 /**
@@ -119,9 +126,13 @@ export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncG
   let pieces: Buffer[] = [] // a control payload's pieces
   let taken = 0 // of limits.offerBudget, for those pieces
   const giveBack = (): void => { limits.offerBudget?.give(taken); taken = 0 }
+  // destroyOnReturn false: leaving the loop (an error, the end) must not drop an error or DONE frame still being written
+  const chunks = socket.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>
   try {
-    // destroyOnReturn false: leaving the loop (an error, the end) must not drop an error or DONE frame still being written
-    for await (const chunk of socket.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    for (;;) {
+      const next = await nextChunk(chunks, limits.idleMs?.())
+      if (next.done === true) break
+      const chunk = next.value
       let off = 0
       while (off < chunk.length) {
         if (!inFrame) {
@@ -162,5 +173,21 @@ export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncG
     if (headHave > 0 || inFrame) throw new WireError('TRUNCATED', 'the connection ended inside a frame')
   } finally {
     giveBack()
+    // as a for-await loop would: the iterator lets go of the socket (after a pending read, if one timed out)
+    chunks.return?.().catch(() => {})
+  }
+}
+
+/** The socket's next chunk, or WireError IDLE if none comes within `idleMs`. */
+async function nextChunk (chunks: AsyncIterator<Buffer>, idleMs: number | undefined): Promise<IteratorResult<Buffer>> {
+  if (idleMs == null) return await chunks.next()
+  let timer: NodeJS.Timeout | undefined
+  const idle = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new WireError('IDLE', `nothing arrived for ${Math.round(idleMs / 1000)} s`)) }, idleMs)
+  })
+  try {
+    return await Promise.race([chunks.next(), idle])
+  } finally {
+    clearTimeout(timer)
   }
 }

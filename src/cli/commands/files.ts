@@ -213,17 +213,22 @@ export function registerFilesCommands (program: Command): void {
     .option('--downloads <dir>', 'the directory received files are saved in')
     .option('--accept-from <name>', 'accept files from contact NAME without asking (repeatable)', (v: string, a: string[]) => [...a, v], [])
     .option('--ask <name>', 'ask again before accepting files from NAME (repeatable)', (v: string, a: string[]) => [...a, v], [])
+    .option('--idle-timeout <seconds>', 'drop a transfer under way whose sender sends nothing for this long (it resumes when sent again; default 120)')
     .option('--json', 'as JSON')
     .action(async (_opts: unknown, cmd: Command) => {
       // `transfers` has its own --json; commander gives the flag to whichever command it sees first
-      const opts = cmd.optsWithGlobals<{ downloads?: string, acceptFrom: string[], ask: string[], json?: boolean }>()
+      const opts = cmd.optsWithGlobals<{ downloads?: string, acceptFrom: string[], ask: string[], idleTimeout?: string, json?: boolean }>()
+      if (opts.idleTimeout != null && !/^\d{1,9}$/.test(opts.idleTimeout)) throw new UsageError('--idle-timeout needs a whole number of seconds')
       const client = await openHost()
       try {
-        const s = await client.request<{ downloads: string, acceptFrom: string[] }>('config', {
-          ...(opts.downloads != null ? { downloads: resolve(opts.downloads) } : {}), acceptFrom: opts.acceptFrom, askFrom: opts.ask
+        const s = await client.request<{ downloads: string, acceptFrom: string[], idleTimeoutSeconds: number }>('config', {
+          ...(opts.downloads != null ? { downloads: resolve(opts.downloads) } : {}),
+          ...(opts.idleTimeout != null ? { idleTimeoutSeconds: Number(opts.idleTimeout) } : {}),
+          acceptFrom: opts.acceptFrom,
+          askFrom: opts.ask
         })
         if (opts.json === true) process.stdout.write(JSON.stringify(s) + '\n')
-        else process.stdout.write(`downloads: ${s.downloads}\naccept from: ${s.acceptFrom.length === 0 ? '(nobody; each offer asks)' : s.acceptFrom.join(', ')}\n`)
+        else process.stdout.write(`downloads: ${s.downloads}\naccept from: ${s.acceptFrom.length === 0 ? '(nobody; each offer asks)' : s.acceptFrom.join(', ')}\nidle timeout: ${s.idleTimeoutSeconds} s\n`)
       } finally {
         client.close()
       }

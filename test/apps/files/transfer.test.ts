@@ -253,6 +253,38 @@ describe('files: send and receive across daemons', () => {
     assert.equal(await sha256File(join(downloads, 'after-bad.bin')), sum)
   })
 
+  test('a sender that goes quiet mid-transfer is told IDLE after bob\'s idle timeout; what arrived is kept and a re-send resumes', async () => {
+    await autoAccept(true)
+    assert.match(await cli(bob.home, ['transfers', 'config', '--idle-timeout', '2']), /idle timeout: 2 s/)
+    for (const bad of ['0', 'abc', '86401']) {
+      const r = await runCli(bob.home, ['transfers', 'config', '--idle-timeout', bad])
+      assert.notEqual(r.code, 0, bad)
+      assert.match(r.stderr, /--idle-timeout/, bad)
+    }
+    const data = randomBytes(3 * 65536)
+    const frames = framesFor([{ path: 'quiet.bin', data }]) // offer, 3 × (header, bytes), file end
+    const socket = await connect('bob', 'files', { home: alice.home })
+    socket.on('error', () => {})
+    const replies = readFrames(socket, { chunkSize: () => 0 })
+    socket.write(frames[0])
+    const accepted = await replies.next()
+    assert.equal(JSON.parse(accepted.value!.payload.toString('utf8')).state, 'accepted')
+    // one whole chunk and half of the next, then nothing, the connection left open
+    socket.write(Buffer.concat([frames[1], frames[2], frames[3], frames[4].subarray(0, 30_000)]))
+    // a deadline, so that no timeout at bob fails here instead of hanging
+    const told = await Promise.race([replies.next(), new Promise<never>((_resolve, reject) => { setTimeout(() => { reject(new Error('bob said nothing within 30 s')) }, 30_000).unref() })])
+    assert.equal(told.value?.type, FrameType.ERROR)
+    assert.equal(JSON.parse(told.value!.payload.toString('utf8')).code, 'IDLE')
+    socket.destroy()
+    const t = (await transfers()).find(x => x.paths[0] === 'quiet.bin')
+    assert.equal(t?.state, 'accepted', 'not recorded as failed: it resumes')
+    assert.equal(t?.receivedBytes, 65536)
+    const again = await rawSession(alice.home, 'bob', frames)
+    assert.equal(again.at(-1)?.type, FrameType.DONE, JSON.stringify(again))
+    assert.deepEqual(readFileSync(join(downloads, 'quiet.bin')), data)
+    await cli(bob.home, ['transfers', 'config', '--idle-timeout', '120'])
+  })
+
   test(`a sender may leave at most ${MAX_WAITING_OFFERS_PER_SENDER} offers waiting for bob's answer; more are refused and not stored`, async () => {
     await autoAccept(false)
     /** Offers files and leaves at the receiver's first answer: the offer stays, waiting for bob. */

@@ -99,6 +99,32 @@ describe('files: wire format and names', () => {
     assert.equal(budget.inUse, 0, 'a reader that failed gives its bytes back')
   })
 
+  test('with an idle limit, a socket silent that long fails with IDLE; the time the reader spends on a frame does not count', async () => {
+    const s = new PassThrough()
+    let busyDone: () => void = () => {}
+    const consumerFree = new Promise<void>((resolve) => { busyDone = resolve })
+    const got: number[] = []
+    const reading = (async () => {
+      for await (const f of readFrames(s as unknown as Socket, { chunkSize: () => 65536, idleMs: () => 1000 })) {
+        got.push(f.type)
+        if (got.length === 1) {
+          // a reader busy (its disk) twice the limit while nothing is sent
+          await new Promise((resolve) => setTimeout(resolve, 2000))
+          busyDone()
+        }
+      }
+    })()
+    s.write(encodeControl(FrameType.STATUS, { n: 1 }))
+    await consumerFree
+    // well within the limit of the reader's wait, long after the last byte
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    s.write(encodeControl(FrameType.STATUS, { n: 2 }))
+    // then silence, the socket still open: the read fails (a deadline, so a missing limit fails here instead of hanging)
+    const deadline = new Promise((_resolve, reject) => { setTimeout(() => { reject(new Error('no IDLE within 10 s')) }, 10_000).unref() })
+    await assert.rejects(Promise.race([reading, deadline]), (err: Error & { code?: string }) => err.code === 'IDLE' && /nothing arrived/.test(err.message))
+    assert.deepEqual(got, [FrameType.STATUS, FrameType.STATUS], 'the second frame, sent once the reader was free, was read')
+  })
+
   test('offers are validated: version, chunk size, counts, sizes, names', () => {
     const ok = { v: 1, chunkSize: 1 << 20, files: [{ path: 'a.txt', size: 3, mtime: 0 }] }
     assert.equal(parseOffer(ok).files[0].path, 'a.txt')
