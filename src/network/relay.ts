@@ -3,6 +3,7 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { ipOf, isRelayed } from './addresses.js'
+import { addressSource } from './address-source.js'
 
 /**
  * What a router gives the users it relays for. libp2p's defaults (128 KiB and
@@ -14,7 +15,7 @@ import { ipOf, isRelayed } from './addresses.js'
 export interface RelayLimits {
   /** Users holding a slot (a reservation) on this router at once. */
   maxReservations: number
-  /** Slots for users behind one IP address (one NAT), so one site cannot take them all. */
+  /** Slots for users behind one IPv4 address (one NAT) or one IPv6 /64 (one subscriber), so one site cannot take them all. */
   maxReservationsPerIp: number
   /** Relayed connections open at once. */
   maxCircuits: number
@@ -103,14 +104,15 @@ export class RelayReservationGate {
     }
   }
 
-  /** The IP a peer is connected from now, directly. */
+  /** Where a peer is connected from now, directly (its IPv4 address or IPv6 /64). */
   private ipOf (peer: PeerId): string | undefined {
     const conn = this.node?.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c.remoteAddr))
-    return conn != null ? ipOf(conn.remoteAddr)?.value : undefined
+    return conn != null ? directIpOf(conn.remoteAddr) : undefined
   }
 }
 
-/** The IP of a direct address; none for a relayed one, whose IP is the other relay's. */
+/** What a direct address counts against (addressSource); none for a relayed one, whose IP is the other relay's. */
 function directIpOf (addr: Multiaddr): string | undefined {
-  return isRelayed(addr) ? undefined : ipOf(addr)?.value
+  const ip = isRelayed(addr) ? undefined : ipOf(addr)?.value
+  return ip != null ? addressSource(ip) : undefined
 }

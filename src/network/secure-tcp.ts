@@ -4,6 +4,7 @@ import type { Listener, MultiaddrConnection, PeerId, Transport, Upgrader } from 
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { secureSocket, YAMUX_PROTOCOL, type TlsIdentity } from './native-tls.js'
+import { addressSource } from './address-source.js'
 
 /**
  * A TCP transport whose connections are TLS from their first byte, the
@@ -100,7 +101,7 @@ class PendingHandshakes {
   /** Counts the socket in, or says no (over a cap, or already gone). */
   admit (socket: net.Socket): boolean {
     if (socket.remoteAddress == null || this.sockets.size >= this.max) return false
-    const source = handshakeSource(socket.remoteAddress)
+    const source = addressSource(socket.remoteAddress)
     const count = this.perSource.get(source) ?? 0
     if (count >= this.maxPerSource) return false
     this.sockets.set(socket, source)
@@ -120,23 +121,6 @@ class PendingHandshakes {
   destroyAll (): void {
     for (const socket of this.sockets.keys()) socket.destroy()
   }
-}
-
-/**
- * What an inbound connection's pending handshake is counted against: its
- * IPv4 address, or its IPv6 /64 — one subscriber is commonly given a whole
- * /64, so counting single IPv6 addresses would not cap anyone.
- */
-export function handshakeSource (address: string): string {
-  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (v4 != null) return v4[1]
-  const [head, tail] = address.split('%')[0].split('::')
-  const groups = head === '' ? [] : head.split(':')
-  if (tail != null) {
-    const rest = tail === '' ? [] : tail.split(':')
-    groups.push(...Array<string>(Math.max(0, 8 - groups.length - rest.length)).fill('0'), ...rest)
-  }
-  return `${groups.slice(0, 4).map(g => parseInt(g, 16).toString(16)).join(':')}::/64`
 }
 
 /** The upgrader, told that a socket secured here needs no encryption and which muxer it uses. */

@@ -57,6 +57,21 @@ describe('relay slots per IP', () => {
     assert.equal(await r.reserve(a), true, 'renewing a slot it holds')
   })
 
+  test('IPv6 users count against their /64: the (N+1)th address in one /64 is refused, another /64 is not', async () => {
+    const [a, b, c, d] = await Promise.all([newPeer(), newPeer(), newPeer(), newPeer()])
+    const from = new Map<PeerId, string>([
+      [a, '/ip6/2001:db8:5:1::a/tcp/40001'],
+      [b, '/ip6/2001:db8:5:1:ffff::b/tcp/40001'],
+      [c, '/ip6/2001:db8:5:1:1:2:3:4/tcp/40001'],
+      [d, '/ip6/2001:db8:5:2::a/tcp/40001']
+    ])
+    const r = await router(2, from)
+    assert.equal(await r.reserve(a), true)
+    assert.equal(await r.reserve(b), true)
+    assert.equal(await r.reserve(c), false, 'a third slot from 2001:db8:5:1::/64, from a new address in it')
+    assert.equal(await r.reserve(d), true, 'another /64')
+  })
+
   test('a peer reached only through another relay, or not connected, is not counted against an IP', async () => {
     const [a, b] = await Promise.all([newPeer(), newPeer()])
     const relayPeer = (await newPeer()).toString()
