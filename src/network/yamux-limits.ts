@@ -4,11 +4,11 @@ import { withMuxerHook } from './muxer-hook.js'
 
 /**
  * Unsent bytes one connection may hold before it is cut off. What a
- * connection legitimately queues when its socket is full is about one frame
- * per busy stream (a stream stops handing frames down once the connection
- * asks it to wait): a tunnel keeps at most ~320 KiB unsent
- * (session/pipe.ts), so this is some hundred saturated tunnels, or eight
- * whole 4 MiB windows, on one connection. A peer that never reads its socket
+ * connection legitimately queues when its socket is full is its streams'
+ * data up to 1 MiB and one more frame (yamux-streams-in-turn.ts: past that
+ * they wait for the socket's drain; a tunnel's frame is at most ~320 KiB,
+ * session/pipe.ts), plus control frames, which never wait: window updates
+ * and the answers to pings, 12 bytes each. A peer that never reads its socket
  * but keeps asking for answers (yamux pings, streams it opens and resets)
  * made the daemon queue them without end: heap 20 MB → 2 GB in a minute.
  */
