@@ -41,36 +41,22 @@ describe('relay slots per IP', () => {
     }
   }
 
-  test('the (N+1)th user behind one IP is refused; other IPs and renewals are not', async () => {
-    const [a, b, c, d] = await Promise.all([newPeer(), newPeer(), newPeer(), newPeer()])
-    const from = new Map<PeerId, string>([
-      [a, '/ip4/5.0.0.21/tcp/40001'],
-      [b, '/ip4/5.0.0.21/tcp/40002'],
-      [c, '/ip4/5.0.0.21/tcp/40003'],
-      [d, '/ip4/5.0.0.22/tcp/40001']
-    ])
-    const r = await router(2, from)
-    assert.equal(await r.reserve(a), true)
-    assert.equal(await r.reserve(b), true)
-    assert.equal(await r.reserve(c), false, 'a third slot from 5.0.0.21')
-    assert.equal(await r.reserve(d), true, 'another IP')
-    assert.equal(await r.reserve(a), true, 'renewing a slot it holds')
-  })
-
-  test('IPv6 users count against their /64: the (N+1)th address in one /64 is refused, another /64 is not', async () => {
-    const [a, b, c, d] = await Promise.all([newPeer(), newPeer(), newPeer(), newPeer()])
-    const from = new Map<PeerId, string>([
-      [a, '/ip6/2001:db8:5:1::a/tcp/40001'],
-      [b, '/ip6/2001:db8:5:1:ffff::b/tcp/40001'],
-      [c, '/ip6/2001:db8:5:1:1:2:3:4/tcp/40001'],
-      [d, '/ip6/2001:db8:5:2::a/tcp/40001']
-    ])
-    const r = await router(2, from)
-    assert.equal(await r.reserve(a), true)
-    assert.equal(await r.reserve(b), true)
-    assert.equal(await r.reserve(c), false, 'a third slot from 2001:db8:5:1::/64, from a new address in it')
-    assert.equal(await r.reserve(d), true, 'another /64')
-  })
+  // three users from one source, then one from another: an IPv4 address, or an IPv6 /64 (three addresses in it)
+  const sources = [
+    { source: 'IP', addrs: ['/ip4/5.0.0.21/tcp/40001', '/ip4/5.0.0.21/tcp/40002', '/ip4/5.0.0.21/tcp/40003', '/ip4/5.0.0.22/tcp/40001'] },
+    { source: 'IPv6 /64', addrs: ['/ip6/2001:db8:5:1::a/tcp/40001', '/ip6/2001:db8:5:1:ffff::b/tcp/40001', '/ip6/2001:db8:5:1:1:2:3:4/tcp/40001', '/ip6/2001:db8:5:2::a/tcp/40001'] }
+  ]
+  for (const { source, addrs } of sources) {
+    test(`the (N+1)th user behind one ${source} is refused; another ${source} and renewals are not`, async () => {
+      const [a, b, c, d] = await Promise.all([newPeer(), newPeer(), newPeer(), newPeer()])
+      const r = await router(2, new Map<PeerId, string>([[a, addrs[0]], [b, addrs[1]], [c, addrs[2]], [d, addrs[3]]]))
+      assert.equal(await r.reserve(a), true)
+      assert.equal(await r.reserve(b), true)
+      assert.equal(await r.reserve(c), false, `a third slot from ${addrs[2]}`)
+      assert.equal(await r.reserve(d), true, `another ${source}`)
+      assert.equal(await r.reserve(a), true, 'renewing a slot it holds')
+    })
+  }
 
   test('a peer reached only through another relay, or not connected, is not counted against an IP', async () => {
     const [a, b] = await Promise.all([newPeer(), newPeer()])
