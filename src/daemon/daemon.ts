@@ -163,7 +163,7 @@ export class Daemon {
     this.prompts.addEventListener('prompt-settled', (e) => this.events.publish('prompt-settled', (e as CustomEvent).detail))
     this.node.addEventListener('peer:connect', (e: CustomEvent<PeerId>) => this.events.publish('peer:connect', { peerId: e.detail.toString() }))
     this.node.addEventListener('peer:disconnect', (e: CustomEvent<PeerId>) => this.events.publish('peer:disconnect', { peerId: e.detail.toString() }))
-    for (const e of this.exposeTable.list()) this.exposes.add({ service: e.service, kind: e.kind, target: e.target })
+    for (const e of this.exposeTable.list()) this.exposes.add({ service: e.service, kind: e.kind, target: e.target, maxSessions: e.maxSessions })
     for (const f of this.forwardTable.list()) {
       await this.forwards.restore(f).catch((err: Error) => { this.startupWarnings.push(`the forward on port ${f.port} to ${f.contact}/${f.service} is not listening: ${err.message}; it stays saved and is tried again at the next start`) })
     }

@@ -9,10 +9,14 @@ import { ConnectStatus, pipeSocketStream, type IncomingRequest, type ServiceRegi
 const log = componentLogger('daemon:exposes')
 
 export type ExposeSpec =
-  | { service: string, kind: 'tcp', target: string /* host:port */ }
-  | { service: string, kind: 'exec', target: string /* shell command */ }
+  | { service: string, kind: 'tcp', target: string /* host:port */, maxSessions?: number }
+  | { service: string, kind: 'exec', target: string /* shell command */, maxSessions?: number }
 
-export interface ExposeState { service: string, kind: 'tcp' | 'exec', target: string, active: number, total: number, lastError?: string }
+/** The most `expose --max-sessions` takes (a contact's connection carries at most 1024 sessions each way anyway). */
+export const MAX_SESSIONS_CAP = 65_535
+
+/** `active`: sessions open now, those still connecting to the target included. */
+export interface ExposeState { service: string, kind: 'tcp' | 'exec', target: string, maxSessions?: number, active: number, total: number, refused: number, lastError?: string }
 
 /** Variables of the daemon's environment that no session command gets. */
 const SECRET_VARIABLES = ['CSPACE_PASSPHRASE']
@@ -50,10 +54,24 @@ export class ExposeManager {
 
   /** Adds an expose, or replaces the one of the same name; throws ServiceTaken if an app or a program offers the name. */
   add (spec: ExposeSpec): void {
-    const state: ExposeState = { ...spec, active: 0, total: 0 }
-    const handler = spec.kind === 'tcp'
+    const state: ExposeState = { ...spec, active: 0, total: 0, refused: 0 }
+    const open = spec.kind === 'tcp'
       ? async (req: IncomingRequest) => await this.toTcp(state, req)
       : async (req: IncomingRequest) => await this.toCommand(state, req)
+    const handler = async (req: IncomingRequest): Promise<void> => {
+      // counted from here, not once connected: a burst of requests must not all pass the check while connecting
+      if (state.maxSessions != null && state.active >= state.maxSessions) {
+        state.refused++
+        req.reject(ConnectStatus.Busy, `service "${state.service}" has its ${state.maxSessions} sessions open`)
+        return
+      }
+      state.active++
+      try {
+        await open(req)
+      } finally {
+        state.active--
+      }
+    }
     this.remove(spec.service) // frees the name only if an expose held it
     this.exposes.set(spec.service, { state, unregister: this.services.register(spec.service, handler, `an expose (\`cspace expose ${spec.service} --remove\` ends it)`) })
   }
@@ -101,7 +119,6 @@ export class ExposeManager {
   }
 
   private async carry (state: ExposeState, local: Duplex, req: IncomingRequest): Promise<void> {
-    state.active++
     state.total++
     try {
       const stream = await req.accept()
@@ -110,8 +127,6 @@ export class ExposeManager {
     } catch (err) {
       state.lastError = (err as Error).message
       local.destroy()
-    } finally {
-      state.active--
     }
   }
 }

@@ -6,9 +6,11 @@ export interface ExposeRecord {
   /** 'tcp': target is host:port; 'exec': target is a command line. */
   kind: 'tcp' | 'exec'
   target: string
+  /** Sessions open at once past which new ones are refused (none: no cap of its own). */
+  maxSessions?: number
 }
 
-interface Row { service: string, kind: 'tcp' | 'exec', target: string }
+interface Row { service: string, kind: 'tcp' | 'exec', target: string, max_sessions: number | null }
 
 /** Exposed services, persisted so they survive restarts. */
 export class ExposeTable {
@@ -19,19 +21,19 @@ export class ExposeTable {
   }
 
   list (): ExposeRecord[] {
-    const rows = this.store.prepare('SELECT service, kind, target FROM exposes ORDER BY service').all() as unknown as Row[]
+    const rows = this.store.prepare('SELECT service, kind, target, max_sessions FROM exposes ORDER BY service').all() as unknown as Row[]
     return rows.map(toRecord)
   }
 
   get (service: string): ExposeRecord | undefined {
-    const row = this.store.prepare('SELECT service, kind, target FROM exposes WHERE service = ?').get(service) as Row | undefined
+    const row = this.store.prepare('SELECT service, kind, target, max_sessions FROM exposes WHERE service = ?').get(service) as Row | undefined
     return row != null ? toRecord(row) : undefined
   }
 
   /** Adds the service, or replaces its target (keeping when it was first created). */
   put (e: ExposeRecord): void {
-    this.store.prepare(`INSERT INTO exposes (service, kind, target, created_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT(service) DO UPDATE SET kind = excluded.kind, target = excluded.target`).run(e.service, e.kind, e.target, Date.now())
+    this.store.prepare(`INSERT INTO exposes (service, kind, target, max_sessions, created_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(service) DO UPDATE SET kind = excluded.kind, target = excluded.target, max_sessions = excluded.max_sessions`).run(e.service, e.kind, e.target, e.maxSessions ?? null, Date.now())
   }
 
   /** True if the service was there. */
@@ -42,5 +44,5 @@ export class ExposeTable {
 
 // Copies the fields so callers never hold SQLite's null-prototype row objects.
 function toRecord (r: Row): ExposeRecord {
-  return { service: r.service, kind: r.kind, target: r.target }
+  return { service: r.service, kind: r.kind, target: r.target, ...(r.max_sessions != null ? { maxSessions: Number(r.max_sessions) } : {}) }
 }

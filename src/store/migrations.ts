@@ -38,7 +38,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE contacts ADD COLUMN keyserver_url TEXT;
    ALTER TABLE contacts ADD COLUMN keyserver_username TEXT;
    ALTER TABLE contacts ADD COLUMN pinned_seq INTEGER;
-   ALTER TABLE contacts ADD COLUMN pinned_hash TEXT;`
+   ALTER TABLE contacts ADD COLUMN pinned_hash TEXT;`,
+  // an expose may cap its sessions open at once (NULL: no cap of its own)
+  'ALTER TABLE exposes ADD COLUMN max_sessions INTEGER;'
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -1,7 +1,7 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { connect, createServer as createNetServer } from 'node:net'
+import { connect, createServer as createNetServer, type Socket } from 'node:net'
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { createReadStream, statSync } from 'node:fs'
@@ -241,6 +241,47 @@ describe('two users through a router', () => {
         return sock
       }))
       for (const sock of socks) sock.destroy()
+    } finally {
+      echo.close()
+    }
+  })
+
+  test('an expose with --max-sessions: with N open, the next is refused as busy and counted; once one ends, a new one gets through', async () => {
+    const echo = createNetServer((sock) => { sock.on('error', () => {}); sock.pipe(sock) })
+    echo.listen(0, '127.0.0.1')
+    await once(echo, 'listening')
+    const exposes = async (): Promise<Array<{ service: string, active: number, refused: number, maxSessions?: number }>> =>
+      JSON.parse((await runCli(bob.home, ['status', '--json'])).stdout).exposes
+    const echoed = async (port: number, text: string): Promise<Socket> => {
+      const sock = connect(port, '127.0.0.1')
+      sock.on('error', () => {})
+      sock.write(text)
+      const [reply] = await once(sock, 'data') as [Buffer]
+      assert.equal(reply.toString(), text)
+      return sock
+    }
+    try {
+      const target = `127.0.0.1:${(echo.address() as { port: number }).port}`
+      for (const bad of ['0', 'two', '65536']) {
+        const r = await runCli(bob.home, ['expose', 'capped', target, '--max-sessions', bad])
+        assert.equal(r.code, 2, bad)
+        assert.match(r.stderr, /--max-sessions takes a whole number/, bad)
+      }
+      const set = await runCli(bob.home, ['expose', 'capped', target, '--max-sessions', '2'])
+      assert.equal(set.code, 0, set.stderr)
+      assert.match(set.stdout, /at most 2 sessions at once/)
+      const port = Number((await runCli(alice.home, ['forward', '0', 'bob', 'capped'])).stdout.trim())
+      const held = [await echoed(port, 'one'), await echoed(port, 'two')]
+      const third = await runCli(alice.home, ['connect', 'bob', 'capped'], { input: 'three' })
+      assert.equal(third.code, 1)
+      assert.match(third.stderr, /bob's daemon is too busy \(service "capped" has its 2 sessions open\); try again shortly/)
+      assert.deepEqual((await exposes()).find(e => e.service === 'capped'), { service: 'capped', kind: 'tcp', target, maxSessions: 2, active: 2, total: 2, refused: 1 })
+      held[0].destroy()
+      await waitFor('the first session to end at bob', async () => (await exposes()).find(e => e.service === 'capped')?.active === 1)
+      held.push(await echoed(port, 'four'))
+      for (const sock of held) sock.destroy()
+      assert.equal((await runCli(alice.home, ['forward', '--remove', String(port)])).code, 0)
+      assert.equal((await runCli(bob.home, ['expose', 'capped', '--remove'])).code, 0)
     } finally {
       echo.close()
     }

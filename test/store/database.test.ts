@@ -29,7 +29,7 @@ describe('the profile database', () => {
     const path = join(tempDir(), 'cspace.db')
     const store = openStore(path)
     assert.equal(statSync(path).mode & 0o777, 0o600)
-    assert.equal(SCHEMA_VERSION, 2)
+    assert.equal(SCHEMA_VERSION, 3)
     assert.equal(userVersion(store), SCHEMA_VERSION)
     const tables = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map(r => r.name)
     assert.deepEqual(tables, ['contacts', 'exposes', 'forwards', 'kv', 'rules'])
@@ -51,8 +51,8 @@ describe('the profile database', () => {
     setKv(store, 'presence.seq', '41')
     setKv(store, 'presence.seq', '42')
     const exposes = new ExposeTable(store)
-    exposes.put({ service: 'ssh', kind: 'tcp', target: '127.0.0.1:22' })
-    exposes.put({ service: 'web', kind: 'tcp', target: '127.0.0.1:80' })
+    exposes.put({ service: 'ssh', kind: 'tcp', target: '127.0.0.1:22', maxSessions: 4 })
+    exposes.put({ service: 'web', kind: 'tcp', target: '127.0.0.1:80', maxSessions: 9 })
     exposes.put({ service: 'web', kind: 'exec', target: 'cat' })
     assert.throws(() => exposes.put({ service: 'x', kind: 'udp' as 'tcp', target: 'y' }), /CHECK constraint/)
     const forwards = new ForwardTable(store)
@@ -65,10 +65,10 @@ describe('the profile database', () => {
     assert.equal(getKv(again, 'presence.seq'), '42')
     const e = new ExposeTable(again)
     assert.deepEqual(e.list(), [
-      { service: 'ssh', kind: 'tcp', target: '127.0.0.1:22' },
-      { service: 'web', kind: 'exec', target: 'cat' }
+      { service: 'ssh', kind: 'tcp', target: '127.0.0.1:22', maxSessions: 4 },
+      { service: 'web', kind: 'exec', target: 'cat' } // replaced without a cap: none
     ])
-    assert.deepEqual(e.get('ssh'), { service: 'ssh', kind: 'tcp', target: '127.0.0.1:22' })
+    assert.deepEqual(e.get('ssh'), { service: 'ssh', kind: 'tcp', target: '127.0.0.1:22', maxSessions: 4 })
     assert.equal(e.get('nope'), undefined)
     assert.equal(e.remove('ssh'), true)
     assert.equal(e.remove('ssh'), false)

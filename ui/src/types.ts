@@ -33,7 +33,7 @@ export interface Status {
   contacts: ContactPresence[]
   requests: PendingRequest[]
   forwards: Array<{ port: number, contact: string, service: string, active: number, total: number, lastError?: string, listening: boolean }>
-  exposes: Array<{ service: string, kind: 'tcp' | 'exec', target: string, active: number, total: number, lastError?: string }>
+  exposes: Array<{ service: string, kind: 'tcp' | 'exec', target: string, maxSessions?: number, active: number, total: number, refused: number, lastError?: string }>
 }
 
 /** GET /v1/connections (src/daemon/connection-info.ts). */

@@ -80,7 +80,10 @@ export function registerStatusCommand (program: Command): void {
       }
       out.push('', 'exposes')
       if (s.exposes.length === 0) out.push('  (none)')
-      for (const e of s.exposes) out.push(`  ${e.service.padEnd(16)} -> ${e.kind === 'exec' ? `exec ${e.target}` : e.target}  (${e.active} open, ${e.total} total)`)
+      for (const e of s.exposes) {
+        const cap = e.maxSessions != null ? ` of at most ${e.maxSessions}, ${e.refused} refused` : ''
+        out.push(`  ${e.service.padEnd(16)} -> ${e.kind === 'exec' ? `exec ${e.target}` : e.target}  (${e.active} open${cap}, ${e.total} total)`)
+      }
       if (s.requests.length > 0) {
         out.push('', 'pending requests (answer with `cspace requests allow|deny ID`)')
         for (const r of s.requests) out.push(`  ${r.id}  ${r.caller.contactName ?? 'stranger'} wants ${r.service}`)

@@ -4,6 +4,7 @@ import { LocalApiClient } from '../../sdk/index.js'
 import { ExposeTable } from '../../store/index.js'
 import { validateServiceName } from '../../session/permissions.js'
 import { checkExecCommand, splitHostPort } from '../../daemon/host-port.js'
+import { MAX_SESSIONS_CAP } from '../../daemon/exposes.js'
 import { daemonRunning, withStore } from '../profile.js'
 
 function parsePort (text: string): number {
@@ -37,15 +38,17 @@ export function registerTunnelCommands (program: Command): void {
     .description('offer SERVICE to others: incoming sessions go to HOST:PORT, or to a command run per session')
     .argument('<service>').argument('[hostport]')
     .option('--exec <cmd>', 'run CMD per session with the session on stdin/stdout (caller in CSPACE_CALLER_* variables)')
+    .option('--max-sessions <n>', 'refuse new sessions while N are open (the caller is told the service is busy)')
     .option('--remove', 'stop offering SERVICE')
-    .action(async (service: string, hostport: string | undefined, opts: { exec?: string, remove?: boolean }) => {
+    .action(async (service: string, hostport: string | undefined, opts: { exec?: string, maxSessions?: string, remove?: boolean }) => {
       validateServiceName(service)
       if (opts.remove !== true) {
         if ((hostport == null) === (opts.exec == null)) throw new UsageError('usage: cspace expose SERVICE HOST:PORT, or cspace expose SERVICE --exec CMD')
         if (hostport != null) splitHostPort(hostport)
         if (opts.exec != null) checkExecCommand(opts.exec)
       }
-      const body = opts.exec != null ? { service, exec: opts.exec } : { service, target: hostport }
+      const maxSessions = opts.maxSessions != null ? sessionCap(opts.maxSessions) : undefined
+      const body = { ...(opts.exec != null ? { service, exec: opts.exec } : { service, target: hostport }), ...(maxSessions != null ? { maxSessions } : {}) }
       const running = daemonRunning()
       if (running) {
         const api = new LocalApiClient()
@@ -57,10 +60,17 @@ export function registerTunnelCommands (program: Command): void {
           const table = new ExposeTable(store)
           if (opts.remove === true) {
             if (!table.remove(service)) throw new UsageError(`service "${service}" is not exposed`)
-          } else table.put(opts.exec != null ? { service, kind: 'exec', target: opts.exec } : { service, kind: 'tcp', target: hostport as string })
+          } else table.put(opts.exec != null ? { service, kind: 'exec', target: opts.exec, maxSessions } : { service, kind: 'tcp', target: hostport as string, maxSessions })
         })
       }
-      const what = opts.remove === true ? `stopped exposing ${service}` : `exposing ${service} -> ${opts.exec != null ? `exec ${opts.exec}` : hostport as string}`
+      const what = opts.remove === true ? `stopped exposing ${service}` : `exposing ${service} -> ${opts.exec != null ? `exec ${opts.exec}` : hostport as string}${maxSessions != null ? `, at most ${maxSessions} sessions at once` : ''}`
       process.stdout.write(`${what}${running ? '' : ' (saved; applies when the daemon starts)'}\n`)
     })
+}
+
+/** `--max-sessions N`: a whole number from 1 to MAX_SESSIONS_CAP. */
+function sessionCap (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_SESSIONS_CAP) throw new UsageError(`--max-sessions takes a whole number from 1 to ${MAX_SESSIONS_CAP}`)
+  return n
 }

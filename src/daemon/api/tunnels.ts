@@ -3,6 +3,7 @@ import { validateServiceName } from '../../session/index.js'
 import type { Daemon } from '../daemon.js'
 import { ExecFromBrowser, ExposeNotFound, ForwardNotFound } from '../errors.js'
 import { checkExecCommand, splitHostPort } from '../host-port.js'
+import { MAX_SESSIONS_CAP } from '../exposes.js'
 
 const forwardBody = {
   type: 'object', required: ['port', 'contact', 'service'], additionalProperties: false,
@@ -10,7 +11,7 @@ const forwardBody = {
 }
 const exposeBody = {
   type: 'object', required: ['service'], additionalProperties: false,
-  properties: { service: { type: 'string', maxLength: 64 }, target: { type: 'string', maxLength: 300 }, exec: { type: 'string', maxLength: 4096 } }
+  properties: { service: { type: 'string', maxLength: 64 }, target: { type: 'string', maxLength: 300 }, exec: { type: 'string', maxLength: 4096 }, maxSessions: { type: 'integer', minimum: 1, maximum: MAX_SESSIONS_CAP } }
 }
 
 /** /v1/forwards and /v1/exposes: persisted tunnels, started at once and on every daemon start. */
@@ -34,15 +35,15 @@ export function registerTunnelRoutes (app: FastifyInstance, daemon: Daemon): voi
   })
 
   app.get('/v1/exposes', async () => ({ exposes: daemon.exposes.list() }))
-  app.post<{ Body: { service: string, target?: string, exec?: string } }>('/v1/exposes', { schema: { body: exposeBody } }, async (req, reply) => {
-    const { service, target, exec } = req.body
+  app.post<{ Body: { service: string, target?: string, exec?: string, maxSessions?: number } }>('/v1/exposes', { schema: { body: exposeBody } }, async (req, reply) => {
+    const { service, target, exec, maxSessions } = req.body
     // a page could be made to run commands if it could set one up: that stays with the terminal
     if (exec != null && req.uiSession != null) throw new ExecFromBrowser()
     validateServiceName(service)
     if (exec != null) checkExecCommand(exec)
     const spec = exec != null
-      ? { service, kind: 'exec' as const, target: exec }
-      : { service, kind: 'tcp' as const, target: target ?? '' }
+      ? { service, kind: 'exec' as const, target: exec, maxSessions }
+      : { service, kind: 'tcp' as const, target: target ?? '', maxSessions }
     if (spec.kind === 'tcp') splitHostPort(spec.target)
     daemon.exposes.add(spec)
     daemon.exposeTable.put(spec)
