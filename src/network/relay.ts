@@ -80,19 +80,19 @@ export class RelayReservationGate {
       const node = this.node
       const reservations = node?.services.relay?.reservations
       if (node == null || reservations == null) return false
-      const ip = this.ipOf(source)
-      if (ip == null) return false
-      let sameIp = 0
+      const from = this.sourceOf(source)
+      if (from == null) return false
+      let sameSource = 0
       // a slot outlives its holder's connection (libp2p keeps it for its
       // TTL), so it counts against the IP it was taken from, which the
       // relay server stored with it; counting only connected holders let
       // peers that reserved and left take every slot from one IP
       for (const [peer, reservation] of reservations) {
         if (peer.equals(source)) continue
-        const from = reservation.addr != null ? directIpOf(reservation.addr) : this.ipOf(peer)
-        if (from === ip) sameIp++
+        const theirs = reservation.addr != null ? directSourceOf(reservation.addr) : this.sourceOf(peer)
+        if (theirs === from) sameSource++
       }
-      return sameIp >= this.maxPerIp
+      return sameSource >= this.maxPerIp
     },
     // asked when `source` wants a relayed connection; its own request is
     // one of the open HOP streams counted
@@ -105,14 +105,14 @@ export class RelayReservationGate {
   }
 
   /** Where a peer is connected from now, directly (its IPv4 address or IPv6 /64). */
-  private ipOf (peer: PeerId): string | undefined {
+  private sourceOf (peer: PeerId): string | undefined {
     const conn = this.node?.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c.remoteAddr))
-    return conn != null ? directIpOf(conn.remoteAddr) : undefined
+    return conn != null ? directSourceOf(conn.remoteAddr) : undefined
   }
 }
 
 /** What a direct address counts against (addressSource); none for a relayed one, whose IP is the other relay's. */
-function directIpOf (addr: Multiaddr): string | undefined {
+function directSourceOf (addr: Multiaddr): string | undefined {
   const ip = isRelayed(addr) ? undefined : ipOf(addr)?.value
   return ip != null ? addressSource(ip) : undefined
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { resolve } from 'node:path'
 import { ControlClient } from '../../apps/host/index.js'
-import { sendFiles, type SendEvent, type TransferView } from '../../apps/files/index.js'
+import { DEFAULT_IDLE_TIMEOUT_SECONDS, sendFiles, type SendEvent, type TransferView } from '../../apps/files/index.js'
 import { UsageError } from '../../errors.js'
 
 const MiB = 1024 * 1024
@@ -213,7 +213,7 @@ export function registerFilesCommands (program: Command): void {
     .option('--downloads <dir>', 'the directory received files are saved in')
     .option('--accept-from <name>', 'accept files from contact NAME without asking (repeatable)', (v: string, a: string[]) => [...a, v], [])
     .option('--ask <name>', 'ask again before accepting files from NAME (repeatable)', (v: string, a: string[]) => [...a, v], [])
-    .option('--idle-timeout <seconds>', 'drop a transfer under way whose sender sends nothing for this long (it resumes when sent again; default 120)')
+    .option('--idle-timeout <seconds>', `drop a transfer under way whose sender sends nothing for this long (it resumes when sent again; default ${DEFAULT_IDLE_TIMEOUT_SECONDS})`)
     .option('--json', 'as JSON')
     .action(async (_opts: unknown, cmd: Command) => {
       // `transfers` has its own --json; commander gives the flag to whichever command it sees first
