@@ -5,6 +5,7 @@ import { ContactBook } from '../contacts/index.js'
 import { createNetworkNode, DEFAULT_RELAY_LIMITS, isRelayed, keepJoined, PresencePublisher, PresenceResolver, type BootstrapKeeper, type NetworkNode } from '../network/index.js'
 import { PromptQueue, RuleBook, ServiceRegistry, SessionManager } from '../session/index.js'
 import { componentLogger } from '../util/log.js'
+import { atMostEvery } from '../util/at-most-every.js'
 import { AppPort } from './app-port.js'
 import { startApiServer, type ApiServer } from './api-server.js'
 import { registerInProcessDaemon } from './in-process.js'
@@ -57,6 +58,8 @@ export class Daemon {
   readonly exposeTable: ExposeTable
   readonly tracker: PresenceTracker
   readonly events = new EventHub()
+  /** Sessions opened, ended or refused on forwards and exposes: a page showing their counts looks again, once a second at most. */
+  private readonly tunnelActivity = atMostEvery(1000, () => { this.events.publish('tunnels:activity', {}) })
   readonly router: boolean
   private readonly lock: ProfileLock
   private api?: ApiServer
@@ -104,8 +107,8 @@ export class Daemon {
       services: this.services,
       lostPeers: this.tracker.lost
     })
-    this.forwards = new ForwardManager({ sessions: this.sessions })
-    this.exposes = new ExposeManager({ services: this.services })
+    this.forwards = new ForwardManager({ sessions: this.sessions, onActivity: this.tunnelActivity })
+    this.exposes = new ExposeManager({ services: this.services, onActivity: this.tunnelActivity })
   }
 
   /** Opens the profile, takes its lock and starts everything; throws a CspaceError with the reason. */
@@ -235,6 +238,7 @@ export class Daemon {
       await step('forwards', async () => await this.forwards.stop())
       await step('sessions', async () => await this.sessions.stop().catch(() => {}))
       await step('libp2p node', async () => await this.node.stop())
+      this.tunnelActivity.cancel()
       this.events.close()
       this.store.close()
       this.lock.release()

@@ -48,8 +48,12 @@ export class ExposeManager {
   private readonly services: ServiceRegistry
   private readonly exposes = new Map<string, { state: ExposeState, unregister: () => void }>()
 
-  constructor (components: { services: ServiceRegistry }) {
+  /** Told whenever an expose's counts or last error change (the event stream's `tunnels:activity`). */
+  private readonly onActivity: () => void
+
+  constructor (components: { services: ServiceRegistry, onActivity?: () => void }) {
     this.services = components.services
+    this.onActivity = components.onActivity ?? (() => {})
   }
 
   /** Adds an expose, or replaces the one of the same name; throws ServiceTaken if an app or a program offers the name. */
@@ -62,14 +66,17 @@ export class ExposeManager {
       // counted from here, not once connected: a burst of requests must not all pass the check while connecting
       if (state.maxSessions != null && state.active >= state.maxSessions) {
         state.refused++
+        this.onActivity()
         req.reject(ConnectStatus.Busy, `service "${state.service}" has its ${state.maxSessions} sessions open`)
         return
       }
       state.active++
+      this.onActivity()
       try {
         await open(req)
       } finally {
         state.active--
+        this.onActivity()
       }
     }
     this.remove(spec.service) // frees the name only if an expose held it

@@ -29,8 +29,12 @@ export class ForwardManager {
   /** Saved forwards that could not listen at start, kept so that status shows them and why. */
   private readonly notListening = new Map<number, ForwardState>()
 
-  constructor (components: { sessions: SessionManager }) {
+  /** Told whenever a forward's counts or last error change (the event stream's `tunnels:activity`). */
+  private readonly onActivity: () => void
+
+  constructor (components: { sessions: SessionManager, onActivity?: () => void }) {
     this.sessions = components.sessions
+    this.onActivity = components.onActivity ?? (() => {})
   }
 
   /** Starts listening; port 0 picks a free port. Resolves to the spec with the real port. */
@@ -45,6 +49,7 @@ export class ForwardManager {
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
       state.active++
       state.total++
+      this.onActivity()
       socket.setNoDelay(true) // interactive protocols (ssh, chat) must not wait for Nagle
       socket.on('error', (err) => log('forward %d socket: %e', state.port, err))
       // the application's first bytes go out with the service request, not a
@@ -60,7 +65,7 @@ export class ForwardManager {
           log('forward %d → %s/%s failed: %s', state.port, state.contact, state.service, err.message)
           abortLocal(socket) // a reset: the program sees the failure, not a clean end
         })
-        .finally(() => { state.active-- })
+        .finally(() => { state.active--; this.onActivity() })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new PortInUse(spec.port) : err))

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo } from 'node:net'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { cleanupAll, makeProfile, runCli, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../helpers/cli.js'
+import { cleanupAll, makeProfile, runCli, spawnCspace, startDaemon, startTwoUsers, waitOnline, type Profile, type RunningDaemon } from '../helpers/cli.js'
 import { BROWSER_SKIP, launchBrowser, loggedInPage, SCREENSHOTS } from '../helpers/browser.js'
 import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
 import { portOpen, waitFor } from '../helpers/wait.js'
@@ -194,10 +194,31 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     const echoPort = (echo.address() as AddressInfo).port
     await status.getByRole('textbox', { name: 'Service name' }).fill('echo-tcp')
     await status.getByRole('textbox', { name: /^Local address/ }).fill(`127.0.0.1:${echoPort}`)
+    // at most one session at once: a cap the page refuses to send out of range
+    const cap = status.getByRole('textbox', { name: /^Sessions at once/ })
+    await cap.fill('0')
     await status.getByRole('button', { name: 'Add expose' }).click()
-    await status.locator('li[data-expose="echo-tcp"]').waitFor()
+    await status.getByRole('alert').filter({ hasText: 'Sessions at once: a whole number from 1 to 65535, or empty for no limit.' }).waitFor()
+    await cap.fill('1')
+    await status.getByRole('button', { name: 'Add expose' }).click()
+    const exposed = status.locator('li[data-expose="echo-tcp"]')
+    await exposed.waitFor()
     const viaBob = await runCli(bob.home, ['connect', 'alice', 'echo-tcp'], { input: 'round trip\n' })
     assert.equal(viaBob.stdout, 'round trip\n', viaBob.stderr)
+    // the counts follow sessions live (tunnels:activity), with no reload of the page
+    await status.locator('li[data-expose="echo-tcp"]', { hasText: '(0 open of at most 1, 0 refused)' }).waitFor({ timeout: 10_000 })
+    const held = spawnCspace(['connect', 'alice', 'echo-tcp'], { home: bob.home, stdin: 'pipe' })
+    held.stdin!.write('held\n')
+    const [echoed] = await once(held.stdout!, 'data') as [Buffer]
+    assert.equal(echoed.toString(), 'held\n')
+    await status.locator('li[data-expose="echo-tcp"]', { hasText: '(1 open of at most 1, 0 refused)' }).waitFor({ timeout: 10_000 })
+    const second = await runCli(bob.home, ['connect', 'alice', 'echo-tcp'], { input: 'x\n' })
+    assert.equal(second.code, 1)
+    assert.match(second.stderr, /service "echo-tcp" has its 1 sessions open/)
+    await status.locator('li[data-expose="echo-tcp"]', { hasText: '(1 open of at most 1, 1 refused)' }).waitFor({ timeout: 10_000 })
+    held.stdin!.end()
+    await once(held, 'exit')
+    await status.locator('li[data-expose="echo-tcp"]', { hasText: '(0 open of at most 1, 1 refused)' }).waitFor({ timeout: 10_000 })
 
     // a forward: a local port of alice's to bob's "files"-free service "echo-back" (bob exposes it with the CLI)
     await cli(bob.home, ['expose', 'echo-back', '--exec', 'cat'])

@@ -102,13 +102,23 @@ function Forwards ({ status, contacts, onChange }: { status: Status, contacts: C
   )
 }
 
+/** The daemon's cap on an expose's sessions at once (daemon/exposes.ts MAX_SESSIONS_CAP). */
+const MAX_SESSIONS = 65_535
+
 function Exposes ({ status, onChange }: { status: Status, onChange: () => Promise<void> }) {
   const [service, setService] = useState('')
   const [target, setTarget] = useState('')
+  const [maxSessions, setMaxSessions] = useState('')
   const [error, run] = useAction(onChange)
   const add = async (e: Event): Promise<void> => {
     e.preventDefault()
-    if (await run(async () => await post('/v1/exposes', { service: service.trim(), target: target.trim() }))) { setService(''); setTarget('') }
+    // empty: no cap (the daemon's stream limits still bound it)
+    const cap = maxSessions.trim() === '' ? undefined : Number(maxSessions)
+    const added = await run(async () => {
+      if (cap != null && !(Number.isInteger(cap) && cap >= 1 && cap <= MAX_SESSIONS)) throw new Error(`Sessions at once: a whole number from 1 to ${MAX_SESSIONS}, or empty for no limit.`)
+      await post('/v1/exposes', { service: service.trim(), target: target.trim(), ...(cap != null ? { maxSessions: cap } : {}) })
+    })
+    if (added) { setService(''); setTarget(''); setMaxSessions('') }
   }
   return (
     <div aria-labelledby="exposes">
@@ -119,7 +129,7 @@ function Exposes ({ status, onChange }: { status: Status, onChange: () => Promis
           <ul>
             {status.exposes.map(x => (
               <li key={x.service} data-expose={x.service}>
-                {x.service} → {x.kind === 'exec' ? <>runs <code>{x.target}</code></> : <code>{x.target}</code>} ({x.active} open){' '}
+                {x.service} → {x.kind === 'exec' ? <>runs <code>{x.target}</code></> : <code>{x.target}</code>} ({x.active} open{x.maxSessions != null && <> of at most {x.maxSessions}, {x.refused} refused</>}){' '}
                 <button type="button" class="link" onClick={() => { void run(async () => await del(`/v1/exposes/${encodeURIComponent(x.service)}`)) }}>Remove expose {x.service}</button>
               </li>
             ))}
@@ -130,6 +140,8 @@ function Exposes ({ status, onChange }: { status: Status, onChange: () => Promis
         <input id="expose-service" value={service} onInput={(e) => setService(e.currentTarget.value)} required maxLength={64} autocomplete="off" />
         <label for="expose-target">Local address (HOST:PORT)</label>
         <input id="expose-target" value={target} onInput={(e) => setTarget(e.currentTarget.value)} required maxLength={300} autocomplete="off" placeholder="127.0.0.1:8080" />
+        <label for="expose-max-sessions">Sessions at once (empty: no limit)</label>
+        <input id="expose-max-sessions" inputMode="numeric" pattern="[0-9]+" value={maxSessions} onInput={(e) => setMaxSessions(e.currentTarget.value)} autocomplete="off" />
         <button type="submit">Add expose</button>
       </form>
       <p class="hint">A service that runs a command per session is set up from a terminal: <code>cspace expose SERVICE --exec CMD</code>.</p>
