@@ -21,7 +21,7 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
         setList(all => all.some(x => x.id === v.id) ? all.map(x => x.id === v.id ? v : x) : [v, ...all])
       } else if (event === 'progress') {
         const p = data as { id: string, receivedBytes: number, rate: number }
-        setList(all => all.map(x => x.id === p.id ? { ...x, receivedBytes: p.receivedBytes, rate: p.rate } : x))
+        setList(all => all.map(x => x.id === p.id ? { ...x, receivedBytes: p.receivedBytes, rate: p.rate, connected: true } : x))
       } else if (event === 'offer') {
         load()
       }
@@ -56,7 +56,7 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
                   <button type="button" onClick={() => { void act('decline', t.id) }}>Decline</button>
                 </>
               )}
-              {t.state === 'accepted' && <><progress max={100} value={percent} aria-label={`Receiving ${what}`} /> <small>{percent}% · {size(t.rate)}/s</small></>}
+              {t.state === 'accepted' && <><progress max={100} value={percent} aria-label={`Receiving ${what}`} /> <small>{percent}% · {t.connected ? `${size(t.rate)}/s` : `waiting for ${t.from} to send the rest`}</small></>}
               {t.state === 'complete' && <small>saved as {t.saved.join(', ')}</small>}
               {(t.state === 'declined' || t.state === 'failed') && <small>{t.state}{t.error != null ? `: ${t.error}` : ''}</small>}
               {t.state !== 'pending' && t.state !== 'accepted' && <>{' '}<button type="button" class="link" onClick={() => { void act('remove', t.id) }}>Clear</button></>}

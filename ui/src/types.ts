@@ -100,6 +100,8 @@ export interface IncomingView {
   totalBytes: number
   receivedBytes: number
   rate: number
+  /** False: no connection from the sender carries it now; it goes on when they send again. */
+  connected: boolean
   paths: string[]
   saved: string[]
 }

@@ -28,6 +28,8 @@ export interface TransferView {
   sessionBytes: number
   duplicateBytes: number
   rate: number
+  /** A connection from the sender carries it now; false: it waits for the sender to send again (its retries, or the same command re-run). */
+  connected: boolean
   paths: string[]
   saved: string[]
   partialDir: string | null
@@ -73,6 +75,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       sessionBytes: s?.sessionBytes ?? 0,
       duplicateBytes: s?.duplicateBytes ?? 0,
       rate: s?.rate ?? 0,
+      connected: receiver.connected(row.id),
       paths: row.manifest.files.slice(0, 1000).map(f => f.path),
       saved: row.saved,
       partialDir: row.partialDir

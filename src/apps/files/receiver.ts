@@ -62,6 +62,11 @@ export class Receiver {
     return this.live.get(id)?.stats ?? this.last.get(id)
   }
 
+  /** True while a connection from the sender carries transfer `id` (false: it waits for the sender to send again). */
+  connected (id: string): boolean {
+    return this.live.has(id)
+  }
+
   /** The user's answer to an offer; reaches a waiting sender at once. Declining a transfer under way cancels it. */
   decide (row: TransferRow, accepted: boolean): void {
     const open = row.state === 'pending' || row.state === 'accepted' || row.state === 'failed'
@@ -122,6 +127,7 @@ export class Receiver {
         const done = new Promise<void>((resolve) => { resolveDone = resolve })
         const live: Live = { socket, decide, done, stats, cancelled: false, fail, lastChunkAt: 0 }
         this.live.set(id, live)
+        this.emit('transfer', this.store.get(id))
         socket.once('close', () => decide(false))
         // a resumed transfer is checked below, once what it already holds is known
         if (row.partialDir == null) this.checkSpace(row, manifest, 0)
@@ -152,8 +158,13 @@ export class Receiver {
         clearTimeout(timer)
         await partial?.close().catch(() => {})
         if (id != null && this.live.get(id)?.socket === socket) {
-          this.last.set(id, this.live.get(id)!.stats)
+          const stats = this.live.get(id)!.stats
           this.live.delete(id)
+          // nothing arrives now: a front end must not go on showing the last rate
+          stats.rate = 0
+          this.last.set(id, stats)
+          const row = this.store.get(id)
+          if (row != null && row.state !== 'complete') this.emit('transfer', row)
         }
         resolveDone()
         // let an ERROR or DONE frame reach the sender; whatever it still sends is discarded
@@ -255,9 +266,7 @@ export class Receiver {
       // received before, and since deleted or moved away: the same files sent again are a new delivery, not "already done"
       this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, saved: [], senderName: name })
     }
-    const out = this.store.get(id)!
-    this.emit('transfer', out)
-    return out
+    return this.store.get(id)! // told to front ends once its connection is registered (connected)
   }
 
   /**

@@ -43,7 +43,7 @@ function printList (list: TransferView[]): void {
   if (list.length === 0) { process.stdout.write('no transfers\n'); return }
   for (const t of list) {
     const what = t.files === 1 ? t.paths[0] : `${t.files} files (${[...new Set(t.paths.map(p => p.split('/')[0]))].slice(0, 3).join(', ')})`
-    const progress = t.state === 'accepted' ? ` ${Math.floor(t.receivedBytes * 100 / Math.max(1, t.totalBytes))}%` : ''
+    const progress = t.state === 'accepted' ? ` ${Math.floor(t.receivedBytes * 100 / Math.max(1, t.totalBytes))}%${t.connected ? '' : ', waiting for the sender'}` : ''
     const tail = t.state === 'complete' ? ` → ${t.saved.join(', ')}` : t.error != null ? ` (${t.error})` : ''
     process.stdout.write(`${t.id}  ${t.state}${progress}  from ${t.from}  ${what}  ${human(t.totalBytes)}${tail}\n`)
   }

@@ -20,6 +20,7 @@ const MiB = 1024 * 1024
 describe('files: send and receive across daemons', () => {
   let alice: Profile
   let bob: Profile
+  let aliceD: RunningDaemon
   let bobD: RunningDaemon
   let boot: string[]
   let downloads: string
@@ -41,7 +42,7 @@ describe('files: send and receive across daemons', () => {
   }))
 
   before(async () => {
-    ;({ boot, alice, bob, bobD } = await startTwoUsers())
+    ;({ boot, alice, bob, aliceD, bobD } = await startTwoUsers())
     downloads = tempDir('cspace-files-dl-')
     await waitFor('bob\'s files host', async () => (await runCli(bob.home, ['transfers', 'config', '--downloads', downloads])).code === 0, 20_000, 200)
   })
@@ -283,6 +284,57 @@ describe('files: send and receive across daemons', () => {
     assert.equal(again.at(-1)?.type, FrameType.DONE, JSON.stringify(again))
     assert.deepEqual(readFileSync(join(downloads, 'quiet.bin')), data)
     await cli(bob.home, ['transfers', 'config', '--idle-timeout', '120'])
+  })
+
+  test('a sender stalled past bob\'s idle timeout is told IDLE, reconnects by itself and completes; meanwhile bob shows it waiting, at no rate', async () => {
+    await autoAccept(true)
+    await cli(bob.home, ['transfers', 'config', '--idle-timeout', '2'])
+    const size = 512 * MiB
+    const sum = writeRandomFile(join(src, 'stalled.bin'), size)
+    const control = await ControlClient.open('files', bob.home)
+    let stopped = false
+    try {
+      // stopped once bob reports a rate (after a second of arriving), so that "no rate" below can fail
+      const reached = new Promise<number>((resolve) => control.onEvent((event, data) => {
+        const p = data as { receivedBytes: number, rate: number }
+        if (event === 'progress' && p.rate > 0) resolve(p.receivedBytes)
+      }))
+      await control.request('subscribe')
+      const sender = spawnCspace(['send', 'bob', join(src, 'stalled.bin'), '--json'], { home: alice.home })
+      let out = ''
+      sender.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+      const exited = once(sender, 'exit') as Promise<[number | null]>
+      const seen = await Promise.race([reached, exited.then((): never => { throw new Error(`the sender exited before bob reported a rate: ${out}`) })])
+      // alice's daemon, which runs the sending files app, stops as a suspended machine would
+      aliceD.proc.kill('SIGSTOP')
+      stopped = true
+      const waiting = await Promise.race([
+        new Promise<TransferView>((resolve) => control.onEvent((event, data) => {
+          const t = data as TransferView
+          if (event === 'transfer' && t.paths[0] === 'stalled.bin' && !t.connected) resolve(t)
+        })),
+        new Promise<never>((_resolve, reject) => { setTimeout(() => { reject(new Error('bob did not end the quiet session within 30 s')) }, 30_000).unref() })
+      ])
+      assert.equal(waiting.state, 'accepted', 'not failed: it resumes')
+      assert.equal(waiting.rate, 0, 'no rate shown for a transfer nothing carries')
+      assert.ok(waiting.receivedBytes >= seen && waiting.receivedBytes < size, `${waiting.receivedBytes} received`)
+      assert.match(await cli(bob.home, ['transfers']), /accepted \d+%, waiting for the sender {2}from alice {2}stalled\.bin/)
+      aliceD.proc.kill('SIGCONT')
+      stopped = false
+      const deadline = setTimeout(() => sender.kill('SIGKILL'), 180_000)
+      const [code] = await exited
+      clearTimeout(deadline)
+      assert.equal(code, 0, out)
+      assert.match(out, /"event":"reconnecting"[^\n]*heard nothing from this side for too long/)
+      assert.equal(await sha256File(join(downloads, 'stalled.bin')), sum)
+      const t = (await transfers()).find(x => x.paths[0] === 'stalled.bin')
+      assert.equal(t?.state, 'complete')
+      assert.ok(t.resumedBytes >= waiting.receivedBytes, `resumed from ${t.resumedBytes}`)
+    } finally {
+      if (stopped) aliceD.proc.kill('SIGCONT')
+      control.close()
+      await cli(bob.home, ['transfers', 'config', '--idle-timeout', '120'])
+    }
   })
 
   test(`a sender may leave at most ${MAX_WAITING_OFFERS_PER_SENDER} offers waiting for bob's answer; more are refused and not stored`, async () => {
