@@ -1,6 +1,7 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo } from 'node:net'
@@ -11,6 +12,9 @@ import { sha256File, tempDir, writeRandomFile } from '../helpers/files.js'
 import { portOpen, waitFor } from '../helpers/wait.js'
 import { freePort } from '../helpers/sshd.js'
 import { ControlClient } from '../../src/apps/host/index.js'
+import { connect as connectUser } from '../../src/sdk/index.js'
+import { FrameType, readFrames } from '../../src/apps/files/index.js'
+import { framesFor, rawSession } from '../apps/files/helpers.js'
 
 /**
  * The apps in alice's browser, with bob at a terminal: chat both ways, files
@@ -141,6 +145,29 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     assert.equal(r.code, 0, r.stderr)
     await page.locator('li[data-state="complete"]', { hasText: 'notes.pdf' }).waitFor({ timeout: 20_000 })
     assert.equal(await sha256File(join(aliceDownloads, 'notes.pdf')), sum)
+
+    // a sender gone half way: the page shows the transfer waiting for them (not a stale rate), and a new connection completes it
+    const half = randomBytes(2 * 65536)
+    const frames = framesFor([{ path: 'half.bin', data: half }])
+    const socket = await connectUser('alice', 'files', { home: bob.home })
+    socket.on('error', () => {})
+    const replies = readFrames(socket, { chunkSize: () => 0 })
+    socket.write(frames[0])
+    const halfOffer = page.locator('li[data-state="pending"]', { hasText: 'half.bin' })
+    await halfOffer.waitFor({ timeout: 30_000 })
+    await halfOffer.getByRole('button', { name: 'Accept half.bin' }).click()
+    for (;;) {
+      const reply = await replies.next()
+      assert.equal(reply.done, false, 'alice closed the connection before accepting')
+      if (JSON.parse(reply.value!.payload.toString('utf8')).state === 'accepted') break
+    }
+    socket.write(Buffer.concat([frames[1], frames[2]])) // the first of two chunks
+    socket.destroy()
+    await page.locator('li[data-state="accepted"]', { hasText: 'waiting for bob to send the rest' }).waitFor({ timeout: 20_000 })
+    const resent = await rawSession(bob.home, 'alice', frames)
+    assert.equal(resent.at(-1)?.type, FrameType.DONE, JSON.stringify(resent))
+    await page.locator('li[data-state="complete"]', { hasText: 'half.bin' }).waitFor({ timeout: 20_000 })
+    assert.deepEqual(readFileSync(join(aliceDownloads, 'half.bin')), half)
 
     // and one declined: bob's command says so, nothing lands
     writeRandomFile(join(src, 'spam.bin'), 1000)
