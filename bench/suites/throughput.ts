@@ -39,10 +39,11 @@ export async function measureThroughput (topo: Topology, sshd: Sshd, opts: { sec
     'ssh -L': await sshTunnel(sshd, server),
     cspace: await topo.tunnel('iperf', server)
   }
-  // untimed: the first second through new daemons runs their code unoptimised
+  // untimed: the first seconds through new daemons run their code unoptimised
   // (a first 2 s sample gave 1.4 Gbit/s, the next ones 3+), as a long-lived
-  // tunnel never does; the C tools need no warming
-  await iperf(paths.cspace, 1, 1)
+  // tunnel never does; the C tools need no warming. One second was not
+  // enough (2026-11-28: after it, 2 s samples 2.0–2.9, then 2.9–4.9 Gbit/s)
+  await iperf(paths.cspace, 4, 1)
   const results: ThroughputResult[] = []
   for (const streams of opts.streams) {
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map(k => [k, []]))
