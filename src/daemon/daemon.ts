@@ -238,7 +238,7 @@ export class Daemon {
       await step('forwards', async () => await this.forwards.stop())
       await step('sessions', async () => await this.sessions.stop().catch(() => {}))
       await step('libp2p node', async () => await this.node.stop())
-      this.tunnelActivity.cancel()
+      this.tunnelActivity.stop()
       this.events.close()
       this.store.close()
       this.lock.release()

@@ -161,9 +161,9 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
       assert.equal(reply.done, false, 'alice closed the connection before accepting')
       if (JSON.parse(reply.value!.payload.toString('utf8')).state === 'accepted') break
     }
-    socket.write(Buffer.concat([frames[1], frames[2]])) // the first of two chunks
+    socket.end(Buffer.concat([frames[1], frames[2]])) // the first of two chunks, then gone
+    await page.locator('li[data-state="accepted"]', { hasText: '50% · waiting for bob to send the rest' }).waitFor({ timeout: 20_000 })
     socket.destroy()
-    await page.locator('li[data-state="accepted"]', { hasText: 'waiting for bob to send the rest' }).waitFor({ timeout: 20_000 })
     const resent = await rawSession(bob.home, 'alice', frames)
     assert.equal(resent.at(-1)?.type, FrameType.DONE, JSON.stringify(resent))
     await page.locator('li[data-state="complete"]', { hasText: 'half.bin' }).waitFor({ timeout: 20_000 })

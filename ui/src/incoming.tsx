@@ -22,6 +22,9 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
       } else if (event === 'progress') {
         const p = data as { id: string, receivedBytes: number, rate: number }
         setList(all => all.map(x => x.id === p.id ? { ...x, receivedBytes: p.receivedBytes, rate: p.rate, connected: true } : x))
+      } else if (event === 'transfer:removed') {
+        const { id } = data as { id: string }
+        setList(all => all.filter(x => x.id !== id))
       } else if (event === 'offer') {
         load()
       }

@@ -97,6 +97,8 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       await receiver.drop(row.id)
       if (row.partialDir != null) rmSync(row.partialDir, { recursive: true, force: true })
       store.remove(row.id)
+      // other front ends showing it (another page, a watching terminal) drop it too
+      broadcast('transfer:removed', { id: row.id })
       return { removed: row.id }
     },
     config: async (p) => {
