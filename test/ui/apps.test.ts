@@ -168,6 +168,10 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     assert.equal(resent.at(-1)?.type, FrameType.DONE, JSON.stringify(resent))
     await page.locator('li[data-state="complete"]', { hasText: 'half.bin' }).waitFor({ timeout: 20_000 })
     assert.deepEqual(readFileSync(join(aliceDownloads, 'half.bin')), half)
+    // removed from a terminal, it leaves the page too
+    const halfId = (JSON.parse(await cli(alice.home, ['transfers', '--json'])) as Array<{ id: string, paths: string[] }>).find(t => t.paths[0] === 'half.bin')!.id
+    await cli(alice.home, ['transfers', 'remove', halfId])
+    await page.locator('li[data-incoming]', { hasText: 'half.bin' }).waitFor({ state: 'detached', timeout: 20_000 })
 
     // and one declined: bob's command says so, nothing lands
     writeRandomFile(join(src, 'spam.bin'), 1000)
