@@ -19,7 +19,7 @@ export function sanitizePath (raw: string): string | null {
   if (Buffer.byteLength(raw) > MAX_PATH_BYTES) return null
   // most names need nothing done; the work per component below took ~0.4 s
   // for a near-limit offer of deep paths (4 million components)
-  if (PLAIN.test(raw) && everyComponentClean(raw)) return raw
+  if (!ANY_UNSAFE.test(raw) && everyComponentClean(raw)) return raw
   const parts: string[] = []
   for (let part of raw.split(/[/\\]/)) {
     part = withoutTrailingDotsAndSpaces(part.replace(UNSAFE, '_')).trimStart()
@@ -30,16 +30,16 @@ export function sanitizePath (raw: string): string | null {
   return parts.length === 0 ? null : parts.join('/')
 }
 
-/** None of UNSAFE's characters (a backslash among them): '/' alone separates the components. */
-const PLAIN = /^[^\u0000-\u001f\u007f<>:"\\|?*]*$/ // eslint-disable-line no-control-regex
+/** Any of UNSAFE's characters (a backslash among them); without one, '/' alone separates the components. */
+const ANY_UNSAFE = new RegExp(UNSAFE.source)
 /** The first letters of DEVICE's names, lower case. */
 const DEVICE_FIRST = new Set([0x61, 0x63, 0x6c, 0x6e, 0x70]) // a c l n p
 /** Components this long (in UTF-16 units) are at most MAX_COMPONENT_BYTES in UTF-8 and need no cut. */
 const SURELY_SHORT = Math.floor(MAX_COMPONENT_BYTES / 3)
 
 /**
- * True when sanitizePath would leave every component of `raw` (a PLAIN
- * path) as it is: not empty, `.` or `..`, no leading whitespace or trailing
+ * True when sanitizePath would leave every component of `raw` (a path
+ * free of UNSAFE characters) as it is: not empty, `.` or `..`, no leading whitespace or trailing
  * dot or space, no device name, not long enough to need a cut. Scanned in
  * place, without a string per component.
  */
