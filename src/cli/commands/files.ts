@@ -51,11 +51,15 @@ function printList (list: TransferView[]): void {
 
 /**
  * Follows transfers on the host until `until` says stop: progress bars (or
- * JSON lines with --json). Resolves with the final views of `ids`.
+ * JSON lines with --json). Resolves with the final views; a transfer removed
+ * meanwhile (`transfers remove`, a page) leaves them and joins `removed`.
  */
-async function follow (client: ControlClient, json: boolean, until: (t: Map<string, TransferView>) => boolean): Promise<Map<string, TransferView>> {
+async function follow (client: ControlClient, json: boolean, until: (t: Map<string, TransferView>, removed: Set<string>) => boolean): Promise<Map<string, TransferView>> {
   const state = new Map<string, TransferView>()
+  const removed = new Set<string>()
   const bars = new Map<string, ReturnType<typeof progressBar>>()
+  // `until` is asked only once the host's list is in: before, a transfer missing from `state` may just not be known yet
+  let listed = false
   return await new Promise((resolve, reject) => {
     client.onEvent((event, data) => {
       if (json) process.stdout.write(JSON.stringify({ event, data }) + '\n')
@@ -64,17 +68,27 @@ async function follow (client: ControlClient, json: boolean, until: (t: Map<stri
         state.set(t.id, t)
         if (!json && !process.stderr.isTTY) printList([t]) // no bars without a terminal: a line per change
       }
+      if (event === 'transfer:removed') {
+        const id = (data as { id: string }).id
+        state.delete(id)
+        removed.add(id)
+        bars.get(id)?.stop()
+        bars.delete(id)
+        if (!json && !process.stderr.isTTY) process.stdout.write(`${id}  removed\n`)
+      }
       if (event === 'progress' && !json) {
         const p = data as { id: string, receivedBytes: number, totalBytes: number, rate: number }
+        if (removed.has(p.id)) return
         let bar = bars.get(p.id)
         if (bar == null) { bar = progressBar(); bars.set(p.id, bar) }
         bar.update(p.receivedBytes, p.totalBytes, p.rate, p.id.slice(0, 8))
       }
-      if (until(state)) { for (const b of bars.values()) b.stop(); resolve(state) }
+      if (listed && until(state, removed)) { for (const b of bars.values()) b.stop(); resolve(state) }
     })
     client.request<{ transfers: TransferView[] }>('subscribe').then((r) => {
       for (const t of r.transfers) state.set(t.id, t)
-      if (until(state)) resolve(state)
+      listed = true
+      if (until(state, removed)) resolve(state)
     }, reject)
     client.closed.then(() => reject(new UsageError('the files service went away (did the daemon stop?)', 'APP_HOST_GONE')), () => {})
   })
@@ -166,17 +180,23 @@ export function registerFilesCommands (program: Command): void {
         if (waitingForOffer && opts.json !== true) process.stderr.write('waiting for an offer…\n')
         for (const t of ids) mine.add(await accept(t))
         ids = []
-        const final = await follow(client, opts.json === true, (state) => {
+        // accepted here, then removed (another terminal, the web page), perhaps before this subscribed
+        const gone = new Set<string>()
+        const final = await follow(client, opts.json === true, (state, removed) => {
+          for (const m of mine) if (removed.has(m) || !state.has(m)) gone.add(m)
           if (waitingForOffer) {
             const offer = [...state.values()].find(t => t.state === 'pending')
             if (offer != null) { waitingForOffer = false; mine.add(offer.id); void accept(offer.id).catch(() => {}) }
             return false
           }
-          return [...mine].every(m => { const s = state.get(m)?.state; return s === 'complete' || s === 'declined' || s === 'failed' })
+          return [...mine].every(m => { const s = state.get(m)?.state; return gone.has(m) || s === 'complete' || s === 'declined' || s === 'failed' })
         })
-        const views = [...mine].map(m => final.get(m)).filter((t): t is TransferView => t != null)
-        if (opts.json !== true) for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${t.saved.join(', ')}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
-        if (views.some(t => t.state !== 'complete')) process.exitCode = 1
+        const views = [...mine].filter(m => !gone.has(m)).map(m => final.get(m)).filter((t): t is TransferView => t != null)
+        if (opts.json !== true) {
+          for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${t.saved.join(', ')}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
+          for (const m of mine) if (gone.has(m)) process.stdout.write(`${m} removed elsewhere (\`cspace transfers remove\` or the web page); what had arrived is deleted\n`)
+        }
+        if (views.some(t => t.state !== 'complete') || gone.size > 0) process.exitCode = 1
       } finally {
         client.close()
       }

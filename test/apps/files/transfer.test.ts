@@ -97,6 +97,37 @@ describe('files: send and receive across daemons', () => {
     assert.equal(await sha256File(join(downloads, 'ask2.bin')), sum)
   })
 
+  test('`cspace receive` following a transfer that another terminal removes says so and exits 1', async () => {
+    await autoAccept(false)
+    const frames = framesFor([{ path: 'removed.bin', data: randomBytes(3 * 65536) }])
+    // a hand-written sender: the offer, then one chunk once accepted, then nothing, the connection left open
+    const socket = await connect('bob', 'files', { home: alice.home })
+    socket.on('error', () => {})
+    try {
+      socket.write(frames[0])
+      const offer = await waitFor('alice\'s offer waiting', async () => (await transfers()).find(t => t.paths[0] === 'removed.bin' && t.state === 'pending'))
+      const receiving = spawnCspace(['receive', offer.id.slice(0, 8)], { home: bob.home })
+      let stdout = ''
+      let stderr = ''
+      receiving.stdout?.on('data', (b: Buffer) => { stdout += b.toString() })
+      receiving.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+      const exited = once(receiving, 'exit') as Promise<[number | null]>
+      await waitFor('`cspace receive` accepted it', async () => /^accepted /m.test(stderr))
+      socket.write(Buffer.concat([frames[1], frames[2]]))
+      await waitFor('one chunk at bob', async () => ((await transfers()).find(t => t.id === offer.id)?.receivedBytes ?? 0) >= 65536)
+      assert.equal(receiving.exitCode, null, `still following: ${stdout}`)
+      await cli(bob.home, ['transfers', 'remove', offer.id])
+      const deadline = setTimeout(() => receiving.kill('SIGKILL'), 30_000)
+      const [code] = await exited
+      clearTimeout(deadline)
+      assert.equal(code, 1, `${stdout}${stderr}`)
+      assert.match(stdout, new RegExp(`^${offer.id} removed elsewhere \\(\`cspace transfers remove\` or the web page\\); what had arrived is deleted$`, 'm'))
+      assert.equal(existsSync(join(downloads, '.cspace-partial', offer.id)), false)
+    } finally {
+      socket.destroy()
+    }
+  })
+
   test('auto-accept from a name that is not a contact is refused, not stored', async () => {
     const r = await runCli(bob.home, ['receive', '--accept-from', 'nobdoy'])
     assert.equal(r.code, 2)
