@@ -97,26 +97,20 @@ export function parseOffer (body: Record<string, unknown>): Manifest {
 
 /**
  * A path that is a file and also a directory of another path (`d` and
- * `d/e`, case-insensitively), or undefined. A tree of the names' components,
- * built once: time in proportion to the components, where checking every
- * parent of every path made a new string to hash per parent and took seconds
- * for a near-limit offer of deep paths.
+ * `d/e`, case-insensitively), or undefined. Sorted, the paths under `d/`
+ * are one run, found by a binary search per path: no object per component.
+ * (A tree of components, as before, took 4 s and 1 GiB for one near-limit
+ * offer of 8,000 paths 490 deep that differ in their first component; an
+ * offer is read before anyone accepts it.)
  */
 function fileUsedAsDirectory (paths: string[]): string | undefined {
-  interface Dir { file: boolean, children?: Map<string, Dir> }
-  const root: Dir = { file: false }
-  for (const p of paths) {
-    const parts = p.toLowerCase().split('/')
-    let at = root
-    for (let i = 0; i < parts.length; i++) {
-      if (at.file) return parts.slice(0, i).join('/')
-      at.children ??= new Map()
-      let next = at.children.get(parts[i])
-      if (next == null) { next = { file: false }; at.children.set(parts[i], next) }
-      at = next
-    }
-    if (at.children != null) return parts.join('/')
-    at.file = true
+  const sorted = paths.map(p => p.toLowerCase()).sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+  for (const p of sorted) {
+    const dir = p + '/'
+    let lo = 0
+    let hi = sorted.length
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (sorted[mid] < dir) lo = mid + 1; else hi = mid }
+    if (lo < sorted.length && sorted[lo].startsWith(dir)) return p
   }
   return undefined
 }

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import type { Socket } from 'node:net'
+import { spawnSync } from 'node:child_process'
 import { FrameType, MAX_CONTROL_BYTES, MAX_SMALL_CONTROL_BYTES, encodeControl, encodeFrame, numberedName, parseOffer, readFrames, sanitizePath } from '../../../src/apps/files/index.js'
 import { ByteBudget } from '../../../src/apps/files/byte-budget.js'
 
@@ -152,6 +153,56 @@ describe('files: wire format and names', () => {
     assert.throws(() => parseOffer(offer('d', 'x/d', 'D/e')), /"d" is both a file and a directory/)
     for (const paths of [['ab', 'a/b'], ['d', 'd-e/f', 'd.txt', 'de/f'], [`${deep}/f1`, `${deep}/f2`, `${deep}x`]]) {
       assert.equal(parseOffer(offer(...paths)).files.length, paths.length, paths.join(', '))
+    }
+  })
+
+  test('a file used as a directory is found exactly when some path is under another (3,000 random offers against a pairwise check)', () => {
+    // components that sort just below and above '/' (' ', '!', '-', '.', '0'), and differ only in case
+    const components = ['a', 'A', 'b', 'a-', 'a!', 'a!b', 'ab', 'a a', 'a.b', 'a0', 'B']
+    let seed = 7
+    const random = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 16) % n }
+    const seen = { conflict: 0, clean: 0 }
+    for (let i = 0; i < 3000; i++) {
+      const byKey = new Map<string, string>()
+      for (let n = 2 + random(6); n > 0; n--) {
+        const path = Array.from({ length: 1 + random(4) }, () => components[random(components.length)]).join('/')
+        byKey.set(path.toLowerCase(), path) // the same name twice is another error, tested above
+      }
+      const paths = [...byKey.values()]
+      const keys = [...byKey.keys()]
+      const expected = keys.some(p => keys.some(q => q.startsWith(p + '/')))
+      let found = false
+      try {
+        parseOffer({ v: 1, chunkSize: 1 << 20, files: paths.map(path => ({ path, size: 1, mtime: 0 })) })
+      } catch (err) {
+        assert.match((err as Error).message, /is both a file and a directory/, paths.join(', '))
+        found = true
+      }
+      assert.equal(found, expected, paths.join(', '))
+      seen[found ? 'conflict' : 'clean']++
+    }
+    assert.ok(seen.conflict > 300 && seen.clean > 300, JSON.stringify(seen))
+  })
+
+  test('the largest offers are read in a 128 MiB heap, however their 4 million path components are shaped', () => {
+    // paths 490 deep that differ in their first component, or share all but the last: an
+    // object per component (as a tree of names once did) took 1 GiB for the first
+    const manifest = new URL('../../../src/apps/files/manifest.js', import.meta.url).href
+    for (const shape of ['first differs', 'last differs']) {
+      const script = `
+        import { parseOffer } from ${JSON.stringify(manifest)}
+        const files = []
+        let bytes = 0
+        for (let i = 0; ; i++) {
+          const first = ${JSON.stringify(shape)} === 'first differs' ? i.toString(36) : 'a'
+          const path = first + '/a'.repeat(489) + '/f' + i
+          if (bytes + path.length + 30 > ${MAX_CONTROL_BYTES - 2000}) break
+          files.push({ path, size: 1, mtime: 0 }); bytes += path.length + 30
+        }
+        process.stdout.write(String(parseOffer({ v: 1, chunkSize: 1 << 20, files }).files.length))`
+      const r = spawnSync(process.execPath, ['--max-old-space-size=128', '--input-type=module', '-e', script], { encoding: 'utf8' })
+      assert.equal(r.status, 0, `${shape}: ${r.stderr.slice(-500)}`)
+      assert.ok(Number(r.stdout) > 8000, `${shape}: ${r.stdout}`)
     }
   })
 
