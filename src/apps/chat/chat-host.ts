@@ -17,6 +17,8 @@ const MAX_UNREAD_REPLY_BYTES = 1 << 20
  * MAX_FRAME_BYTES, and a peer may open a thousand streams.
  */
 export const MAX_CHAT_CONNECTIONS_PER_PEER = 8
+/** A peer's repeated typing notice reaches the front ends at most this often (a peer could send thousands a second). */
+const TYPING_REPEAT_MS = 1000
 
 /** What front ends are told: a message, with the other user's current contact name. */
 export interface ChatEvent { message: ChatMessage, name?: string }
@@ -156,6 +158,8 @@ export class ChatHost implements AppHost {
     })
     const write = replyWriter(socket, MAX_UNREAD_REPLY_BYTES)
     const reply = (frame: ChatFrame): void => { write(encodeChatFrame(frame)) }
+    // typing notices passed on to the front ends: a change, or a repeat after a while (a terminal re-sends every 3 s)
+    let typing = { on: false, at: 0 }
     readJsonLines(socket, MAX_FRAME_BYTES, (raw) => {
       let frame: ChatFrame
       try {
@@ -177,6 +181,9 @@ export class ChatHost implements AppHost {
         reply({ v: 1, t: 'ack', id: frame.id })
         if (stored.fresh) void this.announce('message', stored.message)
       } else if (frame.t === 'typing') {
+        const now = Date.now()
+        if (frame.on === typing.on && now - typing.at < TYPING_REPEAT_MS) return
+        typing = { on: frame.on, at: now }
         void this.contacts.nameOf(caller.userId).then((name) => this.control?.broadcast('typing', { peer: caller.userId, name, on: frame.on } satisfies TypingEvent))
       }
     }, (err) => {

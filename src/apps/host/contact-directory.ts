@@ -25,7 +25,10 @@ const MISS_REFRESH_MS = 200
  */
 export class ContactDirectory {
   private readonly api: LocalApiClient
+  /** The last list, and when its request was sent. */
   private cache?: { at: number, contacts: ContactEntry[] }
+  /** The request in flight: callers meanwhile wait for it rather than send their own. */
+  private fetching?: { at: number, contacts: Promise<ContactEntry[]> }
   private ownId?: string
 
   constructor (options: { home?: string }) {
@@ -33,15 +36,33 @@ export class ContactDirectory {
   }
 
   async list (): Promise<ContactEntry[]> {
-    if (this.cache != null && Date.now() - this.cache.at < CACHE_MS) return this.cache.contacts
-    const { contacts } = await this.api.get<{ contacts: ContactEntry[] }>('/v1/contacts')
-    this.cache = { at: Date.now(), contacts }
-    return contacts
+    return await this.listSince(Date.now() - CACHE_MS)
   }
 
   /** Forgets the cached list (a contact was added, removed or renamed). */
   invalidate (): void {
     this.cache = undefined
+    this.fetching = undefined
+  }
+
+  /**
+   * A list asked for at `since` or later: the cached one, the one on its way,
+   * or a new request. One request serves every caller waiting, so a burst of
+   * lookups (a peer's typing notices, an inbox of unread messages) costs the
+   * daemon one request, not one each.
+   */
+  private async listSince (since: number): Promise<ContactEntry[]> {
+    if (this.cache != null && this.cache.at >= since) return this.cache.contacts
+    if (this.fetching != null && this.fetching.at >= since) return await this.fetching.contacts
+    const fetching = { at: Date.now(), contacts: this.api.get<{ contacts: ContactEntry[] }>('/v1/contacts').then(r => r.contacts) }
+    this.fetching = fetching
+    try {
+      const contacts = await fetching.contacts
+      if (this.fetching === fetching) this.cache = { at: fetching.at, contacts } // not if invalidated meanwhile
+      return contacts
+    } finally {
+      if (this.fetching === fetching) this.fetching = undefined
+    }
   }
 
   /** The contact name for a user ID; undefined for a stranger, or when the daemon cannot be asked (a name is for display only). */
@@ -52,9 +73,7 @@ export class ContactDirectory {
   /** Looks in the cached list, and on a miss in a fresh one: a contact may have just been added. */
   async find (match: (c: ContactEntry) => boolean): Promise<ContactEntry | undefined> {
     const hit = (await this.list()).find(match)
-    if (hit != null || this.cache == null || Date.now() - this.cache.at < MISS_REFRESH_MS) return hit
-    this.invalidate()
-    return (await this.list()).find(match)
+    return hit ?? (await this.listSince(Date.now() - MISS_REFRESH_MS)).find(match)
   }
 
   /**

@@ -117,6 +117,28 @@ describe('chat: messages between two daemons', () => {
     watcher.close()
   })
 
+  test('a flood of typing notices reaches the front ends as one: repeats within a second are dropped, a change passes', async () => {
+    const watcher = await ControlClient.open('chat', bob.home)
+    const typing: TypingEvent[] = []
+    watcher.onEvent((event, data) => { if (event === 'typing' && (data as TypingEvent).name === 'alice') typing.push(data as TypingEvent) })
+    await watcher.request('subscribe')
+    try {
+      // each notice once asked bob's daemon API for the contact list (5,000 requests open at once)
+      const peer = await rawPeer(alice.home, 'bob')
+      peer.write(JSON.stringify({ v: 1, t: 'typing', on: true }).concat('\n').repeat(5000))
+      const id = newMessageId()
+      peer.write(msgFrame('typed', id))
+      await waitFor('the message after the notices acknowledged', () => peer.replies.find(r => r.t === 'ack' && r.id === id), 20_000)
+      peer.write(JSON.stringify({ v: 1, t: 'typing', on: false }) + '\n')
+      await waitFor('bob told alice stopped', () => typing.find(t => !t.on), 20_000)
+      const on = typing.filter(t => t.on).length
+      assert.ok(on >= 1 && on <= 3, `${on} "typing" events for 5,000 notices`)
+      peer.end()
+    } finally {
+      watcher.close()
+    }
+  })
+
   test('on a terminal, keys pressed in the window tell the other side, and their typing shows in the window', async () => {
     const watcher = await ControlClient.open('chat', bob.home)
     const typing: TypingEvent[] = []

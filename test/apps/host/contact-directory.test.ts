@@ -31,6 +31,25 @@ describe('ContactDirectory', () => {
     assert.deepEqual(await directory.resolve(bob.userId), { userId: bob.userId }, 'a user ID needs no contact')
   })
 
+  test('a burst of lookups, hits or misses, asks the daemon once', async () => {
+    assert.equal((await runCli(alice.home, ['contacts', 'add', 'carol', mallory.userId])).code, 0)
+    const directory = new ContactDirectory({ home: alice.home })
+    // counted where the directory asks the daemon
+    const api = (directory as unknown as { api: { get: (path: string) => Promise<unknown> } }).api
+    const get = api.get.bind(api)
+    let asked = 0
+    api.get = async (path) => { if (path === '/v1/contacts') asked++; return await get(path) }
+    const names = await Promise.all(Array.from({ length: 2000 }, async () => await directory.nameOf(mallory.userId)))
+    assert.ok(names.every(n => n === 'carol'), String(names[0]))
+    assert.equal(asked, 1, 'one request for 2,000 lookups at once')
+    // a stranger: each lookup misses the list and asks for a fresh one, which they share
+    directory.invalidate()
+    asked = 0
+    const strangers = await Promise.all(Array.from({ length: 2000 }, async () => await directory.nameOf(bob.userId)))
+    assert.ok(strangers.every(n => n === undefined))
+    assert.ok(asked <= 3, `${asked} requests for 2,000 misses at once`)
+  })
+
   test('a user ID is checked as the CLI checks it, and kept in one form; your own is refused', async () => {
     const directory = new ContactDirectory({ home: alice.home })
     assert.deepEqual(await directory.resolve(bob.userId.toUpperCase()), { userId: bob.userId }, 'one peer, whatever the case it was typed in')
