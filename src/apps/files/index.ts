@@ -5,6 +5,6 @@ export { sendFiles, RateMeter, type SendEvent, type SendOptions, type SendResult
 export { TransferDeclined, ReceiverDiskFull, TransferRejected, TransferNotFound, TransferGaveUp, TransferCancelled, SourceUnreadable, WireError } from './errors.js'
 export { sanitizePath, numberedName } from './names.js'
 export { buildManifest, parseOffer, transferId, type Manifest } from './manifest.js'
-export { FrameType, encodeFrame, encodeControl, encodeDataHeader, readFrames, WIRE_VERSION, DEFAULT_CHUNK, MAX_CONTROL_BYTES, MAX_SMALL_CONTROL_BYTES } from './wire.js'
+export { FrameType, encodeFrame, encodeControl, encodeDataHeader, readFrames, WIRE_VERSION, DEFAULT_CHUNK, MAX_CONTROL_BYTES, MAX_SMALL_CONTROL_BYTES, MAX_ENTRIES } from './wire.js'
 export { fileDigest } from './partial.js'
 export { DEFAULT_IDLE_TIMEOUT_SECONDS } from './store.js'

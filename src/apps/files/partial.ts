@@ -137,9 +137,16 @@ export class PartialTransfer {
       renameSync(part, to)
       utimesSync(to, new Date(), new Date(entry.mtime))
     }
-    const tops = [...new Set(this.manifest.files.map(f => f.path.split('/')[0]))]
+    // each top-level name, and whether it is a directory: one pass (asking every path for
+    // every name took 20 s for an offer of 50,000 files side by side)
+    const tops = new Map<string, boolean>()
+    for (const f of this.manifest.files) {
+      const slash = f.path.indexOf('/')
+      const top = slash < 0 ? f.path : f.path.slice(0, slash)
+      tops.set(top, (tops.get(top) ?? false) || slash >= 0)
+    }
     mkdirSync(downloads, { recursive: true })
-    const saved = tops.map(top => moveWithoutOverwrite(join(tree, top), downloads, top, this.manifest.files.some(f => f.path.startsWith(`${top}/`))))
+    const saved = [...tops].map(([top, isDirectory]) => moveWithoutOverwrite(join(tree, top), downloads, top, isDirectory))
     await this.close()
     rmSync(this.dir, { recursive: true, force: true })
     return saved

@@ -181,6 +181,7 @@ export class Receiver {
     const { stats, socket } = live
     const m = partial.manifest
     const finished = new Uint8Array(m.files.length)
+    let unfinished = m.files.length // counted, not searched for after each file (50,000 files)
     let lastEmit = 0
     let rateBytes = 0
     let rateSince = Date.now()
@@ -222,11 +223,14 @@ export class Receiver {
           const body = decodeControl(frame)
           const file = body.file
           if (typeof file !== 'number' || !Number.isInteger(file) || file < 0 || file >= m.files.length || typeof body.digest !== 'string') throw new WireError('BAD_FRAME', 'a file-end frame is malformed')
+          // a sender ends each file once per connection; again would only re-hash the file's chunk list
+          if (finished[file] === 1) throw new WireError('BAD_FRAME', `${m.files[file].path} was ended twice`)
           const result = await partial.finishFile(file, body.digest)
           if (result === 'incomplete') throw new TransferRejected('INCOMPLETE', `${m.files[file].path} ended before all its chunks arrived`)
           if (result === 'mismatch') throw new TransferRejected('FILE_MISMATCH', `${m.files[file].path} does not match its SHA-256 (did it change while sending?); send it again`)
           finished[file] = 1
-          if (!finished.includes(0)) {
+          unfinished--
+          if (unfinished === 0) {
             // into the downloads directory of the time it was accepted: the partial data is beside it, so this is a rename
             const saved = await partial.finalize(dirname(dirname(partial.dir)))
             this.store.update(id, { state: 'complete', saved, partialDir: null })

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { ControlClient } from '../../../src/apps/host/index.js'
 import { connect } from '../../../src/sdk/index.js'
-import { DEFAULT_CHUNK, FrameType, MAX_CONTROL_BYTES, encodeControl, encodeDataHeader, encodeFrame, readFrames, type TransferView } from '../../../src/apps/files/index.js'
+import { DEFAULT_CHUNK, FrameType, MAX_CONTROL_BYTES, MAX_ENTRIES, encodeControl, encodeDataHeader, encodeFrame, readFrames, type TransferView } from '../../../src/apps/files/index.js'
 import { cleanupAll, runCli, spawnCspace, startDaemon, startTwoUsers, type Profile, type RunningDaemon } from '../../helpers/cli.js'
 import { sha256File, tempDir, writeRandomFile } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
@@ -247,6 +247,35 @@ describe('files: send and receive across daemons', () => {
     assert.deepEqual(readFileSync(join(dl, 'in', 'etc', 'passwd')), files[1].data)
     assert.deepEqual(readFileSync(join(dl, 'in', 'a', 'b', 'c')), files[4].data)
     await useDownloads(downloads)
+  })
+
+  test(`an offer of ${MAX_ENTRIES.toLocaleString('en')} files side by side arrives whole; a file ended twice is refused`, async () => {
+    await autoAccept(true)
+    const dl = tempDir('cspace-files-many-')
+    await useDownloads(dl)
+    try {
+      // empty files, each its own top-level name: saving them once asked every path about every name (20 s)
+      const files = Array.from({ length: MAX_ENTRIES }, (_, i) => ({ path: `m${i}`, data: Buffer.alloc(0) }))
+      const replies = await rawSession(alice.home, 'bob', framesFor(files))
+      const done = replies.find(r => r.type === FrameType.DONE)
+      assert.ok(done, JSON.stringify(replies.slice(0, 3)))
+      assert.equal((done.body.saved as string[]).length, MAX_ENTRIES)
+      assert.equal(readdirSync(dl).filter(n => /^m\d+$/.test(n)).length, MAX_ENTRIES)
+
+      const two = framesFor([{ path: 'twice/a', data: randomBytes(1000) }, { path: 'twice/b', data: randomBytes(1000) }])
+      // offer, a's chunk, a's end — and a's end again
+      const again = await rawSession(alice.home, 'bob', [two[0], two[1], two[2], two[3], two[3]])
+      const err = again.find(r => r.type === FrameType.ERROR)
+      assert.equal(err?.body.code, 'BAD_FRAME', JSON.stringify(again))
+      assert.match(String(err?.body.message), /twice\/a was ended twice/)
+      // the sender may start over: nothing was lost
+      const redo = await rawSession(alice.home, 'bob', two)
+      assert.equal(redo.at(-1)?.type, FrameType.DONE, JSON.stringify(redo))
+      assert.deepEqual(readdirSync(join(dl, 'twice')).sort(), ['a', 'b'])
+    } finally {
+      await useDownloads(downloads)
+      rmSync(dl, { recursive: true, force: true })
+    }
   })
 
   test('a chunk that does not match its SHA-256 is refused and not stored', async () => {
