@@ -95,6 +95,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     remove: async (p) => {
       const row = find(p)
       await receiver.drop(row.id)
+      receiver.forget(row.id)
       if (row.partialDir != null) rmSync(row.partialDir, { recursive: true, force: true })
       store.remove(row.id)
       // other front ends showing it (another page, a watching terminal) drop it too

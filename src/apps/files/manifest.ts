@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { SourceUnreadable, WireError } from './errors.js'
-import { DEFAULT_CHUNK, MAX_CHUNK, MAX_ENTRIES, MAX_FILE_SIZE, MIN_CHUNK, WIRE_VERSION } from './wire.js'
+import { DEFAULT_CHUNK, MAX_CHUNK, MAX_CHUNKS, MAX_ENTRIES, MAX_FILE_SIZE, MIN_CHUNK, WIRE_VERSION } from './wire.js'
 import { sanitizePath } from './names.js'
 
 export interface ManifestFile { path: string, size: number, mtime: number }
@@ -64,6 +64,7 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
     add(st.isDirectory() ? realpathSync(p) : p, name)
   }
   if (sources.length === 0) throw new SourceUnreadable(paths.join(' '), 'there are no files in it')
+  if (sources.reduce((n, f) => n + chunkCount(f.size, chunkSize), 0) > MAX_CHUNKS) throw new SourceUnreadable(paths.join(' '), `more than ${MAX_CHUNKS * chunkSize / 2 ** 40} TiB at once; send it in parts`)
   return { manifest: { v: WIRE_VERSION, chunkSize, files: sources.map(({ path, size, mtime }) => ({ path, size, mtime })) }, sources }
 }
 
@@ -76,12 +77,15 @@ export function parseOffer (body: Record<string, unknown>): Manifest {
   if (!Array.isArray(body.files) || body.files.length === 0 || body.files.length > MAX_ENTRIES) throw bad(`1 to ${MAX_ENTRIES} files expected`)
   const files: ManifestFile[] = []
   const paths = new Set<string>()
+  let chunks = 0
   for (const f of body.files as unknown[]) {
     if (typeof f !== 'object' || f === null) throw bad('a file entry is not an object')
     const { path, size, mtime } = f as Record<string, unknown>
     if (typeof path !== 'string') throw bad('a path is not a string')
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_SIZE) throw bad('a size is out of range')
     if (typeof mtime !== 'number' || !Number.isSafeInteger(mtime) || mtime < 0) throw bad('a modification time is out of range')
+    chunks += chunkCount(size, cs)
+    if (chunks > MAX_CHUNKS) throw bad(`more than ${MAX_CHUNKS} chunks in all (${MAX_CHUNKS * cs / 2 ** 30} GiB in chunks of ${cs / 1024} KiB); send fewer files at once`)
     const safe = sanitizePath(path)
     if (safe == null) throw bad(`${JSON.stringify(path.slice(0, 80))} is not a usable file name`)
     // the same path twice, or one file's path a directory of another's

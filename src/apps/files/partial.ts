@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, constants, utimesSync, existsSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, constants, utimesSync, existsSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { chunkCount, type Manifest } from './manifest.js'
@@ -39,11 +39,14 @@ export class PartialTransfer {
   private readonly writing = new Set<string>()
   private logFd: number
   private bytes = 0
+  /** About what keeping this instance costs in memory: its chunks' state (33 bytes each) and its manifest. */
+  readonly heldBytes: number
 
   private constructor (readonly dir: string, readonly manifest: Manifest) {
     this.present = manifest.files.map(f => new Uint8Array(chunkCount(f.size, manifest.chunkSize)))
     this.hashes = manifest.files.map(f => Buffer.alloc(chunkCount(f.size, manifest.chunkSize) * 32))
     this.logFd = -1
+    this.heldBytes = this.present.reduce((n, bits) => n + 33 * bits.length, 0) + manifest.files.reduce((n, f) => n + 2 * f.path.length + 100, 0)
   }
 
   static async open (dir: string, manifest: Manifest): Promise<PartialTransfer> {
@@ -52,6 +55,27 @@ export class PartialTransfer {
     await p.recover()
     return p
   }
+
+  /**
+   * Carries on after `close`, in the same process, without `open`'s re-read:
+   * every chunk it holds was checked as it arrived, and no other instance has
+   * written since (kept-partials.ts). False if its directory has gone.
+   */
+  resume (): boolean {
+    if (this.logFd >= 0) return true
+    const logPath = join(this.dir, 'chunks.log')
+    if (!existsSync(logPath)) return false
+    // a part file deleted or cut short meanwhile (by hand): then read it all again
+    for (const [f, bits] of this.present.entries()) {
+      const last = bits.lastIndexOf(1)
+      if (last < 0) continue
+      const end = last * this.manifest.chunkSize + chunkLength(this.manifest, f, last)
+      if ((statSync(this.partPath(f), { throwIfNoEntry: false })?.size ?? -1) < end) return false
+    }
+    this.logFd = openSync(logPath, 'a', 0o600)
+    return true
+  }
+
 
   /** Bytes held and verified. */
   get receivedBytes (): number {

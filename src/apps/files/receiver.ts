@@ -6,7 +6,8 @@ import { CspaceError } from '../../errors.js'
 import { DATA_HEADER_BYTES, FrameType, decodeControl, decodeData, encodeControl, readFrames, type Frame } from './wire.js'
 import { chunkIo } from './chunk-io.js'
 import { parseOffer, totalBytes, transferId, type Manifest } from './manifest.js'
-import { PartialTransfer } from './partial.js'
+import type { PartialTransfer } from './partial.js'
+import { KeptPartials } from './kept-partials.js'
 import type { FilesStore, TransferRow } from './store.js'
 import { TransferRejected, WireError } from './errors.js'
 import { ByteBudget } from './byte-budget.js'
@@ -55,6 +56,8 @@ export class Receiver {
   private readonly live = new Map<string, Live>()
   private readonly last = new Map<string, TransferStats>()
   private readonly arriving = new ByteBudget(MAX_ARRIVING_OFFER_BYTES)
+  /** Transfers' state between a sender's connections, so a reconnect does not re-read what arrived. */
+  private readonly partials = new KeptPartials()
 
   constructor (private readonly store: FilesStore, private readonly emit: (event: string, data: unknown) => void) {}
 
@@ -85,6 +88,11 @@ export class Receiver {
   async drop (id: string): Promise<void> {
     const l = this.live.get(id)
     if (l != null) { l.socket.destroy(); await l.done }
+  }
+
+  /** Forgets what is kept of a transfer between connections (it is being removed). */
+  forget (id: string): void {
+    this.partials.forget(id)
   }
 
   async closeAll (): Promise<void> {
@@ -142,7 +150,7 @@ export class Receiver {
         const settings = this.store.settings()
         const dir = this.store.get(id)?.partialDir ?? join(settings.downloads, '.cspace-partial', id)
         this.store.update(id, { state: 'accepted', partialDir: dir, error: null })
-        partial = await PartialTransfer.open(dir, manifest)
+        partial = await this.partials.open(id, dir, manifest)
         stats.receivedBytes = stats.resumedBytes = partial.receivedBytes
         this.checkSpace(row, manifest, partial.receivedBytes)
         socket.write(encodeControl(FrameType.STATUS, { state: 'accepted', id, have: partial.haveRanges() }))
@@ -157,6 +165,8 @@ export class Receiver {
       } finally {
         clearTimeout(timer)
         await partial?.close().catch(() => {})
+        // kept unless nothing more can arrive for it (a failed transfer resumes when sent again)
+        if (id != null && partial != null) { const state = this.store.get(id)?.state; this.partials.release(id, partial, state !== 'accepted' && state !== 'failed') }
         if (id != null && this.live.get(id)?.socket === socket) {
           const stats = this.live.get(id)!.stats
           this.live.delete(id)

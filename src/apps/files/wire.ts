@@ -31,6 +31,13 @@ export const MAX_CONTROL_BYTES = 8 * 1024 * 1024
 /** FILE_END and ERROR carry a few fields. */
 export const MAX_SMALL_CONTROL_BYTES = 64 * 1024
 export const MAX_ENTRIES = 50_000
+/**
+ * Chunks in one offer, all files together: the receiver holds 33 bytes of
+ * state per chunk while the transfer is open (66 MiB at most). 8 TiB in
+ * 4 MiB chunks, the sender's size; a sender may not claim a terabyte in
+ * 64 KiB chunks, which made every connection allocate half a gigabyte.
+ */
+export const MAX_CHUNKS = 2 ** 21
 export const MAX_PATH_BYTES = 1024
 export const MAX_FILE_SIZE = 2 ** 50
 

@@ -346,6 +346,59 @@ describe('files: send and receive across daemons', () => {
     await cli(bob.home, ['transfers', 'config', '--idle-timeout', '120'])
   })
 
+  test('a sender reconnecting does not make bob re-read what arrived; a part file deleted meanwhile is read again', async (ctx) => {
+    await autoAccept(true)
+    const MiB1 = 1024 * 1024
+    const data = randomBytes(64 * MiB1)
+    const frames = framesFor([{ path: 'reconnects.bin', data }], MiB1) // offer, 64 × (header, bytes), file end
+    /** Opens a connection, offers, and returns bob's first answer with the socket. */
+    const offer = async (): Promise<{ socket: Awaited<ReturnType<typeof connect>>, status: { state: string, id: string, have: Array<[number, number, number]> } }> => {
+      const socket = await connect('bob', 'files', { home: alice.home })
+      socket.on('error', () => {})
+      const replies = readFrames(socket, { chunkSize: () => 0 })
+      socket.write(frames[0])
+      const first = await replies.next()
+      return { socket, status: JSON.parse(first.value!.payload.toString('utf8')) }
+    }
+    const first = await offer()
+    assert.equal(first.status.state, 'accepted')
+    first.socket.write(Buffer.concat(frames.slice(1, 1 + 2 * 48))) // 48 of 64 chunks, then the connection ends
+    const id = first.status.id
+    await waitFor('48 MiB at bob', async () => ((await transfers()).find(t => t.id === id)?.receivedBytes ?? 0) >= 48 * MiB1)
+    first.socket.destroy()
+    await waitFor('the first connection over', async () => (await transfers()).find(t => t.id === id)?.connected === false)
+
+    // bytes bob's daemon reads by system call (files and sockets alike), from /proc; the connections'
+    // ends are watched through the host's events (the CLI's listing reads every stored offer)
+    const readBytes = (): number => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${bobD.proc.pid}/io`, 'utf8'))?.[1])
+    const control = await ControlClient.open('files', bob.home)
+    let ended = 0
+    control.onEvent((event, data) => { const t = data as TransferView; if (event === 'transfer' && t.id === id && !t.connected) ended++ })
+    await control.request('subscribe')
+    const before = readBytes()
+    for (let i = 0; i < 5; i++) {
+      const again = await offer()
+      assert.deepEqual(again.status.have, [[0, 0, 48]], 'what arrived is still held')
+      const seen = ended
+      again.socket.destroy()
+      await waitFor('the connection over', () => ended > seen)
+    }
+    const read = readBytes() - before
+    control.close()
+    ctx.diagnostic(`bob's daemon read ${(read / MiB1).toFixed(2)} MiB over 5 reconnects`)
+    assert.ok(read < 16 * MiB1, `bob's daemon read ${(read / MiB1).toFixed(1)} MiB for 5 reconnects holding 48 MiB`)
+
+    // the part file deleted by hand between connections: nothing of it is claimed, and all of it is sent again
+    unlinkSync(join(downloads, '.cspace-partial', id, '0.part'))
+    const after = await offer()
+    assert.deepEqual(after.status.have, [])
+    after.socket.destroy()
+    await waitFor('the connection over', async () => (await transfers()).find(t => t.id === id)?.connected === false)
+    const replies = await rawSession(alice.home, 'bob', frames)
+    assert.equal(replies.at(-1)?.type, FrameType.DONE, JSON.stringify(replies.slice(-2)))
+    assert.deepEqual(readFileSync(join(downloads, 'reconnects.bin')), data)
+  })
+
   test('a sender stalled past bob\'s idle timeout is told IDLE, reconnects by itself and completes; meanwhile bob shows it waiting, at no rate', async () => {
     await autoAccept(true)
     await cli(bob.home, ['transfers', 'config', '--idle-timeout', '2'])

@@ -137,6 +137,10 @@ describe('files: wire format and names', () => {
     assert.throws(() => parseOffer({ ...ok, files: Array.from({ length: 50_001 }, (_, i) => ({ path: `f${i}`, size: 0, mtime: 0 })) }), { code: 'BAD_MANIFEST' })
     assert.throws(() => parseOffer({ ...ok, files: [{ path: 'a', size: -1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
     assert.throws(() => parseOffer({ ...ok, files: [{ path: 'a', size: 2 ** 60, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    // a terabyte in the smallest chunks: more chunks than a receiver keeps state for; in the sender's 4 MiB chunks, fine
+    assert.throws(() => parseOffer({ ...ok, chunkSize: 64 * 1024, files: [{ path: 'a', size: 2 ** 40, mtime: 0 }] }), (err: Error & { code?: string }) => err.code === 'BAD_MANIFEST' && /more than 2097152 chunks in all \(128 GiB in chunks of 64 KiB\)/.test(err.message))
+    assert.throws(() => parseOffer({ ...ok, chunkSize: 64 * 1024, files: [{ path: 'a', size: 2 ** 36, mtime: 0 }, { path: 'b', size: 2 ** 36 + 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
+    assert.equal(parseOffer({ ...ok, chunkSize: 4 << 20, files: [{ path: 'a', size: 2 ** 43, mtime: 0 }] }).files.length, 1)
     assert.throws(() => parseOffer({ ...ok, files: [{ path: 'a', size: '1', mtime: 0 }] }), { code: 'BAD_MANIFEST' })
     assert.throws(() => parseOffer({ ...ok, files: [{ path: 'x'.repeat(2000), size: 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
     assert.throws(() => parseOffer({ ...ok, files: [{ path: '../..', size: 1, mtime: 0 }] }), { code: 'BAD_MANIFEST' })
