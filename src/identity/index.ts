@@ -2,4 +2,5 @@
 export { createKeyFile, readKeyFile, readPublicKey, writeKeyFile, type KeyType } from './key-file.js'
 export { parseUserId, userIdFromPublicKey, looksLikeUserId, USER_ID_PREFIX, type UserId } from './user-id.js'
 export { fingerprint } from './fingerprint.js'
+export { costlyKeyReason, MAX_RSA_EXPONENT_BITS } from './public-key.js'
 export * from './errors.js'

@@ -3,6 +3,7 @@ import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId, PublicKey } from '@libp2p/interface'
 import { InvalidUserId } from './errors.js'
+import { bitLength, costlyKeyReason } from './public-key.js'
 
 /**
  * A user ID is one copy-pasteable token that carries the whole public key, so a
@@ -52,6 +53,8 @@ export function parseUserId (input: string): UserId {
   }
   if (publicKey.type !== 'Ed25519' && publicKey.type !== 'RSA') throw new InvalidUserId(`unsupported key type ${publicKey.type}`)
   if (publicKey.type === 'RSA' && rsaBits(publicKey) < MIN_RSA_BITS) throw new InvalidUserId(`an RSA key of ${rsaBits(publicKey)} bits is too weak (at least ${MIN_RSA_BITS})`)
+  const costly = costlyKeyReason(publicKey)
+  if (costly != null) throw new InvalidUserId(`its key is refused: ${costly}`)
   return userIdFromPublicKey(publicKey)
 }
 
@@ -59,10 +62,7 @@ export function parseUserId (input: string): UserId {
 const MIN_RSA_BITS = 2048
 
 function rsaBits (publicKey: PublicKey): number {
-  const n = (publicKey as unknown as { jwk?: { n?: string } }).jwk?.n ?? ''
-  const bytes = Buffer.from(n, 'base64url')
-  const lead = bytes.findIndex(b => b !== 0)
-  return lead < 0 ? 0 : (bytes.length - lead - 1) * 8 + (32 - Math.clz32(bytes[lead]))
+  return bitLength(Buffer.from((publicKey as unknown as { jwk?: { n?: string } }).jwk?.n ?? '', 'base64url'))
 }
 
 /** True when the string looks like a user ID rather than a contact name. */

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
+import { costlyKeyReason } from '../identity/index.js'
 import { InvalidPeerCertificate } from './errors.js'
 
 /**
@@ -36,6 +37,8 @@ export async function verifyPeerCertificate (raw: Uint8Array, now: number = Date
   } catch (err) {
     throw new InvalidPeerCertificate(`the extension's key cannot be read (${(err as Error).message})`)
   }
+  const costly = costlyKeyReason(key)
+  if (costly != null) throw new InvalidPeerCertificate(`the extension's key is refused: ${costly}`)
   const signed = Buffer.concat([CERT_PREFIX, spki])
   // a malformed signature may throw rather than fail; verify may answer at once or later
   const valid = await Promise.resolve().then(async () => await key.verify(signed, signature)).catch(() => false)

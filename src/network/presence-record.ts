@@ -3,6 +3,7 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createHash } from 'node:crypto'
+import { costlyKeyReason } from '../identity/index.js'
 import { InvalidPresenceRecord } from './errors.js'
 
 /**
@@ -108,6 +109,8 @@ async function verifyPresence (key: Uint8Array, value: Uint8Array): Promise<Pres
   } catch {
     throw new InvalidPresenceRecord('payload.key is not a public key')
   }
+  const costly = costlyKeyReason(publicKey)
+  if (costly != null) throw new InvalidPresenceRecord(`payload.key is refused: ${costly}`)
   const peerId = peerIdFromPublicKey(publicKey)
   if (!Buffer.from(presenceKey(peerId)).equals(Buffer.from(key))) throw new InvalidPresenceRecord('signed by a key other than the one the DHT key names')
   const ok = await publicKey.verify(Buffer.concat([PRESENCE_SIGNING_DOMAIN, payloadBytes]), sig)

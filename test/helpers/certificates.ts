@@ -18,6 +18,8 @@ const HOUR = 3600_000
 export interface CertificateFaults {
   /** The libp2p key in the extension (default `key`, which also signs). */
   extensionKey?: PrivateKey
+  /** The extension's key as protobuf bytes, whatever they hold (its signature is then `key`'s, and cannot match). */
+  extensionKeyBytes?: Uint8Array
   /** Sign another certificate key's SPKI instead of this one's. */
   signOtherSpki?: boolean
   /** Leave out the libp2p extension, or give it under another OID. */
@@ -35,7 +37,7 @@ export async function makeLibp2pCertificate (key: PrivateKey, faults: Certificat
   const spki = await webcrypto.subtle.exportKey('spki', (faults.signOtherSpki === true ? other : keys).publicKey)
   const signature = await key.sign(Buffer.concat([Buffer.from('libp2p-tls-handshake:'), Buffer.from(spki)]))
   const items = [
-    new asn1js.OctetString({ valueHex: publicKeyToProtobuf((faults.extensionKey ?? key).publicKey) }),
+    new asn1js.OctetString({ valueHex: faults.extensionKeyBytes ?? publicKeyToProtobuf((faults.extensionKey ?? key).publicKey) }),
     new asn1js.OctetString({ valueHex: signature })
   ]
   if (faults.extension === 'extra-element') items.push(new asn1js.OctetString({ valueHex: new Uint8Array(4) }))

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { fingerprint, parseUserId, readKeyFile, userIdFromPublicKey, InvalidUserId, WrongPassphrase, KeyFileCorrupt } from '../../src/identity/index.js'
+import { costlyKeyReason, fingerprint, parseUserId, readKeyFile, userIdFromPublicKey, InvalidUserId, WrongPassphrase, KeyFileCorrupt } from '../../src/identity/index.js'
+import { rsaKeyWithLongExponent } from '../helpers/keys.js'
+import type { PublicKey } from '@libp2p/interface'
+import { generateKeyPairSync } from 'node:crypto'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
 
@@ -78,6 +81,17 @@ describe('identity', () => {
     assert.throws(() => readKeyFile(path), /not JSON/)
     writeFileSync(path, JSON.stringify({ v: 1, type: 'Ed25519', pub: 'A'.repeat(100 * 1024) }))
     assert.throws(() => readKeyFile(path), /too large/)
+  })
+
+  test('a user ID whose RSA key has a public exponent longer than 32 bits is refused; 65537 and 32-bit ones are not', async () => {
+    // RSA-2048: a user ID of RSA-3072 with so long an exponent is over the length limit already
+    const { key } = rsaKeyWithLongExponent(2048)
+    assert.throws(() => parseUserId(userIdFromPublicKey(key).text), (err: Error) => err instanceof InvalidUserId && /its key is refused: its RSA public exponent has 2048 bits \(at most 32\)/.test(err.message))
+    const usual = await generateKeyPair('RSA', 2048)
+    assert.equal(costlyKeyReason(usual.publicKey), undefined)
+    const e32 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0xffffffff }).publicKey.export({ format: 'jwk' })
+    assert.equal(costlyKeyReason({ type: 'RSA', jwk: e32 } as unknown as PublicKey), undefined, 'the longest Node and OpenSSL generate')
+    assert.equal(costlyKeyReason({ type: 'RSA', jwk: { ...e32, e: Buffer.from([1, 0, 0, 0, 1]).toString('base64url') } } as unknown as PublicKey), 'its RSA public exponent has 33 bits (at most 32)')
   })
 
   test('user IDs: round trip, and every kind of bad input is refused with the reason', async () => {

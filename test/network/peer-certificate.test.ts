@@ -7,6 +7,7 @@ import { generateCertificate, verifyPeerCertificate as libp2pVerify } from '@lib
 import { verifyPeerCertificate, MAX_CERTIFICATE_BYTES } from '../../src/network/peer-certificate.js'
 import { InvalidPeerCertificate } from '../../src/network/errors.js'
 import { makeLibp2pCertificate } from '../helpers/certificates.js'
+import { rsaKeyWithLongExponent } from '../helpers/keys.js'
 
 async function rejects (raw: Uint8Array, why: RegExp): Promise<void> {
   await assert.rejects(verifyPeerCertificate(raw), (err: Error) => {
@@ -44,6 +45,11 @@ describe('verifyPeerCertificate (libp2p TLS certificates, checked by OpenSSL)', 
     const victim = await generateKeyPair('Ed25519')
     await rejects(await makeLibp2pCertificate(key, { extensionKey: victim }), /signature does not match/)
     await rejects(await makeLibp2pCertificate(key, { signOtherSpki: true }), /signature does not match/)
+  })
+
+  test('an RSA key with a public exponent thousands of bits long is refused before any signature is checked with it', async () => {
+    const key = await generateKeyPair('Ed25519')
+    await rejects(await makeLibp2pCertificate(key, { extensionKeyBytes: rsaKeyWithLongExponent().protobuf }), /the extension's key is refused: its RSA public exponent has 3072 bits \(at most 32\)/)
   })
 
   test('no libp2p extension, or only one under another OID, is refused', async () => {

@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
+import { rsaKeyWithLongExponent } from '../helpers/keys.js'
 import { Libp2pRecord } from '@libp2p/record'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
@@ -51,6 +52,13 @@ describe('presence records', () => {
     await assert.rejects(decodePresence(dhtKey, flipped), /bad signature|not UTF-8 JSON/, 'a failure is checked again, not remembered')
     const other = await signed(8)
     await assert.rejects(decodePresence(other.dhtKey, value), /signed by a key other than the one the DHT key names/)
+  })
+
+  test('an RSA key with a public exponent thousands of bits long is refused before its signature is checked', async () => {
+    const { key, protobuf } = rsaKeyWithLongExponent()
+    const payload = Buffer.from(JSON.stringify({ v: 1, key: Buffer.from(protobuf).toString('base64'), addrs: [], seq: 1, expires: Date.now() + HOUR, online: true }))
+    const value = Buffer.from(JSON.stringify({ v: 1, payload: payload.toString('base64'), sig: Buffer.alloc(384, 1).toString('base64') }))
+    await assert.rejects(decodePresence(presenceKey(peerIdFromPublicKey(key)), value), (err: Error) => err instanceof InvalidPresenceRecord && /payload\.key is refused: its RSA public exponent has 3072 bits/.test(err.message))
   })
 
   test('RSA keys (whose peer ids do not carry the key) work too', async () => {
