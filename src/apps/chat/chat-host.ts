@@ -17,8 +17,12 @@ const MAX_UNREAD_REPLY_BYTES = 1 << 20
  * MAX_FRAME_BYTES, and a peer may open a thousand streams.
  */
 export const MAX_CHAT_CONNECTIONS_PER_PEER = 8
-/** A peer's repeated typing notice reaches the front ends at most this often (a peer could send thousands a second). */
-const TYPING_REPEAT_MS = 1000
+/**
+ * A peer connection's typing notices reach the front ends at most this
+ * often; the latest state arrives at the end of the wait, so a final "off"
+ * is never lost (a peer could send thousands a second, alternating or not).
+ */
+const TYPING_MIN_GAP_MS = 250
 
 /** What front ends are told: a message, with the other user's current contact name. */
 export interface ChatEvent { message: ChatMessage, name?: string }
@@ -158,8 +162,15 @@ export class ChatHost implements AppHost {
     })
     const write = replyWriter(socket, MAX_UNREAD_REPLY_BYTES)
     const reply = (frame: ChatFrame): void => { write(encodeChatFrame(frame)) }
-    // typing notices passed on to the front ends: a change, or a repeat after a while (a terminal re-sends every 3 s)
-    let typing = { on: false, at: 0 }
+    // typing notices passed on to the front ends: at once if the last was TYPING_MIN_GAP_MS ago, else the latest at its end
+    let typingSentAt = 0
+    let typingLatest = false
+    let typingTimer: NodeJS.Timeout | undefined
+    const passTyping = (on: boolean): void => {
+      typingSentAt = Date.now()
+      void this.contacts.nameOf(caller.userId).then((name) => this.control?.broadcast('typing', { peer: caller.userId, name, on } satisfies TypingEvent))
+    }
+    socket.once('close', () => clearTimeout(typingTimer))
     readJsonLines(socket, MAX_FRAME_BYTES, (raw) => {
       let frame: ChatFrame
       try {
@@ -181,10 +192,11 @@ export class ChatHost implements AppHost {
         reply({ v: 1, t: 'ack', id: frame.id })
         if (stored.fresh) void this.announce('message', stored.message)
       } else if (frame.t === 'typing') {
-        const now = Date.now()
-        if (frame.on === typing.on && now - typing.at < TYPING_REPEAT_MS) return
-        typing = { on: frame.on, at: now }
-        void this.contacts.nameOf(caller.userId).then((name) => this.control?.broadcast('typing', { peer: caller.userId, name, on: frame.on } satisfies TypingEvent))
+        typingLatest = frame.on
+        if (typingTimer != null) return
+        const wait = typingSentAt + TYPING_MIN_GAP_MS - Date.now()
+        if (wait <= 0) passTyping(typingLatest)
+        else typingTimer = setTimeout(() => { typingTimer = undefined; passTyping(typingLatest) }, wait)
       }
     }, (err) => {
       // the byte stream itself is broken (too long, not UTF-8, not JSON): say why, then hang up

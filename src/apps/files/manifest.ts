@@ -64,7 +64,7 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
     add(st.isDirectory() ? realpathSync(p) : p, name)
   }
   if (sources.length === 0) throw new SourceUnreadable(paths.join(' '), 'there are no files in it')
-  if (sources.reduce((n, f) => n + chunkCount(f.size, chunkSize), 0) > MAX_CHUNKS) throw new SourceUnreadable(paths.join(' '), `more than ${MAX_CHUNKS * chunkSize / 2 ** 40} TiB at once; send it in parts`)
+  if (sources.reduce((n, f) => n + chunkCount(f.size, chunkSize), 0) > MAX_CHUNKS) throw new SourceUnreadable(paths.join(' '), `more than ${MAX_CHUNKS * chunkSize / 2 ** 30} GiB at once; send it in parts`)
   return { manifest: { v: WIRE_VERSION, chunkSize, files: sources.map(({ path, size, mtime }) => ({ path, size, mtime })) }, sources }
 }
 

@@ -38,6 +38,8 @@ export class PartialTransfer {
   /** Chunks being written now ("file:chunk"): writes run concurrently, and a second copy of one in flight is a re-send. */
   private readonly writing = new Set<string>()
   private logFd: number
+  /** Whole records in the log file: what `resume` expects to find there. */
+  private logRecords = 0
   private bytes = 0
   /** About what keeping this instance costs in memory: its chunks' state (33 bytes each) and its manifest. */
   readonly heldBytes: number
@@ -64,8 +66,9 @@ export class PartialTransfer {
   resume (): boolean {
     if (this.logFd >= 0) return true
     const logPath = join(this.dir, 'chunks.log')
-    if (!existsSync(logPath)) return false
-    // a part file deleted or cut short meanwhile (by hand): then read it all again
+    // gone, or not the records written (a write cut short by a full disk): then read it all again
+    if ((statSync(logPath, { throwIfNoEntry: false })?.size ?? -1) !== this.logRecords * RECORD) return false
+    // a part file deleted or cut short meanwhile (by hand): the same
     for (const [f, bits] of this.present.entries()) {
       const last = bits.lastIndexOf(1)
       if (last < 0) continue
@@ -75,7 +78,6 @@ export class PartialTransfer {
     this.logFd = openSync(logPath, 'a', 0o600)
     return true
   }
-
 
   /** Bytes held and verified. */
   get receivedBytes (): number {
@@ -123,7 +125,7 @@ export class PartialTransfer {
     rec.writeUInt32BE(file, 0)
     rec.writeUInt32BE(chunk, 4)
     hash.copy(rec, 8)
-    writeSync(this.logFd, rec)
+    if (writeSync(this.logFd, rec) === RECORD) this.logRecords++ // a short write fails the next resume's check
     hash.copy(this.hashes[file], chunk * 32)
     this.present[file][chunk] = 1
     this.bytes += chunkLength(m, file, chunk) // not bytes.length: given bytes are gone by now
@@ -261,5 +263,6 @@ export class PartialTransfer {
     closeSync(fd)
     renameSync(`${logPath}.new`, logPath)
     this.logFd = openSync(logPath, 'a', 0o600)
+    this.logRecords = recs.length
   }
 }

@@ -75,6 +75,7 @@ export class Receiver {
     const open = row.state === 'pending' || row.state === 'accepted' || row.state === 'failed'
     if (!open) throw new CspaceError('TRANSFER_NOT_PENDING', `transfer ${row.id} is ${row.state}; nothing to ${accepted ? 'accept' : 'decline'}`, 2)
     this.setState(row.id, accepted ? 'accepted' : 'declined', null)
+    if (!accepted) this.partials.forget(row.id) // nothing more arrives for it
     const l = this.live.get(row.id)
     if (l == null) return
     l.decide(accepted)

@@ -52,7 +52,8 @@ function printList (list: TransferView[]): void {
 /**
  * Follows transfers on the host until `until` says stop: progress bars (or
  * JSON lines with --json). Resolves with the final views; a transfer removed
- * meanwhile (`transfers remove`, a page) leaves them and joins `removed`.
+ * meanwhile (`transfers remove`, a page's Clear) joins `removed` and keeps
+ * its last view.
  */
 async function follow (client: ControlClient, json: boolean, until: (t: Map<string, TransferView>, removed: Set<string>) => boolean): Promise<Map<string, TransferView>> {
   const state = new Map<string, TransferView>()
@@ -70,7 +71,6 @@ async function follow (client: ControlClient, json: boolean, until: (t: Map<stri
       }
       if (event === 'transfer:removed') {
         const id = (data as { id: string }).id
-        state.delete(id)
         removed.add(id)
         bars.get(id)?.stop()
         bars.delete(id)
@@ -180,16 +180,17 @@ export function registerFilesCommands (program: Command): void {
         if (waitingForOffer && opts.json !== true) process.stderr.write('waiting for an offer…\n')
         for (const t of ids) mine.add(await accept(t))
         ids = []
-        // accepted here, then removed (another terminal, the web page), perhaps before this subscribed
+        // accepted here, then removed unfinished (another terminal, the web page), perhaps before this subscribed
+        const finished = (t: TransferView | undefined): boolean => t?.state === 'complete' || t?.state === 'declined' || t?.state === 'failed'
         const gone = new Set<string>()
         const final = await follow(client, opts.json === true, (state, removed) => {
-          for (const m of mine) if (removed.has(m) || !state.has(m)) gone.add(m)
+          for (const m of mine) if ((removed.has(m) && !finished(state.get(m))) || !state.has(m)) gone.add(m)
           if (waitingForOffer) {
             const offer = [...state.values()].find(t => t.state === 'pending')
             if (offer != null) { waitingForOffer = false; mine.add(offer.id); void accept(offer.id).catch(() => {}) }
             return false
           }
-          return [...mine].every(m => { const s = state.get(m)?.state; return gone.has(m) || s === 'complete' || s === 'declined' || s === 'failed' })
+          return [...mine].every(m => gone.has(m) || finished(state.get(m)))
         })
         const views = [...mine].filter(m => !gone.has(m)).map(m => final.get(m)).filter((t): t is TransferView => t != null)
         if (opts.json !== true) {

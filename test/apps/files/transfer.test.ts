@@ -97,22 +97,34 @@ describe('files: send and receive across daemons', () => {
     assert.equal(await sha256File(join(downloads, 'ask2.bin')), sum)
   })
 
-  test('`cspace receive` following a transfer that another terminal removes says so and exits 1', async () => {
+  test('`cspace receive` following a transfer that another terminal removes says so and exits 1; one cleared once complete counts as received', async () => {
     await autoAccept(false)
     const frames = framesFor([{ path: 'removed.bin', data: randomBytes(3 * 65536) }])
-    // a hand-written sender: the offer, then one chunk once accepted, then nothing, the connection left open
+    const done = framesFor([{ path: 'cleared.bin', data: randomBytes(1000) }])
+    // hand-written senders: the offers; then all of one, and one chunk of the other, the connection left open
     const socket = await connect('bob', 'files', { home: alice.home })
+    const socket2 = await connect('bob', 'files', { home: alice.home })
     socket.on('error', () => {})
+    socket2.on('error', () => {})
     try {
       socket.write(frames[0])
-      const offer = await waitFor('alice\'s offer waiting', async () => (await transfers()).find(t => t.paths[0] === 'removed.bin' && t.state === 'pending'))
-      const receiving = spawnCspace(['receive', offer.id.slice(0, 8)], { home: bob.home })
+      socket2.write(done[0])
+      const offers = await waitFor('alice\'s offers waiting', async () => {
+        const pending = (await transfers()).filter(t => t.state === 'pending' && ['removed.bin', 'cleared.bin'].includes(t.paths[0]))
+        return pending.length === 2 ? pending : undefined
+      })
+      const offer = offers.find(t => t.paths[0] === 'removed.bin')!
+      const cleared = offers.find(t => t.paths[0] === 'cleared.bin')!
+      const receiving = spawnCspace(['receive'], { home: bob.home })
       let stdout = ''
       let stderr = ''
       receiving.stdout?.on('data', (b: Buffer) => { stdout += b.toString() })
       receiving.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
       const exited = once(receiving, 'exit') as Promise<[number | null]>
-      await waitFor('`cspace receive` accepted it', async () => /^accepted /m.test(stderr))
+      await waitFor('`cspace receive` accepted both', async () => (stderr.match(/^accepted /gm) ?? []).length >= 2 ? true : undefined)
+      socket2.write(Buffer.concat(done.slice(1)))
+      await waitFor('cleared.bin complete', async () => (await transfers()).find(t => t.id === cleared.id)?.state === 'complete')
+      await cli(bob.home, ['transfers', 'remove', cleared.id]) // as the page's Clear does
       socket.write(Buffer.concat([frames[1], frames[2]]))
       await waitFor('one chunk at bob', async () => ((await transfers()).find(t => t.id === offer.id)?.receivedBytes ?? 0) >= 65536)
       assert.equal(receiving.exitCode, null, `still following: ${stdout}`)
@@ -122,9 +134,12 @@ describe('files: send and receive across daemons', () => {
       clearTimeout(deadline)
       assert.equal(code, 1, `${stdout}${stderr}`)
       assert.match(stdout, new RegExp(`^${offer.id} removed elsewhere \\(\`cspace transfers remove\` or the web page\\); what had arrived is deleted$`, 'm'))
+      assert.match(stdout, /^received from alice: cleared\.bin$/m)
+      assert.doesNotMatch(stdout, new RegExp(`${cleared.id} removed`))
       assert.equal(existsSync(join(downloads, '.cspace-partial', offer.id)), false)
     } finally {
       socket.destroy()
+      socket2.destroy()
     }
   })
 
