@@ -12,14 +12,14 @@ export const MAX_RSA_EXPONENT_BITS = 32
  */
 export function costlyKeyReason (key: PublicKey): string | undefined {
   if (key.type !== 'RSA') return undefined
-  const e = Buffer.from((key as unknown as { jwk?: { e?: string } }).jwk?.e ?? '', 'base64url')
-  const bits = bitLength(e)
+  const bits = rsaBits(key, 'e')
   if (bits === 0 || bits > MAX_RSA_EXPONENT_BITS) return `its RSA public exponent has ${bits} bits (at most ${MAX_RSA_EXPONENT_BITS})`
   return undefined
 }
 
-/** The length in bits of a big-endian unsigned integer. */
-export function bitLength (bytes: Uint8Array): number {
+/** The length in bits of an RSA key's modulus (`n`) or public exponent (`e`), from @libp2p/crypto's JWK of it. */
+export function rsaBits (key: PublicKey, part: 'n' | 'e'): number {
+  const bytes = Buffer.from((key as unknown as { jwk?: Record<string, string | undefined> }).jwk?.[part] ?? '', 'base64url')
   const lead = bytes.findIndex(b => b !== 0)
   return lead < 0 ? 0 : (bytes.length - lead - 1) * 8 + (32 - Math.clz32(bytes[lead]))
 }

@@ -3,7 +3,7 @@ import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import type { PeerId, PublicKey } from '@libp2p/interface'
 import { InvalidUserId } from './errors.js'
-import { bitLength, costlyKeyReason } from './public-key.js'
+import { costlyKeyReason, rsaBits } from './public-key.js'
 
 /**
  * A user ID is one copy-pasteable token that carries the whole public key, so a
@@ -52,7 +52,7 @@ export function parseUserId (input: string): UserId {
     throw new InvalidUserId(`not a public key (${(err as Error).message})`)
   }
   if (publicKey.type !== 'Ed25519' && publicKey.type !== 'RSA') throw new InvalidUserId(`unsupported key type ${publicKey.type}`)
-  if (publicKey.type === 'RSA' && rsaBits(publicKey) < MIN_RSA_BITS) throw new InvalidUserId(`an RSA key of ${rsaBits(publicKey)} bits is too weak (at least ${MIN_RSA_BITS})`)
+  if (publicKey.type === 'RSA' && rsaBits(publicKey, 'n') < MIN_RSA_BITS) throw new InvalidUserId(`an RSA key of ${rsaBits(publicKey, 'n')} bits is too weak (at least ${MIN_RSA_BITS})`)
   const costly = costlyKeyReason(publicKey)
   if (costly != null) throw new InvalidUserId(`its key is refused: ${costly}`)
   return userIdFromPublicKey(publicKey)
@@ -60,10 +60,6 @@ export function parseUserId (input: string): UserId {
 
 /** RSA keys shorter than this can be factored by whoever wants the name or the identity. */
 const MIN_RSA_BITS = 2048
-
-function rsaBits (publicKey: PublicKey): number {
-  return bitLength(Buffer.from((publicKey as unknown as { jwk?: { n?: string } }).jwk?.n ?? '', 'base64url'))
-}
 
 /** True when the string looks like a user ID rather than a contact name. */
 export function looksLikeUserId (input: string): boolean {

@@ -163,6 +163,7 @@ export class ChatHost implements AppHost {
     const write = replyWriter(socket, MAX_UNREAD_REPLY_BYTES)
     const reply = (frame: ChatFrame): void => { write(encodeChatFrame(frame)) }
     // typing notices passed on to the front ends: at once if the last was TYPING_MIN_GAP_MS ago, else the latest at its end
+    // (not util/at-most-every, which runs only at the end of its wait: a short burst of typing would never show)
     let typingSentAt = 0
     let typingLatest = false
     let typingTimer: NodeJS.Timeout | undefined

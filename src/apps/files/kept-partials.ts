@@ -36,8 +36,8 @@ export class KeptPartials {
   release (id: string, partial: PartialTransfer, finished: boolean): void {
     const entry = this.latest.get(id)
     if (entry?.partial !== partial) return
-    if (finished) { this.latest.delete(id); return }
     this.latest.delete(id)
+    if (finished) return
     this.latest.set(id, { partial, inUse: false })
     let kept = 0
     for (const e of this.latest.values()) if (!e.inUse) kept += e.partial.heldBytes
