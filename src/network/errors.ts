@@ -1,3 +1,4 @@
+import type { PeerId } from '@libp2p/interface'
 import { CspaceError } from '../errors.js'
 
 /** A presence record failed validation (signature, size, expiry, sequence or shape). */
@@ -25,5 +26,12 @@ export class InvalidPeerCertificate extends CspaceError {
 export class MessageTooLarge extends CspaceError {
   constructor (protocol: string, why: string) {
     super('MESSAGE_TOO_LARGE', `${protocol}: ${why}`)
+  }
+}
+
+/** A peer's identify message carries a signed peer record whose key is not the peer's, or costly to check (identify-record-guard.ts); the stream is reset. */
+export class RefusedPeerRecord extends CspaceError {
+  constructor (peer: PeerId, why: string) {
+    super('REFUSED_PEER_RECORD', `identify from ${peer.toString()} refused: ${why}`)
   }
 }

@@ -52,8 +52,16 @@ export class MessageFrameWatcher {
   private readonly maxPrefixBytes: number
   /** Messages whose body has fully arrived. */
   completed = 0
+  /** The current message's body as it arrives, when each is handed to onMessage. */
+  private body: Uint8Array | undefined
+  private bodyFilled = 0
 
-  constructor (private readonly limit: MessageLimit) {
+  /**
+   * `onMessage`, if given, sees each whole message body (at most
+   * maxMessageBytes, copied once) before its last byte is passed on, and
+   * returns a violation to refuse it.
+   */
+  constructor (private readonly limit: MessageLimit, private readonly onMessage?: (body: Uint8Array) => string | undefined) {
     this.maxPrefixBytes = varintBytes(limit.maxMessageBytes)
   }
 
@@ -76,16 +84,26 @@ export class MessageFrameWatcher {
           continue
         }
         this.remaining = this.prefixValue
+        if (this.onMessage != null) {
+          this.body = new Uint8Array(this.prefixValue)
+          this.bodyFilled = 0
+        }
         this.prefixValue = 0
         this.prefixBytes = 0
       } else {
         const take = Math.min(this.remaining, bytes.length - i)
+        this.body?.set(bytes.subarray(i, i + take), this.bodyFilled)
+        this.bodyFilled += take
         i += take
         this.remaining -= take
       }
       if (this.remaining === 0) {
         this.completed++
         this.remaining = -1
+        const body = this.body
+        this.body = undefined
+        const refused = body == null ? undefined : this.onMessage?.(body)
+        if (refused != null) return refused
       }
     }
     return undefined
@@ -112,21 +130,36 @@ interface ReceivingStream {
 }
 
 /**
- * Watches `stream`'s incoming bytes against `limit` (its messages' sizes,
- * or its bytes in all), aborting it with MessageTooLarge on a violation.
- * Bytes already received but not yet read (a protocol negotiation's
- * leftovers) are checked first.
+ * Checks a whole message body (MessageFrameWatcher's onMessage); an error to
+ * abort the stream with, or undefined to let it through.
  */
-export function guardMessages (stream: Stream, limit: StreamLimit): void {
+export type MessageInspector = (body: Uint8Array) => Error | undefined
+
+/**
+ * Watches `stream`'s incoming bytes against `limit` (its messages' sizes,
+ * or its bytes in all), aborting it with MessageTooLarge on a violation, or
+ * with `inspect`'s error for a message it refuses; the message's last byte
+ * is then never passed on, so the protocol never reads it. Bytes already
+ * received but not yet read (a protocol negotiation's leftovers) are
+ * checked first.
+ */
+export function guardMessages (stream: Stream, limit: StreamLimit, inspect?: MessageInspector): void {
   const receiving = stream as unknown as ReceivingStream
   if (typeof receiving.onData !== 'function') throw new Error('@libp2p/utils changed: streams have no onData; review network/message-size-guard.ts')
-  const watcher = 'maxStreamBytes' in limit ? new StreamByteWatcher(limit.maxStreamBytes) : new MessageFrameWatcher(limit)
+  let refusal: Error | undefined
+  const onMessage = inspect == null
+    ? undefined
+    : (body: Uint8Array) => {
+        refusal = inspect(body)
+        return refusal?.message
+      }
+  const watcher = 'maxStreamBytes' in limit ? new StreamByteWatcher(limit.maxStreamBytes) : new MessageFrameWatcher(limit, onMessage)
   const check = (data: Uint8Array | Uint8ArrayList): boolean => {
     const chunks = data instanceof Uint8Array ? [data] : data
     for (const chunk of chunks) {
       const violation = watcher.feed(chunk)
       if (violation != null) {
-        stream.abort(new MessageTooLarge(stream.protocol ?? 'a stream', violation))
+        stream.abort(refusal ?? new MessageTooLarge(stream.protocol ?? 'a stream', violation))
         return false
       }
       if (watcher.done) return true

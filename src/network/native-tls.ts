@@ -43,6 +43,17 @@ const SOCKET_HIGH_WATER = 1024 * 1024
  */
 const CIPHER_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256'
 
+/**
+ * The signatures either side may prove its certificate key with: ECDSA and
+ * Ed25519, never RSA. Every libp2p implementation makes an ECDSA P-256
+ * certificate key; an RSA one is the peer's choice of exponent, and OpenSSL
+ * checks a signature with an exponent as long as the modulus (5.7 ms at
+ * 3072 bits against 0.04), twice per handshake. A peer limited to these
+ * cannot present an RSA certificate, and one that does anyway is refused
+ * before OpenSSL checks its signature.
+ */
+const SIGNATURE_ALGORITHMS = 'ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512:ed25519'
+
 /** Verified certificates are remembered by hash: peers keep theirs for the life of their process. */
 const VERIFIED_CACHE_SIZE = 1024
 
@@ -55,7 +66,7 @@ export class TlsIdentity {
 
   async secureContext (): Promise<tls.SecureContext> {
     this.context ??= generateCertificate(this.privateKey).then(({ cert, key }) =>
-      tls.createSecureContext({ cert, key, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: CIPHER_SUITES }))
+      tls.createSecureContext({ cert, key, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: CIPHER_SUITES, sigalgs: SIGNATURE_ALGORITHMS }))
     this.context.catch(() => { this.context = undefined }) // a failed attempt is not kept
     return await this.context
   }

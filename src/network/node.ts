@@ -29,7 +29,8 @@ import { trustConnectedContacts } from './connected-contacts.js'
 import { skipRedundantMerges } from './redundant-merges.js'
 import { boundPeerStore } from './peer-store-bound.js'
 import { proposeDhtStreams } from './proposed-stream.js'
-import { guardMessages, guardProtocolMessages, type StreamLimit } from './message-size-guard.js'
+import { guardMessages, guardProtocolMessages, type MessageLimit, type StreamLimit } from './message-size-guard.js'
+import { guardIdentifyRecords } from './identify-record-guard.js'
 import { DEFAULT_RELAY_LIMITS, RelayReservationGate, relayServer, type RelayLimits } from './relay.js'
 
 /** cspace's DHT is its own network: a private protocol id keeps IPFS peers out. */
@@ -49,6 +50,7 @@ export const MESSAGE_LIMITS: Record<string, StreamLimit> = {
 }
 /** The largest identify message taken from a peer (libp2p's default is 8 KiB). */
 const IDENTIFY_MAX_MESSAGE_BYTES = 4096
+const IDENTIFY_LIMIT: MessageLimit = { maxMessageBytes: IDENTIFY_MAX_MESSAGE_BYTES, firstMessageOnly: false }
 /** yamux's per-stream receive window ceiling: 4 MiB covers ~300 Mbit/s at 100 ms RTT. */
 const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 /**
@@ -219,6 +221,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   skipRedundantMerges(node.peerStore, node)
   boundPeerStore(node, datastore, { maxPeers: init.maxStoredPeers, maxBytes: init.maxStoredPeerBytes })
   guardProtocolMessages(node, MESSAGE_LIMITS)
+  guardIdentifyRecords(node, IDENTIFY_LIMIT)
   proposeDhtStreams(node, DHT_PROTOCOL, (stream) => { guardMessages(stream, MESSAGE_LIMITS[DHT_PROTOCOL]) })
   trustConnectedContacts(node, node.services.dht)
   if (meter != null) relayMeters.set(node, meter)

@@ -27,6 +27,14 @@ export async function verifyPeerCertificate (raw: Uint8Array, now: number = Date
   }
   if (cert.validFromDate.getTime() > now) throw new InvalidPeerCertificate('not valid yet')
   if (cert.validToDate.getTime() < now) throw new InvalidPeerCertificate('expired')
+  // as the handshake allows (native-tls.ts): the self-signature is checked with this key
+  let certKeyType: string
+  try {
+    certKeyType = cert.publicKey.asymmetricKeyType ?? 'unknown'
+  } catch (err) {
+    throw new InvalidPeerCertificate(`its own key cannot be read (${(err as Error).message})`)
+  }
+  if (!CERTIFICATE_KEY_TYPES.has(certKeyType)) throw new InvalidPeerCertificate(`its own key is ${certKeyType.toUpperCase()}; libp2p certificates use ECDSA or Ed25519`)
   if (cert.checkIssued(cert) !== true || !cert.verify(cert.publicKey)) throw new InvalidPeerCertificate('not self-signed')
   const { spki, signedKey } = readTbsCertificate(new Uint8Array(cert.raw))
   if (signedKey == null) throw new InvalidPeerCertificate('no libp2p public key extension')
@@ -51,6 +59,9 @@ export async function verifyPeerCertificate (raw: Uint8Array, now: number = Date
     throw new InvalidPeerCertificate(`the extension's ${key.type} key names no peer (${(err as Error).message})`)
   }
 }
+
+/** The certificate key types accepted: those of the signature algorithms the handshake allows. */
+const CERTIFICATE_KEY_TYPES = new Set(['ec', 'ed25519'])
 
 /** A libp2p certificate is well under 1 KiB; anything this size is not one. */
 export const MAX_CERTIFICATE_BYTES = 16 * 1024

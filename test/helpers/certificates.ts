@@ -12,6 +12,8 @@ const webcrypto = x509.cryptoProvider.get()
 
 const LIBP2P_EXTENSION_OID = '1.3.6.1.4.1.53594.1.1'
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+/** An RSA certificate key, as the libp2p TLS spec allows and no libp2p implementation makes. */
+const RSA_ALG = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: Uint8Array.from([1, 0, 1]), hash: 'SHA-256' }
 const HOUR = 3600_000
 
 /** What to get wrong in a certificate; by default it is a valid libp2p TLS certificate of `key`. */
@@ -28,11 +30,19 @@ export interface CertificateFaults {
   notAfter?: Date
   /** Issued (signed) by another key and name, not self-signed. */
   issuedByOther?: boolean
+  /** The certificate's own (TLS) key: ECDSA P-256 by default, as every libp2p implementation makes. */
+  certificateKey?: 'ECDSA' | 'RSA'
 }
 
 /** A certificate (DER) as @libp2p/tls makes them, with the given faults. */
 export async function makeLibp2pCertificate (key: PrivateKey, faults: CertificateFaults = {}): Promise<Uint8Array> {
-  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])
+  return (await makeLibp2pCredentials(key, faults)).cert
+}
+
+/** Such a certificate (DER) with its private key (PKCS#8 PEM), for a TLS handshake. */
+export async function makeLibp2pCredentials (key: PrivateKey, faults: CertificateFaults = {}): Promise<{ cert: Uint8Array, privateKeyPem: string }> {
+  const keys = await webcrypto.subtle.generateKey(faults.certificateKey === 'RSA' ? RSA_ALG : ALG, true, ['sign', 'verify'])
+  const signingAlgorithm = faults.certificateKey === 'RSA' ? RSA_ALG : ALG
   const other = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])
   const spki = await webcrypto.subtle.exportKey('spki', (faults.signOtherSpki === true ? other : keys).publicKey)
   const signature = await key.sign(Buffer.concat([Buffer.from('libp2p-tls-handshake:'), Buffer.from(spki)]))
@@ -52,7 +62,9 @@ export async function makeLibp2pCertificate (key: PrivateKey, faults: Certificat
   notAfter.setMilliseconds(0)
   const serialNumber = '01' + Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex')
   const cert = faults.issuedByOther === true
-    ? await x509.X509CertificateGenerator.create({ serialNumber, notBefore, notAfter, signingAlgorithm: ALG, publicKey: keys.publicKey, signingKey: other.privateKey, subject: 'CN=peer', issuer: 'CN=someone else', extensions })
-    : await x509.X509CertificateGenerator.createSelfSigned({ serialNumber, notBefore, notAfter, signingAlgorithm: ALG, keys, extensions })
-  return new Uint8Array(new NodeX509(cert.toString()).raw)
+    ? await x509.X509CertificateGenerator.create({ serialNumber, notBefore, notAfter, signingAlgorithm, publicKey: keys.publicKey, signingKey: other.privateKey, subject: 'CN=peer', issuer: 'CN=someone else', extensions })
+    : await x509.X509CertificateGenerator.createSelfSigned({ serialNumber, notBefore, notAfter, signingAlgorithm, keys, extensions })
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
+  const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`
+  return { cert: new Uint8Array(new NodeX509(cert.toString()).raw), privateKeyPem }
 }

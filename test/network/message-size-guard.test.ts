@@ -53,6 +53,21 @@ describe('MessageFrameWatcher', () => {
     assert.equal(w.completed, 0)
   })
 
+  test('onMessage sees each whole body however the bytes are split, and its refusal is the violation', () => {
+    const bodies: string[] = []
+    const w = new MessageFrameWatcher({ maxMessageBytes: 300, firstMessageOnly: false }, (body) => {
+      bodies.push(Buffer.from(body).toString())
+      return body.byteLength === 3 ? 'three bytes are refused' : undefined
+    })
+    const framed = (text: string): Buffer => Buffer.concat([varint(text.length), Buffer.from(text)])
+    const stream = Buffer.concat([framed('a'.repeat(200)), framed(''), framed('hello')])
+    for (let i = 0; i < stream.length; i += 7) assert.equal(w.feed(stream.subarray(i, i + 7)), undefined)
+    assert.deepEqual(bodies, ['a'.repeat(200), '', 'hello'])
+    const last = framed('abc')
+    assert.equal(w.feed(last.subarray(0, 3)), undefined, 'nothing is refused before the last byte')
+    assert.equal(w.feed(last.subarray(3)), 'three bytes are refused')
+  })
+
   test('firstMessageOnly stops checking after the first message (a relay stream then carries raw bytes)', () => {
     const w = new MessageFrameWatcher({ maxMessageBytes: 16, firstMessageOnly: true })
     assert.equal(w.feed(Buffer.concat([message(16), Buffer.alloc(1000, 0xff)])), undefined)

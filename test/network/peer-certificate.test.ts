@@ -52,6 +52,11 @@ describe('verifyPeerCertificate (libp2p TLS certificates, checked by OpenSSL)', 
     await rejects(await makeLibp2pCertificate(key, { extensionKeyBytes: rsaKeyWithLongExponent().protobuf }), /the extension's key is refused: its RSA public exponent has 3072 bits \(at most 32\)/)
   })
 
+  test('a certificate whose own key is RSA is refused before its self-signature is checked', async () => {
+    const key = await generateKeyPair('Ed25519')
+    await rejects(await makeLibp2pCertificate(key, { certificateKey: 'RSA' }), /its own key is RSA; libp2p certificates use ECDSA or Ed25519/)
+  })
+
   test('no libp2p extension, or only one under another OID, is refused', async () => {
     const key = await generateKeyPair('Ed25519')
     await rejects(await makeLibp2pCertificate(key, { extension: 'none' }), /no libp2p public key extension/)

@@ -1,6 +1,8 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import { X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -13,6 +15,7 @@ import type { PeerId } from '@libp2p/interface'
 import { secureSocket, TlsIdentity, YAMUX_PROTOCOL } from '../../src/network/native-tls.js'
 import { secureTcp } from '../../src/network/secure-tcp.js'
 import { createLoopbackNode, createLoopbackPair } from '../helpers/nodes.js'
+import { makeLibp2pCredentials } from '../helpers/certificates.js'
 import { waitFor } from '../helpers/wait.js'
 
 const nodes: Libp2p[] = []
@@ -125,6 +128,26 @@ describe('TCP connections: TLS by OpenSSL on the socket', () => {
     }
     const conn = await peer.dial(node.getMultiaddrs()[0])
     assert.equal(conn.encryption, 'native')
+  })
+
+  test('a peer whose certificate key is RSA is refused in the handshake (OpenSSL would check its signatures, at any exponent); an ECDSA one connects', async () => {
+    const node = await createLoopbackNode()
+    nodes.push(node)
+    /** A handshake presenting a valid libp2p certificate of a new peer with the given TLS key; that peer, once the socket is done. */
+    const present = async (certificateKey: 'ECDSA' | 'RSA'): Promise<PeerId> => {
+      const key = await generateKeyPair('Ed25519')
+      const { cert, privateKeyPem } = await makeLibp2pCredentials(key, { certificateKey })
+      const { host, port } = tcpAddress(node)
+      const socket = tlsConnect({ host, port, cert: new X509Certificate(cert).toString(), key: privateKeyPem, minVersion: 'TLSv1.3', rejectUnauthorized: false, ALPNProtocols: [YAMUX_PROTOCOL] })
+      socket.on('error', () => {})
+      if (certificateKey === 'RSA') await closesWith(socket, 15_000)
+      else await once(socket, 'secureConnect')
+      return peerIdFromPrivateKey(key)
+    }
+    const ecdsa = await present('ECDSA')
+    await waitFor('the ECDSA peer connected', () => node.getConnections(ecdsa).length > 0)
+    const rsa = await present('RSA')
+    assert.equal(node.getConnections(rsa).length, 0)
   })
 
   test('a node presents the same certificate on every connection (made once, not per connection)', async () => {

@@ -128,8 +128,10 @@ export class Receiver {
         const row = this.record(id, manifest, caller)
         if (row.state === 'complete') { socket.end(encodeControl(FrameType.DONE, { id, saved: row.saved })); return }
         if (row.state === 'declined') { socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id })); return }
-        // a sender that reconnects replaces its older connection
-        await this.drop(id)
+        // a sender that reconnects replaces its older connection; connections
+        // that raced here each wait for the one before to end, so one at a time
+        // holds the transfer, the latest last
+        while (this.live.has(id)) await this.drop(id)
         const stats: TransferStats = { receivedBytes: 0, resumedBytes: 0, sessionBytes: 0, duplicateBytes: 0, rate: 0 }
         let decide: (a: boolean) => void = () => {}
         const decision = new Promise<boolean>((resolve) => { decide = resolve })

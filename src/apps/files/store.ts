@@ -53,8 +53,26 @@ export function defaultDownloads (): string {
   return join(homedir(), 'Downloads', 'cspace')
 }
 
+/** The columns of a row but its manifest, which is read apart (FilesStore.manifestOf). */
+const ROW_COLUMNS = 'id, sender_user_id, sender_name, total_bytes, file_count, state, error, partial_dir, saved, created_at, updated_at'
+
+/**
+ * Parsed manifests are kept up to this much of their JSON: an offer's may be
+ * 8 MiB (wire.ts), whose read took 52-78 ms, and a transfer's row is read on
+ * every event about it and for every listing.
+ */
+export const MANIFEST_CACHE_BYTES = 32 * 1024 * 1024
+
 /** The receiver's records in `apps/files/files.db`: offers and their state, and the settings. */
 export class FilesStore {
+  /**
+   * Manifests by transfer ID, least recently used first. An ID is the hash
+   * of its sender and manifest (receiver.ts transferId), so a manifest never
+   * changes under its ID; the objects are shared, and nobody changes them.
+   */
+  private readonly manifests = new Map<string, { manifest: Manifest, bytes: number }>()
+  private manifestBytes = 0
+
   private constructor (private readonly store: AppStore) {}
 
   static open (home: string): FilesStore {
@@ -62,19 +80,19 @@ export class FilesStore {
   }
 
   get (id: string): TransferRow | undefined {
-    const r = this.store.prepare('SELECT * FROM transfers WHERE id = ?').get(id) as Record<string, unknown> | undefined
-    return r == null ? undefined : toRow(r)
+    const r = this.store.prepare(`SELECT ${ROW_COLUMNS} FROM transfers WHERE id = ?`).get(id) as Record<string, unknown> | undefined
+    return r == null ? undefined : this.toRow(r)
   }
 
   /** The transfer whose ID is `id` or starts with it (at least 4 characters), if exactly one does. */
   find (id: string): TransferRow | undefined {
     if (!/^[0-9a-f]{4,16}$/.test(id)) return undefined
-    const rows = this.store.prepare('SELECT * FROM transfers WHERE id LIKE ? LIMIT 2').all(`${id}%`) as Array<Record<string, unknown>>
-    return rows.length === 1 ? toRow(rows[0]) : undefined
+    const rows = this.store.prepare(`SELECT ${ROW_COLUMNS} FROM transfers WHERE id LIKE ? LIMIT 2`).all(`${id}%`) as Array<Record<string, unknown>>
+    return rows.length === 1 ? this.toRow(rows[0]) : undefined
   }
 
   list (): TransferRow[] {
-    return (this.store.prepare('SELECT * FROM transfers ORDER BY created_at, id').all() as Array<Record<string, unknown>>).map(toRow)
+    return (this.store.prepare(`SELECT ${ROW_COLUMNS} FROM transfers ORDER BY created_at, id`).all() as Array<Record<string, unknown>>).map(r => this.toRow(r))
   }
 
   /** Offers waiting for the user's answer: all, and from this sender. */
@@ -87,6 +105,38 @@ export class FilesStore {
     const now = Date.now()
     this.store.prepare(`INSERT INTO transfers (id, sender_user_id, sender_name, manifest, total_bytes, file_count, state, partial_dir, saved, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)`).run(row.id, row.senderUserId, row.senderName, JSON.stringify(row.manifest), row.totalBytes, row.fileCount, row.state, row.partialDir, now, now)
+  }
+
+  /** The manifest of transfer `id`, parsed once while it stays among the most recently used. */
+  private manifestOf (id: string): Manifest {
+    const kept = this.manifests.get(id)
+    if (kept != null) {
+      this.manifests.delete(id)
+      this.manifests.set(id, kept)
+      return kept.manifest
+    }
+    const json = (this.store.prepare('SELECT manifest FROM transfers WHERE id = ?').get(id) as { manifest: string }).manifest
+    const manifest = JSON.parse(json) as Manifest
+    this.manifests.set(id, { manifest, bytes: json.length })
+    this.manifestBytes += json.length
+    for (const [oldest, entry] of this.manifests) {
+      if (this.manifestBytes <= MANIFEST_CACHE_BYTES || oldest === id) break
+      this.manifests.delete(oldest)
+      this.manifestBytes -= entry.bytes
+    }
+    return manifest
+  }
+
+  /** JSON bytes of the manifests kept parsed (at most MANIFEST_CACHE_BYTES, or the one most recently read if alone larger). */
+  get cachedManifestBytes (): number {
+    return this.manifestBytes
+  }
+
+  private forgetManifest (id: string): void {
+    const kept = this.manifests.get(id)
+    if (kept == null) return
+    this.manifests.delete(id)
+    this.manifestBytes -= kept.bytes
   }
 
   update (id: string, fields: { state?: TransferState, error?: string | null, partialDir?: string | null, saved?: string[], senderName?: string | null }): void {
@@ -102,6 +152,7 @@ export class FilesStore {
 
   remove (id: string): void {
     this.store.prepare('DELETE FROM transfers WHERE id = ?').run(id)
+    this.forgetManifest(id)
   }
 
   settings (): FilesSettings {
@@ -126,14 +177,18 @@ export class FilesStore {
   close (): void {
     this.store.close()
   }
+
+  private toRow (r: Record<string, unknown>): TransferRow {
+    return rowFrom(r, this.manifestOf(r.id as string))
+  }
 }
 
-function toRow (r: Record<string, unknown>): TransferRow {
+function rowFrom (r: Record<string, unknown>, manifest: Manifest): TransferRow {
   return {
     id: r.id as string,
     senderUserId: r.sender_user_id as string,
     senderName: r.sender_name as string | null,
-    manifest: JSON.parse(r.manifest as string) as Manifest,
+    manifest,
     totalBytes: Number(r.total_bytes),
     fileCount: Number(r.file_count),
     state: r.state as TransferState,

@@ -119,8 +119,9 @@ export interface FrameLimits {
  * oversized length, as soon as the header arrives. A DATA payload is copied
  * once, piece by piece as it arrives, into a buffer of its size (at most a
  * chunk and its header, for the one frame being read); a control payload is
- * kept as copies of the pieces that arrived and joined when complete, so a
- * header that merely claims 8 MiB reserves nothing.
+ * kept as the pieces that arrived (copies of those that were part of a
+ * chunk) and joined when complete, so a header that merely claims 8 MiB
+ * reserves nothing.
  */
 export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncGenerator<Frame> {
   const head = Buffer.alloc(HEADER_BYTES)
@@ -164,7 +165,8 @@ export async function * readFrames (socket: Duplex, limits: FrameLimits): AsyncG
             if (!limits.offerBudget.take(n)) throw new WireError('RECEIVER_BUSY', 'the receiver is reading too many offers at once; sending again shortly')
             taken += n
           }
-          pieces.push(Buffer.from(chunk.subarray(off, off + n))) // a copy: a view would keep the whole chunk it came in
+          // a whole chunk is kept as it is; a copy of part of one, as a view would keep the whole chunk it came in
+          pieces.push(n === chunk.length ? chunk : Buffer.from(chunk.subarray(off, off + n)))
         }
         have += n
         off += n

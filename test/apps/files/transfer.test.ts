@@ -361,6 +361,37 @@ describe('files: send and receive across daemons', () => {
     await cli(bob.home, ['transfers', 'config', '--idle-timeout', '120'])
   })
 
+  test('connections racing with the same offer are taken one at a time: the latest goes on alone and completes', async () => {
+    await autoAccept(true)
+    const data = randomBytes(8 * 65536)
+    const frames = framesFor([{ path: 'race.bin', data }])
+    const sockets = await Promise.all([0, 1, 2, 3].map(async () => await connect('bob', 'files', { home: alice.home })))
+    /** What bob says on each connection, read to its end. */
+    const answers = sockets.map((socket) => {
+      socket.on('error', () => {})
+      const answer = { socket, states: [] as string[], ended: false }
+      void (async () => {
+        try {
+          for await (const frame of readFrames(socket, { chunkSize: () => 0 })) {
+            const body = JSON.parse(frame.payload.toString('utf8')) as { state?: string, code?: string }
+            answer.states.push(frame.type === FrameType.DONE ? 'done' : body.state ?? body.code ?? '?')
+          }
+        } catch {}
+        answer.ended = true
+      })()
+      return answer
+    })
+    for (const { socket } of answers) socket.write(frames[0])
+    // one dropped for a later connection may have been told it was accepted first; bob then closes it
+    const open = (): typeof answers => answers.filter(a => a.states.includes('accepted') && !a.ended)
+    await waitFor('each connection accepted or closed, and a single accepted one left open', () => answers.every(a => a.ended || a.states.length > 0) && open().length === 1, 15_000)
+    const [winner] = open()
+    winner.socket.write(Buffer.concat(frames.slice(1)))
+    await waitFor('the transfer done', () => winner.states.includes('done'))
+    for (const a of answers) a.socket.destroy()
+    assert.deepEqual(readFileSync(join(downloads, 'race.bin')), data)
+  })
+
   test('a sender reconnecting does not make bob re-read what arrived; a part file deleted meanwhile is read again', async (ctx) => {
     await autoAccept(true)
     const MiB1 = 1024 * 1024
