@@ -72,7 +72,14 @@ export function identifyRefusal (message: Uint8Array, peer: PeerId): RefusedPeer
   }
   const costly = costlyKeyReason(key)
   if (costly != null) return new RefusedPeerRecord(peer, `its signed peer record's key is refused: ${costly}`)
-  if (!peerIdFromPublicKey(key).equals(peer)) return new RefusedPeerRecord(peer, 'its signed peer record is signed by another key than the peer\'s')
+  let signer: PeerId
+  try {
+    signer = peerIdFromPublicKey(key)
+  } catch (err) {
+    // an ECDSA key is read, but names no peer
+    return new RefusedPeerRecord(peer, `its signed peer record's ${key.type} key names no peer (${(err as Error).message})`)
+  }
+  if (!signer.equals(peer)) return new RefusedPeerRecord(peer, 'its signed peer record is signed by another key than the peer\'s')
   return undefined
 }
 
@@ -83,7 +90,11 @@ export function identifyRefusal (message: Uint8Array, peer: PeerId): RefusedPeer
  * message (identify's own limit, enforced again here so that no more is
  * copied).
  */
-export function guardIdentifyRecords (node: Pick<Libp2p, 'use'>, limit: MessageLimit): void {
+export function guardIdentifyRecords (node: Pick<Libp2p, 'use'> & { services: { identify: unknown } }, limit: MessageLimit): void {
+  // the service's protocol is not in its interface, but is on the object (@libp2p/identify utils.js)
+  const protocol = (node.services.identify as { protocol?: string }).protocol
+  if (protocol !== IDENTIFY_PROTOCOL) throw new Error(`identify speaks ${String(protocol)}, not ${IDENTIFY_PROTOCOL}: review network/identify-record-guard.ts`)
+  // each stream runs its own copy of the middleware list (guardProtocolMessages, js-libp2p#3534)
   node.use(IDENTIFY_PROTOCOL, (stream, connection, next) => {
     guardMessages(stream, limit, (body) => identifyRefusal(body, connection.remotePeer))
     next(stream, connection)

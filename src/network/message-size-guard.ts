@@ -12,7 +12,8 @@ import { MessageTooLarge } from './errors.js'
  * until the event loop stalled for seconds. The guard watches what arrives
  * on a stream and aborts it as soon as a length prefix announces more than
  * the limit or runs past the bytes such a length needs; bytes are never
- * held or copied, so a stream within the limit sees no difference.
+ * held, so a stream within the limit sees no difference (with an inspector,
+ * guardMessages, each message is also copied once to be read).
  */
 export interface MessageLimit {
   /** Largest message body accepted, in bytes. */

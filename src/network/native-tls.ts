@@ -1,4 +1,5 @@
 import type net from 'node:net'
+import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { createHash } from 'node:crypto'
 import { generateCertificate } from '@libp2p/tls/utils'
@@ -17,8 +18,8 @@ import { verifyPeerCertificate } from './peer-certificate.js'
  * it made a new P-256 key and certificate for every connection. Here OpenSSL
  * reads and writes the socket directly, one certificate serves the process
  * (as in go-libp2p), and OpenSSL checks the peer's (peer-certificate.ts).
- * Relayed connections, which are libp2p streams and not sockets, still use
- * @libp2p/tls.
+ * Relayed connections, which are libp2p streams and not sockets, run the
+ * same handshake over the stream (stream-tls.ts).
  *
  * The muxer is chosen in the handshake (ALPN), as @libp2p/tls does too.
  */
@@ -88,11 +89,12 @@ export class TlsIdentity {
 }
 
 /**
- * Runs the handshake on a connected socket, as TLS client or server. Rejects
+ * Runs the handshake on a connected socket (or a relayed connection's stream
+ * as a Node duplex), as TLS client or server. Rejects
  * (and destroys the socket) if the handshake fails, the certificate is not
  * the expected peer's, or `signal` aborts first.
  */
-export async function secureSocket (raw: net.Socket, identity: TlsIdentity, opts: { isServer: boolean, expectedPeer?: PeerId, signal: AbortSignal }): Promise<SecuredSocket> {
+export async function secureSocket (raw: net.Socket | Duplex, identity: TlsIdentity, opts: { isServer: boolean, expectedPeer?: PeerId, signal: AbortSignal }): Promise<SecuredSocket> {
   const fail = (err: Error): never => {
     raw.destroy()
     throw err
@@ -114,9 +116,11 @@ export async function secureSocket (raw: net.Socket, identity: TlsIdentity, opts
   socket.on('error', () => {})
   // the TCP multiaddr connection resets a socket on abort; TLSSocket's own
   // resetAndDestroy refuses (its handle is not TCP), so reset the TCP under it
-  socket.resetAndDestroy = () => {
-    raw.resetAndDestroy()
-    return socket
+  if ('resetAndDestroy' in raw) {
+    socket.resetAndDestroy = () => {
+      raw.resetAndDestroy()
+      return socket
+    }
   }
   let settle: (err?: Error) => void = () => {}
   const onAbort = (): void => { settle(opts.signal.reason ?? new Error('TLS handshake aborted')) }

@@ -1,7 +1,6 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { dcutr } from '@libp2p/dcutr'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, PING_PROTOCOL, type Ping } from '@libp2p/ping'
@@ -18,6 +17,7 @@ import { punchableTcp } from './punchable-tcp.js'
 import { secureTcp } from './secure-tcp.js'
 import { DhtDatastore } from './dht-datastore.js'
 import { TlsIdentity } from './native-tls.js'
+import { streamTls } from './stream-tls.js'
 import { reachability, type ReachabilityService } from './reachability.js'
 import { withPunchAddress } from './punch-address.js'
 import { RelayMeter } from './relay-meter.js'
@@ -156,6 +156,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   const meter = init.router ? new RelayMeter(relayLimits.relayBytesPerSecond) : undefined
   const pendingInbound = Math.max(10, init.inboundConnectionsPerIpPerSecond)
   let created: NetworkNode | undefined
+  // one certificate for the process, over TCP and relayed connections alike
+  const tlsIdentity = new TlsIdentity(components.privateKey)
   const node: NetworkNode = await createLibp2p({
     // started below, once every guard and hook is in place: a stream that
     // arrived while libp2p started would otherwise pass unguarded
@@ -169,7 +171,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
     transports: [
       // TCP: TLS by OpenSSL on the socket, before libp2p's upgrader (secure-tcp.ts)
       secureTcp(punchableTcp(peerIdFromPrivateKey(components.privateKey)), {
-        identity: new TlsIdentity(components.privateKey),
+        identity: tlsIdentity,
         // 256 in all (secure-tcp.ts); from one address as many as its rate lets through afterwards
         maxPendingHandshakesPerIp: Math.max(4, init.inboundConnectionsPerIpPerSecond),
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS
@@ -177,8 +179,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       circuitRelayTransport()
     ],
     connectionGater: gate.gater,
-    // relayed connections are streams, not sockets: libp2p's TLS in JavaScript
-    connectionEncrypters: [tls()],
+    // relayed connections are streams, not sockets: the same TLS over the stream
+    connectionEncrypters: [streamTls(tlsIdentity)],
     // frames longer than any window granted, and a connection's unsent bytes,
     // bounded (yamux-limits.ts); busy streams served in turn (yamux-streams-in-turn.ts)
     streamMuxers: [withStreamsInTurn(withYamuxLimits(yamux({

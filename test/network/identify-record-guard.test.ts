@@ -59,6 +59,12 @@ describe('identifyRefusal', () => {
     assert.match(identifyRefusal(field(8, envelope), peer)?.message ?? '', /RSA public exponent has 3072 bits/)
   })
 
+  test('a record signed by an ECDSA key (read, but naming no peer) is refused, not thrown', async () => {
+    const ecdsa = await generateKeyPair('ECDSA', 'P-256')
+    const refusal = identifyRefusal(field(8, await signedRecord(peer, ecdsa)), peer)
+    assert.match(refusal?.message ?? '', /ECDSA key names no peer/)
+  })
+
   test('the last record of a message counts, as protobuf reads it', async () => {
     const good = await signedRecord(peer, key)
     const bad = await signedRecord(peer, stranger)

@@ -6,7 +6,8 @@ import { waitFor } from '../helpers/wait.js'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { PING_PROTOCOL } from '@libp2p/ping'
 import { DHT_PROTOCOL, type NetworkNode } from '../../src/network/index.js'
-import { MessageFrameWatcher, StreamByteWatcher } from '../../src/network/message-size-guard.js'
+import { MessageFrameWatcher, StreamByteWatcher, guardMessages } from '../../src/network/message-size-guard.js'
+import { Uint8ArrayList } from 'uint8arraylist'
 
 /** An unsigned varint. */
 function varint (n: number): Uint8Array {
@@ -94,6 +95,43 @@ async function sendUntilCut (stream: Stream, chunk: Uint8Array, max: number): Pr
   }
   return sent
 }
+
+describe('guardMessages with an inspector', () => {
+  /** The part of a libp2p stream the guard hooks, recording what is passed on and how it ends. */
+  const fakeStream = (buffered: Uint8Array[]): { stream: Stream, passed: number[], aborted: Error[] } => {
+    const passed: number[] = []
+    const aborted: Error[] = []
+    const stream = {
+      protocol: '/test/1.0.0',
+      readBuffer: buffered.length === 0 ? undefined : new Uint8ArrayList(...buffered),
+      onData (data: Uint8Array | Uint8ArrayList) { passed.push(data.byteLength) },
+      abort (err: Error) { aborted.push(err) }
+    }
+    return { stream: stream as unknown as Stream, passed, aborted }
+  }
+  const refuseX = (body: Uint8Array): Error | undefined => body[0] === 0x58 ? new Error('X refused') : undefined
+  const framed = (text: string): Buffer => Buffer.concat([varint(text.length), Buffer.from(text)])
+
+  test('a refused message already buffered before the guard (a negotiation\'s leftovers) aborts the stream at once', () => {
+    const { stream, passed, aborted } = fakeStream([framed('ok'), framed('X bad')])
+    guardMessages(stream, { maxMessageBytes: 100, firstMessageOnly: false }, refuseX)
+    assert.deepEqual(aborted.map(e => e.message), ['X refused'])
+    assert.deepEqual(passed, [])
+  })
+
+  test('arriving bytes: messages passed on as they come; the refused one\'s last byte never is', () => {
+    const { stream, passed, aborted } = fakeStream([])
+    guardMessages(stream, { maxMessageBytes: 100, firstMessageOnly: false }, refuseX)
+    const receive = (bytes: Uint8Array): void => { (stream as unknown as { onData: (d: Uint8Array) => void }).onData(bytes) }
+    receive(framed('fine'))
+    const bad = framed('X')
+    receive(bad.subarray(0, 1)) // the length prefix alone
+    assert.equal(aborted.length, 0)
+    receive(bad.subarray(1))
+    assert.deepEqual(passed, [5, 1], 'the good message and the refused one\'s prefix, not its body')
+    assert.deepEqual(aborted.map(e => e.message), ['X refused'])
+  })
+})
 
 describe('libp2p protocols with no size limit of their own, guarded', () => {
   let target: NetworkNode

@@ -54,6 +54,7 @@ interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Prom
  */
 export class Receiver {
   private readonly live = new Map<string, Live>()
+  private closing = false
   private readonly last = new Map<string, TransferStats>()
   private readonly arriving = new ByteBudget(MAX_ARRIVING_OFFER_BYTES)
   /** Transfers' state between a sender's connections, so a reconnect does not re-read what arrived. */
@@ -85,10 +86,12 @@ export class Receiver {
     }
   }
 
-  /** Drops a transfer's live connection (before removing it). */
+  /** Drops a transfer's live connection (before removing it), and any that took its place meanwhile. */
   async drop (id: string): Promise<void> {
-    const l = this.live.get(id)
-    if (l != null) { l.socket.destroy(); await l.done }
+    for (let l = this.live.get(id); l != null; l = this.live.get(id)) {
+      l.socket.destroy()
+      await l.done
+    }
   }
 
   /** Forgets what is kept of a transfer between connections (it is being removed). */
@@ -97,6 +100,7 @@ export class Receiver {
   }
 
   async closeAll (): Promise<void> {
+    this.closing = true // a connection waiting for a transfer's holder to go does not take its place
     await Promise.all([...this.live.keys()].map(async id => await this.drop(id)))
   }
 
@@ -125,13 +129,16 @@ export class Receiver {
         id = transferId(caller.userId, manifest)
         const current = this.live.get(id)
         if (current != null && Date.now() - current.lastChunkAt < BUSY_MS) { fail('BUSY', 'these files are arriving over another connection'); return }
+        // a sender that reconnects replaces its older connection. Connections
+        // that raced here each wait for the one before to end, so one at a
+        // time holds the transfer, the latest last; the row is read once
+        // none does (what the one before did, or the user meanwhile, counts),
+        // and nothing from here to holding it waits
+        while (this.live.has(id)) await this.drop(id)
+        if (this.closing || socket.destroyed) return
         const row = this.record(id, manifest, caller)
         if (row.state === 'complete') { socket.end(encodeControl(FrameType.DONE, { id, saved: row.saved })); return }
         if (row.state === 'declined') { socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id })); return }
-        // a sender that reconnects replaces its older connection; connections
-        // that raced here each wait for the one before to end, so one at a time
-        // holds the transfer, the latest last
-        while (this.live.has(id)) await this.drop(id)
         const stats: TransferStats = { receivedBytes: 0, resumedBytes: 0, sessionBytes: 0, duplicateBytes: 0, rate: 0 }
         let decide: (a: boolean) => void = () => {}
         const decision = new Promise<boolean>((resolve) => { decide = resolve })

@@ -57,11 +57,12 @@ export function defaultDownloads (): string {
 const ROW_COLUMNS = 'id, sender_user_id, sender_name, total_bytes, file_count, state, error, partial_dir, saved, created_at, updated_at'
 
 /**
- * Parsed manifests are kept up to this much of their JSON: an offer's may be
- * 8 MiB (wire.ts), whose read took 52-78 ms, and a transfer's row is read on
- * every event about it and for every listing.
+ * Parsed manifests are kept up to this much of their JSON (a parsed one takes
+ * about 1.25 times its JSON on the heap): an offer's may be 8 MiB (wire.ts),
+ * whose read took 52-78 ms, and a transfer's row is read on every event
+ * about it and for every listing. One of the largest fits, and many small.
  */
-export const MANIFEST_CACHE_BYTES = 32 * 1024 * 1024
+export const MANIFEST_CACHE_BYTES = 16 * 1024 * 1024
 
 /** The receiver's records in `apps/files/files.db`: offers and their state, and the settings. */
 export class FilesStore {
