@@ -99,8 +99,10 @@ export async function secureSocket (raw: net.Socket | Duplex, identity: TlsIdent
     raw.destroy()
     throw err
   }
-  opts.signal.throwIfAborted()
+  if (opts.signal.aborted) fail(opts.signal.reason ?? new Error('TLS handshake aborted'))
   const secureContext = await identity.secureContext().catch(fail)
+  // an abort while the certificate was made has already fired its event
+  if (opts.signal.aborted) fail(opts.signal.reason ?? new Error('TLS handshake aborted'))
   // A write to the TLS socket reports "full" past its high-water mark, and
   // libp2p then waits for 'drain' before sending more: at Node's 16 KiB that
   // was each yamux frame on its own, and four parallel tunnels moved less
@@ -156,6 +158,8 @@ export async function secureSocket (raw: net.Socket | Duplex, identity: TlsIdent
     if (raw509 == null) throw new Error('the peer presented no certificate')
     const remotePeer = await identity.verify(raw509, opts.expectedPeer)
     opts.signal.throwIfAborted()
+    // closed while verifying: returned, it would never close the connection made of it
+    if (socket.destroyed) throw new Error('the connection closed during the TLS handshake')
     return { socket, remotePeer }
   } catch (err) {
     socket.destroy()

@@ -20,8 +20,10 @@ export const TLS_PROTOCOL = '/tls/1.0.0'
 export function streamTls (identity: TlsIdentity): (components: { upgrader: Upgrader }) => ConnectionEncrypter {
   return (components) => {
     const secure = async (connection: MessageStream, isServer: boolean, options?: SecureConnectionOptions): Promise<SecuredConnection> => {
-      const duplex: Duplex = toNodeDuplex(connection)
       try {
+        const duplex: Duplex = toNodeDuplex(connection)
+        // it has no listener of its own until TLS wraps it: an abort before that must not crash the process
+        duplex.on('error', () => {})
         const { socket, remotePeer } = await secureSocket(duplex, identity, { isServer, expectedPeer: options?.remotePeer, signal: options?.signal ?? new AbortController().signal })
         const streamMuxer = options?.skipStreamMuxerNegotiation === true ? undefined : components.upgrader.getStreamMuxers().get(YAMUX_PROTOCOL)
         return { remotePeer, connection: toMessageStream(connection, socket), streamMuxer }

@@ -94,10 +94,12 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     decline: (p) => { const row = find(p); receiver.decide(row, false); return view(store.get(row.id)!) },
     remove: async (p) => {
       const row = find(p)
-      await receiver.drop(row.id)
-      receiver.forget(row.id)
-      if (row.partialDir != null) rmSync(row.partialDir, { recursive: true, force: true })
-      store.remove(row.id)
+      await receiver.remove(row.id, () => {
+        // read again: a connection may have set where its part files go meanwhile
+        const partialDir = store.get(row.id)?.partialDir
+        if (partialDir != null) rmSync(partialDir, { recursive: true, force: true })
+        store.remove(row.id)
+      })
       // other front ends showing it (another page, a watching terminal) drop it too
       broadcast('transfer:removed', { id: row.id })
       return { removed: row.id }

@@ -55,6 +55,8 @@ interface Live { socket: Duplex, decide: (accepted: boolean) => void, done: Prom
 export class Receiver {
   private readonly live = new Map<string, Live>()
   private closing = false
+  /** Transfers being removed: a connection waiting for one gives up. */
+  private readonly removing = new Set<string>()
   private readonly last = new Map<string, TransferStats>()
   private readonly arriving = new ByteBudget(MAX_ARRIVING_OFFER_BYTES)
   /** Transfers' state between a sender's connections, so a reconnect does not re-read what arrived. */
@@ -94,9 +96,20 @@ export class Receiver {
     }
   }
 
-  /** Forgets what is kept of a transfer between connections (it is being removed). */
-  forget (id: string): void {
-    this.partials.forget(id)
+  /**
+   * Removes a transfer: drops its connections, then runs `removeStored`
+   * (the row and its files) while no connection may take it; one waiting
+   * for it gives up instead.
+   */
+  async remove (id: string, removeStored: () => void): Promise<void> {
+    this.removing.add(id)
+    try {
+      await this.drop(id)
+      this.partials.forget(id)
+      removeStored()
+    } finally {
+      this.removing.delete(id)
+    }
   }
 
   async closeAll (): Promise<void> {
@@ -135,7 +148,7 @@ export class Receiver {
         // none does (what the one before did, or the user meanwhile, counts),
         // and nothing from here to holding it waits
         while (this.live.has(id)) await this.drop(id)
-        if (this.closing || socket.destroyed) return
+        if (this.closing || this.removing.has(id) || socket.destroyed) return
         const row = this.record(id, manifest, caller)
         if (row.state === 'complete') { socket.end(encodeControl(FrameType.DONE, { id, saved: row.saved })); return }
         if (row.state === 'declined') { socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id })); return }
