@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
 import type { PublicKey } from '@libp2p/interface'
+import { varint } from './varint.js'
 
 /**
  * An RSA public key whose exponent is as long as its modulus (3072 bits by default),
@@ -15,8 +16,6 @@ export function rsaKeyWithLongExponent (bits = 3072): { key: PublicKey, protobuf
   e[e.length - 1] |= 1
   const spki = createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: e.toString('base64url') }, format: 'jwk' }).export({ type: 'spki', format: 'der' })
   // libp2p's PublicKey protobuf: field 1 (Type) = 0 (RSA), field 2 (Data) = the SPKI
-  const length: number[] = []
-  for (let n = spki.length; ; n >>>= 7) { if (n < 128) { length.push(n); break } length.push((n & 127) | 128) }
-  const protobuf = Buffer.concat([Buffer.from([0x08, 0x00, 0x12, ...length]), spki])
+  const protobuf = Buffer.concat([Buffer.from([0x08, 0x00, 0x12]), varint(spki.length), spki])
   return { key: publicKeyFromProtobuf(protobuf), protobuf }
 }

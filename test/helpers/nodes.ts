@@ -18,10 +18,15 @@ export async function createLoopbackPair (): Promise<[NetworkNode, NetworkNode]>
   return await Promise.all([createLoopbackNode(), createLoopbackNode()])
 }
 
-/** Bob takes a slot on `router` (a relay reservation), and alice dials him through it: her relayed (limited) connection. */
-export async function connectThroughRouter (router: NetworkNode, alice: NetworkNode, bob: NetworkNode): Promise<Connection> {
+/** Bob takes a slot on `router` (a relay reservation); the address that reaches him through it. */
+export async function reserveAtRouter (router: NetworkNode, bob: NetworkNode): Promise<Multiaddr> {
   const routerAddr = router.getMultiaddrs()[0].toString()
   await bob.dial(multiaddr(routerAddr))
   await (bob as unknown as { components: { transportManager: { listen: (a: Multiaddr[]) => Promise<void> } } }).components.transportManager.listen([multiaddr(`${routerAddr}/p2p-circuit`)])
-  return await alice.dial(multiaddr(`${routerAddr}/p2p-circuit/p2p/${bob.peerId.toString()}`), { signal: AbortSignal.timeout(20_000) })
+  return multiaddr(`${routerAddr}/p2p-circuit/p2p/${bob.peerId.toString()}`)
+}
+
+/** Bob takes a slot on `router`, and alice dials him through it: her relayed (limited) connection. */
+export async function connectThroughRouter (router: NetworkNode, alice: NetworkNode, bob: NetworkNode): Promise<Connection> {
+  return await alice.dial(await reserveAtRouter(router, bob), { signal: AbortSignal.timeout(20_000) })
 }

@@ -7,17 +7,10 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLoopbackNode } from '../helpers/nodes.js'
 import { rsaKeyWithLongExponent } from '../helpers/keys.js'
+import { varint } from '../helpers/varint.js'
 import { IDENTIFY_PROTOCOL, identifyRefusal, signedRecordKey } from '../../src/network/identify-record-guard.js'
 import { RefusedPeerRecord } from '../../src/network/errors.js'
 import type { NetworkNode } from '../../src/network/index.js'
-
-/** An unsigned varint. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  while (n >= 128) { out.push((n % 128) | 0x80); n = Math.floor(n / 128) }
-  out.push(n)
-  return Uint8Array.from(out)
-}
 
 /** A length-delimited protobuf field. */
 const field = (n: number, bytes: Uint8Array): Uint8Array => Buffer.concat([varint((n << 3) | 2), varint(bytes.byteLength), bytes])

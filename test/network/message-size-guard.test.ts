@@ -3,19 +3,12 @@ import assert from 'node:assert/strict'
 import type { Stream } from '@libp2p/interface'
 import { connectThroughRouter, createLoopbackNode } from '../helpers/nodes.js'
 import { waitFor } from '../helpers/wait.js'
+import { varint } from '../helpers/varint.js'
 import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { PING_PROTOCOL } from '@libp2p/ping'
 import { DHT_PROTOCOL, type NetworkNode } from '../../src/network/index.js'
 import { MessageFrameWatcher, StreamByteWatcher, guardMessages } from '../../src/network/message-size-guard.js'
 import { Uint8ArrayList } from 'uint8arraylist'
-
-/** An unsigned varint. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  while (n >= 128) { out.push((n % 128) | 0x80); n = Math.floor(n / 128) }
-  out.push(n)
-  return Uint8Array.from(out)
-}
 
 const message = (bodyBytes: number): Uint8Array => Buffer.concat([varint(bodyBytes), Buffer.alloc(bodyBytes, 7)])
 

@@ -8,13 +8,12 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import type { PrivateKey } from '@libp2p/interface'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { TlsIdentity } from '../../src/network/native-tls.js'
 import { secureTcp } from '../../src/network/secure-tcp.js'
 import { streamTls } from '../../src/network/stream-tls.js'
 import type { NetworkNode } from '../../src/network/index.js'
-import { connectThroughRouter, createLoopbackNode } from '../helpers/nodes.js'
+import { connectThroughRouter, createLoopbackNode, reserveAtRouter } from '../helpers/nodes.js'
 import { makeLibp2pCredentials } from '../helpers/certificates.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -56,17 +55,15 @@ describe('relayed connections: TLS by the same OpenSSL code as TCP', () => {
     const [router, bob] = await Promise.all([createLoopbackNode({ router: true }), createLoopbackNode()])
     const mallory = await relayedOnlyNode(key => new RsaCertificateIdentity(key))
     nodes.push(router, bob, mallory)
-    const routerAddr: Multiaddr = router.getMultiaddrs()[0]
-    await bob.dial(routerAddr)
-    await (bob as unknown as { components: { transportManager: { listen: (a: Multiaddr[]) => Promise<void> } } }).components.transportManager.listen([multiaddr(`${routerAddr.toString()}/p2p-circuit`)])
+    const throughRouter = await reserveAtRouter(router, bob)
     // in TLS 1.3 the client's handshake ends before the server has checked it: mallory's dial may resolve, then close
-    await mallory.dial(multiaddr(`${routerAddr.toString()}/p2p-circuit/p2p/${bob.peerId.toString()}`), { signal: AbortSignal.timeout(20_000) }).catch(() => {})
+    await mallory.dial(throughRouter, { signal: AbortSignal.timeout(20_000) }).catch(() => {})
     await waitFor('mallory\'s relayed connection to bob gone', () => mallory.getConnections(bob.peerId).length === 0, 15_000)
     assert.equal(bob.getConnections(mallory.peerId).length, 0)
     // an honest peer still reaches bob through the same router
     const alice = await createLoopbackNode()
     nodes.push(alice)
-    const relayed = await alice.dial(multiaddr(`${routerAddr.toString()}/p2p-circuit/p2p/${bob.peerId.toString()}`), { signal: AbortSignal.timeout(20_000) })
+    const relayed = await alice.dial(throughRouter, { signal: AbortSignal.timeout(20_000) })
     assert.equal(relayed.remotePeer.toString(), bob.peerId.toString())
   })
 })
