@@ -5,9 +5,11 @@ import { X509Certificate } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
 import { yamux } from '@libp2p/yamux'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { TlsIdentity } from '../../src/network/native-tls.js'
 import { secureTcp } from '../../src/network/secure-tcp.js'
@@ -26,15 +28,20 @@ class RsaCertificateIdentity extends TlsIdentity {
   }
 }
 
-/** A libp2p node that reaches others only through a router, with the given TLS identity for relayed connections. */
-async function relayedOnlyNode (identity: (key: PrivateKey) => TlsIdentity): Promise<Libp2p> {
+/**
+ * A libp2p node that reaches others only through a router, securing relayed
+ * connections with the given identity's stream-tls, or with @libp2p/tls
+ * ('libp2p'): what a peer of an earlier cspace, or another js-libp2p
+ * program, runs.
+ */
+async function relayedOnlyNode (identity: ((key: PrivateKey) => TlsIdentity) | 'libp2p'): Promise<Libp2p<{ identify: unknown, ping: { ping: (peer: PeerId) => Promise<number> } }>> {
   const privateKey = await generateKeyPair('Ed25519')
   return await createLibp2p({
     privateKey,
     transports: [secureTcp(tcp(), { identity: new TlsIdentity(privateKey), handshakeTimeoutMs: 10_000 }), circuitRelayTransport()],
-    connectionEncrypters: [streamTls(identity(privateKey))],
+    connectionEncrypters: [identity === 'libp2p' ? tls() : streamTls(identity(privateKey))],
     streamMuxers: [yamux()],
-    services: { identify: identify() }
+    services: { identify: identify(), ping: ping() }
   })
 }
 
@@ -65,5 +72,25 @@ describe('relayed connections: TLS by the same OpenSSL code as TCP', () => {
     nodes.push(alice)
     const relayed = await alice.dial(throughRouter, { signal: AbortSignal.timeout(20_000) })
     assert.equal(relayed.remotePeer.toString(), bob.peerId.toString())
+  })
+
+  test('a peer running @libp2p/tls reaches a cspace node through a router, and is reached by one', async () => {
+    const [router, bob] = await Promise.all([createLoopbackNode({ router: true }), createLoopbackNode()])
+    const carol = await relayedOnlyNode('libp2p')
+    await carol.start()
+    nodes.push(router, bob, carol)
+    // carol (@libp2p/tls) dials bob (stream-tls)
+    const toBob = await carol.dial(await reserveAtRouter(router, bob), { signal: AbortSignal.timeout(20_000) })
+    assert.equal(toBob.encryption, '/tls/1.0.0')
+    assert.equal(toBob.limits != null, true, 'the connection is relayed')
+    assert.ok(await carol.services.ping.ping(bob.peerId) >= 0)
+    await toBob.close()
+    // alice (stream-tls) dials carol (@libp2p/tls)
+    const alice = await createLoopbackNode()
+    nodes.push(alice)
+    const toCarol = await alice.dial(await reserveAtRouter(router, carol as unknown as NetworkNode), { signal: AbortSignal.timeout(20_000) })
+    assert.equal(toCarol.remotePeer.toString(), carol.peerId.toString())
+    assert.equal(toCarol.limits != null, true, 'the connection is relayed')
+    assert.ok(await (alice as NetworkNode).services.ping.ping(carol.peerId) >= 0)
   })
 })
