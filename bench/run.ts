@@ -77,17 +77,20 @@ async function main (): Promise<void> {
   const run = async <T>(suite: Suite, f: () => Promise<T>): Promise<T | undefined> => only.has(suite) ? await f() : undefined
   const started = Date.now()
   const needsDaemons = ['footprint', 'throughput', 'files', 'latency', 'busy', 'chat', 'desktop'].some(s => only.has(s))
-  const sshd = needsDaemons ? await startSshd() : undefined
+  const log = (s: string): void => { process.stderr.write(`bench: ${Math.round((Date.now() - started) / 1000)} s: ${s}\n`) }
+  log(`mode ${mode}: ${[...only].join(', ')}`)
+  const sshdStarting = needsDaemons ? startSshd() : undefined
   try {
-    const log = (s: string): void => { process.stderr.write(`bench: ${Math.round((Date.now() - started) / 1000)} s: ${s}\n`) }
-    const topo = sshd != null ? await buildTopology() : undefined
-    const footprint = topo && sshd && await run('footprint', async () => { log(`mode ${mode}: footprint`); return await measureFootprint(topo, m.footprint) })
+    const [sshd, topo] = needsDaemons ? await Promise.all([sshdStarting, buildTopology()]) : []
+    // first, as it has daemons of its own: meanwhile the topology's finish
+    // start-up, which the footprint then need not wait for (measureFootprint)
+    const linkLatency = sshd && await run('latency', async () => { log(`connect latency over a ${LINK_RTT_MS} ms link`); return await measureLinkLatency(sshd, { samples: m.latency.linkSamples, rttMs: LINK_RTT_MS }) })
+    const footprint = topo && sshd && await run('footprint', async () => { log('footprint'); return await measureFootprint(topo, m.footprint) })
     const throughput = topo && sshd && await run('throughput', async () => { log('tunnel throughput (iperf3)'); return await measureThroughput(topo, sshd, m.throughput) })
     const files = topo && sshd && await run('files', async () => { log('file throughput'); return await measureFiles(topo, sshd, m.files) })
     const latency = topo && sshd && await run('latency', async () => { log('connect latency'); return await measureLatency(topo, sshd, m.latency, log) })
     const chat = topo && await run('chat', async () => { log('chat message delivery'); return await measureChat(topo, m.chat) })
     const desktop = topo && sshd && await run('desktop', async () => { log('remote desktop (Xvfb + x11vnc)'); return await measureDesktop(topo, sshd, m.desktop, log) })
-    const linkLatency = sshd && await run('latency', async () => { log(`connect latency over a ${LINK_RTT_MS} ms link`); return await measureLinkLatency(sshd, { samples: m.latency.linkSamples, rttMs: LINK_RTT_MS }) })
     const busy = topo && sshd && await run('busy', async () => { log(`connect latency beside ${m.busy.uploads} busy tunnels`); return await measureBusyTunnels(topo, sshd, m.busy, log) })
     const loaded = await run('loaded', async () => { log(`connect latency on a ${LOADED_LINK.rateMbit} Mbit/s link under load`); return await measureLoadedLink({ ...m.loaded, ...LOADED_LINK }, log) })
     const dht = []
@@ -122,7 +125,7 @@ async function main (): Promise<void> {
     process.stdout.write(renderTable(report) + `\nwritten to ${out}\n`)
   } finally {
     await stopTools()
-    await sshd?.stop()
+    await (await sshdStarting?.catch(() => undefined))?.stop()
     await cleanupAll()
   }
 }

@@ -83,24 +83,33 @@ export async function measureLoadedLink (opts: { samples: number, settleMs: numb
 
 /** Alice's and bob's daemons in their namespaces, bob exposing echo and sink, alice forwarding both; her two ports. */
 async function cspaceForwards (net: Topology, log: (s: string) => void): Promise<[number, number]> {
-  const bob = await makeProfile('loaded-bob', { config: { listen: ['/ip4/0.0.0.0/tcp/4001'] } })
-  const alice = await makeProfile('loaded-alice', { config: { listen: ['/ip4/0.0.0.0/tcp/0'] } })
+  // independent steps at once: each is a process start
+  const [bob, alice] = await Promise.all([
+    makeProfile('loaded-bob', { config: { listen: ['/ip4/0.0.0.0/tcp/4001'] } }),
+    makeProfile('loaded-alice', { config: { listen: ['/ip4/0.0.0.0/tcp/0'] } })
+  ])
   const cli = async (home: string, ns: string, args: string[]): Promise<string> => {
     const r = await runCli(home, args, { netns: ns })
     if (r.code !== 0) throw new Error(`cspace ${args.join(' ')}: ${r.stderr.trim()}`)
     return r.stdout
   }
-  await cli(alice.home, net.ns.alice, ['contacts', 'add', 'bob', bob.userId])
-  await cli(bob.home, net.ns.bob, ['contacts', 'add', 'alice', alice.userId])
+  await Promise.all([
+    cli(alice.home, net.ns.alice, ['contacts', 'add', 'bob', bob.userId]),
+    cli(bob.home, net.ns.bob, ['contacts', 'add', 'alice', alice.userId])
+  ])
   const bobD = await startDaemon(bob.home, [], { netns: net.ns.bob })
   // it listens on every address of its namespace; alice dials the segment's
   const bobPeer = bobD.addresses[0]?.split('/p2p/')[1]
   if (bobPeer == null) throw new Error(`bob's daemon reported no address: ${bobD.addresses.join(' ')}`)
-  await startDaemon(alice.home, ['--bootstrap', `/ip4/${net.publicIp.bob}/tcp/4001/p2p/${bobPeer}`], { netns: net.ns.alice })
-  await cli(bob.home, net.ns.bob, ['expose', 'echo', `127.0.0.1:${ECHO_PORT}`])
-  await cli(bob.home, net.ns.bob, ['expose', 'sink', `127.0.0.1:${SINK_PORT}`])
-  const echo = Number((await cli(alice.home, net.ns.alice, ['forward', '0', 'bob', 'echo'])).trim())
-  const sink = Number((await cli(alice.home, net.ns.alice, ['forward', '0', 'bob', 'sink'])).trim())
+  await Promise.all([
+    startDaemon(alice.home, ['--bootstrap', `/ip4/${net.publicIp.bob}/tcp/4001/p2p/${bobPeer}`], { netns: net.ns.alice }),
+    cli(bob.home, net.ns.bob, ['expose', 'echo', `127.0.0.1:${ECHO_PORT}`]),
+    cli(bob.home, net.ns.bob, ['expose', 'sink', `127.0.0.1:${SINK_PORT}`])
+  ])
+  const [echo, sink] = (await Promise.all([
+    cli(alice.home, net.ns.alice, ['forward', '0', 'bob', 'echo']),
+    cli(alice.home, net.ns.alice, ['forward', '0', 'bob', 'sink'])
+  ])).map(out => Number(out.trim()))
   log(`loaded link: daemons up, ${net.publicIp.alice} → ${net.publicIp.bob}`)
   return [echo, sink]
 }

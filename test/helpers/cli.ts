@@ -182,16 +182,19 @@ export interface TwoUsers {
 }
 
 export async function startTwoUsers (): Promise<TwoUsers> {
-  const router = await startDaemon((await makeProfile('router')).home, ['--router', '--no-apps'])
-  const boot = ['--bootstrap', router.addresses[0]]
-  const alice = await makeProfile('alice')
-  const bob = await makeProfile('bob')
-  for (const [home, name, id] of [[alice.home, 'bob', bob.userId], [bob.home, 'alice', alice.userId]]) {
+  // independent steps at once: each is a process start, mostly waiting on the other core
+  const [routerProfile, alice, bob] = await Promise.all([makeProfile('router'), makeProfile('alice'), makeProfile('bob')])
+  const addContact = async (home: string, name: string, id: string): Promise<void> => {
     const r = await runCli(home, ['contacts', 'add', name, id])
     if (r.code !== 0) throw new Error(`contacts add ${name}: ${r.stderr}`)
   }
-  const bobD = await startDaemon(bob.home, boot)
-  const aliceD = await startDaemon(alice.home, boot)
+  const [router] = await Promise.all([
+    startDaemon(routerProfile.home, ['--router', '--no-apps']),
+    addContact(alice.home, 'bob', bob.userId),
+    addContact(bob.home, 'alice', alice.userId)
+  ])
+  const boot = ['--bootstrap', router.addresses[0]]
+  const [bobD, aliceD] = await Promise.all([startDaemon(bob.home, boot), startDaemon(alice.home, boot)])
   await Promise.all([waitOnline(alice.home, 'bob'), waitOnline(bob.home, 'alice')])
   return { router, boot, alice, bob, aliceD, bobD }
 }
