@@ -24,8 +24,11 @@ export function validateContactName (name: string): string {
 
 /** The form in which names must be unique: NFC, lower-cased. */
 export function contactNameKey (name: string): string {
-  return name.normalize('NFC').toLowerCase()
+  // ASCII is its own NFC; normalize() goes through ICU even then, on every connect
+  return ASCII.test(name) ? name.toLowerCase() : name.normalize('NFC').toLowerCase()
 }
+
+const ASCII = /^[\x00-\x7f]*$/ // eslint-disable-line no-control-regex
 
 function describeChar (c: string): string {
   const code = `U+${c.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0') ?? '?'}`

@@ -32,6 +32,8 @@ export const MAX_STATUS_MESSAGE = 255
 export interface ConnectResponse { status: ConnectStatus, message: string }
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+/** Not fatal: a status message in broken UTF-8 is still shown, with U+FFFD. */
+const MESSAGE_DECODER = new TextDecoder()
 
 export function encodeRequest (service: string): Uint8Array {
   const name = Buffer.from(service, 'ascii')
@@ -78,8 +80,9 @@ async function readResponseFrame (stream: Stream, signal: AbortSignal, negotiati
   const skip = negotiation?.byteLength ?? 0
   const length = negotiation == null ? responseLength : (head: Uint8ArrayList) => afterNegotiation(head, negotiation)
   const frame = (await readFrame(stream, length, signal)).frame.sublist(skip)
-  // the callee's words reach the caller's terminal (`cspace connect`'s error line)
-  const message = printable(new TextDecoder().decode(frame.subarray(3)))
+  // the callee's words reach the caller's terminal (`cspace connect`'s error line);
+  // an OK has none
+  const message = frame.byteLength > 3 ? printable(MESSAGE_DECODER.decode(frame.subarray(3))) : ''
   return { status: frame.get(1) as ConnectStatus, message }
 }
 

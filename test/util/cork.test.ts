@@ -31,3 +31,17 @@ test('corkForTurn: writes from the callback and from promise hops after it leave
 test('corkForTick: the same writes leave as two, the promise hop after the tick', async () => {
   assert.deepEqual(await writesOfCallbackAndPromiseHop(corkForTick), ['ack ', 'answer'])
 })
+
+test('a stream corked elsewhere stays corked: its writes wait for that cork, not for the tick', async () => {
+  const writes: string[] = []
+  const stream = new Writable({ write (chunk: Buffer, _enc, cb) { writes.push(chunk.toString()); cb() } })
+  stream.cork() // someone else's, undone later
+  corkForTick(stream)
+  stream.write('held')
+  await new Promise<void>((resolve) => { setImmediate(resolve) })
+  assert.deepEqual(writes, [], 'not flushed at the end of the tick')
+  assert.equal(stream.writableCorked, 1)
+  stream.uncork()
+  await new Promise<void>((resolve) => { setImmediate(resolve) })
+  assert.deepEqual(writes, ['held'])
+})
