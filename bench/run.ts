@@ -80,8 +80,14 @@ async function main (): Promise<void> {
   const log = (s: string): void => { process.stderr.write(`bench: ${Math.round((Date.now() - started) / 1000)} s: ${s}\n`) }
   log(`mode ${mode}: ${[...only].join(', ')}`)
   const sshdStarting = needsDaemons ? startSshd() : undefined
+  const topologyStarting = needsDaemons ? buildTopology() : undefined
   try {
-    const [sshd, topo] = needsDaemons ? await Promise.all([sshdStarting, buildTopology()]) : []
+    // both settled before either failure is thrown: cleanupAll must not run
+    // while the other is still starting daemons in the directories it removes
+    const [sshdStarted, topologyStarted] = await Promise.allSettled([sshdStarting, topologyStarting])
+    if (sshdStarted.status === 'rejected') throw sshdStarted.reason
+    if (topologyStarted.status === 'rejected') throw topologyStarted.reason
+    const [sshd, topo] = [sshdStarted.value, topologyStarted.value]
     // first, as it has daemons of its own: meanwhile the topology's finish
     // start-up, which the footprint then need not wait for (measureFootprint)
     const linkLatency = sshd && await run('latency', async () => { log(`connect latency over a ${LINK_RTT_MS} ms link`); return await measureLinkLatency(sshd, { samples: m.latency.linkSamples, rttMs: LINK_RTT_MS }) })

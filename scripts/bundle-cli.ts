@@ -5,7 +5,7 @@
 // started slower. The SDK (`cspace/sdk`) stays unbundled in dist/src/.
 import { readFileSync } from 'node:fs'
 import { build } from 'esbuild'
-import { codePointSorts } from './code-point-sorts.js'
+import { codeUnitSorts } from './code-unit-sorts.js'
 
 const result = await build({
   entryPoints: ['dist/src/cli/main.js'],
@@ -22,8 +22,8 @@ const result = await build({
   // the dependencies' licence notices go to dist/cspace.mjs.LEGAL.txt (one has a non-ASCII name, see below)
   legalComments: 'external',
   metafile: true,
-  // the peer store's sorts without ICU's collation tables (code-point-sorts.ts)
-  plugins: [codePointSorts()],
+  // the peer store's sorts without ICU's collation tables (code-unit-sorts.ts)
+  plugins: [codeUnitSorts()],
   logLevel: 'warning'
 })
 // Node decodes a module's source as UTF-16 if any byte is not ASCII, which doubles

@@ -12,7 +12,9 @@ export interface FootprintResult { idleRssMiB: number, idlePrivateMiB: number, c
 /** Resident memory: bob's daemon idle with N contacts, then both daemons carrying M open tunnels. */
 export async function measureFootprint (topo: Topology, opts: { contacts: number, tunnels: number }): Promise<FootprintResult> {
   // bob already has alice; fill the list up with real keys, through the
-  // daemon's API as `cspace contacts add` does, without a process per contact
+  // daemon's API (POST /v1/contacts, as the web UI adds one) rather than a
+  // `cspace contacts add` process per contact, which writes the store itself
+  // and then tells the daemon to reload its book
   const api = new LocalApiClient({ home: topo.bob.home })
   for (let i = 1; i < opts.contacts; i++) {
     const userId = userIdFromPublicKey((await generateKeyPair('Ed25519')).publicKey).text

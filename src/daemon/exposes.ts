@@ -93,7 +93,7 @@ export class ExposeManager {
 
   list (): ExposeState[] {
     return [...this.exposes.values()].map(e => ({ ...e.state }))
-      // service names are ASCII: no collation, whose tables cost 2 MiB (scripts/code-point-sorts.ts)
+      // service names are ASCII: no collation, whose tables cost 2 MiB (scripts/code-unit-sorts.ts)
       .sort((a, b) => a.service < b.service ? -1 : a.service > b.service ? 1 : 0)
   }
 

@@ -1,9 +1,11 @@
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { tempDir } from '../helpers/files.js'
+import { removeTempDirs, tempDir } from '../helpers/files.js'
 import { missingToolsMessage } from '../../bench/requirements.js'
+
+after(removeTempDirs)
 
 test('the bench names every missing program of the suites asked for, and the Debian packages that bring them', () => {
   const empty = tempDir()

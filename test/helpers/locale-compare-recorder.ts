@@ -1,7 +1,7 @@
 // Loaded into a cspace process with `--import` (NODE_OPTIONS) by tests:
 // appends the stack of each String.prototype.localeCompare call to the file
 // named by CSPACE_TEST_LOCALE_COMPARE_LOG, first calls only, then still
-// compares. Why a test cares: scripts/code-point-sorts.ts.
+// compares. Why a test cares: scripts/code-unit-sorts.ts.
 import { appendFileSync } from 'node:fs'
 
 const log = process.env.CSPACE_TEST_LOCALE_COMPARE_LOG

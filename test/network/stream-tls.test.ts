@@ -30,9 +30,9 @@ class RsaCertificateIdentity extends TlsIdentity {
 
 /**
  * A libp2p node that reaches others only through a router, securing relayed
- * connections with the given identity's stream-tls, or with @libp2p/tls
- * ('libp2p'): what a peer of an earlier cspace, or another js-libp2p
- * program, runs.
+ * connections with stream-tls over the given identity, or with @libp2p/tls
+ * ('libp2p'), as another js-libp2p program does. Its TCP transport (to the
+ * router) stays cspace's own: only the relayed connection is what is tested.
  */
 async function relayedOnlyNode (identity: ((key: PrivateKey) => TlsIdentity) | 'libp2p'): Promise<Libp2p<{ identify: unknown, ping: { ping: (peer: PeerId) => Promise<number> } }>> {
   const privateKey = await generateKeyPair('Ed25519')
@@ -47,11 +47,12 @@ async function relayedOnlyNode (identity: ((key: PrivateKey) => TlsIdentity) | '
 
 describe('relayed connections: TLS by the same OpenSSL code as TCP', () => {
   const nodes: Libp2p[] = []
+  /** Each node is stopped after the tests, even when one made beside it failed to start. */
+  const track = <N extends Libp2p>(node: N): N => { nodes.push(node); return node }
   after(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
 
   test('a relayed connection is secured and carries streams', async () => {
-    const [router, alice, bob] = await Promise.all([createLoopbackNode({ router: true }), createLoopbackNode(), createLoopbackNode()])
-    nodes.push(router, alice, bob)
+    const [router, alice, bob] = await Promise.all([createLoopbackNode({ router: true }).then(track), createLoopbackNode().then(track), createLoopbackNode().then(track)])
     const relayed = await connectThroughRouter(router, alice, bob)
     assert.equal(relayed.encryption, '/tls/1.0.0')
     assert.equal(relayed.limits != null, true, 'the connection is relayed')
@@ -59,35 +60,31 @@ describe('relayed connections: TLS by the same OpenSSL code as TCP', () => {
   })
 
   test('a peer whose certificate key is RSA cannot connect through a router; the callee keeps serving', async () => {
-    const [router, bob] = await Promise.all([createLoopbackNode({ router: true }), createLoopbackNode()])
-    const mallory = await relayedOnlyNode(key => new RsaCertificateIdentity(key))
-    nodes.push(router, bob, mallory)
+    const [router, bob] = await Promise.all([createLoopbackNode({ router: true }).then(track), createLoopbackNode().then(track)])
+    const mallory = track(await relayedOnlyNode(key => new RsaCertificateIdentity(key)))
     const throughRouter = await reserveAtRouter(router, bob)
     // in TLS 1.3 the client's handshake ends before the server has checked it: mallory's dial may resolve, then close
     await mallory.dial(throughRouter, { signal: AbortSignal.timeout(20_000) }).catch(() => {})
     await waitFor('mallory\'s relayed connection to bob gone', () => mallory.getConnections(bob.peerId).length === 0, 15_000)
     assert.equal(bob.getConnections(mallory.peerId).length, 0)
     // an honest peer still reaches bob through the same router
-    const alice = await createLoopbackNode()
-    nodes.push(alice)
+    const alice = track(await createLoopbackNode())
     const relayed = await alice.dial(throughRouter, { signal: AbortSignal.timeout(20_000) })
     assert.equal(relayed.remotePeer.toString(), bob.peerId.toString())
   })
 
   test('a peer running @libp2p/tls reaches a cspace node through a router, and is reached by one', async () => {
-    const [router, bob] = await Promise.all([createLoopbackNode({ router: true }), createLoopbackNode()])
-    const carol = await relayedOnlyNode('libp2p')
-    await carol.start()
-    nodes.push(router, bob, carol)
-    // carol (@libp2p/tls) dials bob (stream-tls)
+    const [router, bob] = await Promise.all([createLoopbackNode({ router: true }).then(track), createLoopbackNode().then(track)])
+    const carol = track(await relayedOnlyNode('libp2p'))
+    // carol (@libp2p/tls) dials bob (stream-tls); both name their protocol
+    // /tls/1.0.0, so the evidence is the handshake and the ping over it
     const toBob = await carol.dial(await reserveAtRouter(router, bob), { signal: AbortSignal.timeout(20_000) })
     assert.equal(toBob.encryption, '/tls/1.0.0')
     assert.equal(toBob.limits != null, true, 'the connection is relayed')
     assert.ok(await carol.services.ping.ping(bob.peerId) >= 0)
     await toBob.close()
     // alice (stream-tls) dials carol (@libp2p/tls)
-    const alice = await createLoopbackNode()
-    nodes.push(alice)
+    const alice = track(await createLoopbackNode())
     const toCarol = await alice.dial(await reserveAtRouter(router, carol as unknown as NetworkNode), { signal: AbortSignal.timeout(20_000) })
     assert.equal(toCarol.remotePeer.toString(), carol.peerId.toString())
     assert.equal(toCarol.limits != null, true, 'the connection is relayed')

@@ -1,11 +1,13 @@
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { execWhileLocked } from '../../src/util/sqlite-locked.js'
-import { tempDir } from '../helpers/files.js'
+import { removeTempDirs, tempDir } from '../helpers/files.js'
+
+after(removeTempDirs)
 
 // Another process holds the file's exclusive lock for a while, as a second
 // instance starting on the same new database does.

@@ -4,8 +4,10 @@ import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'nod
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { ChunkIo } from '../../../src/apps/files/chunk-io.js'
-import { tempDir } from '../../helpers/files.js'
+import { removeTempDirs, tempDir } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
+
+after(removeTempDirs)
 
 const sha = (b: Buffer): Buffer => createHash('sha256').update(b).digest()
 

@@ -1,11 +1,13 @@
-import { test } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { appendFileSync, rmSync } from 'node:fs'
 import { KeptPartials, MAX_KEPT_BYTES } from '../../../src/apps/files/kept-partials.js'
 import { MAX_CHUNKS, MIN_CHUNK } from '../../../src/apps/files/wire.js'
 import type { Manifest } from '../../../src/apps/files/manifest.js'
-import { tempDir } from '../../helpers/files.js'
+import { removeTempDirs, tempDir } from '../../helpers/files.js'
+
+after(removeTempDirs)
 
 /** A transfer claiming the most chunks an offer may have: 33 bytes of state each. */
 const largest: Manifest = { v: 1, chunkSize: MIN_CHUNK, files: [{ path: 'big', size: MAX_CHUNKS * MIN_CHUNK, mtime: 0 }] }

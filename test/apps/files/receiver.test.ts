@@ -5,9 +5,11 @@ import { Receiver } from '../../../src/apps/files/receiver.js'
 import { FilesStore } from '../../../src/apps/files/store.js'
 import { readFrames } from '../../../src/apps/files/wire.js'
 import type { Caller } from '../../../src/sdk/index.js'
-import { tempDir } from '../../helpers/files.js'
+import { removeTempDirs, tempDir } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
 import { framesFor } from './helpers.js'
+
+after(removeTempDirs)
 
 const caller = { userId: 'u1-alice', contactName: 'alice' } as unknown as Caller
 

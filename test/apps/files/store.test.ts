@@ -2,7 +2,9 @@ import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { FilesStore, MANIFEST_CACHE_BYTES } from '../../../src/apps/files/store.js'
 import type { Manifest } from '../../../src/apps/files/manifest.js'
-import { tempDir } from '../../helpers/files.js'
+import { removeTempDirs, tempDir } from '../../helpers/files.js'
+
+after(removeTempDirs)
 
 /** A manifest whose JSON is about `bytes` long, its paths marked with `tag`. */
 function manifestOf (tag: string, bytes: number): Manifest {
