@@ -58,7 +58,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
   // bytes held by a transfer no connection has touched since the daemon started: from its chunk log (40 bytes a chunk)
   const held = (row: TransferRow): number => {
     if (row.partialDir == null) return 0
-    try { return Math.min(row.totalBytes, Math.floor(statSync(join(row.partialDir, 'chunks.log')).size / 40) * row.manifest.chunkSize) } catch { return 0 }
+    try { return Math.min(row.totalBytes, Math.floor(statSync(join(row.partialDir, 'chunks.log')).size / 40) * row.chunkSize) } catch { return 0 }
   }
   const view = (row: TransferRow): TransferView => {
     const s = receiver.stats(row.id)
@@ -76,7 +76,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       duplicateBytes: s?.duplicateBytes ?? 0,
       rate: s?.rate ?? 0,
       connected: receiver.connected(row.id),
-      paths: row.manifest.files.slice(0, 1000).map(f => f.path),
+      paths: row.paths,
       saved: row.saved,
       partialDir: row.partialDir
     }

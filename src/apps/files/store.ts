@@ -3,7 +3,14 @@ import { join } from 'node:path'
 import { openAppStore, type AppStore } from '../../sdk/index.js'
 import type { Manifest } from './manifest.js'
 
-const MIGRATIONS: readonly string[] = [
+/**
+ * A transfer's first file paths kept beside its manifest, for listings: an
+ * offer's manifest may be 8 MiB (wire.ts), and reading one back took 52-78
+ * ms, while a listing shows the first paths only.
+ */
+export const LISTED_PATHS = 1000
+
+export const FILES_STORE_MIGRATIONS: readonly string[] = [
   `CREATE TABLE transfers (
      id TEXT PRIMARY KEY,
      sender_user_id TEXT NOT NULL,
@@ -18,7 +25,21 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    );
-   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`
+   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // The manifests move to a table of their own, and a transfer's row keeps
+  // what listings show: a row read walked the manifest's overflow pages to
+  // reach the columns after it (4.3 ms for an 8.6 MiB one). Rows already
+  // kept get theirs from the manifest (one that is not JSON gets none).
+  `CREATE TABLE offers (id TEXT PRIMARY KEY, manifest TEXT NOT NULL);
+   INSERT INTO offers (id, manifest) SELECT id, manifest FROM transfers;
+   ALTER TABLE transfers ADD COLUMN chunk_size INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE transfers ADD COLUMN first_paths TEXT NOT NULL DEFAULT '[]';
+   UPDATE transfers SET
+     chunk_size = COALESCE(json_extract(manifest, '$.chunkSize'), 0),
+     first_paths = (SELECT json_group_array(json_extract(f.value, '$.path') ORDER BY f.key)
+       FROM json_each(transfers.manifest, '$.files') AS f WHERE f.key < ${LISTED_PATHS})
+   WHERE json_valid(manifest);
+   ALTER TABLE transfers DROP COLUMN manifest;`
 ]
 
 /** pending: waiting for the user; accepted: receiving (or waiting for the sender to come back); then complete, declined or failed. */
@@ -28,7 +49,10 @@ export interface TransferRow {
   id: string
   senderUserId: string
   senderName: string | null
-  manifest: Manifest
+  /** The offer's chunk size (its manifest's). */
+  chunkSize: number
+  /** The offer's first LISTED_PATHS file paths, in its order. */
+  paths: string[]
   totalBytes: number
   fileCount: number
   state: TransferState
@@ -53,31 +77,22 @@ export function defaultDownloads (): string {
   return join(homedir(), 'Downloads', 'cspace')
 }
 
-/** The columns of a row but its manifest, which is read apart (FilesStore.manifestOf). */
-const ROW_COLUMNS = 'id, sender_user_id, sender_name, total_bytes, file_count, state, error, partial_dir, saved, created_at, updated_at'
-
 /**
- * Parsed manifests are kept up to this much of their JSON (a parsed one takes
- * about 1.25 times its JSON on the heap): an offer's may be 8 MiB (wire.ts),
- * whose read took 52-78 ms, and a transfer's row is read on every event
- * about it and for every listing. One of the largest fits, and many small.
+ * A transfer's columns. Its manifest is kept apart (table `offers`) and never
+ * read back: each of the sender's connections brings the offer again, so the
+ * stored one is the record of what was offered.
  */
-export const MANIFEST_CACHE_BYTES = 16 * 1024 * 1024
+const ROW_COLUMNS = 'id, sender_user_id, sender_name, chunk_size, first_paths, total_bytes, file_count, state, error, partial_dir, saved, created_at, updated_at'
+
+/** A new transfer's row, with the whole offer. */
+export type NewTransfer = Omit<TransferRow, 'chunkSize' | 'paths' | 'createdAt' | 'updatedAt' | 'saved' | 'error'> & { manifest: Manifest }
 
 /** The receiver's records in `apps/files/files.db`: offers and their state, and the settings. */
 export class FilesStore {
-  /**
-   * Manifests by transfer ID, least recently used first. An ID is the hash
-   * of its sender and manifest (receiver.ts transferId), so a manifest never
-   * changes under its ID; the objects are shared, and nobody changes them.
-   */
-  private readonly manifests = new Map<string, { manifest: Manifest, bytes: number }>()
-  private manifestBytes = 0
-
   private constructor (private readonly store: AppStore) {}
 
   static open (home: string): FilesStore {
-    return new FilesStore(openAppStore('files', MIGRATIONS, { home }))
+    return new FilesStore(openAppStore('files', FILES_STORE_MIGRATIONS, { home }))
   }
 
   get (id: string): TransferRow | undefined {
@@ -102,42 +117,14 @@ export class FilesStore {
     return { all: Number(r.a), fromSender: Number(r.s) }
   }
 
-  insert (row: Omit<TransferRow, 'createdAt' | 'updatedAt' | 'saved' | 'error'>): void {
+  insert (row: NewTransfer): void {
     const now = Date.now()
-    this.store.prepare(`INSERT INTO transfers (id, sender_user_id, sender_name, manifest, total_bytes, file_count, state, partial_dir, saved, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)`).run(row.id, row.senderUserId, row.senderName, JSON.stringify(row.manifest), row.totalBytes, row.fileCount, row.state, row.partialDir, now, now)
-  }
-
-  /** The manifest of transfer `id`, parsed once while it stays among the most recently used. */
-  private manifestOf (id: string): Manifest {
-    const kept = this.manifests.get(id)
-    if (kept != null) {
-      this.manifests.delete(id)
-      this.manifests.set(id, kept)
-      return kept.manifest
-    }
-    const json = (this.store.prepare('SELECT manifest FROM transfers WHERE id = ?').get(id) as { manifest: string }).manifest
-    const manifest = JSON.parse(json) as Manifest
-    this.manifests.set(id, { manifest, bytes: json.length })
-    this.manifestBytes += json.length
-    for (const [oldest, entry] of this.manifests) {
-      if (this.manifestBytes <= MANIFEST_CACHE_BYTES || oldest === id) break
-      this.manifests.delete(oldest)
-      this.manifestBytes -= entry.bytes
-    }
-    return manifest
-  }
-
-  /** JSON bytes of the manifests kept parsed (at most MANIFEST_CACHE_BYTES, or the one most recently read if alone larger). */
-  get cachedManifestBytes (): number {
-    return this.manifestBytes
-  }
-
-  private forgetManifest (id: string): void {
-    const kept = this.manifests.get(id)
-    if (kept == null) return
-    this.manifests.delete(id)
-    this.manifestBytes -= kept.bytes
+    const paths = row.manifest.files.slice(0, LISTED_PATHS).map(f => f.path)
+    this.store.transaction(() => {
+      this.store.prepare(`INSERT INTO transfers (id, sender_user_id, sender_name, chunk_size, first_paths, total_bytes, file_count, state, partial_dir, saved, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)`).run(row.id, row.senderUserId, row.senderName, row.manifest.chunkSize, JSON.stringify(paths), row.totalBytes, row.fileCount, row.state, row.partialDir, now, now)
+      this.store.prepare('INSERT INTO offers (id, manifest) VALUES (?, ?)').run(row.id, JSON.stringify(row.manifest))
+    })
   }
 
   update (id: string, fields: { state?: TransferState, error?: string | null, partialDir?: string | null, saved?: string[], senderName?: string | null }): void {
@@ -152,8 +139,10 @@ export class FilesStore {
   }
 
   remove (id: string): void {
-    this.store.prepare('DELETE FROM transfers WHERE id = ?').run(id)
-    this.forgetManifest(id)
+    this.store.transaction(() => {
+      this.store.prepare('DELETE FROM transfers WHERE id = ?').run(id)
+      this.store.prepare('DELETE FROM offers WHERE id = ?').run(id)
+    })
   }
 
   settings (): FilesSettings {
@@ -180,23 +169,20 @@ export class FilesStore {
   }
 
   private toRow (r: Record<string, unknown>): TransferRow {
-    return rowFrom(r, this.manifestOf(r.id as string))
-  }
-}
-
-function rowFrom (r: Record<string, unknown>, manifest: Manifest): TransferRow {
-  return {
-    id: r.id as string,
-    senderUserId: r.sender_user_id as string,
-    senderName: r.sender_name as string | null,
-    manifest,
-    totalBytes: Number(r.total_bytes),
-    fileCount: Number(r.file_count),
-    state: r.state as TransferState,
-    error: r.error as string | null,
-    partialDir: r.partial_dir as string | null,
-    saved: JSON.parse(r.saved as string) as string[],
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at)
+    return {
+      id: r.id as string,
+      senderUserId: r.sender_user_id as string,
+      senderName: r.sender_name as string | null,
+      chunkSize: Number(r.chunk_size),
+      paths: JSON.parse(r.first_paths as string) as string[],
+      totalBytes: Number(r.total_bytes),
+      fileCount: Number(r.file_count),
+      state: r.state as TransferState,
+      error: r.error as string | null,
+      partialDir: r.partial_dir as string | null,
+      saved: JSON.parse(r.saved as string) as string[],
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at)
+    }
   }
 }

@@ -1,7 +1,11 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { FilesStore, MANIFEST_CACHE_BYTES } from '../../../src/apps/files/store.js'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { FILES_STORE_MIGRATIONS, FilesStore, LISTED_PATHS } from '../../../src/apps/files/store.js'
 import type { Manifest } from '../../../src/apps/files/manifest.js'
+import { appDataDir } from '../../../src/sdk/app-data.js'
+import { Store } from '../../../src/store/index.js'
 import { removeTempDirs, tempDir } from '../../helpers/files.js'
 
 after(removeTempDirs)
@@ -30,45 +34,82 @@ function parsesIn (fn: () => void): number {
   return parsed
 }
 
-describe('FilesStore: manifests read once, within a bound', () => {
-  const store = FilesStore.open(tempDir('cspace-files-store-'))
+const firstPaths = (m: Manifest): string[] => m.files.slice(0, LISTED_PATHS).map(f => f.path)
+
+describe('FilesStore: listings without the manifests', () => {
+  const home = tempDir('cspace-files-store-')
+  const store = FilesStore.open(home)
   after(() => { store.close() })
 
-  test('a transfer read again and again parses its manifest once (it was parsed on every read: ~100 ms for 8 MiB)', () => {
-    const manifest = manifestOf('once', 2 << 20)
+  test(`a transfer is read with its chunk size and first ${LISTED_PATHS} paths, and no manifest is parsed (an 8 MiB one took 52-78 ms)`, () => {
+    const manifest = manifestOf('listed', 2 << 20)
+    assert.ok(manifest.files.length > LISTED_PATHS)
     insert(store, 'aaaa0001', manifest)
     const parsed = parsesIn(() => {
-      for (let i = 0; i < 10; i++) assert.deepEqual(store.get('aaaa0001')?.manifest, manifest)
-      assert.equal(store.find('aaaa')?.manifest.files.length, manifest.files.length)
-      assert.equal(store.list().find(r => r.id === 'aaaa0001')?.manifest.files.length, manifest.files.length)
+      for (const row of [store.get('aaaa0001'), store.find('aaaa'), store.list().find(r => r.id === 'aaaa0001')]) {
+        assert.equal(row?.chunkSize, 65536)
+        assert.deepEqual(row?.paths, firstPaths(manifest))
+        assert.equal(row?.fileCount, manifest.files.length)
+      }
     })
-    assert.equal(parsed, 1)
+    assert.equal(parsed, 0)
   })
 
-  test(`manifests past ${MANIFEST_CACHE_BYTES / 2 ** 20} MiB in all are let go, least recently used first, and read again whole`, () => {
-    const ids = Array.from({ length: 12 }, (_, i) => `bbbb${String(i).padStart(4, '0')}`)
-    const manifests = new Map(ids.map(id => [id, manifestOf(id, 4 << 20)]))
-    for (const [id, m] of manifests) insert(store, id, m)
-    for (const id of ids) {
-      assert.deepEqual(store.get(id)?.manifest, manifests.get(id))
-      assert.ok(store.cachedManifestBytes <= MANIFEST_CACHE_BYTES, `${store.cachedManifestBytes} bytes kept`)
+  test('the manifest is kept apart, whole, and a listing does not read it: one that is not JSON any more lists as before', () => {
+    const manifest = manifestOf('garbled', 4096)
+    insert(store, 'bbbb0001', manifest)
+    const db = new DatabaseSync(join(appDataDir('files', { home }), 'files.db'))
+    try {
+      const kept = db.prepare('SELECT manifest FROM offers WHERE id = ?').get('bbbb0001') as { manifest: string }
+      assert.deepEqual(JSON.parse(kept.manifest), manifest)
+      db.prepare("UPDATE offers SET manifest = 'not json' WHERE id = ?").run('bbbb0001')
+      const row = store.list().find(r => r.id === 'bbbb0001')
+      assert.deepEqual(row?.paths, firstPaths(manifest))
+      assert.equal(row?.chunkSize, 65536)
+      store.remove('bbbb0001')
+      assert.equal(db.prepare('SELECT COUNT(*) AS n FROM offers WHERE id = ?').get('bbbb0001')?.n, 0, 'removed with its transfer')
+    } finally {
+      db.close()
     }
-    // the most recently read are kept, the first were let go; read again, each is whole
-    assert.equal(parsesIn(() => { store.get(ids[11]); store.get(ids[10]) }), 0)
-    assert.equal(parsesIn(() => { assert.deepEqual(store.get(ids[0])?.manifest, manifests.get(ids[0])) }), 1)
-    assert.equal(parsesIn(() => { store.get(ids[0]) }), 0)
-    assert.ok(store.cachedManifestBytes > MANIFEST_CACHE_BYTES / 2, 'the bound is used, not cleared')
   })
+})
 
-  test('a removed transfer\'s manifest is let go; one inserted again under its ID reads back', () => {
-    const m = manifestOf('again', 1 << 20)
-    insert(store, 'cccc0001', m)
-    assert.equal(store.get('cccc0001')?.manifest.files.length, m.files.length)
-    const before = store.cachedManifestBytes
-    store.remove('cccc0001')
-    assert.ok(store.cachedManifestBytes < before)
-    assert.equal(store.get('cccc0001'), undefined)
-    insert(store, 'cccc0001', m)
-    assert.deepEqual(store.get('cccc0001')?.manifest, m)
+describe('FilesStore: a store of the first schema', () => {
+  test('gets each transfer\'s chunk size and first paths from its manifest, in order; a manifest that is not JSON gets none, and its row stays', () => {
+    const home = tempDir('cspace-files-migrate-')
+    const path = join(appDataDir('files', { home }), 'files.db')
+    const big = manifestOf('old', 300_000)
+    const small = { ...manifestOf('small', 500), chunkSize: 1024 } as Manifest
+    const old = Store.open(path, FILES_STORE_MIGRATIONS.slice(0, 1))
+    const put = old.prepare(`INSERT INTO transfers (id, sender_user_id, sender_name, manifest, total_bytes, file_count, state, partial_dir, saved, created_at, updated_at)
+      VALUES (?, 'u1', NULL, ?, 0, ?, 'pending', NULL, '[]', ?, 0)`)
+    put.run('cccc0001', JSON.stringify(big), big.files.length, 1)
+    put.run('cccc0002', JSON.stringify(small), small.files.length, 2)
+    put.run('cccc0003', '{"files": [', 1, 3)
+    old.close()
+
+    const store = FilesStore.open(home)
+    try {
+      const rows = store.list()
+      assert.deepEqual(rows.map(r => r.id), ['cccc0001', 'cccc0002', 'cccc0003'])
+      assert.deepEqual(rows[0].paths, firstPaths(big))
+      assert.equal(rows[0].paths.length, LISTED_PATHS)
+      assert.equal(rows[0].chunkSize, 65536)
+      assert.deepEqual(rows[1].paths, small.files.map(f => f.path))
+      assert.equal(rows[1].chunkSize, 1024)
+      assert.deepEqual([rows[2].paths, rows[2].chunkSize], [[], 0])
+    } finally {
+      store.close()
+    }
+    // every manifest moved whole, the one that is not JSON too
+    const db = new DatabaseSync(path)
+    try {
+      const offers = db.prepare('SELECT id, manifest FROM offers ORDER BY id').all() as Array<{ id: string, manifest: string }>
+      assert.deepEqual(offers.map(o => o.manifest), [JSON.stringify(big), JSON.stringify(small), '{"files": ['])
+      const columns = (db.prepare('PRAGMA table_info(transfers)').all() as Array<{ name: string }>).map(c => c.name)
+      assert.equal(columns.includes('manifest'), false, 'no longer in the rows listings read')
+    } finally {
+      db.close()
+    }
   })
 })
