@@ -54,10 +54,13 @@ export function rewriteSorts (module: string, source: string, edits: readonly So
   return out + COMPARE_CODE_UNITS
 }
 
+/** What loads the collation tables: String.prototype.localeCompare, or an Intl.Collator. */
+const LOCALE_SORT = /localeCompare|Collator/
+
 /**
  * The bundle's inputs (paths as esbuild's metafile gives them) whose code,
- * comments aside, names localeCompare and that are neither edited nor
- * allowed; `read` gives a file's text.
+ * comments aside, names localeCompare or Intl.Collator and that are neither
+ * edited nor allowed; `read` gives a file's text.
  */
 export async function unlistedLocaleSorts (inputs: readonly string[], read: (path: string) => Promise<string>, edits: readonly SortEdit[] = CODE_UNIT_SORTS, allowed: readonly string[] = LOCALE_SORTS_ALLOWED): Promise<string[]> {
   const listed = [...edits.map(e => e.module), ...allowed]
@@ -66,7 +69,7 @@ export async function unlistedLocaleSorts (inputs: readonly string[], read: (pat
     const path = input.replaceAll('\\', '/')
     if (!/\.[cm]?[jt]s$/.test(path) || listed.some(m => path.endsWith(`node_modules/${m}`))) continue
     const text = await read(input)
-    if (text.includes('localeCompare') && (await withoutComments(text)).includes('localeCompare')) found.push(path)
+    if (LOCALE_SORT.test(text) && LOCALE_SORT.test(await withoutComments(text))) found.push(path)
   }
   return found
 }
@@ -108,7 +111,7 @@ export function codeUnitSorts (edits: readonly SortEdit[] = CODE_UNIT_SORTS, all
         const workingDir = build.initialOptions.absWorkingDir ?? process.cwd()
         const inputs = Object.keys(result.metafile?.inputs ?? {})
         const unlisted = await unlistedLocaleSorts(inputs, async (p) => await readFile(resolve(workingDir, p), 'utf8').catch(() => ''), edits, allowed)
-        if (unlisted.length > 0) return { errors: [{ text: `localeCompare in ${unlisted.join(', ')}: it loads ICU's collation tables (2.2 MiB); sort by code units, or list the module in scripts/code-unit-sorts.ts` }] }
+        if (unlisted.length > 0) return { errors: [{ text: `localeCompare or Intl.Collator in ${unlisted.join(', ')}: it loads ICU's collation tables (2.2 MiB); sort by code units, or list the module in scripts/code-unit-sorts.ts` }] }
         return undefined
       })
     }

@@ -1,7 +1,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { execWhileLocked } from '../util/sqlite-locked.js'
 import { closeSync, openSync } from 'node:fs'
-import { StoreCorrupt, StoreTooNew, StoreUnavailable } from './errors.js'
+import { StoreCorrupt, StoreTooNew, StoreUnavailable, StoreUpgradeFailed } from './errors.js'
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js'
 import { StatementCache } from '../util/statement-cache.js'
 
@@ -11,6 +11,9 @@ export { SCHEMA_VERSION }
  * SQLite primary result codes that say "cannot open right now", not "damaged";
  * everything else met while opening is treated as damage, and reported.
  */
+/** Free pages past this after a migration are given back to the file system (VACUUM). */
+const VACUUM_AFTER_MIGRATION_BYTES = 16 * 1024 * 1024
+
 const UNAVAILABLE_CODES = new Set([
   3, // PERM
   5, // BUSY
@@ -129,11 +132,27 @@ export class Store {
         this.refuseForeign()
         const version = this.userVersion()
         if (version === target) return true
-        this.db.exec(this.migrations[version])
+        try {
+          this.db.exec(this.migrations[version])
+        } catch (err) {
+          throw upgradeError(this.path, version, err)
+        }
         this.db.exec(`PRAGMA user_version = ${version + 1}`)
         return false
       })
     }
+    // A migration that rewrote large rows leaves a log as large as they were,
+    // kept on disk for as long as the file is open, and the old rows' pages
+    // free in the file; both are given back (a vacuum that another process
+    // keeps from running is only space, and is left)
+    this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    const { freelist_count: free } = this.db.prepare('PRAGMA freelist_count').get() as { freelist_count: number }
+    const { page_size: pageSize } = this.db.prepare('PRAGMA page_size').get() as { page_size: number }
+    if (free * pageSize < VACUUM_AFTER_MIGRATION_BYTES) return
+    try {
+      this.db.exec('VACUUM')
+      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    } catch {}
   }
 
   private tableCount (): number {
@@ -155,9 +174,16 @@ function createPrivate (path: string): void {
   }
 }
 
+/** A migration's failure: the file could not be written now (StoreUnavailable), or the migration does not apply to it. */
+function upgradeError (path: string, version: number, err: unknown): Error {
+  const e = err as { errcode?: unknown, message?: string }
+  if (typeof e.errcode !== 'number' || UNAVAILABLE_CODES.has(e.errcode & 0xff)) return openError(path, err)
+  return new StoreUpgradeFailed(path, version, version + 1, firstLine(e.message ?? String(err)), { cause: err })
+}
+
 /** Maps whatever failed while opening to StoreCorrupt or StoreUnavailable. */
 function openError (path: string, err: unknown): Error {
-  if (err instanceof StoreCorrupt || err instanceof StoreTooNew || err instanceof StoreUnavailable) return err
+  if (err instanceof StoreCorrupt || err instanceof StoreTooNew || err instanceof StoreUnavailable || err instanceof StoreUpgradeFailed) return err
   const e = err as { errcode?: unknown, message?: string }
   if (typeof e.errcode !== 'number') return err as Error // not from SQLite: a bug, not the file
   const why = firstLine(e.message ?? String(err))

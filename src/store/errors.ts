@@ -14,6 +14,16 @@ export class StoreUnavailable extends CspaceError {
   }
 }
 
+/**
+ * A migration to a newer schema failed; it was rolled back, so the file is as
+ * it was, at its old version, which this cspace cannot use.
+ */
+export class StoreUpgradeFailed extends CspaceError {
+  constructor (path: string, from: number, to: number, why: string, options?: { cause?: unknown }) {
+    super('STORE_UPGRADE_FAILED', `could not upgrade the store ${path} from schema version ${from} to ${to} (${why}); it is unchanged: run the cspace that wrote it, or report this error`, 1, options)
+  }
+}
+
 /** The database was written by a newer cspace. */
 export class StoreTooNew extends CspaceError {
   constructor (path: string, version: number, known: number) {

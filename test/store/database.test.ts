@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { DatabaseSync } from 'node:sqlite'
 import {
-  ExposeTable, ForwardTable, SCHEMA_VERSION, StoreCorrupt, StoreTooNew, StoreUnavailable, getKv, openStore, setKv, type Store
+  ExposeTable, ForwardTable, SCHEMA_VERSION, Store as StoreClass, StoreCorrupt, StoreTooNew, StoreUnavailable, getKv, openStore, setKv, type Store
 } from '../../src/store/index.js'
 import { removeTempDirs, tempDir } from '../helpers/files.js'
 
@@ -170,6 +170,24 @@ describe('the profile database', () => {
     assert.throws(() => openStore(path), (err: Error) =>
       err instanceof StoreTooNew && err.code === 'STORE_TOO_NEW' && err.message.includes(`schema version ${SCHEMA_VERSION + 5}`) && /upgrade cspace/.test(err.message))
     assert.ok(readFileSync(path).equals(before))
+  })
+
+  test('a migration that drops large rows gives their space back: no log kept, no free pages left', () => {
+    const path = join(tempDir(), 'app.db')
+    const first = ['CREATE TABLE big (x TEXT)']
+    const s = StoreClass.open(path, first)
+    const put = s.prepare('INSERT INTO big VALUES (?)')
+    s.transaction(() => { for (let i = 0; i < 40; i++) put.run('x'.repeat(1 << 20)) })
+    s.close()
+    assert.ok(statSync(path).size > 40 << 20)
+    const migrated = StoreClass.open(path, [...first, 'DROP TABLE big; CREATE TABLE small (y TEXT)'])
+    try {
+      assert.equal((migrated.db.prepare('PRAGMA freelist_count').get() as { freelist_count: number }).freelist_count, 0)
+      assert.ok(statSync(path).size < 1 << 20, `${statSync(path).size} bytes`)
+      assert.equal(statSync(`${path}-wal`).size, 0)
+    } finally {
+      migrated.close()
+    }
   })
 
   test('a missing profile directory is StoreUnavailable, not corruption, and creates nothing', () => {

@@ -28,18 +28,42 @@ export const FILES_STORE_MIGRATIONS: readonly string[] = [
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   // The manifests move to a table of their own, and a transfer's row keeps
   // what listings show: a row read walked the manifest's overflow pages to
-  // reach the columns after it (4.3 ms for an 8.6 MiB one). Rows already
-  // kept get theirs from the manifest (one that is not JSON gets none).
+  // reach the columns after it (4.3 ms for an 8.6 MiB one). The rows are
+  // built anew, each written once (altering the table in place rewrote each
+  // with its manifest twice, tripling the file); those already kept get
+  // their chunk size and first 1000 text paths from the manifest, none from
+  // one that is not JSON. (1000 written out: a migration must not change
+  // with LISTED_PATHS.)
   `CREATE TABLE offers (id TEXT PRIMARY KEY, manifest TEXT NOT NULL);
    INSERT INTO offers (id, manifest) SELECT id, manifest FROM transfers;
-   ALTER TABLE transfers ADD COLUMN chunk_size INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE transfers ADD COLUMN first_paths TEXT NOT NULL DEFAULT '[]';
-   UPDATE transfers SET
-     chunk_size = COALESCE(json_extract(manifest, '$.chunkSize'), 0),
-     first_paths = (SELECT json_group_array(json_extract(f.value, '$.path') ORDER BY f.key)
-       FROM json_each(transfers.manifest, '$.files') AS f WHERE f.key < ${LISTED_PATHS})
-   WHERE json_valid(manifest);
-   ALTER TABLE transfers DROP COLUMN manifest;`
+   CREATE TABLE listed_transfers (
+     id TEXT PRIMARY KEY,
+     sender_user_id TEXT NOT NULL,
+     sender_name TEXT,
+     chunk_size INTEGER NOT NULL,
+     first_paths TEXT NOT NULL,
+     total_bytes INTEGER NOT NULL,
+     file_count INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     error TEXT,
+     partial_dir TEXT,
+     saved TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   INSERT INTO listed_transfers
+     SELECT id, sender_user_id, sender_name,
+       CASE WHEN json_valid(manifest) THEN COALESCE(json_extract(manifest, '$.chunkSize'), 0) ELSE 0 END,
+       -- each JSON function is given JSON: not a manifest that is not, nor an entry that is not an object
+       (SELECT json_group_array(p) FROM (
+         SELECT json_extract(f.value, '$.path') AS p
+         FROM json_each(CASE WHEN json_valid(manifest) THEN manifest ELSE '{}' END, '$.files') AS f
+         WHERE f.key < 1000 AND CASE WHEN f.type = 'object' THEN json_type(f.value, '$.path') END = 'text'
+         ORDER BY f.key)),
+       total_bytes, file_count, state, error, partial_dir, saved, created_at, updated_at
+     FROM transfers;
+   DROP TABLE transfers;
+   ALTER TABLE listed_transfers RENAME TO transfers;`
 ]
 
 /** pending: waiting for the user; accepted: receiving (or waiting for the sender to come back); then complete, declined or failed. */

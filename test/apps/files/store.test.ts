@@ -1,11 +1,12 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { FILES_STORE_MIGRATIONS, FilesStore, LISTED_PATHS } from '../../../src/apps/files/store.js'
 import type { Manifest } from '../../../src/apps/files/manifest.js'
 import { appDataDir } from '../../../src/sdk/app-data.js'
-import { Store } from '../../../src/store/index.js'
+import { Store, StoreUpgradeFailed } from '../../../src/store/index.js'
 import { removeTempDirs, tempDir } from '../../helpers/files.js'
 
 after(removeTempDirs)
@@ -86,12 +87,18 @@ describe('FilesStore: a store of the first schema', () => {
     put.run('cccc0001', JSON.stringify(big), big.files.length, 1)
     put.run('cccc0002', JSON.stringify(small), small.files.length, 2)
     put.run('cccc0003', '{"files": [', 1, 3)
+    // shapes no offer that passed parseOffer has: paths that are not text, files not a list
+    put.run('cccc0004', '{"chunkSize": 4096, "files": [{"path": 7}, {"path": "kept"}, "x", {}]}', 4, 4)
+    put.run('cccc0005', '{"files": {"0": {"path": "in an object"}}}', 1, 5)
     old.close()
 
     const store = FilesStore.open(home)
     try {
+      assert.equal(statSync(`${path}-wal`).size, 0, 'the log the migration wrote is given back')
       const rows = store.list()
-      assert.deepEqual(rows.map(r => r.id), ['cccc0001', 'cccc0002', 'cccc0003'])
+      assert.deepEqual(rows.map(r => r.id), ['cccc0001', 'cccc0002', 'cccc0003', 'cccc0004', 'cccc0005'])
+      assert.deepEqual([rows[3].paths, rows[3].chunkSize], [['kept'], 4096])
+      assert.deepEqual([rows[4].paths, rows[4].chunkSize], [[], 0])
       assert.deepEqual(rows[0].paths, firstPaths(big))
       assert.equal(rows[0].paths.length, LISTED_PATHS)
       assert.equal(rows[0].chunkSize, 65536)
@@ -105,9 +112,29 @@ describe('FilesStore: a store of the first schema', () => {
     const db = new DatabaseSync(path)
     try {
       const offers = db.prepare('SELECT id, manifest FROM offers ORDER BY id').all() as Array<{ id: string, manifest: string }>
-      assert.deepEqual(offers.map(o => o.manifest), [JSON.stringify(big), JSON.stringify(small), '{"files": ['])
+      assert.deepEqual(offers.map(o => o.manifest).slice(0, 3), [JSON.stringify(big), JSON.stringify(small), '{"files": ['])
+      assert.equal(offers.length, 5)
       const columns = (db.prepare('PRAGMA table_info(transfers)').all() as Array<{ name: string }>).map(c => c.name)
       assert.equal(columns.includes('manifest'), false, 'no longer in the rows listings read')
+    } finally {
+      db.close()
+    }
+  })
+
+  test('a migration that fails leaves the store as it was, and says so (not "corrupt")', () => {
+    const home = tempDir('cspace-files-migrate-')
+    const path = join(appDataDir('files', { home }), 'files.db')
+    const old = Store.open(path, FILES_STORE_MIGRATIONS.slice(0, 1))
+    old.prepare(`INSERT INTO transfers (id, sender_user_id, sender_name, manifest, total_bytes, file_count, state, partial_dir, saved, created_at, updated_at)
+      VALUES ('dddd0001', 'u1', NULL, '{"files": []}', 0, 0, 'pending', NULL, '[]', 1, 0)`).run()
+    old.prepare('CREATE TABLE offers (x)').run() // in the migration's way
+    old.close()
+    assert.throws(() => FilesStore.open(home), (err: Error) => err instanceof StoreUpgradeFailed &&
+      /could not upgrade the store .*files\.db from schema version 1 to 2 \(table offers already exists\); it is unchanged/.test(err.message))
+    const db = new DatabaseSync(path)
+    try {
+      assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 1)
+      assert.deepEqual((db.prepare('SELECT id, manifest FROM transfers').all() as Array<{ id: string, manifest: string }>).map(r => [r.id, r.manifest]), [['dddd0001', '{"files": []}']])
     } finally {
       db.close()
     }
