@@ -7,13 +7,13 @@ import { StatementCache } from '../util/statement-cache.js'
 
 export { SCHEMA_VERSION }
 
+/** Free pages past this after a migration are given back to the file system (VACUUM). */
+const VACUUM_AFTER_MIGRATION_BYTES = 16 * 1024 * 1024
+
 /**
  * SQLite primary result codes that say "cannot open right now", not "damaged";
  * everything else met while opening is treated as damage, and reported.
  */
-/** Free pages past this after a migration are given back to the file system (VACUUM). */
-const VACUUM_AFTER_MIGRATION_BYTES = 16 * 1024 * 1024
-
 const UNAVAILABLE_CODES = new Set([
   3, // PERM
   5, // BUSY
