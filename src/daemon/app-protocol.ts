@@ -14,6 +14,8 @@
  *   → {"v":1,"token":T,"op":"accept","id":"…"}               (a new connection per incoming)
  *   ← {"v":1,"ok":true}  or  {"v":1,"ok":false,"code":"…","message":"…"}
  */
+import { describeWireValue } from '../util/wire-value.js'
+
 export const APP_PROTOCOL_VERSION = 1
 export const MAX_HEADER_BYTES = 4096
 
@@ -55,7 +57,7 @@ export function parseAppRequest (line: string): AppRequest {
   try { m = JSON.parse(line) } catch { throw new AppProtocolError('the first line must be JSON') }
   if (typeof m !== 'object' || m === null) throw new AppProtocolError('the first line must be a JSON object')
   const r = m as Record<string, unknown>
-  if (r.v !== APP_PROTOCOL_VERSION) throw new AppProtocolError(`unsupported version ${String(r.v)}; this daemon speaks ${APP_PROTOCOL_VERSION}`)
+  if (r.v !== APP_PROTOCOL_VERSION) throw new AppProtocolError(`unsupported version ${describeWireValue(r.v)}; this daemon speaks ${APP_PROTOCOL_VERSION}`)
   if (typeof r.token !== 'string') throw new AppProtocolError('token missing')
   const str = (k: string): string => {
     if (typeof r[k] !== 'string' || (r[k] as string).length === 0 || (r[k] as string).length > 1200) throw new AppProtocolError(`"${k}" must be a non-empty string`)
@@ -68,8 +70,26 @@ export function parseAppRequest (line: string): AppRequest {
     }
     case 'listen': return { v: 1, token: r.token, op: 'listen', service: str('service') }
     case 'accept': return { v: 1, token: r.token, op: 'accept', id: str('id') }
-    default: throw new AppProtocolError(`unknown op ${JSON.stringify(r.op)}`)
+    default: throw new AppProtocolError(`unknown op ${describeWireValue(r.op)}`)
   }
+}
+
+/**
+ * A line of a listen() control connection as the SDK reads it: an `incoming`
+ * event with every field it hands the program, or undefined for anything
+ * else (a line that is not one, or an event a later daemon added).
+ */
+export function parseIncomingEvent (line: string): IncomingEvent | undefined {
+  let m: unknown
+  try { m = JSON.parse(line) } catch { return undefined }
+  if (typeof m !== 'object' || m === null) return undefined
+  const e = m as Record<string, unknown>
+  const c = e.caller as Record<string, unknown> | null | undefined
+  if (e.v !== APP_PROTOCOL_VERSION || e.event !== 'incoming' || typeof e.id !== 'string' || typeof e.service !== 'string' || typeof c !== 'object' || c === null) return undefined
+  if (typeof c.peerId !== 'string' || typeof c.userId !== 'string' || typeof c.fingerprint !== 'string' || (c.contactName != null && typeof c.contactName !== 'string')) return undefined
+  const caller: IncomingEvent['caller'] = { peerId: c.peerId, userId: c.userId, fingerprint: c.fingerprint }
+  if (typeof c.contactName === 'string') caller.contactName = c.contactName
+  return { v: 1, event: 'incoming', id: e.id, service: e.service, caller }
 }
 
 export function encodeLine (msg: object): string {

@@ -111,7 +111,13 @@ async function verifyPresence (key: Uint8Array, value: Uint8Array): Promise<Pres
   }
   const costly = costlyKeyReason(publicKey)
   if (costly != null) throw new InvalidPresenceRecord(`payload.key is refused: ${costly}`)
-  const peerId = peerIdFromPublicKey(publicKey)
+  let peerId: PeerId
+  try {
+    peerId = peerIdFromPublicKey(publicKey)
+  } catch {
+    // libp2p parses ECDSA keys but names no peer by one
+    throw new InvalidPresenceRecord(`payload.key is refused: a key of type ${publicKey.type} names no peer`)
+  }
   if (!Buffer.from(presenceKey(peerId)).equals(Buffer.from(key))) throw new InvalidPresenceRecord('signed by a key other than the one the DHT key names')
   const ok = await publicKey.verify(Buffer.concat([PRESENCE_SIGNING_DOMAIN, payloadBytes]), sig)
   if (!ok) throw new InvalidPresenceRecord('bad signature')

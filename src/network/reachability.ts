@@ -2,6 +2,8 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import { ipOf, tcpPort } from './addresses.js'
+import { printable } from '../util/printable.js'
+import { describeWireValue } from '../util/wire-value.js'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 
 /**
@@ -238,7 +240,7 @@ function decodeObject (bytes: { subarray: () => Uint8Array }): Record<string, un
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object')
   const o = value as Record<string, unknown>
-  if (o.v !== VERSION) throw new Error(`unsupported version ${JSON.stringify(o.v)}`)
+  if (o.v !== VERSION) throw new Error(`unsupported version ${describeWireValue(o.v)}`)
   return o
 }
 
@@ -258,6 +260,6 @@ export function parseAnswer (bytes: { subarray: () => Uint8Array }): Reachabilit
   const reachable = o.reachable
   if (!Array.isArray(reachable) || reachable.length > MAX_PORTS || !reachable.every(a => typeof a === 'string')) throw new Error('"reachable" must be a list of addresses')
   for (const a of reachable as string[]) multiaddr(a)
-  const error = typeof o.error === 'string' ? o.error.slice(0, 200) : undefined
+  const error = typeof o.error === 'string' ? printable(o.error.slice(0, 200)) : undefined
   return { v: VERSION, reachable: reachable as string[], ...(error != null ? { error } : {}) }
 }

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream'
-import type { IncomingEvent } from '../daemon/app-protocol.js'
+import { parseIncomingEvent, type IncomingEvent } from '../daemon/app-protocol.js'
 import { inProcessDaemon } from '../daemon/in-process.js'
 import { resolveHome } from '../store/index.js'
 import { locateDaemon, type SdkOptions } from './daemon-locator.js'
@@ -38,9 +38,8 @@ export async function listen (service: string, handler: ConnectionHandler, optio
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl)
       buffered = buffered.slice(nl + 1)
-      let event: IncomingEvent
-      try { event = JSON.parse(line) } catch { continue }
-      if (event.event !== 'incoming') continue
+      const event = parseIncomingEvent(line)
+      if (event == null) continue
       openAppSocket(endpoint, { op: 'accept', id: event.id })
         .then((socket) => { handler(socket, event.caller) })
         .catch(() => { /* the caller went away before we accepted */ })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { createInterface } from 'node:readline'
 import { listen, type Listener } from '../../src/sdk/index.js'
-import { FrameType, encodeControl, readFrames } from '../../src/apps/files/index.js'
+import { FrameType, encodeControl, encodeFrame, readFrames } from '../../src/apps/files/index.js'
 import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline } from '../helpers/cli.js'
 import { tempDir, writeRandomFile } from '../helpers/files.js'
 
@@ -86,6 +86,29 @@ describe('apps: answers from a hostile peer', () => {
       const r = await runCli(alice.home, ['send', 'carol', file])
       assert.equal(r.code, 1, r.stderr)
       assert.equal(r.stderr, 'cspace: carol refused the transfer: ?]0;owned??[2J?[31mok: sent?more\n')
+    } finally {
+      await closeListeners()
+    }
+  })
+
+  test('files: a transfer ID that is not one, nested too deep to print, is refused in one line', async () => {
+    const file = join(src, 'deep.bin')
+    writeRandomFile(file, 1000)
+    // JSON.parse reads this nesting; JSON.stringify and String() overflow the stack on it
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000)
+    await filesAnswering(() => encodeFrame(FrameType.DONE, Buffer.from(`{"id":${deep},"saved":[${deep},"deep.bin"]}`)))
+    try {
+      const r = await runCli(alice.home, ['send', 'carol', file])
+      assert.equal(r.code, 1, r.stderr)
+      assert.equal(r.stderr, 'cspace: carol\'s daemon sent (a list) as the transfer\'s ID; it may be broken or hostile\n')
+    } finally {
+      await closeListeners()
+    }
+    await filesAnswering(() => encodeControl(FrameType.STATUS, { state: 'waiting', id: `${ESCAPES}x` }))
+    try {
+      const r = await runCli(alice.home, ['send', 'carol', file])
+      assert.equal(r.code, 1, r.stderr)
+      assert.equal(r.stderr, 'cspace: carol\'s daemon sent "?]0;owned??[2J?[31mx" as the transfer\'s ID; it may be broken or hostile\n')
     } finally {
       await closeListeners()
     }

@@ -4,6 +4,8 @@ import { createServer, type Server, type ServerResponse } from 'node:http'
 import { once } from 'node:events'
 import { KeyServerClient } from '../../src/keyserver/client/key-server-client.js'
 import { CspaceError } from '../../src/errors.js'
+import { signOperation } from '../../src/keyserver/operation.js'
+import { newKeyUser } from '../helpers/keyserver.js'
 
 /** How the stand-in key server answers the next request. */
 type Answer = (res: ServerResponse) => void
@@ -74,4 +76,19 @@ test('not JSON, JSON of the wrong shape, and deep nesting are refused with the r
   assert.equal((await failureOf((res) => { res.writeHead(200, json).end('null') })).code, 'KEYSERVER_ANSWER_INVALID')
   assert.equal((await failureOf((res) => { res.writeHead(200, json).end('['.repeat(100_000) + ']'.repeat(100_000)) })).code, 'KEYSERVER_ANSWER_INVALID')
   assert.match((await failureOf((res) => { res.writeHead(500, json).end('{"nope":1}') })).message, /it answered 500 without a reason/)
+})
+
+test('a name nested too deep to print, beside a validly signed operation, is an untrustworthy answer', async () => {
+  const alice = await newKeyUser()
+  const op = await signOperation({ op: 'register', username: 'alice', key: alice.id, displayName: '', prev: '' }, alice.key)
+  const deep = '['.repeat(50_000) + ']'.repeat(50_000)
+  const err = await failureOf((res) => { res.writeHead(200, json).end(`{"username":${deep},"key":"${alice.id}","seq":1,"operation":${JSON.stringify(op)}}`) })
+  assert.equal(err.code, 'KEYSERVER_ANSWER_INVALID')
+  assert.match(err.message, /\(an entry for \(a list\) that its own log entry does not support\)/)
+})
+
+test('a log page longer than asked for is refused before its entries are checked', async () => {
+  // 25 pages of 1 MiB would otherwise hold ~65,000 entries, each a signature to verify
+  answer = (res) => { res.writeHead(200, json).end(JSON.stringify({ operations: Array.from({ length: 201 }, () => ({})), next: null })) }
+  await assert.rejects(new KeyServerClient(url).history('alice'), (err: CspaceError) => err.code === 'KEYSERVER_ANSWER_INVALID' && /a log page of 201 operations, when 200 were asked for/.test(err.message))
 })

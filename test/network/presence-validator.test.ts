@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
 import { rsaKeyWithLongExponent } from '../helpers/keys.js'
 import { Libp2pRecord } from '@libp2p/record'
@@ -59,6 +59,13 @@ describe('presence records', () => {
     const payload = Buffer.from(JSON.stringify({ v: 1, key: Buffer.from(protobuf).toString('base64'), addrs: [], seq: 1, expires: Date.now() + HOUR, online: true }))
     const value = Buffer.from(JSON.stringify({ v: 1, payload: payload.toString('base64'), sig: Buffer.alloc(384, 1).toString('base64') }))
     await assert.rejects(decodePresence(presenceKey(peerIdFromPublicKey(key)), value), (err: Error) => err instanceof InvalidPresenceRecord && /payload\.key is refused: its RSA public exponent has 3072 bits/.test(err.message))
+  })
+
+  test('an ECDSA key, which libp2p parses but names no peer by, is an invalid record, not a raw library error', async () => {
+    const key = await generateKeyPair('ECDSA', 'P-256')
+    const payload = Buffer.from(JSON.stringify({ v: 1, key: Buffer.from(publicKeyToProtobuf(key.publicKey)).toString('base64'), addrs: [], seq: 1, expires: Date.now() + HOUR, online: true }))
+    const value = Buffer.from(JSON.stringify({ v: 1, payload: payload.toString('base64'), sig: Buffer.alloc(64, 1).toString('base64') }))
+    await assert.rejects(decodePresence(new TextEncoder().encode('/cspace/presence/x'), value), (err: Error) => err instanceof InvalidPresenceRecord && /payload\.key is refused: a key of type ECDSA names no peer/.test(err.message))
   })
 
   test('RSA keys (whose peer ids do not carry the key) work too', async () => {

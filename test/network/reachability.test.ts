@@ -84,6 +84,9 @@ describe('reachability: a router dials the asker back', () => {
     assert.throws(() => parseReachabilityAnswer(bytes('{"v":1,"reachable":["not an address"]}')))
     assert.throws(() => parseReachabilityAnswer(bytes(JSON.stringify({ v: 1, reachable: Array(9).fill('/ip4/1.2.3.4/tcp/1') }))), /"reachable"/)
     assert.deepEqual(parseReachabilityRequest(bytes('{"v":1,"ports":[80,80,443]}')).ports, [80, 443])
+    assert.throws(() => parseReachabilityRequest(bytes(`{"v":${'['.repeat(500)}${']'.repeat(500)}}`)), /^Error: unsupported version \(a list\)$/)
+    // a router's refusal ends up in the daemon's log: no escape sequences, one line
+    assert.equal(parseReachabilityAnswer(bytes(JSON.stringify({ v: 1, reachable: [], error: '\u001b[2Jno\nway' }))).error, '?[2Jno?way')
   })
 
   describe('a peer that lies about reachability', () => {

@@ -68,3 +68,23 @@ test('a line longer than the limit ends the registration', async () => {
     server.close()
   }
 })
+
+test('lines that are not incoming events of the right shape are passed over; the next good one is taken', async () => {
+  const bad = ['null', '42', '"incoming"', '[]', '{"v":1,"event":"incoming","id":"a","service":"svc"}',
+    '{"v":1,"event":"incoming","id":"b","service":"svc","caller":null}',
+    '{"v":1,"event":"incoming","id":"c","service":"svc","caller":{"peerId":1,"userId":"u","fingerprint":"f"}}',
+    '{"v":2,"event":"incoming","id":"d","service":"svc","caller":' + JSON.stringify(caller) + '}',
+    '{"v":1,"event":"incoming","id":' + '['.repeat(10_000) + ']'.repeat(10_000) + ',"service":"svc","caller":' + JSON.stringify(caller) + '}']
+  const { home, server, accepts } = await fakeAppPort((s) => { s.write(bad.join('\n') + '\n' + incoming(1)) })
+  const handled: string[] = []
+  const l = await listen('svc', (_socket, from) => { handled.push(from.userId) }, { home })
+  try {
+    // the stand-in daemon refuses every accept, so the handler never runs: the accepts say which lines were taken
+    await waitFor('the good event accepted', () => accepts.includes('id1'), 10_000, 20)
+    assert.deepEqual(accepts, ['id1'])
+    assert.deepEqual(handled, [])
+  } finally {
+    l.close()
+    server.close()
+  }
+})

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { CspaceError } from '../../errors.js'
 import { printable } from '../../util/printable.js'
+import { describeWireValue } from '../../util/wire-value.js'
 
 /**
  * The chat wire format between two users' chat services: one JSON object per
@@ -59,7 +60,7 @@ export function checkText (text: string, id?: string): string {
 
 /** Validates one decoded line; throws ChatWireError naming the problem. */
 export function parseChatFrame (m: Record<string, unknown>): ChatFrame {
-  if (m.v !== CHAT_WIRE_VERSION) throw new ChatWireError('UNSUPPORTED_VERSION', `chat wire version ${JSON.stringify(m.v)} is not supported; this side speaks ${CHAT_WIRE_VERSION}`)
+  if (m.v !== CHAT_WIRE_VERSION) throw new ChatWireError('UNSUPPORTED_VERSION', `chat wire version ${describeWireValue(m.v)} is not supported; this side speaks ${CHAT_WIRE_VERSION}`)
   const id = typeof m.id === 'string' && MESSAGE_ID.test(m.id) ? m.id : undefined
   switch (m.t) {
     case 'msg': {
@@ -81,7 +82,7 @@ export function parseChatFrame (m: Record<string, unknown>): ChatFrame {
       return id == null ? { v: 1, t: 'error', code, message } : { v: 1, t: 'error', code, message, id }
     }
     default:
-      throw new ChatWireError('BAD_FRAME', `unknown frame type ${JSON.stringify(m.t)?.slice(0, 40)}`, id)
+      throw new ChatWireError('BAD_FRAME', `unknown frame type ${describeWireValue(m.t, 40)}`, id)
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
+import { describeWireValue } from '../../util/wire-value.js'
 import { SourceUnreadable, WireError } from './errors.js'
 import { DEFAULT_CHUNK, MAX_CHUNK, MAX_CHUNKS, MAX_ENTRIES, MAX_FILE_SIZE, MIN_CHUNK, WIRE_VERSION } from './wire.js'
 import { sanitizePath } from './names.js'
@@ -71,7 +72,7 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
 /** Checks an OFFER from the network: shape, version, every length and count; returns it with sanitised paths. */
 export function parseOffer (body: Record<string, unknown>): Manifest {
   const bad = (why: string): WireError => new WireError('BAD_MANIFEST', `bad offer: ${why}`)
-  if (body.v !== WIRE_VERSION) throw new WireError('UNSUPPORTED_VERSION', `offer version ${JSON.stringify(body.v)} is not supported (this receiver speaks ${WIRE_VERSION}); update cspace`)
+  if (body.v !== WIRE_VERSION) throw new WireError('UNSUPPORTED_VERSION', `offer version ${describeWireValue(body.v)} is not supported (this receiver speaks ${WIRE_VERSION}); update cspace`)
   const cs = body.chunkSize
   if (typeof cs !== 'number' || !Number.isInteger(cs) || cs < MIN_CHUNK || cs > MAX_CHUNK) throw bad('chunk size out of range')
   if (!Array.isArray(body.files) || body.files.length === 0 || body.files.length > MAX_ENTRIES) throw bad(`1 to ${MAX_ENTRIES} files expected`)

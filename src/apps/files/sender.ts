@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { FILES_SERVICE } from './host.js'
 import { MAX_ENTRIES } from './wire.js'
 import { printable } from '../../util/printable.js'
+import { describeWireValue } from '../../util/wire-value.js'
 
 /** What `cspace send` reports as it goes (also its `--json` lines). */
 export type SendEvent =
@@ -107,7 +108,7 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
     for await (const frame of frames) {
       const body = decodeControl(frame)
       if (frame.type === FrameType.STATUS) {
-        const id = String(body.id)
+        const id = receiverTransferId(body.id, to)
         if (!offered) { offered = true; onId(id); emit({ event: 'offer', id, files: manifest.files.length, totalBytes: totalBytes(manifest) }) }
         if (body.state === 'waiting') emit({ event: 'waiting', id })
         if (body.state === 'declined') throw new TransferDeclined(to)
@@ -123,7 +124,8 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         }
       } else if (frame.type === FrameType.DONE) {
         // the names are the receiver's words, printed on the sender's terminal
-        return { id: printable(String(body.id)).slice(0, 64), saved: Array.isArray(body.saved) ? body.saved.slice(0, MAX_ENTRIES).map(n => printable(String(n)).slice(0, 1024)) : [] }
+        const saved = Array.isArray(body.saved) ? body.saved.slice(0, MAX_ENTRIES).filter((n): n is string => typeof n === 'string').map(n => printable(n.slice(0, 1024))) : []
+        return { id: receiverTransferId(body.id, to), saved }
       } else if (frame.type === FrameType.ERROR) {
         const code = typeof body.code === 'string' && /^[A-Z_]{1,40}$/.test(body.code) ? body.code : 'FAILED'
         const message = typeof body.message === 'string' ? printable(body.message.slice(0, 500)) : 'refused'
@@ -149,6 +151,12 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
     stop = true
     socket.destroy()
   }
+}
+
+/** The transfer's ID as the receiver computed it (manifest.ts transferId): 16 hex digits, or the receiver is not cspace. */
+function receiverTransferId (id: unknown, to: string): string {
+  if (typeof id === 'string' && /^[0-9a-f]{16}$/.test(id)) return id
+  throw new TransferRejected('BAD_FRAME', `${to}'s daemon sent ${describeWireValue(id, 20)} as the transfer's ID; it may be broken or hostile`)
 }
 
 /**

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { CspaceError } from '../../errors.js'
 import { appLayout, locateDaemon } from '../../sdk/index.js'
+import { describeWireValue } from '../../util/wire-value.js'
 import { jsonLine, readJsonLines } from './json-lines.js'
 import { replyWriter } from './reply-writer.js'
 
@@ -80,7 +81,7 @@ export async function serveControl (app: string, handlers: Record<string, Contro
       const handler = typeof m.op === 'string' && Object.hasOwn(handlers, m.op) ? handlers[m.op] : undefined
       let line: string
       try {
-        if (handler == null) throw new ControlRequestFailed('UNKNOWN_OP', `unknown operation ${describeOp(m.op)}`)
+        if (handler == null) throw new ControlRequestFailed('UNKNOWN_OP', `unknown operation ${describeWireValue(m.op)}`)
         line = jsonLine({ id, ok: true, result: (await handler(m, peer)) ?? null })
       } catch (err) {
         const e = err as { code?: unknown, message?: string }
@@ -104,11 +105,6 @@ export async function serveControl (app: string, handlers: Record<string, Contro
       })
     }
   }
-}
-
-/** An operation's name as an error shows it: never the peer's value itself, which may be nested too deep to print. */
-function describeOp (op: unknown): string {
-  return typeof op === 'string' ? JSON.stringify(op.slice(0, 64)) : `(a ${Array.isArray(op) ? 'list' : typeof op}, not a name)`
 }
 
 /** A front end's connection to an app host. */

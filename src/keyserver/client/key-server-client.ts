@@ -4,6 +4,7 @@ import { replayLog, type ReplayedLog } from '../name-log.js'
 import { validateUsername } from '../username.js'
 import { KeyServerError, KeyServerUnavailable, UntrustworthyAnswer } from '../errors.js'
 import { printable } from '../../util/printable.js'
+import { describeWireValue } from '../../util/wire-value.js'
 
 /** An entry whose signature this client has checked; the fingerprint is computed here, not taken from the server. */
 export interface VerifiedEntry {
@@ -17,6 +18,7 @@ export interface VerifiedEntry {
 }
 
 const MAX_RESPONSE_BYTES = 1024 * 1024
+const LOG_PAGE = 200
 const MAX_LOG_PAGES = 25 // 5,000 entries: far beyond any honest name's history
 const TIMEOUT_MS = 10_000
 /** A whole log, however many pages: a server that drips it out is cut off. */
@@ -49,8 +51,10 @@ export class KeyServerClient {
     let from: number | null = 0
     for (let page = 0; from != null; page++) {
       if (page === MAX_LOG_PAGES) throw new UntrustworthyAnswer(`"${name}"'s log is longer than any honest one`)
-      const body = await this.request('GET', `/v1/users/${name}/log?from=${from}&limit=200`, undefined, deadline) as { operations?: unknown, next?: unknown }
+      const body = await this.request('GET', `/v1/users/${name}/log?from=${from}&limit=${LOG_PAGE}`, undefined, deadline) as { operations?: unknown, next?: unknown }
       if (!Array.isArray(body?.operations)) throw new UntrustworthyAnswer('a log page without operations')
+      // each entry's signatures are checked below: the pages' count is what bounds that work
+      if (body.operations.length > LOG_PAGE) throw new UntrustworthyAnswer(`a log page of ${body.operations.length} operations, when ${LOG_PAGE} were asked for`)
       for (const raw of body.operations) log.push(parseAnswer(raw))
       if (body.next != null && (body.next !== log.length || body.operations.length === 0)) throw new UntrustworthyAnswer('a log page out of sequence')
       from = body.next == null ? null : log.length
@@ -74,6 +78,7 @@ export class KeyServerClient {
     const q = new URLSearchParams({ prefix, after, limit: String(limit) })
     const body = await this.request('GET', `/v1/users?${q.toString()}`) as { users?: unknown, next?: unknown }
     if (!Array.isArray(body?.users)) throw new UntrustworthyAnswer('a search page without users')
+    if (body.users.length > limit) throw new UntrustworthyAnswer(`a search page of ${body.users.length} users, when ${limit} were asked for`)
     const users = await Promise.all(body.users.map(verifyEntry))
     if (users.some((u, i) => !u.username.startsWith(prefix) || u.username <= after || (i > 0 && u.username <= users[i - 1].username))) throw new UntrustworthyAnswer('a search result outside the prefix asked for, or out of order')
     // `next` is printed for the user to paste: it must be the last name of this page, nothing else
@@ -134,7 +139,7 @@ export async function verifyEntry (raw: unknown): Promise<VerifiedEntry> {
   const e = raw as { username?: unknown, key?: unknown, seq?: unknown, operation?: unknown }
   if (typeof e !== 'object' || e == null) throw new UntrustworthyAnswer('an entry that is not an object')
   const op = parseAnswer(e.operation)
-  if (op.op === 'delete' || op.username !== e.username || op.key !== e.key) throw new UntrustworthyAnswer(`an entry that its own log entry does not support ("${printable(String(e.username)).slice(0, 40)}")`)
+  if (op.op === 'delete' || op.username !== e.username || op.key !== e.key) throw new UntrustworthyAnswer(`an entry for ${describeWireValue(e.username, 40)} that its own log entry does not support`)
   if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) throw new UntrustworthyAnswer('an entry without a sequence number')
   try {
     await verifyOperationSignatures(op)

@@ -31,6 +31,13 @@ test('malformed frames are refused with the right code', () => {
   assert.equal(code({ v: 1, t: '__proto__' }), 'BAD_FRAME')
 })
 
+test('a version or frame type nested too deep to print is refused with its code, not a stack overflow', () => {
+  const deep = JSON.parse('['.repeat(20_000) + ']'.repeat(20_000)) as unknown
+  assert.throws(() => parseChatFrame({ v: deep }), (err: ChatWireError) => err.wireCode === 'UNSUPPORTED_VERSION' && /version \(a list\) is not supported/.test(err.message))
+  assert.throws(() => parseChatFrame({ v: 1, t: deep }), (err: ChatWireError) => err.wireCode === 'BAD_FRAME' && err.message === 'unknown frame type (a list)')
+  assert.throws(() => parseChatFrame({ v: 1, t: '\u001b[2J' + 'x'.repeat(100) }), (err: ChatWireError) => err.message === `unknown frame type "?[2J${'x'.repeat(36)}"`)
+})
+
 test('the text limit is in UTF-8 bytes, not characters', () => {
   assert.equal(checkText('a'.repeat(MAX_TEXT_BYTES)).length, MAX_TEXT_BYTES)
   assert.throws(() => checkText('é'.repeat(MAX_TEXT_BYTES / 2 + 1)), /limit is 16384/)

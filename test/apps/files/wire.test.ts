@@ -130,6 +130,8 @@ describe('files: wire format and names', () => {
     const ok = { v: 1, chunkSize: 1 << 20, files: [{ path: 'a.txt', size: 3, mtime: 0 }] }
     assert.equal(parseOffer(ok).files[0].path, 'a.txt')
     assert.throws(() => parseOffer({ ...ok, v: 2 }), { code: 'UNSUPPORTED_VERSION' })
+    // nested too deep for JSON.stringify: the version error, not a RangeError the sender would read as a failed store
+    assert.throws(() => parseOffer({ ...ok, v: JSON.parse('['.repeat(20_000) + ']'.repeat(20_000)) }), { code: 'UNSUPPORTED_VERSION', message: /offer version \(a list\) is not supported/ })
     assert.throws(() => parseOffer({ ...ok, chunkSize: 1 }), { code: 'BAD_MANIFEST' })
     assert.throws(() => parseOffer({ ...ok, chunkSize: 64 << 20 }), { code: 'BAD_MANIFEST' })
     assert.throws(() => parseOffer({ ...ok, files: [] }), { code: 'BAD_MANIFEST' })
