@@ -1,6 +1,6 @@
 import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'node:http'
 import { once } from 'node:events'
@@ -150,6 +150,26 @@ describe('the web UI\'s way to the apps: control bridge and uploads', () => {
       void waitFor('the upload to be under way', () => uploads() > before, 10_000, 5).then(() => req.destroy())
     }).catch(() => {})
     await waitFor('the short upload to be removed', () => uploads() === before)
+  })
+
+  test('uploads: two at once cannot promise the same free space', async () => {
+    const dir = join(alice.home, 'apps', 'files', 'uploads')
+    const fs = statfsSync(dir)
+    // each fits the disk alone, not both (the daemon keeps 256 MiB free)
+    const length = String(Math.floor(fs.bavail * fs.bsize * 0.6))
+    const octet = { 'content-type': 'application/octet-stream', 'content-length': length }
+    const before = readdirSync(dir).length
+    let first: ReturnType<typeof request> | undefined
+    const firstDone = upload(api, 'files', 'first.bin', octet, (req) => { first = req; req.write(Buffer.alloc(10)) }).catch(() => {})
+    await waitFor('the first upload to be under way', () => readdirSync(dir).length > before, 10_000, 5)
+    const second = await upload(api, 'files', 'second.bin', octet, (req) => req.end())
+    assert.equal(second.status, 507, JSON.stringify(second.body))
+    assert.match(second.body.error?.message ?? '', /beside the uploads under way/)
+    first?.destroy()
+    await firstDone
+    await waitFor('the first upload to be removed', () => readdirSync(dir).length === before)
+    const small = await upload(api, 'files', 'small.bin', { 'content-type': 'application/octet-stream', 'content-length': '3' }, (req) => req.end('abc'))
+    assert.equal(small.status, 201, 'the promise ended with the upload')
   })
 
   test('an uploaded file sent through the files app arrives intact, with progress, and its staged copy is removed', async () => {

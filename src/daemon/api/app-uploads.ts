@@ -34,6 +34,8 @@ class Refused extends Error {
 }
 
 export async function registerAppUploads (app: FastifyInstance, home: string): Promise<void> {
+  // bytes promised to uploads still arriving: the disk has not seen them yet, but must have room for them
+  let promised = 0
   await app.register(async (scope) => {
     // the body is the file, streamed to disk by the route, never parsed or held in memory
     scope.addContentTypeParser('application/octet-stream', (_req, _payload, done) => { done(null) })
@@ -49,13 +51,14 @@ export async function registerAppUploads (app: FastifyInstance, home: string): P
       if (!Number.isSafeInteger(length) || length < 0) return refuse(new Refused(411, 'LENGTH_REQUIRED', 'send the file with its Content-Length'))
       mkdirSync(paths.uploads, { recursive: true, mode: 0o700 })
       const free = statfsSync(paths.uploads)
-      if (length > free.bavail * free.bsize - DISK_RESERVE) return refuse(new Refused(507, 'DISK_FULL', `not enough disk space for ${length} bytes in ${paths.uploads}`))
+      if (length + promised > free.bavail * free.bsize - DISK_RESERVE) return refuse(new Refused(507, 'DISK_FULL', `not enough disk space for ${length} bytes in ${paths.uploads}${promised > 0 ? ' beside the uploads under way' : ''}`))
 
       const dir = join(paths.uploads, randomBytes(12).toString('hex'))
       mkdirSync(dir, { mode: 0o700 })
       const path = join(dir, req.query.name)
       let received = 0
       req.raw.on('data', (b: Buffer) => { received += b.length })
+      promised += length
       try {
         await pipeline(req.raw, createWriteStream(path, { flags: 'wx', mode: 0o600 }))
         if (received !== length) throw new Refused(400, 'TRUNCATED', `the upload stopped after ${received} of ${length} bytes; send it again`)
@@ -65,6 +68,8 @@ export async function registerAppUploads (app: FastifyInstance, home: string): P
         const e = err as NodeJS.ErrnoException
         if (e.code === 'ENOSPC') return refuse(new Refused(507, 'DISK_FULL', `the disk filled up while saving ${req.query.name}; nothing was kept`))
         throw err
+      } finally {
+        promised -= length
       }
       return await reply.code(201).send({ path, bytes: received })
     })
