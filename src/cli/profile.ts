@@ -1,5 +1,5 @@
 import { passphraseFromEnv } from './env.js'
-import { ensureHome, openStore, profilePaths, resolveHome, type ProfilePaths, type Store } from '../store/index.js'
+import { ensureHome, homeMadePrivateNote, openStore, profilePaths, resolveHome, type ProfilePaths, type Store } from '../store/index.js'
 import { LocalApiClient, locateDaemon } from '../sdk/index.js'
 import { DaemonNotRunning } from '../daemon/errors.js'
 
@@ -11,7 +11,7 @@ export function cliProfile (): ProfilePaths {
 /** Opens the profile's store for a command that edits it directly, and closes it after. */
 export function withStore<T> (fn: (store: Store, paths: ProfilePaths) => T): T {
   const paths = cliProfile()
-  ensureHome(paths.home)
+  if (ensureHome(paths.home)) process.stderr.write(`cspace: ${homeMadePrivateNote(paths.home)}\n`)
   const store = openStore(paths.database)
   try {
     return fn(store, paths)

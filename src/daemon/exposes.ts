@@ -98,7 +98,16 @@ export class ExposeManager {
   }
 
   private async toTcp (state: ExposeState, req: IncomingRequest): Promise<void> {
-    const { host, port } = splitHostPort(state.target)
+    let target: { host: string, port: number }
+    try {
+      target = splitHostPort(state.target)
+    } catch (err) {
+      // stored by an earlier cspace that let it through ("a b:1"): the expose stays, each session is refused
+      state.lastError = (err as Error).message
+      req.reject(ConnectStatus.ServiceUnreachable)
+      return
+    }
+    const { host, port } = target
     const socket = connect({ host, port, allowHalfOpen: true, noDelay: true })
     const connected = await new Promise<boolean>((resolve) => {
       socket.once('connect', () => resolve(true))

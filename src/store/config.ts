@@ -189,8 +189,8 @@ export function keyserverUrlProblem (text: string): string | undefined {
   return undefined
 }
 
-/** Why the string is not a usable multiaddr, or undefined if it is. */
-function addressProblem (text: string, needPeer: boolean): string | undefined {
+/** Why the string is not a usable multiaddr (ending in a valid /p2p/ id if `needPeer`), or undefined if it is. */
+export function addressProblem (text: string, needPeer: boolean): string | undefined {
   let components: Array<{ name: string, value?: string }>
   try {
     components = multiaddr(text).getComponents()

@@ -31,6 +31,20 @@ export class StoreTooNew extends CspaceError {
   }
 }
 
+/** CSPACE_HOME names a file (or something else that is not a directory). */
+export class ProfileNotADirectory extends CspaceError {
+  constructor (home: string) {
+    super('PROFILE_NOT_A_DIRECTORY', `CSPACE_HOME (${home}) is not a directory; point it at a directory for the profile, or unset it to use ~/.cspace`, 2)
+  }
+}
+
+/** CSPACE_HOME names a directory others may enter that holds other things than a profile (a home, /tmp). */
+export class ProfileDirectoryShared extends CspaceError {
+  constructor (home: string) {
+    super('PROFILE_DIRECTORY_SHARED', `CSPACE_HOME (${home}) is open to other users and holds files that are not a cspace profile; give cspace a directory of its own (e.g. ~/.cspace)`, 2)
+  }
+}
+
 export class ConfigInvalid extends CspaceError {
   constructor (path: string, why: string) {
     super('CONFIG_INVALID', `the config file ${path} is invalid: ${why}; fix it or remove it to use the defaults`, 2)

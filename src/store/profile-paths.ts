@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { ProfileNotADirectory, ProfileDirectoryShared } from './errors.js'
 
 /** Where each part of a profile lives. */
 export interface ProfilePaths {
@@ -48,7 +49,9 @@ export function appPaths (home: string, app: string): { dir: string, controlSock
 /**
  * Creates the profile directory, for its owner only. One that exists and
  * lets others in (made by hand with the umask's 0755) is made so too: its
- * files are private, but their names and sizes are not. Answers whether it
+ * files are private, but their names and sizes are not. Only a profile, or
+ * an empty directory, is closed so: CSPACE_HOME set to a home or shared
+ * directory (/tmp) by mistake is refused, not locked. Answers whether it
  * changed an existing directory, for the caller to say so.
  */
 export function ensureHome (home: string): boolean {
@@ -57,10 +60,18 @@ export function ensureHome (home: string): boolean {
     return false
   }
   const st = statSync(home)
+  if (!st.isDirectory()) throw new ProfileNotADirectory(home)
   // another user's directory (root running a user's profile) is theirs to set
   if ((st.mode & 0o077) === 0 || st.uid !== process.getuid?.()) return false
+  if (!isProfileOrEmpty(home)) throw new ProfileDirectoryShared(home)
   chmodSync(home, st.mode & 0o700)
   return true
+}
+
+function isProfileOrEmpty (home: string): boolean {
+  const names = readdirSync(home)
+  const p = profilePaths(home)
+  return names.length === 0 || [p.keyFile, p.database, p.config].some(f => names.includes(f.slice(p.home.length + 1)))
 }
 
 /** What `ensureHome` changed, as a user is told it. */

@@ -40,7 +40,10 @@ describe('cspace command line', () => {
       ['forward', 'notaport', 'bob', 'ssh'], ['forward', '99999', 'bob', 'ssh'], ['forward', '1'], ['forward', '0', 'bob', 'Bad Service'],
       ['expose', 'ssh'], ['expose', 'ssh', 'localhost'], ['expose', 'ssh', '127.0.0.1:22', '--exec', 'cat'], ['expose', 'S!', '127.0.0.1:1'], ['expose', 'sh', '--exec', '  '],
       ['daemon', '--api-port', 'x'], ['requests', 'maybe', 'x'], ['rules', 'remove', 'abc'], ['rules', 'add', 'allow', 'bob', 'ssh', '--position', '-1'],
-      ['contacts', 'add', 'me', p.userId], ['contacts', '--frobnicate'], ['send']
+      ['contacts', 'add', 'me', p.userId], ['contacts', '--frobnicate'], ['send'],
+      // a peer id cut short by a bad copy, and addresses that are none: checked before the node starts, as config.json's are
+      ['daemon', '--bootstrap', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWbad'], ['daemon', '--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['daemon', '--listen', 'nonsense'],
+      ['expose', 'y', 'a b:47801'], ['expose', 'y', '[nonsense]:1'], ['transfers', 'config', '--downloads', '']
     ]
     for (const args of usage) {
       const r = await runCli(p.home, args)

@@ -2,10 +2,11 @@ import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { homedir } from 'node:os'
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { runCli } from '../helpers/cli.js'
 import { ensureHome, profilePaths, resolveHome } from '../../src/store/index.js'
 import { removeTempDirs, tempDir } from '../helpers/files.js'
+import { CspaceError } from '../../src/errors.js'
 
 describe('profile paths', () => {
   after(removeTempDirs)
@@ -29,18 +30,39 @@ describe('profile paths', () => {
     })
   })
 
-  test('ensureHome creates the directory 0700, keeps what is in one that exists, and makes it 0700 if others could look in', () => {
+  test('ensureHome creates the directory 0700, keeps what is in one that exists, and makes a profile 0700 if others could look in', () => {
     const base = tempDir()
     const home = join(base, 'a', 'profile')
     assert.equal(ensureHome(home), false, 'made, not changed')
     assert.equal(statSync(home).mode & 0o777, 0o700)
-    writeFileSync(join(home, 'keep'), 'x')
+    writeFileSync(join(home, 'config.json'), '{}')
     assert.equal(ensureHome(home), false, 'already private')
-    assert.equal(readFileSync(join(home, 'keep'), 'utf8'), 'x')
+    assert.equal(readFileSync(join(home, 'config.json'), 'utf8'), '{}')
     chmodSync(home, 0o755) // as `mkdir ~/.cspace` leaves it
     assert.equal(ensureHome(home), true)
     assert.equal(statSync(home).mode & 0o777, 0o700)
-    assert.equal(readFileSync(join(home, 'keep'), 'utf8'), 'x')
+    assert.equal(readFileSync(join(home, 'config.json'), 'utf8'), '{}')
+  })
+
+  test('a shared directory that is not a profile (a home, /tmp) is refused, not locked; so is a file', async () => {
+    const shared = join(tempDir(), 'shared')
+    mkdirSync(shared)
+    chmodSync(shared, 0o1777)
+    writeFileSync(join(shared, 'someone-elses'), 'x')
+    assert.throws(() => ensureHome(shared), (err: CspaceError) => err.code === 'PROFILE_DIRECTORY_SHARED' && err.exitCode === 2)
+    const r = await runCli(shared, ['contacts', 'list'])
+    assert.equal(r.code, 2)
+    assert.equal(r.stderr, `cspace: CSPACE_HOME (${shared}) is open to other users and holds files that are not a cspace profile; give cspace a directory of its own (e.g. ~/.cspace)\n`)
+    assert.equal(statSync(shared).mode & 0o7777, 0o1777, 'left as it was')
+    assert.deepEqual(readdirSync(shared), ['someone-elses'])
+
+    const file = join(tempDir(), 'not-a-dir')
+    writeFileSync(file, 'x', { mode: 0o644 })
+    const init = await runCli(file, ['init'])
+    assert.equal(init.code, 2)
+    assert.equal(init.stderr, `cspace: CSPACE_HOME (${file}) is not a directory; point it at a directory for the profile, or unset it to use ~/.cspace\n`)
+    assert.equal(statSync(file).mode & 0o777, 0o644)
+    assert.equal(readFileSync(file, 'utf8'), 'x')
   })
 
   test('`cspace init` in a directory others can read says it made it private', async () => {

@@ -38,6 +38,17 @@ export class SourceUnreadable extends UsageError {
   constructor (path: string, why: string) {
     super(`cannot send ${path}: ${why}`, 'SOURCE_UNREADABLE')
   }
+
+  /** From a file system error: its meaning in words, not Node's "ENOENT: …, stat '/path'" that repeats the path. */
+  static from (path: string, err: unknown): SourceUnreadable {
+    const e = err as NodeJS.ErrnoException
+    const why = e.code === 'ENOENT' ? 'there is no such file or directory'
+      : e.code === 'EACCES' || e.code === 'EPERM' ? 'you may not read it'
+        : e.code === 'ENOTDIR' ? 'a part of its path is not a directory'
+          : e.code === 'ELOOP' ? 'its symbolic links go round in a loop'
+            : e.message
+    return new SourceUnreadable(path, why)
+  }
 }
 
 /** The receiver stayed unreachable for longer than the sender was told to keep trying. */

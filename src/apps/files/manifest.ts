@@ -42,10 +42,10 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
   const seen = new Set<string>()
   const add = (source: string, rel: string): void => {
     let st
-    try { st = lstatSync(source) } catch (err) { throw new SourceUnreadable(source, (err as Error).message) }
+    try { st = lstatSync(source) } catch (err) { throw SourceUnreadable.from(source, err) }
     if (st.isDirectory()) {
       let names: string[]
-      try { names = readdirSync(source).sort() } catch (err) { throw new SourceUnreadable(source, (err as Error).message) }
+      try { names = readdirSync(source).sort() } catch (err) { throw SourceUnreadable.from(source, err) }
       for (const n of names) add(join(source, n), `${rel}/${n}`)
     } else if (st.isFile()) {
       // sent under the name the receiver will save it as (a ':' in a Linux
@@ -60,7 +60,7 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
   }
   for (const p of paths) {
     let st
-    try { st = statSync(p) } catch (err) { throw new SourceUnreadable(p, (err as Error).message) }
+    try { st = statSync(p) } catch (err) { throw SourceUnreadable.from(p, err) }
     const name = basename(st.isDirectory() ? realpathSync(p) : p)
     add(st.isDirectory() ? realpathSync(p) : p, name)
   }

@@ -214,7 +214,7 @@ async function sendData (socket: Duplex, m: Manifest, sources: SourceFile[], hav
   for (const [f, src] of sources.entries()) {
     const n = chunkCount(src.size, m.chunkSize)
     const hashes = Buffer.alloc(n * 32)
-    const fh = await open(src.source, 'r').catch((err: Error) => { throw new SourceUnreadable(src.source, err.message) })
+    const fh = await open(src.source, 'r').catch((err: unknown) => { throw SourceUnreadable.from(src.source, err) })
     // the next chunk is read and hashed while this one is being written
     const read = async (c: number): Promise<{ buf: Buffer, hash: Buffer }> => {
       const len = Math.min(m.chunkSize, src.size - c * m.chunkSize)

@@ -240,6 +240,8 @@ export function registerFilesCommands (program: Command): void {
       // `transfers` has its own --json; commander gives the flag to whichever command it sees first
       const opts = cmd.optsWithGlobals<{ downloads?: string, acceptFrom: string[], ask: string[], idleTimeout?: string, json?: boolean }>()
       if (opts.idleTimeout != null && !/^\d{1,9}$/.test(opts.idleTimeout)) throw new UsageError('--idle-timeout needs a whole number of seconds')
+      // resolve('') is the current directory: an empty value (an unset shell variable) must not quietly move the downloads there
+      if (opts.downloads != null && opts.downloads.trim() === '') throw new UsageError('--downloads needs a directory, e.g. --downloads ~/Downloads')
       const client = await openHost()
       try {
         const s = await client.request<{ downloads: string, acceptFrom: string[], idleTimeoutSeconds: number }>('config', {

@@ -23,7 +23,7 @@ export function registerRequestCommands (program: Command): void {
       }
       if (decision != null && id != null) {
         const r = await api.post<PromptRequest>(`/v1/requests/${encodeURIComponent(id)}`, { decision })
-        process.stdout.write(`${decision === 'allow' ? 'allowed' : 'denied'} ${r.caller.contactName ?? 'stranger'} to use ${r.service}\n`)
+        process.stdout.write(`${decision === 'allow' ? 'allowed' : 'denied'} ${r.caller.contactName ?? 'stranger'} ${decision === 'allow' ? 'to use' : 'the use of'} ${r.service}\n`)
         return
       }
       const { requests } = await api.get<{ requests: PromptRequest[] }>('/v1/requests')

@@ -27,3 +27,11 @@ test('two files that would be saved under one name are refused, naming it', () =
   writeFileSync(join(both, 'a?b'), '2')
   assert.throws(() => buildManifest([both]), /two files would both be saved as both\/a_b; rename one/)
 })
+
+test('a path that cannot be read is named with the reason in words, not Node\'s error code', () => {
+  const dir = tempDir()
+  const missing = join(dir, 'nonexist.txt')
+  assert.throws(() => buildManifest([missing]), { code: 'SOURCE_UNREADABLE', message: `cannot send ${missing}: there is no such file or directory` })
+  writeFileSync(join(dir, 'file'), 'x')
+  assert.throws(() => buildManifest([join(dir, 'file', 'below')]), { message: `cannot send ${join(dir, 'file', 'below')}: a part of its path is not a directory` })
+})
