@@ -1,6 +1,6 @@
 import { fingerprint, parseUserId } from '../identity/index.js'
 import type { Store } from '../store/index.js'
-import { contactNameKey, validateContactName } from './contact-name.js'
+import { contactNameKey, validateNewContactName } from './contact-name.js'
 import { ContactChanged, ContactKeyExists, ContactNameTaken, ContactNotFound } from './errors.js'
 
 export interface Contact {
@@ -73,7 +73,7 @@ export class ContactBook {
 
   /** Adds a contact; the name and the key must both be new to the book. */
   add (name: string, userIdText: string, pin?: ContactPin): Contact {
-    const n = validateContactName(name)
+    const n = validateNewContactName(name)
     const id = parseUserId(userIdText)
     const peerId = id.peerId.toString()
     return this.write(() => {
@@ -151,7 +151,7 @@ export class ContactBook {
 
   /** Renames a contact; a new name that differs only in case from the old one is allowed. */
   rename (oldName: string, newName: string): Contact {
-    const n = validateContactName(newName)
+    const n = validateNewContactName(newName)
     return this.write(() => {
       const c = this.stored(oldName)
       const clash = this.storedByName(n)

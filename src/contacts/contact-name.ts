@@ -22,6 +22,28 @@ export function validateContactName (name: string): string {
   return n
 }
 
+/**
+ * Scripts whose letters pass for one another (Latin o, Cyrillic о, Greek ο):
+ * "bοb" with a Greek omicron would sit beside "bob" in every list and prompt.
+ */
+const LOOKALIKE_SCRIPTS: Array<[string, RegExp]> = [
+  ['Latin', /\p{Script=Latin}/u], ['Greek', /\p{Script=Greek}/u], ['Cyrillic', /\p{Script=Cyrillic}/u],
+  ['Armenian', /\p{Script=Armenian}/u], ['Cherokee', /\p{Script=Cherokee}/u]
+]
+
+/**
+ * validateContactName, and for a name being given now (add, rename) also
+ * one script of those whose letters look alike. Names stored before this
+ * rule, and rules naming them, still parse with validateContactName.
+ */
+export function validateNewContactName (name: string): string {
+  const n = validateContactName(name)
+  if (ASCII.test(n)) return n
+  const used = LOOKALIKE_SCRIPTS.filter(([, letters]) => letters.test(n)).map(([script]) => script)
+  if (used.length > 1) throw new InvalidContactName(name, `it mixes ${used.join(' and ')} letters, which can look the same; write it in one of them`)
+  return n
+}
+
 /** The form in which names must be unique: NFC, lower-cased. */
 export function contactNameKey (name: string): string {
   // ASCII is its own NFC; normalize() goes through ICU even then, on every connect

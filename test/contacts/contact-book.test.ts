@@ -110,6 +110,19 @@ describe('ContactBook', () => {
     store.close()
   })
 
+  test('a new name mixing scripts whose letters look alike is refused; one script, or scripts that do not, are fine', async () => {
+    const book = new ContactBook({ store: openStore(tempDb()) })
+    const omicron = 'b\u03bfb' // "bοb": a Greek omicron between Latin b's, drawn like "bob"
+    const aCyrillic = '\u0430lice' // "аlice" with a Cyrillic а
+    for (const [name, scripts] of [[omicron, 'Latin and Greek'], [aCyrillic, 'Latin and Cyrillic']]) {
+      assert.throws(() => book.add(name, 'cs1x'), (err: Error) => err instanceof InvalidContactName && err.message.includes(`it mixes ${scripts} letters, which can look the same; write it in one of them`), name)
+    }
+    for (const name of ['Ελένη', 'Иван', 'Zoë', 'bob田中', 'नमस्ते']) assert.equal(book.add(name, await newId()).name, name)
+    assert.throws(() => book.rename('Zoë', 'Zo\u0435'), InvalidContactName, 'a rename too (Cyrillic е)')
+    // stored before the rule, and rules naming such a contact: still read
+    assert.equal(validateContactName(omicron), omicron)
+  })
+
   test('rename, remove and verify; unknown names are ContactNotFound', async () => {
     const store = openStore(tempDb())
     const book = new ContactBook({ store })
