@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { CspaceError } from '../errors.js'
+import { CspaceError, UsageError } from '../errors.js'
 import { unavailableHint } from '../store/index.js'
 import { registerIdentityCommands } from './commands/identity.js'
 import { registerDaemonCommand } from './commands/daemon.js'
@@ -26,7 +26,16 @@ export function buildProgram (): Command {
     registerConnectCommand, registerTunnelCommands, registerRequestCommands, registerKeyServerCommands, registerChatCommand, registerDesktopCommands, registerFilesCommands, registerUiCommand]) {
     register(program)
   }
-  for (const cmd of program.commands) cmd.exitOverride()
+  for (const cmd of program.commands) {
+    cmd.exitOverride()
+    // one that runs alone and has subcommands (transfers, keyserver): commander took a misspelt subcommand for an excess argument
+    if (cmd.commands.length > 0 && cmd.registeredArguments.length === 0) {
+      cmd.allowExcessArguments(true)
+      cmd.hook('preAction', (self, action) => {
+        if (self === action && self.args.length > 0) throw new UsageError(`unknown command '${self.args[0]}' for '${self.name()}' (run cspace help ${self.name()} for its commands)`)
+      })
+    }
+  }
   return program
 }
 

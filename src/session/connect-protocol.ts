@@ -144,7 +144,8 @@ async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) =>
       // they wait for the reader's listener, which gets them at once
       if (buf.byteLength > len) stream.unshift(buf.sublist(len))
     }
-    const onEnd = (): void => { settle(new Error(`the stream ended after ${buf.byteLength} bytes of a connect frame`)) }
+    // a caller reads this after "no answer to the service request" (a hang-up while the other side asked its user)
+    const onEnd = (): void => { settle(new Error(buf.byteLength === 0 ? 'the other side closed the stream first' : `the stream ended ${buf.byteLength} bytes into a frame`)) }
     const onAbort = (): void => { settle(signal.reason as Error) }
     if (signal.aborted) { onAbort(); return }
     if (readableEnded(stream)) { onEnd(); return }

@@ -43,7 +43,9 @@ describe('cspace command line', () => {
       ['contacts', 'add', 'me', p.userId], ['contacts', '--frobnicate'], ['send'],
       // a peer id cut short by a bad copy, and addresses that are none: checked before the node starts, as config.json's are
       ['daemon', '--bootstrap', '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWbad'], ['daemon', '--bootstrap', '/ip4/127.0.0.1/tcp/1'], ['daemon', '--listen', 'nonsense'],
-      ['expose', 'y', 'a b:47801'], ['expose', 'y', '[nonsense]:1'], ['transfers', 'config', '--downloads', '']
+      ['expose', 'y', 'a b:47801'], ['expose', 'y', '[nonsense]:1'], ['transfers', 'config', '--downloads', ''],
+      // a misspelt subcommand of a command that also runs alone
+      ['transfers', 'frob'], ['keyserver', 'frob']
     ]
     for (const args of usage) {
       const r = await runCli(p.home, args)
@@ -51,6 +53,7 @@ describe('cspace command line', () => {
       assert.match(r.stderr, /^cspace: [^\n]+\n$/, `one line: ${args.join(' ')}`)
       assert.equal(r.stdout, '', args.join(' '))
     }
+    assert.match((await runCli(p.home, ['transfers', 'frob'])).stderr, /^cspace: unknown command 'frob' for 'transfers' \(run cspace help transfers for its commands\)\n$/)
     // no daemon running: runtime failures, saying what to do
     for (const args of [['status'], ['connect', 'bob', 'ssh'], ['forward', '0', 'bob', 'ssh'], ['requests']]) {
       const r = await runCli(p.home, args)
