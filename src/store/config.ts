@@ -127,13 +127,9 @@ export function parseConfig (raw: unknown, source: string): Config {
   }
   const addresses = (v: unknown, where: string, needPeer: boolean): string[] => {
     if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) fail(`"${where}" must be a list of strings`)
-    const list = v as string[]
-    if (list.length > MAX_ADDRESSES) fail(`"${where}" has more than ${MAX_ADDRESSES} addresses`)
-    for (const a of list) {
-      const why = addressProblem(a, needPeer)
-      if (why != null) fail(`"${where}" entry ${JSON.stringify(a.slice(0, 200))} ${why}`)
-    }
-    return [...list]
+    const why = addressListProblem(v as string[], needPeer)
+    if (why != null) fail(`"${where}" ${why}`)
+    return [...v as string[]]
   }
 
   const root = obj(raw, 'the file')
@@ -189,8 +185,18 @@ export function keyserverUrlProblem (text: string): string | undefined {
   return undefined
 }
 
+/** Why a list of addresses (config.json's, or the daemon's flags) cannot be used, or undefined if it can. */
+export function addressListProblem (list: string[], needPeer: boolean): string | undefined {
+  if (list.length > MAX_ADDRESSES) return `has more than ${MAX_ADDRESSES} addresses`
+  for (const a of list) {
+    const why = addressProblem(a, needPeer)
+    if (why != null) return `entry ${JSON.stringify(a.slice(0, 200))} ${why}`
+  }
+  return undefined
+}
+
 /** Why the string is not a usable multiaddr (ending in a valid /p2p/ id if `needPeer`), or undefined if it is. */
-export function addressProblem (text: string, needPeer: boolean): string | undefined {
+function addressProblem (text: string, needPeer: boolean): string | undefined {
   let components: Array<{ name: string, value?: string }>
   try {
     components = multiaddr(text).getComponents()

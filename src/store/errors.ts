@@ -31,17 +31,17 @@ export class StoreTooNew extends CspaceError {
   }
 }
 
-/** CSPACE_HOME names a file (or something else that is not a directory). */
+/** The profile directory ($CSPACE_HOME, or ~/.cspace) is a file, or something else that is not a directory. */
 export class ProfileNotADirectory extends CspaceError {
   constructor (home: string) {
-    super('PROFILE_NOT_A_DIRECTORY', `CSPACE_HOME (${home}) is not a directory; point it at a directory for the profile, or unset it to use ~/.cspace`, 2)
+    super('PROFILE_NOT_A_DIRECTORY', `the profile directory ${home} is not a directory; move it away, or set CSPACE_HOME to a directory for the profile`, 2)
   }
 }
 
-/** CSPACE_HOME names a directory others may enter that holds other things than a profile (a home, /tmp). */
+/** The profile directory is one others may enter that holds other things than a profile (a home, /tmp). */
 export class ProfileDirectoryShared extends CspaceError {
   constructor (home: string) {
-    super('PROFILE_DIRECTORY_SHARED', `CSPACE_HOME (${home}) is open to other users and holds files that are not a cspace profile; give cspace a directory of its own (e.g. ~/.cspace)`, 2)
+    super('PROFILE_DIRECTORY_SHARED', `the profile directory ${home} is open to other users and holds files that are not cspace's; set CSPACE_HOME to a directory of cspace's own`, 2)
   }
 }
 

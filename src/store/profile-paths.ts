@@ -49,10 +49,10 @@ export function appPaths (home: string, app: string): { dir: string, controlSock
 /**
  * Creates the profile directory, for its owner only. One that exists and
  * lets others in (made by hand with the umask's 0755) is made so too: its
- * files are private, but their names and sizes are not. Only a profile, or
- * an empty directory, is closed so: CSPACE_HOME set to a home or shared
- * directory (/tmp) by mistake is refused, not locked. Answers whether it
- * changed an existing directory, for the caller to say so.
+ * files are private, but their names and sizes are not. Only a directory
+ * holding nothing but cspace's files is closed so: CSPACE_HOME set to a home
+ * or a shared directory (/tmp) by mistake is refused, not locked. Answers
+ * whether it changed an existing directory, for the caller to say so.
  */
 export function ensureHome (home: string): boolean {
   if (!existsSync(home)) {
@@ -61,17 +61,23 @@ export function ensureHome (home: string): boolean {
   }
   const st = statSync(home)
   if (!st.isDirectory()) throw new ProfileNotADirectory(home)
-  // another user's directory (root running a user's profile) is theirs to set
-  if ((st.mode & 0o077) === 0 || st.uid !== process.getuid?.()) return false
-  if (!isProfileOrEmpty(home)) throw new ProfileDirectoryShared(home)
+  if ((st.mode & 0o077) === 0) return false
+  const onlyCspace = readdirSync(home).every(isCspaceName)
+  if (st.uid !== process.getuid?.()) {
+    // another user's directory (root running a user's profile) is theirs to set; one that others may write into is nobody's profile
+    if ((st.mode & 0o022) !== 0 && !onlyCspace) throw new ProfileDirectoryShared(home)
+    return false
+  }
+  if (!onlyCspace) throw new ProfileDirectoryShared(home)
   chmodSync(home, st.mode & 0o700)
   return true
 }
 
-function isProfileOrEmpty (home: string): boolean {
-  const names = readdirSync(home)
-  const p = profilePaths(home)
-  return names.length === 0 || [p.keyFile, p.database, p.config].some(f => names.includes(f.slice(p.home.length + 1)))
+/** What cspace keeps in a profile directory (profilePaths, apps/, the key server's database, the UI's login page), and what a file system puts in any. */
+const CSPACE_NAMES = new Set(['identity.key', 'config.json', 'daemon.json', 'api-token', 'daemon.lock', 'apps', 'ui-login.html', 'lost+found'])
+
+function isCspaceName (name: string): boolean {
+  return CSPACE_NAMES.has(name) || name.startsWith('.') || /^(cspace|keyserver)\.db(-wal|-shm|-journal)?$/.test(name)
 }
 
 /** What `ensureHome` changed, as a user is told it. */

@@ -92,3 +92,8 @@ test('a log page longer than asked for is refused before its entries are checked
   answer = (res) => { res.writeHead(200, json).end(JSON.stringify({ operations: Array.from({ length: 201 }, () => ({})), next: null })) }
   await assert.rejects(new KeyServerClient(url).history('alice'), (err: CspaceError) => err.code === 'KEYSERVER_ANSWER_INVALID' && /a log page of 201 operations, when 200 were asked for/.test(err.message))
 })
+
+test('a key lookup with more names than a key server gives is refused before they are checked', async () => {
+  answer = (res) => { res.writeHead(200, json).end(JSON.stringify({ users: Array.from({ length: 11 }, () => ({})) })) }
+  await assert.rejects(new KeyServerClient(url).byFingerprint('1'.repeat(30)), (err: CspaceError) => err.code === 'KEYSERVER_ANSWER_INVALID' && /a key lookup of 11 names, more than the 10/.test(err.message))
+})

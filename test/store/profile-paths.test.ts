@@ -42,6 +42,15 @@ describe('profile paths', () => {
     assert.equal(ensureHome(home), true)
     assert.equal(statSync(home).mode & 0o777, 0o700)
     assert.equal(readFileSync(join(home, 'config.json'), 'utf8'), '{}')
+    // whatever cspace itself leaves (apps/ before an identity, a key server's database), and what file systems add
+    for (const names of [['apps'], ['keyserver.db', 'keyserver.db-wal'], ['daemon.json', 'daemon.lock', 'api-token', '.DS_Store', 'lost+found']]) {
+      const other = join(base, names.join('-'))
+      mkdirSync(other, { mode: 0o755 })
+      chmodSync(other, 0o755)
+      for (const n of names) writeFileSync(join(other, n), '')
+      assert.equal(ensureHome(other), true, names.join(' '))
+      assert.equal(statSync(other).mode & 0o777, 0o700)
+    }
   })
 
   test('a shared directory that is not a profile (a home, /tmp) is refused, not locked; so is a file', async () => {
@@ -52,7 +61,7 @@ describe('profile paths', () => {
     assert.throws(() => ensureHome(shared), (err: CspaceError) => err.code === 'PROFILE_DIRECTORY_SHARED' && err.exitCode === 2)
     const r = await runCli(shared, ['contacts', 'list'])
     assert.equal(r.code, 2)
-    assert.equal(r.stderr, `cspace: CSPACE_HOME (${shared}) is open to other users and holds files that are not a cspace profile; give cspace a directory of its own (e.g. ~/.cspace)\n`)
+    assert.equal(r.stderr, `cspace: the profile directory ${shared} is open to other users and holds files that are not cspace's; set CSPACE_HOME to a directory of cspace's own\n`)
     assert.equal(statSync(shared).mode & 0o7777, 0o1777, 'left as it was')
     assert.deepEqual(readdirSync(shared), ['someone-elses'])
 
@@ -60,7 +69,7 @@ describe('profile paths', () => {
     writeFileSync(file, 'x', { mode: 0o644 })
     const init = await runCli(file, ['init'])
     assert.equal(init.code, 2)
-    assert.equal(init.stderr, `cspace: CSPACE_HOME (${file}) is not a directory; point it at a directory for the profile, or unset it to use ~/.cspace\n`)
+    assert.equal(init.stderr, `cspace: the profile directory ${file} is not a directory; move it away, or set CSPACE_HOME to a directory for the profile\n`)
     assert.equal(statSync(file).mode & 0o777, 0o644)
     assert.equal(readFileSync(file, 'utf8'), 'x')
   })

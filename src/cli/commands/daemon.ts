@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { UsageError } from '../../errors.js'
 import { RELEASE_AFTER_START_MS, RELEASE_EVERY_MS, releaseFreedMemoryPeriodically } from '../../util/release-memory.js'
 import { cliProfile, passphraseFromEnv } from '../profile.js'
-import { addressProblem } from '../../store/index.js'
+import { addressListProblem } from '../../store/index.js'
 import { settledWithin } from '../../util/deadline.js'
 import { componentLogger } from '../../util/log.js'
 
@@ -31,10 +31,8 @@ export function registerDaemonCommand (program: Command): void {
     .action(async (opts: { listen: string[], announce: string[], bootstrap: string[], router?: boolean, apiPort?: string, allowPrivateAddresses?: boolean, apps: boolean }) => {
       // checked as config.json's addresses are: a bad peer id otherwise surfaces as libp2p's "Incorrect length"
       for (const [flag, list, needPeer] of [['--listen', opts.listen, false], ['--announce', opts.announce, false], ['--bootstrap', opts.bootstrap, true]] as const) {
-        for (const a of list) {
-          const why = addressProblem(a, needPeer)
-          if (why != null) throw new UsageError(`${flag} ${JSON.stringify(a.slice(0, 200))} ${why}`)
-        }
+        const why = addressListProblem(list, needPeer)
+        if (why != null) throw new UsageError(`${flag} ${why}`)
       }
       let apiPort: number | undefined
       if (opts.apiPort != null) {

@@ -57,8 +57,9 @@ export async function registerAppUploads (app: FastifyInstance, home: string): P
       mkdirSync(dir, { mode: 0o700 })
       const path = join(dir, req.query.name)
       let received = 0
-      req.raw.on('data', (b: Buffer) => { received += b.length })
+      // what arrived is on the disk, in statfs's count already: only the rest stays promised
       promised += length
+      req.raw.on('data', (b: Buffer) => { received += b.length; promised -= b.length })
       try {
         await pipeline(req.raw, createWriteStream(path, { flags: 'wx', mode: 0o600 }))
         if (received !== length) throw new Refused(400, 'TRUNCATED', `the upload stopped after ${received} of ${length} bytes; send it again`)
@@ -69,7 +70,7 @@ export async function registerAppUploads (app: FastifyInstance, home: string): P
         if (e.code === 'ENOSPC') return refuse(new Refused(507, 'DISK_FULL', `the disk filled up while saving ${req.query.name}; nothing was kept`))
         throw err
       } finally {
-        promised -= length
+        promised -= length - received
       }
       return await reply.code(201).send({ path, bytes: received })
     })

@@ -5,6 +5,7 @@ import { validateUsername } from '../username.js'
 import { KeyServerError, KeyServerUnavailable, UntrustworthyAnswer } from '../errors.js'
 import { printable } from '../../util/printable.js'
 import { describeWireValue } from '../../util/wire-value.js'
+import { MAX_NAMES_PER_KEY } from '../entry.js'
 
 /** An entry whose signature this client has checked; the fingerprint is computed here, not taken from the server. */
 export interface VerifiedEntry {
@@ -91,6 +92,7 @@ export class KeyServerClient {
     const digits = print.replace(/[\s-]/g, '')
     const body = await this.request('GET', `/v1/keys/${encodeURIComponent(digits)}`) as { users?: unknown }
     if (!Array.isArray(body?.users)) throw new UntrustworthyAnswer('a key lookup without users')
+    if (body.users.length > MAX_NAMES_PER_KEY) throw new UntrustworthyAnswer(`a key lookup of ${body.users.length} names, more than the ${MAX_NAMES_PER_KEY} a key server gives`)
     const users = await Promise.all(body.users.map(verifyEntry))
     if (users.some(u => u.fingerprint.replaceAll(' ', '') !== digits)) throw new UntrustworthyAnswer('an entry for a key other than the one asked for')
     return users

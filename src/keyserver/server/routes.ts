@@ -7,7 +7,7 @@ import { InvalidOperation, InvalidQuery, KeyNotFound, ReplayedNonce, StaleHead, 
 import type { StoredName } from '../store/key-store.js'
 import type { KeyServerOptions } from './key-server-app.js'
 import { routeSchemas } from './schemas.js'
-import type { Entry } from '../entry.js'
+import { MAX_NAMES_PER_KEY, type Entry } from '../entry.js'
 
 /** The v1 HTTP API; see schemas.ts for its shapes and docs/KEYSERVER.md for its rules. */
 export function registerKeyServerRoutes (app: FastifyInstance, options: KeyServerOptions): void {
@@ -83,7 +83,7 @@ export function registerKeyServerRoutes (app: FastifyInstance, options: KeyServe
   })
 
   app.get<{ Params: { fingerprint: string } }>('/v1/keys/:fingerprint', { schema: routeSchemas.byFingerprint }, async (req) => {
-    const found = await store.byFingerprint(req.params.fingerprint, 10)
+    const found = await store.byFingerprint(req.params.fingerprint, MAX_NAMES_PER_KEY)
     if (found.length === 0) throw new KeyNotFound()
     return { users: found.map(toEntry) }
   })
