@@ -146,7 +146,7 @@ describe('connect frames that arrive together with data and the close', () => {
     const cut = await pair()
     cut.callee.send(Buffer.concat([encodeResponse(ConnectStatus.Asking), Buffer.from([1, 0])]))
     await cut.callee.close()
-    await assert.rejects(readResponse(cut.caller, AbortSignal.timeout(5000), undefined, () => AbortSignal.timeout(5000)), /ended after 2 bytes/)
+    await assert.rejects(readResponse(cut.caller, AbortSignal.timeout(5000), undefined, () => AbortSignal.timeout(5000)), /the stream ended 2 bytes into a frame/)
     cut.caller.abort(new Error('done'))
   })
 
@@ -154,11 +154,13 @@ describe('connect frames that arrive together with data and the close', () => {
     const cases: Array<[Buffer, boolean, RegExp]> = [
       [Buffer.from([2, 0, 0]), false, /the remote answered with connect protocol version 2/],
       [Buffer.from([1, 200, 0]), false, /the remote answered with unknown status 200/],
-      [Buffer.from([1, ConnectStatus.NotAllowed, 10, 0x6e, 0x6f]), true, /ended after 5 bytes/]
+      [Buffer.from([1, ConnectStatus.NotAllowed, 10, 0x6e, 0x6f]), true, /the stream ended 5 bytes into a frame/],
+      // what a caller reads when the other side hangs up while it asks its user
+      [Buffer.alloc(0), true, /^Error: the other side closed the stream first$/]
     ]
     for (const [bytes, end, why] of cases) {
       const { caller, callee } = await pair()
-      callee.send(bytes)
+      if (bytes.byteLength > 0) callee.send(bytes)
       if (end) await callee.close()
       await assert.rejects(readResponse(caller, AbortSignal.timeout(5000), undefined, () => AbortSignal.timeout(5000)), why)
       caller.abort(new Error('done'))
