@@ -32,7 +32,10 @@ export function buildProgram (): Command {
     if (cmd.commands.length > 0 && cmd.registeredArguments.length === 0) {
       cmd.allowExcessArguments(true)
       cmd.hook('preAction', (self, action) => {
-        if (self === action && self.args.length > 0) throw new UsageError(`unknown command '${self.args[0]}' for '${self.name()}' (run cspace help ${self.name()} for its commands)`)
+        if (self !== action || self.args.length === 0) return
+        // commander gives `help` as a subcommand only to commands without an action of their own
+        if (self.args.length === 1 && self.args[0] === 'help') self.help()
+        throw new UsageError(`unknown command '${self.args[0]}' for '${self.name()}' (run cspace help ${self.name()} for its commands)`)
       })
     }
   }

@@ -1,4 +1,4 @@
-import type { Stream, StreamMessageEvent } from '@libp2p/interface'
+import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ConnectStatus } from './connect-status.js'
 import { ProtocolViolation } from './session-errors.js'
@@ -145,7 +145,11 @@ async function readFrame (stream: Stream, frameLength: (head: Uint8ArrayList) =>
       if (buf.byteLength > len) stream.unshift(buf.sublist(len))
     }
     // a caller reads this after "no answer to the service request" (a hang-up while the other side asked its user)
-    const onEnd = (): void => { settle(new Error(buf.byteLength === 0 ? 'the other side closed the stream first' : `the stream ended ${buf.byteLength} bytes into a frame`)) }
+    const onEnd = (evt?: Event): void => {
+      const closed = (evt ?? {}) as Partial<StreamCloseEvent>
+      if (closed.error != null) { settle(closed.error); return }
+      settle(new Error(buf.byteLength > 0 ? `the stream ended ${buf.byteLength} bytes into a frame` : closed.local === true ? 'this side closed the stream' : 'the other side closed the stream first'))
+    }
     const onAbort = (): void => { settle(signal.reason as Error) }
     if (signal.aborted) { onAbort(); return }
     if (readableEnded(stream)) { onEnd(); return }

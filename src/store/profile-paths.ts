@@ -62,22 +62,24 @@ export function ensureHome (home: string): boolean {
   const st = statSync(home)
   if (!st.isDirectory()) throw new ProfileNotADirectory(home)
   if ((st.mode & 0o077) === 0) return false
-  const onlyCspace = readdirSync(home).every(isCspaceName)
+  // sticky: a directory made for many users to share (/tmp, /dev/shm), whatever it holds now
+  if ((st.mode & 0o1000) !== 0) throw new ProfileDirectoryShared(home)
   if (st.uid !== process.getuid?.()) {
     // another user's directory (root running a user's profile) is theirs to set; one that others may write into is nobody's profile
-    if ((st.mode & 0o022) !== 0 && !onlyCspace) throw new ProfileDirectoryShared(home)
+    if ((st.mode & 0o022) !== 0) throw new ProfileDirectoryShared(home)
     return false
   }
-  if (!onlyCspace) throw new ProfileDirectoryShared(home)
+  if (!readdirSync(home).every(isCspaceName)) throw new ProfileDirectoryShared(home)
   chmodSync(home, st.mode & 0o700)
   return true
 }
 
-/** What cspace keeps in a profile directory (profilePaths, apps/, the key server's database, the UI's login page), and what a file system puts in any. */
-const CSPACE_NAMES = new Set(['identity.key', 'config.json', 'daemon.json', 'api-token', 'daemon.lock', 'apps', 'ui-login.html', 'lost+found'])
+/** What cspace keeps in a profile directory (profilePaths, apps/, the key server's database, the UI's login page), and what a file system or Finder puts in any. */
+const CSPACE_NAMES = new Set(['identity.key', 'config.json', 'daemon.json', 'api-token', 'daemon.lock', 'apps', 'ui-login.html', 'lost+found', '.DS_Store'])
 
 function isCspaceName (name: string): boolean {
-  return CSPACE_NAMES.has(name) || name.startsWith('.') || /^(cspace|keyserver)\.db(-wal|-shm|-journal)?$/.test(name)
+  // util/atomic-file.ts's temporary names: `.config.json.0123456789ab.tmp`
+  return CSPACE_NAMES.has(name) || /^(cspace|keyserver)\.db(-wal|-shm|-journal)?$/.test(name) || /^\.[\w.-]+\.[0-9a-f]{12}\.tmp$/.test(name)
 }
 
 /** What `ensureHome` changed, as a user is told it. */

@@ -54,6 +54,9 @@ describe('cspace command line', () => {
       assert.equal(r.stdout, '', args.join(' '))
     }
     assert.match((await runCli(p.home, ['transfers', 'frob'])).stderr, /^cspace: unknown command 'frob' for 'transfers' \(run cspace help transfers for its commands\)\n$/)
+    const help = await runCli(p.home, ['keyserver', 'help'])
+    assert.equal(help.code, 0, help.stderr)
+    assert.match(help.stdout, /^Usage: cspace keyserver/)
     // no daemon running: runtime failures, saying what to do
     for (const args of [['status'], ['connect', 'bob', 'ssh'], ['forward', '0', 'bob', 'ssh'], ['requests']]) {
       const r = await runCli(p.home, args)

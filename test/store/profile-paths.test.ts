@@ -43,7 +43,7 @@ describe('profile paths', () => {
     assert.equal(statSync(home).mode & 0o777, 0o700)
     assert.equal(readFileSync(join(home, 'config.json'), 'utf8'), '{}')
     // whatever cspace itself leaves (apps/ before an identity, a key server's database), and what file systems add
-    for (const names of [['apps'], ['keyserver.db', 'keyserver.db-wal'], ['daemon.json', 'daemon.lock', 'api-token', '.DS_Store', 'lost+found']]) {
+    for (const names of [['apps'], ['keyserver.db', 'keyserver.db-wal'], ['daemon.json', 'daemon.lock', 'api-token', '.DS_Store', 'lost+found', '.config.json.0123456789ab.tmp']]) {
       const other = join(base, names.join('-'))
       mkdirSync(other, { mode: 0o755 })
       chmodSync(other, 0o755)
@@ -64,6 +64,19 @@ describe('profile paths', () => {
     assert.equal(r.stderr, `cspace: the profile directory ${shared} is open to other users and holds files that are not cspace's; set CSPACE_HOME to a directory of cspace's own\n`)
     assert.equal(statSync(shared).mode & 0o7777, 0o1777, 'left as it was')
     assert.deepEqual(readdirSync(shared), ['someone-elses'])
+
+    // a home holding only dotfiles, and a sticky directory holding nothing yet (an empty /tmp, /dev/shm)
+    const home = join(tempDir(), 'home')
+    mkdirSync(home)
+    chmodSync(home, 0o755)
+    writeFileSync(join(home, '.bashrc'), '')
+    assert.throws(() => ensureHome(home), { code: 'PROFILE_DIRECTORY_SHARED' })
+    assert.equal(statSync(home).mode & 0o777, 0o755)
+    const sticky = join(tempDir(), 'sticky')
+    mkdirSync(sticky)
+    chmodSync(sticky, 0o1777)
+    assert.throws(() => ensureHome(sticky), { code: 'PROFILE_DIRECTORY_SHARED' })
+    assert.equal(statSync(sticky).mode & 0o7777, 0o1777)
 
     const file = join(tempDir(), 'not-a-dir')
     writeFileSync(file, 'x', { mode: 0o644 })
