@@ -12,9 +12,11 @@ import { waitFor } from '../helpers/wait.js'
  * listen()'s control connection read from a stand-in application port: the
  * daemon's side is written here, so bursts and broken lines can be sent at will.
  */
-async function fakeAppPort (onListen: (socket: Socket) => void): Promise<{ home: string, server: Server, accepts: string[] }> {
+async function fakeAppPort (onListen: (socket: Socket) => void): Promise<{ home: string, server: Server, accepts: string[], connections: () => number }> {
   const accepts: string[] = []
+  let connections = 0
   const server = createServer((s) => {
+    connections++
     s.on('error', () => {})
     s.once('data', (b: Buffer) => {
       const req = JSON.parse(b.toString().split('\n')[0]) as { op: string, id?: string }
@@ -29,7 +31,7 @@ async function fakeAppPort (onListen: (socket: Socket) => void): Promise<{ home:
   const home = tempDir('cspace-sdk-listen-')
   writeFileSync(join(home, 'daemon.json'), JSON.stringify({ v: 1, pid: process.pid, apiPort: port, appPort: port, peerId: 'x', startedAt: 0 }))
   writeFileSync(join(home, 'api-token'), 'token\n', { mode: 0o600 })
-  return { home, server, accepts }
+  return { home, server, accepts, connections: () => connections }
 }
 
 const caller = { peerId: '12D3KooW' + 'x'.repeat(44), userId: 'cs1' + 'a'.repeat(900), fingerprint: '1'.repeat(35) }
@@ -76,13 +78,15 @@ test('lines that are not incoming events of the right shape are passed over; the
     '{"v":2,"event":"incoming","id":"d","service":"svc","caller":' + JSON.stringify(caller) + '}',
     '{"v":1,"event":"incoming","id":' + '['.repeat(10_000) + ']'.repeat(10_000) + ',"service":"svc","caller":' + JSON.stringify(caller) + '}']
   // bad lines on both sides of a good one, and a last good one: an accept for a bad line is asked before the last
-  const { home, server, accepts } = await fakeAppPort((s) => { s.write(bad.join('\n') + '\n' + incoming(1) + bad.join('\n') + '\n' + incoming(2)) })
+  const { home, server, accepts, connections } = await fakeAppPort((s) => { s.write(bad.join('\n') + '\n' + incoming(1) + bad.join('\n') + '\n' + incoming(2)) })
   const l = await listen('svc', () => {}, { home })
   try {
     // the stand-in daemon refuses every accept: the accepts say which lines were taken
     await waitFor('both good events accepted', () => accepts.includes('id1') && accepts.includes('id2'), 10_000, 20)
-    await new Promise((resolve) => setImmediate(resolve))
     assert.deepEqual([...accepts].sort(), ['id1', 'id2'])
+    // one line handler opens the accepts in order, and the server takes connections in that order:
+    // an accept for a bad line would have connected before id2's, which has been read
+    assert.equal(connections(), 3, 'the control connection and two accepts')
   } finally {
     l.close()
     server.close()
