@@ -109,9 +109,10 @@ async function measureLatencyTo (echo: { port: number }, topo: Topology, sshd: S
   // DHT peers make the DHT larger than k = 20; still, a new node's start-up
   // table refresh reaches most of an 80-node DHT, bob included. So the user
   // hangs up on bob first (`cspace hangup`, bob's ID) and, after a moment for
-  // kad-dht's keep-alive redial (it keeps each node's 20 closest peers
-  // connected), the first connect is counted cold only if no connection to bob
-  // is open: it must look bob's presence up in the DHT, dial and handshake.
+  // a DHT query that connects them again (the hang-up holds off kad-dht's
+  // keep-alive re-dial on both sides, not the DHT's own queries), the first
+  // connect is counted cold only if no connection to bob is open: it must
+  // look bob's presence up in the DHT, dial and handshake.
   await runCli(topo.bob.home, ['rules', 'add', 'allow', 'anyone', 'echo'])
   progress('connect latency: warm and ssh done; starting the DHT')
   const peers = await startDhtPeers(opts.dhtPeers, topo.router.addresses[0])

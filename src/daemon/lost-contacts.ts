@@ -20,7 +20,7 @@ interface Run {
 
 /**
  * The presence tracker's memory of contacts whose connection was lost —
- * closed, but not by a hang-up here: a daemon killed, crashed, or its link
+ * closed, but not by a hang-up on either side: a daemon killed, crashed, or its link
  * gone. Kept for every connected peer (bounded by the connection limit) and
  * for lost contacts until they connect again.
  *
@@ -64,7 +64,7 @@ export class LostContacts implements LostPeers {
     this.node.removeEventListener('peer:identify', this.onIdentify)
   }
 
-  /** The user is hanging up on `peerId`: the connections about to close are not lost. */
+  /** A hang-up on `peerId`, ours or theirs (its notice): the connections about to close are not lost. */
   hangingUp (peerId: PeerId): void {
     const now = Date.now()
     // a hang-up on a peer with no connection leaves no disconnect to clear it

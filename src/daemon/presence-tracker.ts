@@ -74,11 +74,6 @@ export class PresenceTracker {
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
-  /** The user is hanging up on `peerId`: the connections about to close are not lost. */
-  hangingUp (peerId: PeerId): void {
-    this.lost.hangingUp(peerId)
-  }
-
   /**
    * Each contact's presence, looking up stale ones in parallel for at most
    * `maxWaitMs`. With 0 (the web UI) nothing waits: a contact not known yet

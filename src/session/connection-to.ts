@@ -17,6 +17,8 @@ export interface LostPeers {
   predates: (peerId: string, record: PresenceRecord) => boolean
   /** The addresses they last said they listen on, with /p2p/ID (empty if they never said). */
   lastAddresses: (peerId: string) => Multiaddr[]
+  /** The connections to them about to close are closed on purpose (a hang-up, ours or theirs): not lost. */
+  hangingUp: (peerId: PeerId) => void
 }
 
 /**

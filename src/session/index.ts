@@ -3,6 +3,7 @@ export { SessionManager, type SessionInit, type Target, type EarlySession } from
 export { ServiceRegistry, type ServiceHandler, type IncomingRequest, type CallerInfo } from './service-registry.js'
 export { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readRequest, readResponse } from './connect-protocol.js'
 export { dialTargetFor, DIAL_LOST_MS, type LostPeers } from './connection-to.js'
+export { HANG_UP_PROTOCOL } from './hang-up-notice.js'
 export { pipeSocketStream, abortLocal } from './pipe.js'
 export { firstBytesIfSent } from './first-bytes.js'
 export { decide, parseRule, formatRule, validateServiceName, BUILT_IN_RULES, type Rule, type Action } from './permissions.js'

@@ -2,7 +2,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fingerprint, looksLikeUserId, parseUserId, userIdFromPublicKey } from '../identity/index.js'
 import type { Contact } from '../contacts/index.js'
-import { negotiationAnswer, openProposedStream, type NetworkNode, type PresenceResolver } from '../network/index.js'
+import { KeepAliveHold, negotiationAnswer, openProposedStream, type NetworkNode, type PresenceResolver } from '../network/index.js'
 import { componentLogger } from '../util/log.js'
 import { CONNECT_PROTOCOL, ConnectStatus, encodeRequest, encodeResponse, readRequest, readResponse } from './connect-protocol.js'
 import { decide, validateServiceName, type Rule } from './permissions.js'
@@ -17,6 +17,7 @@ import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 import { connectionTo, type LostPeers } from './connection-to.js'
 import { holdResponseForFirstBytes } from './held-response.js'
 import { holdRequest, refuseAndClose, respond, resumeRequest } from './answer.js'
+import { answerHangUpNotice, HANG_UP_NOTICE_TIMEOUT_MS, HANG_UP_PROTOCOL, sendHangUpNotice } from './hang-up-notice.js'
 
 const log = componentLogger('session')
 
@@ -78,9 +79,11 @@ export class SessionManager {
   private readonly peerIds = new Map<string, PeerId>()
   private readonly strangersWaiting: WaitingStreams
   private readonly open = new OpenSessions()
+  private readonly keepAliveHold: KeepAliveHold
 
   constructor (components: SessionComponents, init: SessionInit = {}) {
     this.c = components
+    this.keepAliveHold = new KeepAliveHold(components.node)
     // a caller's spare stream waits here for its request (spare-streams.ts);
     // the stream cap, not this timeout, bounds what a peer can hold open
     this.init = { connectTimeoutMs: 15_000, requestTimeoutMs: SPARE_IDLE_TIMEOUT_MS, acceptTimeoutMs: 10_000, maxStreams: 1024, strangersWaitingInAll: STRANGER_WAITING_STREAMS_IN_ALL, ...init }
@@ -101,13 +104,21 @@ export class SessionManager {
       // per the router's caps); sessions are what it is for
       runOnLimitedConnection: true
     })
+    await this.c.node.handle(HANG_UP_PROTOCOL, (stream, connection) => {
+      const peer = connection.remotePeer
+      answerHangUpNotice(stream, AbortSignal.timeout(HANG_UP_NOTICE_TIMEOUT_MS), async () => {
+        this.c.lostPeers?.hangingUp(peer)
+        await this.keepAliveHold.lift(peer)
+      }).catch((err: Error) => { log('hang-up notice from %p failed: %s', peer, err.message); stream.abort(err) })
+    }, { maxInboundStreams: 2, runOnLimitedConnection: true })
   }
 
   async stop (): Promise<void> {
     this.stopKeeping?.()
     this.c.node.removeEventListener('connection:close', this.onConnectionClose)
     this.spares.clear()
-    await this.c.node.unhandle(CONNECT_PROTOCOL)
+    this.keepAliveHold.clear()
+    await this.c.node.unhandle([CONNECT_PROTOCOL, HANG_UP_PROTOCOL])
   }
 
   /** A contact name, or a raw user ID (the original's CONNECTPUBKEY). */
@@ -142,11 +153,22 @@ export class SessionManager {
 
   /**
    * Closes every connection to `user`, ending their sessions; the next connect
-   * looks their presence up again and dials afresh. Returns how many closed.
+   * looks their presence up again and dials afresh. Neither side dials the
+   * other straight back: they are told first (hang-up-notice.ts), and
+   * libp2p's own re-dial is held off here (KeepAliveHold). Returns how many closed.
    */
   async hangUp (user: string): Promise<number> {
     const target = this.resolveTarget(user)
     const open = this.c.node.getConnections(target.peerId)
+    this.c.lostPeers?.hangingUp(target.peerId)
+    const notice = open.find(c => c.status === 'open')
+    await Promise.all([
+      this.keepAliveHold.lift(target.peerId),
+      notice == null
+        ? undefined
+        : sendHangUpNotice(notice, AbortSignal.timeout(HANG_UP_NOTICE_TIMEOUT_MS))
+          .catch((err: Error) => { log('hang-up notice to %p failed: %s', target.peerId, err.message) })
+    ])
     // relayed ones too, though sessions run on them (keepRelayedSessionsOpen)
     await Promise.all(open.map(async (conn) => { await closeNow(conn).catch((err: Error) => { conn.abort(err) }) }))
     await this.c.node.hangUp(target.peerId)

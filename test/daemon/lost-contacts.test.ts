@@ -119,7 +119,7 @@ describe('presence tracker: what a lost contact\'s record is worth', () => {
     const { node, resolver, tracker, bob, record } = await setUp()
     resolver.record = record(Date.now() - 60_000, false)
     node.connect()
-    tracker.hangingUp(resolver.record.peerId)
+    tracker.lost.hangingUp(resolver.record.peerId)
     node.lose()
     assert.equal((await tracker.snapshot([bob]))[0].presence, 'offline')
     assert.equal(node.dials.length, 0)

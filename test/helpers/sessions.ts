@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { NetworkNode, PresenceResolver } from '../../src/network/index.js'
 import { userIdFromPublicKey } from '../../src/identity/index.js'
 import { ContactNotFound } from '../../src/contacts/index.js'
-import { PromptQueue, ServiceRegistry, SessionManager, type SessionInit } from '../../src/session/index.js'
+import { PromptQueue, ServiceRegistry, SessionManager, type LostPeers, type SessionInit } from '../../src/session/index.js'
 import { createLoopbackNode } from './nodes.js'
 
 export interface EchoPair {
@@ -34,9 +34,10 @@ export async function echoOnce (pair: EchoPair, text: string): Promise<string> {
  * (accepts, sends back every chunk, closes when the caller does) to anyone
  * (and whatever a test adds to `bobServices`),
  * alice calls. Neither has contacts or a presence resolver: the test dials.
- * `bobInit`: bob's session settings (e.g. a short acceptTimeoutMs).
+ * `bobInit`: bob's session settings (e.g. a short acceptTimeoutMs);
+ * `aliceLost`/`bobLost`: what each daemon's presence tracker would be told.
  */
-export async function startEchoPair (options: { bobInit?: SessionInit } = {}): Promise<EchoPair> {
+export async function startEchoPair (options: { bobInit?: SessionInit, aliceLost?: LostPeers, bobLost?: LostPeers } = {}): Promise<EchoPair> {
   const bobKey = await generateKeyPair('Ed25519')
   const [alice, bob] = await Promise.all([createLoopbackNode(), createLoopbackNode({}, bobKey)])
   const noContacts = { get: (name: string) => { throw new ContactNotFound(name) }, findByPeerId: () => undefined }
@@ -47,8 +48,8 @@ export async function startEchoPair (options: { bobInit?: SessionInit } = {}): P
     for await (const chunk of stream) stream.send(chunk)
     await stream.close()
   }, 'a test')
-  const bobSessions = new SessionManager({ node: bob, resolver: noResolver, contacts: noContacts, rules: () => [{ action: 'allow', who: { kind: 'anyone' }, service: '*' }], prompts: new PromptQueue(), services }, options.bobInit)
-  const aliceSessions = new SessionManager({ node: alice, resolver: noResolver, contacts: noContacts, rules: () => [], prompts: new PromptQueue(), services: new ServiceRegistry() })
+  const bobSessions = new SessionManager({ node: bob, resolver: noResolver, contacts: noContacts, rules: () => [{ action: 'allow', who: { kind: 'anyone' }, service: '*' }], prompts: new PromptQueue(), services, lostPeers: options.bobLost }, options.bobInit)
+  const aliceSessions = new SessionManager({ node: alice, resolver: noResolver, contacts: noContacts, rules: () => [], prompts: new PromptQueue(), services: new ServiceRegistry(), lostPeers: options.aliceLost })
   await Promise.all([bobSessions.start(), aliceSessions.start()])
   return {
     alice,

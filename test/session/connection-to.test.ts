@@ -74,7 +74,7 @@ describe('connectionTo: a sign-off older than the connection lost to the user', 
     const record: PresenceRecord = { publicKey: bob.peerId.publicKey as PresenceRecord['publicKey'], peerId: bob.peerId, addresses: [], seq: 1, expires: Date.now() + 60_000, online: false }
     const resolver = { lookup: async () => record, invalidate: () => {} } as unknown as PresenceResolver
     const listened = bob.getMultiaddrs()
-    const lost: LostPeers = { predates: (id, r) => stale && id === bob.peerId.toString() && r === record, lastAddresses: () => listened }
+    const lost: LostPeers = { predates: (id, r) => stale && id === bob.peerId.toString() && r === record, lastAddresses: () => listened, hangingUp: () => {} }
     return { resolver, lost }
   }
 
@@ -105,7 +105,7 @@ describe('connectionTo: a sign-off older than the connection lost to the user', 
       lookup: async (_peer: PeerId, options: LookupOptions = {}) => { lookups.push(options); return options.fresh === true && lookups.length > 1 ? moved : await first.lookup(bob.peerId) },
       invalidate: () => {}
     } as unknown as PresenceResolver
-    const nowhere: LostPeers = { predates: lost.predates, lastAddresses: () => [multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${bob.peerId.toString()}`)] }
+    const nowhere: LostPeers = { predates: lost.predates, lastAddresses: () => [multiaddr(`/ip4/127.0.0.1/tcp/1/p2p/${bob.peerId.toString()}`)], hangingUp: () => {} }
     const conn = await connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000), nowhere)
     assert.ok(conn.remotePeer.equals(bob.peerId))
     assert.equal(lookups.length, 2, 'asked again once')

@@ -44,7 +44,6 @@ export function registerStatusRoutes (app: FastifyInstance, daemon: Daemon): voi
   })
 
   app.post<{ Body: { user: string } }>('/v1/hangup', { schema: { body: hangupBody } }, async (req) => {
-    daemon.tracker.hangingUp(daemon.sessions.resolveTarget(req.body.user).peerId)
     return { closed: await daemon.sessions.hangUp(req.body.user) }
   })
 
