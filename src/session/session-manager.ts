@@ -117,8 +117,8 @@ export class SessionManager {
     this.stopKeeping?.()
     this.c.node.removeEventListener('connection:close', this.onConnectionClose)
     this.spares.clear()
-    this.keepAliveHold.clear()
     await this.c.node.unhandle([CONNECT_PROTOCOL, HANG_UP_PROTOCOL])
+    this.keepAliveHold.clear() // after: a notice handled meanwhile leaves no timer behind
   }
 
   /** A contact name, or a raw user ID (the original's CONNECTPUBKEY). */
@@ -163,7 +163,9 @@ export class SessionManager {
     this.c.lostPeers?.hangingUp(target.peerId)
     const notice = open.find(c => c.status === 'open')
     await Promise.all([
-      this.keepAliveHold.lift(target.peerId),
+      // neither failing keeps the connections from closing
+      this.keepAliveHold.lift(target.peerId)
+        .catch((err: Error) => { log('keeping libp2p from re-dialling %p failed: %s', target.peerId, err.message) }),
       notice == null
         ? undefined
         : sendHangUpNotice(notice, AbortSignal.timeout(HANG_UP_NOTICE_TIMEOUT_MS))

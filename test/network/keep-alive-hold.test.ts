@@ -30,4 +30,28 @@ describe('KeepAliveHold', () => {
       await node.stop()
     }
   })
+
+  test("a tag that expires keeps its expiry, one expired during the hold stays off, and an evicted peer is not brought back", async () => {
+    const node = await createLoopbackNode()
+    try {
+      const relay = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      const evicted = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      await node.peerStore.merge(relay, { tags: { 'keep-alive-circuit-relay': { value: 1, ttl: 60_000 }, 'keep-alive-short': { value: 1, ttl: 100 } } })
+      await node.peerStore.merge(evicted, { tags: { 'keep-alive-kad-dht': { value: 1 } } })
+      const expiry = async (): Promise<bigint | undefined> => ((await node.peerStore.get(relay)).tags.get('keep-alive-circuit-relay') as { expiry?: bigint } | undefined)?.expiry
+      const before = await expiry()
+      assert.ok(before != null)
+      const hold = new KeepAliveHold(node, 300)
+      await hold.lift(evicted) // first: its restore is done by the time the relay's is seen
+      await hold.lift(relay)
+      await node.peerStore.delete(evicted) // the store's bound, during the hold
+      await waitFor('the relay tag back', async () => await expiry() != null, 5000, 20)
+      const after = await expiry()
+      assert.ok(after != null && after <= before + 50n && after >= before - 50n, `expiry kept: ${before} → ${after}`)
+      assert.equal((await node.peerStore.get(relay)).tags.has('keep-alive-short'), false, 'expired during the hold')
+      assert.equal(await node.peerStore.has(evicted), false, 'not re-created as tags alone')
+    } finally {
+      await node.stop()
+    }
+  })
 })
