@@ -22,6 +22,13 @@ export class ContactKeyExists extends UsageError {
   }
 }
 
+/** Your own ID as a contact could never be reached (a node does not dial itself). */
+export class OwnIdAsContact extends UsageError {
+  constructor () {
+    super('that is your own ID (`cspace id`); a contact is someone else\'s', 'OWN_ID_AS_CONTACT')
+  }
+}
+
 /** The contact was changed by someone else (another `contacts verify`) while a decision about it was being made. */
 export class ContactChanged extends CspaceError {
   constructor (name: string) {

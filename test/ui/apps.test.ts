@@ -93,6 +93,28 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     assert.equal(unread.messages.length, 0, 'the chat app knows they were read')
   })
 
+  test('typing fast: each message goes out whole and in order, and the conversation follows to the newest', async () => {
+    const box = page.getByRole('textbox', { name: 'Message to bob' })
+    const sent = Array.from({ length: 30 }, (_, i) => `quick ${i}`)
+    for (const text of sent) {
+      // the next message is typed while the last one's send is still on its way
+      await box.pressSequentially(text, { delay: 2 })
+      await box.press('Enter')
+    }
+    await bobRow.locator('ol.messages li.out', { hasText: sent.at(-1) }).waitFor({ timeout: 20_000 })
+    await waitFor('all of them at bob', async () => {
+      const inbox = JSON.parse(await cli(bob.home, ['chat', '--inbox', '--json', '--peek'])) as { messages: Array<{ message: { text: string } }> }
+      const texts = inbox.messages.map(m => m.message.text).filter(t => t.startsWith('quick '))
+      return texts.length >= sent.length ? texts : undefined
+    }, 20_000, 200).then((texts) => { assert.deepEqual(texts, sent) })
+    assert.equal(await box.inputValue(), '')
+    const list = bobRow.locator('ol.messages')
+    const { top, height, client } = await list.evaluate((el) => ({ top: el.scrollTop, height: el.scrollHeight, client: el.clientHeight }))
+    assert.ok(height > client, 'the conversation is longer than its box')
+    assert.ok(top + client >= height - 2, `scrolled to the newest: ${top} + ${client} of ${height}`)
+    await cli(bob.home, ['chat', '--inbox', '--json']) // read: the next test counts from none
+  })
+
   test('a message to bob while he is offline is queued, and delivered when he is back', async () => {
     await bobD.stop()
     await bobRow.getByText('offline').waitFor({ timeout: 30_000 })

@@ -162,6 +162,29 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     assert.ok(!(await names()).includes('caroline'))
   })
 
+  test('a daemon that stops answering: the page says so and how to get back; back at the same address, it says the session ended', async () => {
+    const erin = await makeProfile('erin')
+    let d = await startDaemon(erin.home, ['--no-apps'])
+    const p = await browser.newPage()
+    try {
+      // the same address again after the restart: a link from before it reaches it
+      const link = (await runCli(erin.home, ['ui', '--no-open'])).stdout.trim()
+      const port = Number(new URL(link).port)
+      writeFileSync(join(erin.home, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(erin.home, 'config.json'), 'utf8')), apiPort: port }))
+      await p.goto(link)
+      await p.getByText('live', { exact: true }).waitFor({ timeout: 20_000 })
+      await d.stop()
+      await p.getByRole('alert').getByText('Your cspace daemon is not answering').waitFor({ timeout: 20_000 })
+      await p.getByText('daemon not answering', { exact: true }).waitFor()
+      // back on the same port, it has forgotten the session: the page says that instead
+      d = await startDaemon(erin.home, ['--no-apps'])
+      await p.getByRole('alert').getByText('This session has ended').waitFor({ timeout: 60_000 })
+    } finally {
+      await p.close()
+      await d.stop()
+    }
+  })
+
   test('a dropped event stream: the page reconnects and reloads, so a change it missed shows; once the session is gone it says so', async () => {
     // the events WebSocket goes through the test: it can lose what the daemon sends, then cut the connection
     const p = await browser.newPage()

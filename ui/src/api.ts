@@ -67,6 +67,9 @@ async function answer<T> (res: Response): Promise<T> {
   return body as T
 }
 
+/** The events stream: open; closed but the daemon answers; or nothing answering at this address. */
+export type Link = 'live' | 'reconnecting' | 'unreachable'
+
 /**
  * Follows the daemon's events over a WebSocket, reconnecting with backoff
  * (reconnectingSocket) while the session lasts (`onSessionEnded` once it
@@ -74,19 +77,20 @@ async function answer<T> (res: Response): Promise<T> {
  * none after every (re)connection and on a `reset`, since events may have
  * been missed: the UI then reloads what it shows.
  */
-export function followEvents (onChange: (event?: DaemonEvent) => void, onLive: (live: boolean) => void, onSessionEnded: () => void): () => void {
+export function followEvents (onChange: (event?: DaemonEvent) => void, onLink: (link: Link) => void, onSessionEnded: () => void): () => void {
   const events = reconnectingSocket('/v1/events/ws', {
-    onOpen: () => { onLive(true); onChange() },
+    onOpen: () => { onLink('live'); onChange() },
     onMessage: (data) => {
       const msg = JSON.parse(data) as EventStreamMessage
       if (msg.v === 1) onChange(msg.type === 'event' ? msg.event : undefined)
     },
     onClose: async () => {
-      onLive(false)
-      // a restarted daemon has forgotten the session: say so rather than retry for ever
-      const ended = await sessionIsOn().then((on) => !on, () => false)
-      if (ended) onSessionEnded()
-      return !ended
+      // a restarted daemon has forgotten the session: say so rather than retry for ever;
+      // nothing answering at all is a daemon stopped, or restarted on another port
+      const on = await sessionIsOn().catch(() => undefined)
+      onLink(on == null ? 'unreachable' : 'reconnecting')
+      if (on === false) onSessionEnded()
+      return on !== false
     }
   })
   return events.close

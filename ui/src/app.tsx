@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { followEvents, get, startSession } from './api'
+import { followEvents, get, startSession, type Link } from './api'
 import type { Contact, DaemonEvent, Rules, Status } from './types'
 import { RulesEditor } from './rules'
 import { Contacts, type AppsForContacts } from './contacts'
@@ -18,7 +18,7 @@ export function App () {
   const [status, setStatus] = useState<Status | undefined>()
   const [book, setBook] = useState<Contact[]>([])
   const [rules, setRules] = useState<Rules>({ entries: [], builtIn: [] })
-  const [live, setLive] = useState(false)
+  const [link, setLink] = useState<Link>('reconnecting')
   const [tick, setTick] = useState(0)
   const [problem, setProblem] = useState<string | undefined>()
   const loading = useRef(false)
@@ -51,7 +51,7 @@ export function App () {
     let stop: (() => void) | undefined
     startSession().then((ok) => {
       setSession(ok ? 'ok' : 'none')
-      if (ok) stop = followEvents((event) => { if (matters(event, contactPeers.current)) void reload() }, setLive, () => setSession('ended'))
+      if (ok) stop = followEvents((event) => { if (matters(event, contactPeers.current)) void reload() }, setLink, () => setSession('ended'))
     }, (err: Error) => { setSession('none'); setProblem(err.message) })
     return () => stop?.()
   }, [])
@@ -83,9 +83,15 @@ export function App () {
         <nav aria-label="Sections">
           <a href="#contacts">Contacts</a> <a href="#rules">Who may use what</a> <a href="#status">Status</a>
         </nav>
-        <p class="live" aria-live="polite">{live ? 'live' : 'reconnecting…'}</p>
+        <p class="live" aria-live="polite">{link === 'live' ? 'live' : link === 'reconnecting' ? 'reconnecting…' : 'daemon not answering'}</p>
       </header>
       <main>
+        {link === 'unreachable' && (
+          <p role="alert" class="problem">
+            Your cspace daemon is not answering (stopped, or restarted at another address), so what this page shows may be out of date.
+            It keeps trying; if the daemon was restarted, run <code>cspace ui</code> in a terminal and open the new link.
+          </p>
+        )}
         {problem != null && <p role="alert" class="problem">{problem}</p>}
         {status == null
           ? <p>Loading…</p>

@@ -1,7 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import type { AppChannel } from './app-channel'
 import type { ChatMessage } from './types'
 
+/** Within this many pixels of the end, the list follows new messages. */
+const FOLLOW_SLACK_PX = 48
 /** How long "is typing" shows after the last notice (the sender repeats it every few seconds while typing). */
 const TYPING_SHOWN_MS = 6000
 const TYPING_RESEND_MS = 3000
@@ -20,6 +22,9 @@ export function ChatPanel ({ id, contact, chat, onRead }: { id: string, contact:
   const typingSentAt = useRef(0)
   const typingTimer = useRef<ReturnType<typeof setTimeout>>()
   const peerRef = useRef<string>()
+  const list = useRef<HTMLOListElement>(null)
+  /** The list was at its end before this render: new messages keep it there (scrolling up stops that). */
+  const following = useRef(true)
 
   useEffect(() => {
     const load = (): void => {
@@ -57,16 +62,24 @@ export function ChatPanel ({ id, contact, chat, onRead }: { id: string, contact:
     return () => { offEvent(); offOpen(); clearTimeout(typingTimer.current) }
   }, [chat, contact])
 
+  useLayoutEffect(() => {
+    const el = list.current
+    if (el != null && following.current) el.scrollTop = el.scrollHeight
+  }, [messages])
+
   const send = async (e: Event): Promise<void> => {
     e.preventDefault()
     const body = text
     if (body.trim() === '') return
+    // cleared now, not when the daemon answers: what is typed meanwhile is the next message
+    setText('')
+    typingSentAt.current = 0
+    following.current = true
     try {
       await chat.request('send', { to: contact, text: body })
-      setText('')
-      typingSentAt.current = 0
       setError(undefined)
     } catch (err) {
+      setText(now => now === '' ? body : now) // given back, unless the next one is being typed
       setError((err as Error).message)
     }
   }
@@ -81,11 +94,13 @@ export function ChatPanel ({ id, contact, chat, onRead }: { id: string, contact:
   return (
     <div id={id} class="chat">
       {peer == null && error == null && <p>Loading the conversation…</p>}
-      <ol class="messages" aria-label={`Conversation with ${contact}`} aria-live="polite">
+      <ol class="messages" ref={list} aria-label={`Conversation with ${contact}`} aria-live="polite"
+        onScroll={(e) => { const el = e.currentTarget; following.current = el.scrollHeight - el.scrollTop - el.clientHeight < FOLLOW_SLACK_PX }}>
         {messages.map(m => (
           <li key={m.id} class={m.direction} data-state={m.state}>
-            <span class="who">{m.direction === 'out' ? 'You' : contact}</span>{' '}
-            <span class="text">{m.text}</span>{' '}
+            {/* bdi: a name or text in a right-to-left script does not carry the time along with it */}
+            <bdi class="who">{m.direction === 'out' ? 'You' : contact}</bdi>{' '}
+            <bdi class="text">{m.text}</bdi>{' '}
             <small class="mark" title={m.error ?? undefined}>{mark(m)}</small>
           </li>
         ))}

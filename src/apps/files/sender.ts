@@ -6,6 +6,7 @@ import { FrameType, decodeControl, encodeControl, encodeDataHeader, readFrames }
 import { buildManifest, chunkCount, totalBytes, transferId, type BuiltManifest, type Manifest, type SourceFile } from './manifest.js'
 import { fileDigest } from './partial.js'
 import { chunkIo } from './chunk-io.js'
+import { ChunkRing } from './chunk-ring.js'
 import { ReceiverDiskFull, SourceUnreadable, TransferCancelled, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FILES_SERVICE } from './host.js'
@@ -189,28 +190,13 @@ function haveSet (have: unknown, m: Manifest, to: string): Set<string> {
   return out
 }
 
-/**
- * Chunk buffers are reused, a ring of RING_BYTES per session (at least
- * RING_MIN_SLOTS chunks): a fresh buffer per chunk cost the sending daemon
- * ~2.5 s of CPU per GiB, mostly garbage collection (V8 answers external
- * memory with full collections). A slot is read into again a ring's length
- * (less one chunk) later, while below the sender no layer holds more than a
- * few MiB before pushing back (the pipe's queue bound, the TLS socket's
- * high-water mark, yamux's window). And each chunk's SHA-256 is taken as it
- * is read: a slot overwritten before its bytes left would be refused by the
- * receiver (CHUNK_CORRUPT), never stored.
- */
-const RING_BYTES = 16 * 1024 * 1024
-const RING_MIN_SLOTS = 6
-
+/** Chunks are read into a ChunkRing (chunk-ring.ts: why it is safe to reuse). */
 async function sendData (socket: Duplex, m: Manifest, sources: SourceFile[], have: Set<string>, id: string, emit: (e: SendEvent) => void,
   counters: { wire: number, rate: RateMeter }, onProgress: () => void, stopped: () => boolean): Promise<void> {
   const total = totalBytes(m)
   let done = 0
   let lastEmit = 0
-  const ring: Buffer[] = []
-  const ringSlots = Math.max(RING_MIN_SLOTS, Math.ceil(RING_BYTES / m.chunkSize))
-  let reads = 0
+  const ring = new ChunkRing(m.chunkSize, total)
   for (const [f, src] of sources.entries()) {
     const n = chunkCount(src.size, m.chunkSize)
     const hashes = Buffer.alloc(n * 32)
@@ -218,8 +204,7 @@ async function sendData (socket: Duplex, m: Manifest, sources: SourceFile[], hav
     // the next chunk is read and hashed while this one is being written
     const read = async (c: number): Promise<{ buf: Buffer, hash: Buffer }> => {
       const len = Math.min(m.chunkSize, src.size - c * m.chunkSize)
-      const slot = reads++ % ringSlots
-      const buf = (ring[slot] ??= chunkIo.sharedBuffer(m.chunkSize)).subarray(0, len)
+      const buf = ring.next(len)
       const { bytesRead, hash } = await chunkIo.readAndHash(fh.fd, c * m.chunkSize, buf)
       if (bytesRead !== len) throw new SourceUnreadable(src.source, 'it changed while sending; run the command again')
       return { buf, hash }

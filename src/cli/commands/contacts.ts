@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { ContactBook } from '../../contacts/index.js'
+import { ContactBook, OwnIdAsContact } from '../../contacts/index.js'
 import { cliProfile, daemonRunning, tellDaemonStoreChanged, withStore } from '../profile.js'
 import { existsSync } from 'node:fs'
 import { looksLikeUserId, parseUserId, readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
@@ -83,12 +83,12 @@ function plural (n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`
 }
 
-/** Your own ID as a contact could never be reached (a node does not dial itself). */
+/** Refuses your own ID before it is stored (OwnIdAsContact). */
 function refuseOwnId (id: string): void {
   const keyFile = cliProfile().keyFile
   if (!existsSync(keyFile) || !looksLikeUserId(id)) return // the contact book reports a malformed ID
   const own = userIdFromPublicKey(readPublicKey(keyFile)).peerId
   let theirs
   try { theirs = parseUserId(id).peerId } catch { return }
-  if (theirs.equals(own)) throw new UsageError('that is your own ID (`cspace id`); a contact is someone else\'s')
+  if (theirs.equals(own)) throw new OwnIdAsContact()
 }

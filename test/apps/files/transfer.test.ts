@@ -293,6 +293,26 @@ describe('files: send and receive across daemons', () => {
     }
   })
 
+  test('a thousand small files through `cspace send` arrive intact (chunk buffers are reused by bytes, not by count)', async () => {
+    await autoAccept(true)
+    const dl = tempDir('cspace-files-small-')
+    await useDownloads(dl)
+    const dir = tempDir('cspace-files-small-src-')
+    try {
+      // a 2 kB chunk each: a ring of six chunk buffers was read into again while
+      // the socket still held the earlier bytes, and bob refused a chunk
+      const sums = new Map<string, string>()
+      for (let i = 0; i < 1000; i++) sums.set(`s${i}.bin`, writeRandomFile(join(dir, `s${i}.bin`), 2000))
+      const r = await runCli(alice.home, ['send', 'bob', ...[...sums.keys()].map(n => join(dir, n))], { timeoutMs: 120_000 })
+      assert.equal(r.code, 0, r.stderr)
+      for (const [name, sum] of sums) assert.equal(await sha256File(join(dl, name)), sum, name)
+    } finally {
+      await useDownloads(downloads)
+      rmSync(dl, { recursive: true, force: true })
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('a chunk that does not match its SHA-256 is refused and not stored', async () => {
     const data = randomBytes(200_000)
     const [offer] = framesFor([{ path: 'corrupt.bin', data }])
