@@ -195,6 +195,31 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     await cli(alice.home, ['transfers', 'remove', halfId])
     await page.locator('li[data-incoming]', { hasText: 'half.bin' }).waitFor({ state: 'detached', timeout: 20_000 })
 
+    // a sender gone for good: alice stops it in the page, and what arrived is deleted
+    const gone = framesFor([{ path: 'gone.bin', data: randomBytes(2 * 65536) }])
+    const goneSocket = await connectUser('alice', 'files', { home: bob.home })
+    goneSocket.on('error', () => {})
+    const goneReplies = readFrames(goneSocket, { chunkSize: () => 0 })
+    goneSocket.write(gone[0])
+    const goneOffer = page.locator('li[data-state="pending"]', { hasText: 'gone.bin' })
+    await goneOffer.waitFor({ timeout: 30_000 })
+    await goneOffer.getByRole('button', { name: 'Accept gone.bin' }).click()
+    for (;;) {
+      const reply = await goneReplies.next()
+      assert.equal(reply.done, false, 'alice closed the connection before accepting')
+      if (JSON.parse(reply.value!.payload.toString('utf8')).state === 'accepted') break
+    }
+    goneSocket.end(Buffer.concat([gone[1], gone[2]]))
+    const waiting = page.locator('li[data-state="accepted"]', { hasText: '50% · waiting for bob to send the rest' })
+    await waiting.waitFor({ timeout: 20_000 })
+    goneSocket.destroy()
+    const goneId = (JSON.parse(await cli(alice.home, ['transfers', '--json'])) as Array<{ id: string, paths: string[] }>).find(t => t.paths[0] === 'gone.bin')!.id
+    assert.equal(existsSync(join(aliceDownloads, '.cspace-partial', goneId)), true, 'half of it is on disk')
+    await waiting.getByRole('button', { name: 'Stop receiving gone.bin and delete what arrived' }).click()
+    await page.locator('li[data-incoming]', { hasText: 'gone.bin' }).waitFor({ state: 'detached', timeout: 20_000 })
+    assert.equal(existsSync(join(aliceDownloads, '.cspace-partial', goneId)), false, 'and deleted')
+    assert.equal(existsSync(join(aliceDownloads, 'gone.bin')), false)
+
     // and one declined: bob's command says so, nothing lands
     writeRandomFile(join(src, 'spam.bin'), 1000)
     const refused = runCli(bob.home, ['send', 'alice', join(src, 'spam.bin')])

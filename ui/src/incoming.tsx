@@ -5,7 +5,7 @@ import { size } from './files'
 
 /**
  * Files offered to the user: accept or decline those waiting, watch the
- * others arrive, clear finished ones. Files land in the downloads directory
+ * others arrive (or stop one and delete what arrived), clear finished ones. Files land in the downloads directory
  * (`cspace transfers config --downloads DIR`).
  */
 export function IncomingTransfers ({ files }: { files: AppChannel }) {
@@ -59,7 +59,13 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
                   <button type="button" onClick={() => { void act('decline', t.id) }}>Decline</button>
                 </>
               )}
-              {t.state === 'accepted' && <><progress max={100} value={percent} aria-label={`Receiving ${what}`} /> <small>{percent}% · {t.connected ? `${size(t.rate)}/s` : `waiting for ${t.from} to send the rest`}</small></>}
+              {t.state === 'accepted' && (
+                <>
+                  <progress max={100} value={percent} aria-label={`Receiving ${what}`} /> <small>{percent}% · {t.connected ? `${size(t.rate)}/s` : `waiting for ${t.from} to send the rest`}</small>{' '}
+                  {/* the sender may have given up for good: what arrived would otherwise stay on disk */}
+                  <button type="button" class="link" aria-label={`Stop receiving ${what} and delete what arrived`} onClick={() => { void act('remove', t.id) }}>Stop and delete</button>
+                </>
+              )}
               {t.state === 'complete' && <small>saved as {t.saved.join(', ')}</small>}
               {(t.state === 'declined' || t.state === 'failed') && <small>{t.state}{t.error != null ? `: ${t.error}` : ''}</small>}
               {t.state !== 'pending' && t.state !== 'accepted' && <>{' '}<button type="button" class="link" onClick={() => { void act('remove', t.id) }}>Clear</button></>}
