@@ -1,6 +1,6 @@
 /** apps/files — file transfer (service `files`): `cspace send` on one side, the daemon's files host and `cspace receive`/`transfers` on the other. See docs/FILES.md. */
 export { startFilesHost, FILES_SERVICE, type TransferView } from './host.js'
-export { type OutgoingView } from './outbox.js'
+export { MAX_SEND_PATHS, type OutgoingView } from './outbox.js'
 export { sendFiles, RateMeter, type SendEvent, type SendOptions, type SendResult } from './sender.js'
 export { TransferDeclined, ReceiverDiskFull, TransferRejected, TransferNotFound, TransferGaveUp, TransferCancelled, SourceUnreadable, WireError } from './errors.js'
 export { sanitizePath, numberedName } from './names.js'

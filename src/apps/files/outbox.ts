@@ -26,7 +26,8 @@ export interface OutgoingView {
 
 /** Finished entries kept for the page to show (the oldest go first). */
 const KEEP_FINISHED = 100
-const MAX_FILES = 1000
+/** Paths one send names (a directory counts as one, however much it holds). */
+export const MAX_SEND_PATHS = 1000
 
 /**
  * The sending side of file transfer, beside the node. `cspace send` asks it
@@ -51,8 +52,8 @@ export class Outbox {
 
   /** {to, paths} with paths the daemon's uploads returned → the new outgoing transfer. */
   async send (to: string, paths: unknown): Promise<OutgoingView> {
-    if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_FILES || !paths.every(p => typeof p === 'string')) {
-      throw new UsageError(`"paths" must list 1 to ${MAX_FILES} uploaded files`)
+    if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_SEND_PATHS || !paths.every(p => typeof p === 'string')) {
+      throw new UsageError(`"paths" must list 1 to ${MAX_SEND_PATHS} uploaded files`)
     }
     const staged = (paths as string[]).map(p => this.checkStaged(p))
     return (await this.start(to, staged, { staged: true })).view
@@ -73,8 +74,8 @@ export class Outbox {
    * settings (its --retry-for).
    */
   async sendLocal (to: string, paths: unknown, options: { onEvent: (e: SendEvent) => void, signal: AbortSignal, retryForMs?: number }): Promise<SendResult> {
-    if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_FILES || !paths.every(p => typeof p === 'string' && isAbsolute(p))) {
-      throw new UsageError(`"paths" must list 1 to ${MAX_FILES} absolute paths`)
+    if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_SEND_PATHS || !paths.every(p => typeof p === 'string' && isAbsolute(p))) {
+      throw new UsageError(`"paths" must list 1 to ${MAX_SEND_PATHS} absolute paths`)
     }
     const { key, built } = sameFiles((await this.contacts.resolve(to)).userId, paths as string[])
     const running = key != null ? this.local.get(key) : undefined

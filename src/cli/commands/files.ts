@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { resolve } from 'node:path'
 import { ControlClient } from '../../apps/host/index.js'
-import { DEFAULT_IDLE_TIMEOUT_SECONDS, sendFiles, type SendEvent, type TransferView } from '../../apps/files/index.js'
+import { DEFAULT_IDLE_TIMEOUT_SECONDS, MAX_SEND_PATHS, sendFiles, type SendEvent, type TransferView } from '../../apps/files/index.js'
 import { UsageError } from '../../errors.js'
 
 const MiB = 1024 * 1024
@@ -44,9 +44,14 @@ function printList (list: TransferView[]): void {
   for (const t of list) {
     const what = t.files === 1 ? t.paths[0] : `${t.files} files (${[...new Set(t.paths.map(p => p.split('/')[0]))].slice(0, 3).join(', ')})`
     const progress = t.state === 'accepted' ? ` ${Math.floor(t.receivedBytes * 100 / Math.max(1, t.totalBytes))}%${t.connected ? '' : ', waiting for the sender'}` : ''
-    const tail = t.state === 'complete' ? ` → ${t.saved.join(', ')}` : t.error != null ? ` (${t.error})` : ''
+    const tail = t.state === 'complete' ? ` → ${someOf(t.saved)}` : t.error != null ? ` (${t.error})` : ''
     process.stdout.write(`${t.id}  ${t.state}${progress}  from ${t.from}  ${what}  ${human(t.totalBytes)}${tail}\n`)
   }
+}
+
+/** The first few names, and how many more (`--json` lists them all): a line per transfer, however many files it saved. */
+function someOf (names: string[], shown = 5): string {
+  return names.length <= shown ? names.join(', ') : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`
 }
 
 /**
@@ -126,6 +131,7 @@ export function registerFilesCommands (program: Command): void {
     .action(async (user: string, paths: string[], opts: { json?: boolean, retryFor: string }) => {
       const retryFor = Number(opts.retryFor)
       if (!Number.isFinite(retryFor) || retryFor < 0) throw new UsageError('--retry-for needs a number of seconds')
+      if (paths.length > MAX_SEND_PATHS) throw new UsageError(`at most ${MAX_SEND_PATHS} paths at once (${paths.length} given); send the directory that holds them instead`)
       const bar = progressBar()
       let following = false
       const onEvent = (e: SendEvent): void => {
@@ -149,7 +155,7 @@ export function registerFilesCommands (program: Command): void {
       try {
         const r = await sendThroughHost(user, paths.map(p => resolve(p)), retryFor * 1000, onEvent)
         bar.stop()
-        if (opts.json !== true) process.stdout.write(`sent to ${user}: ${r.saved.join(', ')}\n`)
+        if (opts.json !== true) process.stdout.write(`sent to ${user}: ${someOf(r.saved)}\n`)
       } finally {
         bar.stop()
       }
@@ -194,7 +200,7 @@ export function registerFilesCommands (program: Command): void {
         })
         const views = [...mine].filter(m => !gone.has(m)).map(m => final.get(m)).filter((t): t is TransferView => t != null)
         if (opts.json !== true) {
-          for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${t.saved.join(', ')}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
+          for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${someOf(t.saved)}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
           for (const m of mine) if (gone.has(m)) process.stdout.write(`${m} removed elsewhere (\`cspace transfers remove\` or the web page); what had arrived is deleted\n`)
         }
         if (views.some(t => t.state !== 'complete') || gone.size > 0) process.exitCode = 1

@@ -305,12 +305,21 @@ describe('files: send and receive across daemons', () => {
       for (let i = 0; i < 1000; i++) sums.set(`s${i}.bin`, writeRandomFile(join(dir, `s${i}.bin`), 2000))
       const r = await runCli(alice.home, ['send', 'bob', ...[...sums.keys()].map(n => join(dir, n))], { timeoutMs: 120_000 })
       assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, /^sent to bob: s0\.bin, s1\.bin, s2\.bin, s3\.bin, s4\.bin and 995 more\n$/, 'a line, not a thousand names')
       for (const [name, sum] of sums) assert.equal(await sha256File(join(dl, name)), sum, name)
+      const listed = (await cli(bob.home, ['transfers'])).split('\n').find(l => l.includes('1000 files'))
+      assert.match(listed ?? '', / and 995 more$/)
     } finally {
       await useDownloads(downloads)
       rmSync(dl, { recursive: true, force: true })
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  test('more paths than one send takes: a usage error that says to send their directory', async () => {
+    const r = await runCli(alice.home, ['send', 'bob', ...Array.from({ length: 1001 }, (_, i) => join(src, `p${i}`))])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /at most 1000 paths at once \(1001 given\); send the directory that holds them instead/)
   })
 
   test('a chunk that does not match its SHA-256 is refused and not stored', async () => {
