@@ -335,6 +335,17 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     await bobRow.getByRole('button', { name: 'Chat', exact: true }).click()
     await page.screenshot({ path: join(SCREENSHOTS, 'dark-200-percent.png'), fullPage: false })
     await page.emulateMedia({ colorScheme: 'light' })
+
+    // a long name, at 400 px: it wraps, and the buttons stay in the window
+    const long = 'bartholomew-featherstonehaugh-cholmondeley-the-third-of-york'
+    const other = await makeProfile('long')
+    await cli(alice.home, ['contacts', 'add', long, other.userId])
+    await page.setViewportSize({ width: 400, height: 900 })
+    const longRow = page.locator(`li[data-contact="${long}"]`)
+    await longRow.waitFor({ timeout: 20_000 })
+    assert.ok(await overflow() <= 0, `a long name: the page is ${await overflow()} px wider than the window`)
+    await cli(alice.home, ['contacts', 'remove', long])
+    await longRow.waitFor({ state: 'detached', timeout: 20_000 })
     await page.setViewportSize({ width: 1280, height: 720 })
   })
 })

@@ -52,7 +52,7 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
           const percent = t.totalBytes > 0 ? Math.floor(t.receivedBytes * 100 / t.totalBytes) : 100
           return (
             <li key={t.id} data-incoming={t.id} data-state={t.state}>
-              <p><strong>{t.from}</strong> {t.state === 'pending' ? 'offers' : 'sent'} {what}, {size(t.totalBytes)}</p>
+              <p><strong>{t.from}</strong> {t.state === 'pending' ? 'offers' : t.state === 'declined' ? 'offered' : 'sent'} {what}, {size(t.totalBytes)}</p>
               {t.state === 'pending' && (
                 <>
                   <button type="button" onClick={() => { void act('accept', t.id) }}>Accept {what}</button>

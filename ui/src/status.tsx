@@ -90,7 +90,7 @@ function Forwards ({ status, contacts, onChange }: { status: Status, contacts: C
         <label for="forward-port">Local port</label>
         <input id="forward-port" inputMode="numeric" pattern="[0-9]+" value={port} onInput={(e) => setPort(e.currentTarget.value)} required />
         <label for="forward-contact">Contact</label>
-        <select id="forward-contact" value={contact} onChange={(e) => setContact(e.currentTarget.value)}>
+        <select id="forward-contact" value={contact || (contacts[0]?.name ?? '')} onChange={(e) => setContact(e.currentTarget.value)}>
           {contacts.map(c => <option key={c.name} value={c.name}>{c.name}</option>)}
         </select>
         <label for="forward-service">Their service</label>
