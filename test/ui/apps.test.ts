@@ -255,11 +255,34 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'chat' })
     await prompt.waitFor({ timeout: 30_000 })
     assert.match(await prompt.innerText(), new RegExp(`^A stranger \\(${carol.fingerprint}\\) wants to use chat`))
-    await prompt.getByRole('button', { name: 'Allow' }).click()
+    await prompt.getByRole('button', { name: 'Allow', exact: true }).click()
     const r = await sending
     assert.equal(r.code, 0, r.stderr)
     const inbox = JSON.parse(await cli(alice.home, ['chat', '--inbox', '--json', '--peek'])) as { messages: Array<{ message: { text: string } }> }
     assert.ok(inbox.messages.some(m => m.message.text === 'hello from a stranger'))
+  })
+
+  test('a stranger let in and added as a contact in one step: a name taken is refused and the request waits; their message shows under the new contact', async () => {
+    const dave = await makeProfile('dave')
+    await startDaemon(dave.home, boot)
+    const sending = runCli(dave.home, ['chat', alice.userId, '--send', 'hello, I am dave', '--wait', '60'])
+    const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'chat' })
+    await prompt.waitFor({ timeout: 30_000 })
+    await prompt.getByText(dave.userId).waitFor()
+    const name = prompt.getByRole('textbox', { name: 'Or allow, and add them to your contacts as' })
+    await name.fill('bob')
+    await prompt.getByRole('button', { name: 'Allow and add' }).click()
+    await page.getByRole('alert').getByText('the name "bob" is already a contact').waitFor()
+    assert.equal(await prompt.count(), 1, 'still waiting for an answer')
+    await name.fill('dave')
+    await prompt.getByRole('button', { name: 'Allow and add' }).click()
+    const r = await sending
+    assert.equal(r.code, 0, r.stderr)
+    const daveRow = page.locator('li[data-contact="dave"]')
+    await daveRow.waitFor({ timeout: 20_000 })
+    await daveRow.getByRole('button', { name: /^Chat/ }).click()
+    await daveRow.locator('ol.messages li.in', { hasText: 'hello, I am dave' }).waitFor({ timeout: 20_000 })
+    await daveRow.getByRole('button', { name: /^Chat/ }).click()
   })
 
   test('status: the connection to bob is direct; a forward and an expose added in the page work, and removing them stops them', async () => {
