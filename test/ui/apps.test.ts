@@ -215,7 +215,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     goneSocket.destroy()
     const goneId = (JSON.parse(await cli(alice.home, ['transfers', '--json'])) as Array<{ id: string, paths: string[] }>).find(t => t.paths[0] === 'gone.bin')!.id
     assert.equal(existsSync(join(aliceDownloads, '.cspace-partial', goneId)), true, 'half of it is on disk')
-    await waiting.getByRole('button', { name: 'Stop receiving gone.bin and delete what arrived' }).click()
+    await waiting.getByRole('button', { name: 'Stop and delete gone.bin' }).click()
     await page.locator('li[data-incoming]', { hasText: 'gone.bin' }).waitFor({ state: 'detached', timeout: 20_000 })
     assert.equal(existsSync(join(aliceDownloads, '.cspace-partial', goneId)), false, 'and deleted')
     assert.equal(existsSync(join(aliceDownloads, 'gone.bin')), false)

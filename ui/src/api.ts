@@ -10,8 +10,8 @@ export class ApiError extends Error {
 }
 
 /** True while the daemon knows this page's session: its cookie and its key (session-key.ts). */
-async function sessionIsOn (): Promise<boolean> {
-  const res = await fetch('/v1/ui/session', { headers: keyHeader() })
+async function sessionIsOn (signal?: AbortSignal): Promise<boolean> {
+  const res = await fetch('/v1/ui/session', { headers: keyHeader(), signal })
   if (res.status === 401 || res.status === 403) return false
   await answer<unknown>(res)
   return true
@@ -67,6 +67,9 @@ async function answer<T> (res: Response): Promise<T> {
   return body as T
 }
 
+/** How long a closed event stream waits for the daemon to say whether the session lasts. */
+const SESSION_CHECK_MS = 5000
+
 /** The events stream: open; closed but the daemon answers; or nothing answering at this address. */
 export type Link = 'live' | 'reconnecting' | 'unreachable'
 
@@ -85,9 +88,12 @@ export function followEvents (onChange: (event?: DaemonEvent) => void, onLink: (
       if (msg.v === 1) onChange(msg.type === 'event' ? msg.event : undefined)
     },
     onClose: async () => {
+      onLink('reconnecting')
       // a restarted daemon has forgotten the session: say so rather than retry for ever;
-      // nothing answering at all is a daemon stopped, or restarted on another port
-      const on = await sessionIsOn().catch(() => undefined)
+      // nothing answering at all (or not in time: a daemon frozen, a network gone) is a
+      // daemon stopped, or restarted on another port; an error answer is still an answer
+      const on = await sessionIsOn(AbortSignal.timeout(SESSION_CHECK_MS))
+        .catch((err: Error) => err instanceof TypeError || err.name === 'TimeoutError' || err.name === 'AbortError' ? undefined : true)
       onLink(on == null ? 'unreachable' : 'reconnecting')
       if (on === false) onSessionEnded()
       return on !== false

@@ -80,7 +80,8 @@ export function ChatPanel ({ id, contact, chat, onRead }: { id: string, contact:
       setError(undefined)
     } catch (err) {
       setText(now => now === '' ? body : now) // given back, unless the next one is being typed
-      setError((err as Error).message)
+      // the error names the message: given back or not, it is not lost from sight
+      setError(`not sent: "${body.length > 60 ? `${body.slice(0, 60)}…` : body}": ${(err as Error).message}`)
     }
   }
   const onInput = (value: string): void => {

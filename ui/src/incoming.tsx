@@ -42,6 +42,12 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
     }
   }
 
+  /** Declined first, so that a sender still connected is told to stop rather than offering it again; then what arrived is deleted. */
+  const stop = async (id: string): Promise<void> => {
+    await files.request('decline', { transfer: id }).catch(() => {})
+    await act('remove', id)
+  }
+
   if (list.length === 0 && error == null) return null
   return (
     <section aria-labelledby="incoming">
@@ -63,7 +69,7 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
                 <>
                   <progress max={100} value={percent} aria-label={`Receiving ${what}`} /> <small>{percent}% · {t.connected ? `${size(t.rate)}/s` : `waiting for ${t.from} to send the rest`}</small>{' '}
                   {/* the sender may have given up for good: what arrived would otherwise stay on disk */}
-                  <button type="button" class="link" aria-label={`Stop receiving ${what} and delete what arrived`} onClick={() => { void act('remove', t.id) }}>Stop and delete</button>
+                  <button type="button" class="link" aria-label={`Stop and delete ${what}`} onClick={() => { void stop(t.id) }}>Stop and delete</button>
                 </>
               )}
               {t.state === 'complete' && <small>saved as {t.saved.join(', ')}</small>}

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress'
 import { resolve } from 'node:path'
 import { ControlClient } from '../../apps/host/index.js'
 import { DEFAULT_IDLE_TIMEOUT_SECONDS, MAX_SEND_PATHS, sendFiles, type SendEvent, type TransferView } from '../../apps/files/index.js'
-import { UsageError } from '../../errors.js'
+import { CspaceError, UsageError } from '../../errors.js'
 
 const MiB = 1024 * 1024
 
@@ -117,6 +117,10 @@ async function sendThroughHost (user: string, paths: string[], retryForMs: numbe
   try {
     client.onEvent((event, data) => { if (event === 'send') onEvent(data as SendEvent) })
     return await client.request<{ saved: string[] }>('sendPaths', { to: user, paths, retryForMs })
+  } catch (err) {
+    // the daemon sending them stopped: what arrived stays with the receiver
+    if ((err as { code?: string }).code === 'APP_HOST_GONE') throw new CspaceError('APP_HOST_GONE', 'the daemon stopped while sending; start it again and run the same `cspace send` to resume where it stopped')
+    throw err
   } finally {
     client.close()
   }

@@ -652,6 +652,35 @@ describe('files: send and receive across daemons', () => {
     assert.equal(await sha256File(join(downloads, 'big2.bin')), sum)
   })
 
+  test('the sending daemon killed mid-transfer: `cspace send` says to start it again and re-run, and the re-run resumes', async () => {
+    await autoAccept(true)
+    const size = 256 * MiB
+    const sum = writeRandomFile(join(src, 'big3.bin'), size)
+    const control = await ControlClient.open('files', bob.home)
+    try {
+      const reached = received(control, 8 * MiB + 1)
+      await control.request('subscribe')
+      const sender = spawnCspace(['send', 'bob', join(src, 'big3.bin')], { home: alice.home })
+      let stderr = ''
+      sender.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+      const exited = once(sender, 'exit') as Promise<[number | null]>
+      await Promise.race([reached, exited.then((): never => { throw new Error('the sender exited before bob had 8 MiB') })])
+      await aliceD.kill()
+      const [code] = await exited
+      assert.equal(code, 1, stderr)
+      assert.match(stderr, /the daemon stopped while sending; start it again and run the same `cspace send` to resume where it stopped\n$/)
+    } finally {
+      control.close()
+      aliceD = await startDaemon(alice.home, boot)
+    }
+    await waitFor('alice\'s files host', async () => (await runCli(alice.home, ['transfers'])).code === 0, 20_000, 200)
+    const r = await runCli(alice.home, ['send', 'bob', join(src, 'big3.bin'), '--json'], { timeoutMs: 120_000 })
+    assert.equal(r.code, 0, r.stderr)
+    const accepted = r.stdout.split('\n').filter(l => l.includes('"accepted"')).map(l => JSON.parse(l) as { resumedBytes: number })
+    assert.ok(accepted.length >= 1 && accepted[0].resumedBytes > 8 * MiB, `resumed: ${r.stdout.slice(0, 300)}`)
+    assert.equal(await sha256File(join(downloads, 'big3.bin')), sum)
+  })
+
   test('a full disk is reported to both sides and leaves no file', async () => {
     const mnt = tempDir('cspace-files-tmpfs-')
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
