@@ -38,6 +38,41 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     return r.stdout
   }
 
+  /**
+   * Bob offers `path` (two chunks of `data`) by hand, alice accepts it in the
+   * page, bob sends the first chunk and goes: the page shows it half there,
+   * waiting for him. Answers the transfer's frames, for a re-send.
+   */
+  const sentHalfway = async (path: string, data: Buffer): Promise<Buffer[]> => {
+    const frames = framesFor([{ path, data }])
+    const socket = await connectUser('alice', 'files', { home: bob.home })
+    socket.on('error', () => {})
+    const replies = readFrames(socket, { chunkSize: () => 0 })
+    socket.write(frames[0])
+    const offer = page.locator('li[data-state="pending"]', { hasText: path })
+    await offer.waitFor({ timeout: 30_000 })
+    await offer.getByRole('button', { name: `Accept ${path}` }).click()
+    for (;;) {
+      const reply = await replies.next()
+      assert.equal(reply.done, false, 'alice closed the connection before accepting')
+      if (JSON.parse(reply.value!.payload.toString('utf8')).state === 'accepted') break
+    }
+    socket.end(Buffer.concat([frames[1], frames[2]])) // the first of two chunks, then gone
+    await page.locator('li[data-state="accepted"]', { hasText: '50% · waiting for bob to send the rest' }).filter({ hasText: path }).waitFor({ timeout: 20_000 })
+    socket.destroy()
+    return frames
+  }
+
+  /** A new user, no contact of alice's, sends her `text`: her page asks about it. */
+  const strangerChats = async (name: string, text: string): Promise<{ stranger: Profile, sending: ReturnType<typeof runCli>, prompt: Locator }> => {
+    const stranger = await makeProfile(name)
+    await startDaemon(stranger.home, boot)
+    const sending = runCli(stranger.home, ['chat', alice.userId, '--send', text, '--wait', '60'])
+    const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'chat' })
+    await prompt.waitFor({ timeout: 30_000 })
+    return { stranger, sending, prompt }
+  }
+
   before(async () => {
     ;({ alice, bob, bobD, boot } = await startTwoUsers())
     aliceDownloads = tempDir('cspace-ui-alice-dl-')
@@ -170,22 +205,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
 
     // a sender gone half way: the page shows the transfer waiting for them (not a stale rate), and a new connection completes it
     const half = randomBytes(2 * 65536)
-    const frames = framesFor([{ path: 'half.bin', data: half }])
-    const socket = await connectUser('alice', 'files', { home: bob.home })
-    socket.on('error', () => {})
-    const replies = readFrames(socket, { chunkSize: () => 0 })
-    socket.write(frames[0])
-    const halfOffer = page.locator('li[data-state="pending"]', { hasText: 'half.bin' })
-    await halfOffer.waitFor({ timeout: 30_000 })
-    await halfOffer.getByRole('button', { name: 'Accept half.bin' }).click()
-    for (;;) {
-      const reply = await replies.next()
-      assert.equal(reply.done, false, 'alice closed the connection before accepting')
-      if (JSON.parse(reply.value!.payload.toString('utf8')).state === 'accepted') break
-    }
-    socket.end(Buffer.concat([frames[1], frames[2]])) // the first of two chunks, then gone
-    await page.locator('li[data-state="accepted"]', { hasText: '50% · waiting for bob to send the rest' }).waitFor({ timeout: 20_000 })
-    socket.destroy()
+    const frames = await sentHalfway('half.bin', half)
     const resent = await rawSession(bob.home, 'alice', frames)
     assert.equal(resent.at(-1)?.type, FrameType.DONE, JSON.stringify(resent))
     await page.locator('li[data-state="complete"]', { hasText: 'half.bin' }).waitFor({ timeout: 20_000 })
@@ -196,23 +216,8 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     await page.locator('li[data-incoming]', { hasText: 'half.bin' }).waitFor({ state: 'detached', timeout: 20_000 })
 
     // a sender gone for good: alice stops it in the page, and what arrived is deleted
-    const gone = framesFor([{ path: 'gone.bin', data: randomBytes(2 * 65536) }])
-    const goneSocket = await connectUser('alice', 'files', { home: bob.home })
-    goneSocket.on('error', () => {})
-    const goneReplies = readFrames(goneSocket, { chunkSize: () => 0 })
-    goneSocket.write(gone[0])
-    const goneOffer = page.locator('li[data-state="pending"]', { hasText: 'gone.bin' })
-    await goneOffer.waitFor({ timeout: 30_000 })
-    await goneOffer.getByRole('button', { name: 'Accept gone.bin' }).click()
-    for (;;) {
-      const reply = await goneReplies.next()
-      assert.equal(reply.done, false, 'alice closed the connection before accepting')
-      if (JSON.parse(reply.value!.payload.toString('utf8')).state === 'accepted') break
-    }
-    goneSocket.end(Buffer.concat([gone[1], gone[2]]))
-    const waiting = page.locator('li[data-state="accepted"]', { hasText: '50% · waiting for bob to send the rest' })
-    await waiting.waitFor({ timeout: 20_000 })
-    goneSocket.destroy()
+    await sentHalfway('gone.bin', randomBytes(2 * 65536))
+    const waiting = page.locator('li[data-state="accepted"]', { hasText: 'gone.bin' })
     const goneId = (JSON.parse(await cli(alice.home, ['transfers', '--json'])) as Array<{ id: string, paths: string[] }>).find(t => t.paths[0] === 'gone.bin')!.id
     assert.equal(existsSync(join(aliceDownloads, '.cspace-partial', goneId)), true, 'half of it is on disk')
     await waiting.getByRole('button', { name: 'Stop and delete gone.bin' }).click()
@@ -249,11 +254,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
   })
 
   test('a stranger\'s chat is asked about as "A stranger", with their fingerprint; allowed, the message arrives', async () => {
-    const carol = await makeProfile('carol')
-    await startDaemon(carol.home, boot)
-    const sending = runCli(carol.home, ['chat', alice.userId, '--send', 'hello from a stranger', '--wait', '60'])
-    const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'chat' })
-    await prompt.waitFor({ timeout: 30_000 })
+    const { stranger: carol, sending, prompt } = await strangerChats('carol', 'hello from a stranger')
     assert.match(await prompt.innerText(), new RegExp(`^A stranger \\(${carol.fingerprint}\\) wants to use chat`))
     await prompt.getByRole('button', { name: 'Allow', exact: true }).click()
     const r = await sending
@@ -263,11 +264,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
   })
 
   test('a stranger let in and added as a contact in one step: a name taken is refused and the request waits; their message shows under the new contact', async () => {
-    const dave = await makeProfile('dave')
-    await startDaemon(dave.home, boot)
-    const sending = runCli(dave.home, ['chat', alice.userId, '--send', 'hello, I am dave', '--wait', '60'])
-    const prompt = page.locator('section[aria-labelledby="requests"] li', { hasText: 'chat' })
-    await prompt.waitFor({ timeout: 30_000 })
+    const { stranger: dave, sending, prompt } = await strangerChats('dave', 'hello, I am dave')
     await prompt.getByText(dave.userId).waitFor()
     const name = prompt.getByRole('textbox', { name: 'Or allow, and add them to your contacts as' })
     await name.fill('bob')
