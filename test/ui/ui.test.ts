@@ -148,6 +148,13 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     assert.equal(await toggle.getAttribute('aria-expanded'), 'true')
     await page.getByText(carol.fingerprint).waitFor()
     await page.screenshot({ path: join(SCREENSHOTS, 'contact-details.png'), fullPage: true })
+    // Escape closes it, and the focus is back on the button that opened it
+    await page.getByRole('textbox', { name: 'New name for carol' }).focus()
+    await page.keyboard.press('Escape')
+    await page.getByText(carol.fingerprint).waitFor({ state: 'detached' })
+    assert.equal(await page.evaluate("document.activeElement?.closest('li')?.dataset.contact + ' ' + document.activeElement?.dataset.tab"), 'carol details', 'focus back on "carol"')
+    await page.keyboard.press('Enter')
+    await page.getByText(carol.fingerprint).waitFor()
 
     await page.getByRole('textbox', { name: 'New name for carol' }).fill('caroline')
     await page.getByRole('button', { name: 'Rename' }).click()
@@ -160,6 +167,7 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     await page.getByRole('button', { name: 'Yes, remove' }).click()
     await page.locator('li[data-contact="caroline"]').waitFor({ state: 'detached' })
     assert.ok(!(await names()).includes('caroline'))
+    assert.equal(await page.evaluate('document.activeElement?.id'), 'contacts', 'the focus is on the list\'s heading, not lost')
   })
 
   test('a daemon that stops answering: the page says so and how to get back; back at the same address, it says the session ended', async () => {

@@ -26,9 +26,21 @@ export interface AppsForContacts {
 export function Contacts ({ contacts, book, apps, onChange }: { contacts: ContactPresence[], book: Contact[], apps: AppsForContacts, onChange: () => Promise<void> }) {
   const [open, setOpen] = useState<{ name: string, tab: Tab } | undefined>()
   const toggle = (name: string, tab: Tab): void => setOpen(open?.name === name && open.tab === tab ? undefined : { name, tab })
+  // Escape closes a contact's panel and gives focus back to the button that opened it
+  const onKeyDown = (e: KeyboardEvent): void => {
+    if (e.key !== 'Escape' || open == null) return
+    const opener = (e.currentTarget as HTMLElement).querySelector<HTMLButtonElement>(`button[data-tab="${open.tab}"]`)
+    setOpen(undefined)
+    opener?.focus()
+  }
+  // a contact removed or renamed takes its row, and the focus in it, away: the focus goes to the list's heading
+  const gone = (): void => {
+    setOpen(undefined)
+    document.getElementById('contacts')?.focus()
+  }
   return (
     <section aria-labelledby="contacts">
-      <h2 id="contacts">Contacts</h2>
+      <h2 id="contacts" tabIndex={-1}>Contacts</h2>
       {contacts.length === 0
         ? <p>No contacts yet. Add one with the ID they gave you.</p>
         : (
@@ -39,21 +51,21 @@ export function Contacts ({ contacts, book, apps, onChange }: { contacts: Contac
               const panel = `contact-${c.name}`
               const showing = open?.name === c.name ? open.tab : undefined
               return (
-                <li key={c.name} data-contact={c.name}>
+                <li key={c.name} data-contact={c.name} onKeyDown={showing != null ? onKeyDown : undefined}>
                   <div class="row">
-                    <button type="button" class="link" aria-expanded={showing === 'details'} aria-controls={panel} onClick={() => toggle(c.name, 'details')}>
+                    <button type="button" class="link" data-tab="details" aria-expanded={showing === 'details'} aria-controls={panel} onClick={() => toggle(c.name, 'details')}>
                       {c.name}
                     </button>
                     <span class="actions">
                       {TABS.map(t => (
-                        <button key={t.tab} type="button" aria-expanded={showing === t.tab} aria-controls={panel} onClick={() => toggle(c.name, t.tab)}>
+                        <button key={t.tab} type="button" data-tab={t.tab} aria-expanded={showing === t.tab} aria-controls={panel} onClick={() => toggle(c.name, t.tab)}>
                           {t.label}{t.tab === 'chat' && unread > 0 ? <span class="badge"> · {unread} unread</span> : null}
                         </button>
                       ))}
                     </span>
                     <span class={`presence ${c.presence}`} title={c.presence === 'unreachable' ? 'lost the connection, and they do not answer a dial' : undefined}>{c.presence}</span>
                   </div>
-                  {showing === 'details' && entry != null && <ContactDetails id={panel} contact={entry} onChange={onChange} onGone={() => setOpen(undefined)} />}
+                  {showing === 'details' && entry != null && <ContactDetails id={panel} contact={entry} onChange={onChange} onGone={gone} />}
                   {showing === 'chat' && <ChatPanel id={panel} contact={c.name} chat={apps.chat} onRead={apps.onRead} />}
                   {showing === 'files' && <FilesPanel id={panel} contact={c.name} files={apps.files} outgoing={apps.outgoing} />}
                   {showing === 'desktop' && <div id={panel}><DesktopView contact={c.name} /></div>}
