@@ -652,6 +652,38 @@ describe('files: send and receive across daemons', () => {
     assert.equal(await sha256File(join(downloads, 'big2.bin')), sum)
   })
 
+  test('declined while it arrives: the sender is told and stops, and nothing lands', async () => {
+    await autoAccept(true)
+    const size = 256 * MiB
+    writeRandomFile(join(src, 'unwanted.bin'), size)
+    const control = await ControlClient.open('files', bob.home)
+    try {
+      // declined from bob's own progress event: a CLI process per look is slow enough for all of it to arrive
+      const declined = new Promise<string>((resolve, reject) => control.onEvent((event, data) => {
+        const p = data as { id?: string, receivedBytes?: number }
+        if (event === 'progress' && (p.receivedBytes ?? 0) > 8 * MiB && p.id != null) {
+          const id = p.id
+          control.request('decline', { transfer: id }).then(() => resolve(id), reject)
+        }
+      }))
+      await control.request('subscribe')
+      const sender = spawnCspace(['send', 'bob', join(src, 'unwanted.bin')], { home: alice.home })
+      let stderr = ''
+      sender.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+      const exited = once(sender, 'exit') as Promise<[number | null]>
+      const id = await Promise.race([declined, exited.then((): never => { throw new Error(`the sender exited before bob had 8 MiB: ${stderr}`) })])
+      const [code] = await exited
+      assert.equal(code, 1, stderr)
+      assert.match(stderr, /bob declined the files/)
+      assert.equal((await transfers()).find(t => t.id === id)?.state, 'declined')
+      assert.equal(existsSync(join(downloads, 'unwanted.bin')), false)
+      // what had arrived stays under .cspace-partial until `transfers remove` (the page's
+      // "Stop and delete" does both); a declined transfer never resumes, so that is to change
+    } finally {
+      control.close()
+    }
+  })
+
   test('the sending daemon killed mid-transfer: `cspace send` says to start it again and re-run, and the re-run resumes', async () => {
     await autoAccept(true)
     const size = 256 * MiB
