@@ -37,7 +37,7 @@ export function Requests ({ requests, onChange }: { requests: PendingRequest[], 
       <h2 id="requests">Waiting for your answer</h2>
       <ul>
         {requests.map(r => (
-          <li key={r.id} data-request={r.id}>
+          <li key={r.id}>
             <p><strong>{r.caller.contactName ?? 'A stranger'}</strong> ({r.caller.fingerprint}) wants to use <strong>{r.service}</strong>.</p>
             {r.caller.contactName == null && <p>Their ID: <code class="id">{r.caller.userId}</code></p>}
             <button type="button" onClick={() => { void answer(r.id, 'allow') }}>Allow</button>

@@ -1,8 +1,8 @@
 import { Command } from 'commander'
-import { ContactBook, OwnIdAsContact } from '../../contacts/index.js'
+import { ContactBook, refuseOwnId } from '../../contacts/index.js'
 import { cliProfile, daemonRunning, tellDaemonStoreChanged, withStore } from '../profile.js'
 import { existsSync } from 'node:fs'
-import { looksLikeUserId, parseUserId, readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
+import { readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
 import { ForwardTable } from '../../store/index.js'
 import { RuleBook } from '../../session/rule-book.js'
 import { LocalApiClient } from '../../sdk/index.js'
@@ -30,7 +30,7 @@ export function registerContactsCommand (program: Command): void {
         return
       }
       if (id == null) throw new UsageError('give the contact\'s ID (`cspace id` on their side) or --from-keyserver USERNAME')
-      refuseOwnId(id)
+      refuseOwnIdHere(id)
       const c = withStore((store) => new ContactBook({ store }).add(name, id))
       await tellDaemonStoreChanged()
       process.stdout.write(`added ${c.name}\nfingerprint: ${c.fingerprint}\n`)
@@ -83,12 +83,8 @@ function plural (n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`
 }
 
-/** Refuses your own ID before it is stored (OwnIdAsContact). */
-function refuseOwnId (id: string): void {
+/** Refuses your own ID before it is stored, when this profile has a key to compare with. */
+function refuseOwnIdHere (id: string): void {
   const keyFile = cliProfile().keyFile
-  if (!existsSync(keyFile) || !looksLikeUserId(id)) return // the contact book reports a malformed ID
-  const own = userIdFromPublicKey(readPublicKey(keyFile)).peerId
-  let theirs
-  try { theirs = parseUserId(id).peerId } catch { return }
-  if (theirs.equals(own)) throw new OwnIdAsContact()
+  if (existsSync(keyFile)) refuseOwnId(id, userIdFromPublicKey(readPublicKey(keyFile)).peerId)
 }

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Daemon } from '../daemon.js'
 import { renameContactEverywhere, stillNaming } from '../contact-rename.js'
-import { OwnIdAsContact } from '../../contacts/index.js'
-import { looksLikeUserId, parseUserId, type UserId } from '../../identity/index.js'
+import { refuseOwnId } from '../../contacts/index.js'
 
 const nameBody = { type: 'object', required: ['name', 'userId'], additionalProperties: false, properties: { name: { type: 'string', maxLength: 256 }, userId: { type: 'string', maxLength: 2048 } } }
 const renameBody = { type: 'object', required: ['newName'], additionalProperties: false, properties: { newName: { type: 'string', maxLength: 256 } } }
@@ -12,7 +11,7 @@ export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): vo
   app.get('/v1/contacts', async () => ({ contacts: daemon.contacts.list() }))
   app.post<{ Body: { name: string, userId: string } }>('/v1/contacts', { schema: { body: nameBody } }, async (req, reply) => {
     // the CLI checks this itself; the web UI and other API clients are told here
-    if (looksLikeUserId(req.body.userId) && safelyParsed(req.body.userId)?.peerId.equals(daemon.node.peerId) === true) throw new OwnIdAsContact()
+    refuseOwnId(req.body.userId, daemon.node.peerId)
     const contact = daemon.contacts.add(req.body.name, req.body.userId)
     daemon.events.publish('contact:added', contact)
     return await reply.code(201).send(contact)
@@ -37,9 +36,4 @@ export function registerContactRoutes (app: FastifyInstance, daemon: Daemon): vo
     if (rules > 0) daemon.events.publish('rules:changed', { renamed: { from: req.params.name, to: contact.name } })
     return { ...contact, moved: { rules, forwards } }
   })
-}
-
-/** A malformed ID is the contact book's to report, with its reason. */
-function safelyParsed (text: string): UserId | undefined {
-  try { return parseUserId(text) } catch { return undefined }
 }
