@@ -54,6 +54,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
   const contacts = new ContactDirectory({ home })
   let broadcast: (event: string, data: unknown) => void = () => {}
   const receiver = new Receiver(store, (event, data) => broadcast(event, data))
+  await receiver.discardDeclined() // one declined as the daemon stopped
   const outbox = new Outbox(home, appLayout('files', { home }).uploads, contacts, (view) => broadcast('outgoing', view))
   // bytes held by a transfer no connection has touched since the daemon started: from its chunk log (40 bytes a chunk)
   const held = (row: TransferRow): number => {
@@ -91,7 +92,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
     list: () => store.list().map(view),
     get: (p) => view(find(p)),
     accept: (p) => { const row = find(p); receiver.decide(row, true); return view(store.get(row.id)!) },
-    decline: (p) => { const row = find(p); receiver.decide(row, false); return view(store.get(row.id)!) },
+    decline: async (p) => { const row = find(p); receiver.decide(row, false); await receiver.discardDeclined(row.id); return view(store.get(row.id)!) },
     remove: async (p) => {
       const row = find(p)
       await receiver.remove(row.id, () => {

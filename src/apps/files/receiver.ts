@@ -1,4 +1,5 @@
 import { existsSync, statfsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Caller } from '../../sdk/index.js'
@@ -13,6 +14,8 @@ import { TransferRejected, WireError } from './errors.js'
 import { ByteBudget } from './byte-budget.js'
 
 const OFFER_TIMEOUT_MS = 30_000
+/** How long a sender told its transfer was declined may take to close the connection. */
+const DECLINED_GRACE_MS = 5000
 /** Chunk bytes being checked and written at once, per transfer (2 to MAX_IN_FLIGHT chunks). */
 const IN_FLIGHT_BYTES = 16 * 1024 * 1024
 const MAX_IN_FLIGHT = 16
@@ -85,6 +88,25 @@ export class Receiver {
     if (!accepted && row.state !== 'pending') {
       l.cancelled = true
       l.socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id: row.id }))
+      // a sender that is told and holds on would keep the connection, and what arrived, until it went idle
+      setTimeout(() => l.socket.destroy(), DECLINED_GRACE_MS).unref()
+    }
+  }
+
+  /**
+   * A declined transfer never resumes (a re-send is told "declined"), so
+   * what had arrived of it is deleted, once no connection writes to it: at
+   * once, or when its connection ends. Also run at start for every declined
+   * transfer still holding data (a daemon stopped in between).
+   */
+  async discardDeclined (id?: string): Promise<void> {
+    const rows = id == null ? this.store.list() : [this.store.get(id)]
+    for (const row of rows) {
+      if (row?.state !== 'declined' || row.partialDir == null || this.live.has(row.id)) continue
+      try {
+        await rm(row.partialDir, { recursive: true, force: true })
+        this.store.update(row.id, { partialDir: null })
+      } catch {} // left for `cspace transfers remove`, which says why it cannot
     }
   }
 
@@ -196,6 +218,7 @@ export class Receiver {
           // nothing arrives now: a front end must not go on showing the last rate
           stats.rate = 0
           this.last.set(id, stats)
+          await this.discardDeclined(id)
           const row = this.store.get(id)
           if (row != null && row.state !== 'complete') this.emit('transfer', row)
         }

@@ -1,8 +1,11 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { duplexPair, type Duplex } from 'node:stream'
+import { randomBytes } from 'node:crypto'
+import { existsSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { Receiver } from '../../../src/apps/files/receiver.js'
-import { FilesStore } from '../../../src/apps/files/store.js'
+import { FilesStore, type TransferRow } from '../../../src/apps/files/store.js'
 import { readFrames } from '../../../src/apps/files/wire.js'
 import type { Caller } from '../../../src/sdk/index.js'
 import { removeTempDirs, tempDir } from '../../helpers/files.js'
@@ -83,5 +86,70 @@ describe('Receiver: a connection waiting to take a transfer', () => {
     } finally {
       ownStore.close()
     }
+  })
+})
+
+/**
+ * A declined transfer never resumes: what had arrived of it is deleted, but
+ * only once no connection writes to it.
+ */
+describe('Receiver: what had arrived of a declined transfer', () => {
+  const home = tempDir('cspace-files-declined-')
+  const downloads = tempDir('cspace-files-declined-dl-')
+  const store = FilesStore.open(home)
+  store.saveSettings({ ...store.settings(), downloads, acceptFrom: ['alice'] })
+  const receiver = new Receiver(store, () => {})
+  after(async () => { await receiver.closeAll(); store.close() })
+
+  /** Half of a 1 MiB file's chunks arrive over `c` (accepted at once): returns the transfer's row once they are stored. */
+  async function halfArrived (c: Connection, name: string): Promise<TransferRow> {
+    const frames = framesFor([{ path: name, data: randomBytes(1024 * 1024) }])
+    for (const f of frames.slice(0, 17)) c.sender.write(f) // the offer, then 8 of 16 chunks (header and bytes each)
+    const row = await waitFor('the first chunks stored', () => {
+      const r = store.list().find(t => t.paths.includes(name))
+      const log = r?.partialDir == null ? '' : join(r.partialDir, 'chunks.log')
+      return r != null && existsSync(log) && statSync(log).size >= 8 * 40 ? r : undefined
+    })
+    assert.equal(row.state, 'accepted')
+    return row
+  }
+
+  test('declined while it arrives: deleted when the connection ends, not before; a sender holding on is dropped', async () => {
+    const c = connection(receiver)
+    const row = await halfArrived(c, 'unwanted.bin')
+    receiver.decide(row, false)
+    await receiver.discardDeclined(row.id) // as the decline request does
+    assert.equal(receiver.connected(row.id), true, 'this sender holds on after being told (a well-behaved one closes)')
+    assert.ok(existsSync(row.partialDir!), 'nothing deleted under a connection that may still be writing')
+    await waitFor('the receiver closing the connection', () => c.ended, 5000)
+    await waitFor('the data deleted', () => store.get(row.id)?.partialDir == null && !existsSync(row.partialDir!))
+    assert.deepEqual(c.states.slice(-1), ['declined'], 'the sender was told')
+    assert.equal(store.get(row.id)?.state, 'declined', 'the decline is kept (a re-send is told so)')
+    assert.equal(existsSync(join(downloads, 'unwanted.bin')), false)
+  })
+
+  test('declined between connections: deleted at once', async () => {
+    const c = connection(receiver)
+    const row = await halfArrived(c, 'later.bin')
+    c.sender.destroy() // the sender's connection drops: the transfer waits for a resume
+    await waitFor('no connection holding it', () => !receiver.connected(row.id))
+    assert.ok(existsSync(row.partialDir!), 'kept for a resume')
+    receiver.decide(store.get(row.id)!, false)
+    await receiver.discardDeclined(row.id)
+    assert.equal(existsSync(row.partialDir!), false)
+    assert.equal(store.get(row.id)?.partialDir, null)
+  })
+
+  test('a daemon stopped between a decline and the delete: deleted at the next start', async () => {
+    const c = connection(receiver)
+    const row = await halfArrived(c, 'stopped.bin')
+    c.sender.destroy()
+    await waitFor('no connection holding it', () => !receiver.connected(row.id))
+    // the state a stop right after the decline was recorded leaves
+    store.update(row.id, { state: 'declined' })
+    const next = new Receiver(store, () => {})
+    await next.discardDeclined()
+    assert.equal(existsSync(row.partialDir!), false)
+    assert.equal(store.get(row.id)?.partialDir, null)
   })
 })

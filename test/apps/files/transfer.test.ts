@@ -652,7 +652,7 @@ describe('files: send and receive across daemons', () => {
     assert.equal(await sha256File(join(downloads, 'big2.bin')), sum)
   })
 
-  test('declined while it arrives: the sender is told and stops, and nothing lands', async () => {
+  test('declined while it arrives: the sender is told and stops, nothing lands, and what had arrived is deleted', async () => {
     await autoAccept(true)
     const size = 256 * MiB
     writeRandomFile(join(src, 'unwanted.bin'), size)
@@ -677,8 +677,9 @@ describe('files: send and receive across daemons', () => {
       assert.match(stderr, /bob declined the files/)
       assert.equal((await transfers()).find(t => t.id === id)?.state, 'declined')
       assert.equal(existsSync(join(downloads, 'unwanted.bin')), false)
-      // what had arrived stays under .cspace-partial until `transfers remove` (the page's
-      // "Stop and delete" does both); a declined transfer never resumes, so that is to change
+      // a declined transfer never resumes: what had arrived goes too, once the connection has ended
+      await waitFor('what had arrived deleted', async () => (await transfers()).find(t => t.id === id)?.partialDir === null)
+      assert.equal(existsSync(join(downloads, '.cspace-partial', id)), false)
     } finally {
       control.close()
     }
