@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js'
 import { ContactDirectory, serveControl, type AppHost, type AppHostStarter, type ControlHandler } from '../host/index.js'
 import { FilesStore, type TransferRow } from './store.js'
 import { Receiver } from './receiver.js'
+import { tidyAfterStop } from './leftovers.js'
 import { TransferNotFound } from './errors.js'
 import { totalBytes } from './manifest.js'
 import { Outbox } from './outbox.js'
@@ -54,7 +55,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
   const contacts = new ContactDirectory({ home })
   let broadcast: (event: string, data: unknown) => void = () => {}
   const receiver = new Receiver(store, (event, data) => broadcast(event, data))
-  await receiver.discardDeclined() // one declined as the daemon stopped
+  await tidyAfterStop(store)
   const outbox = new Outbox(home, appLayout('files', { home }).uploads, contacts, (view) => broadcast('outgoing', view))
   // bytes held by a transfer no connection has touched since the daemon started: from its chunk log (40 bytes a chunk)
   const held = (row: TransferRow): number => {

@@ -99,14 +99,16 @@ export function numberedName (name: string, n: number): string {
  * `name (1)`, `name (2)`, … when taken: never replaces anything. Files use
  * link() and directories mkdir(), both of which fail if the name exists, so
  * another program creating the same name at the same moment is not overwritten.
+ * `beforeTry` hears each name before it is taken (delivery.ts's journal).
  * Returns the name used.
  */
-export function moveWithoutOverwrite (from: string, dir: string, name: string, isDir: boolean): string {
+export function moveWithoutOverwrite (from: string, dir: string, name: string, isDir: boolean, beforeTry: (candidate: string) => void = () => {}): string {
   for (let n = 0; n < 10_000; n++) {
     const candidate = numberedName(name, n)
     const to = join(dir, candidate)
     if (existsSync(to)) continue
     try {
+      beforeTry(candidate)
       if (isDir) {
         mkdirSync(to) // reserves the name; rename() may then replace this empty directory
         try { renameSync(from, to) } catch (err) { rmdirSync(to); throw err }

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { open, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { chunkCount, type Manifest } from './manifest.js'
-import { moveWithoutOverwrite } from './names.js'
+import { deliverTree, forgetDelivery } from './delivery.js'
 import { TransferRejected } from './errors.js'
 import { chunkIo } from './chunk-io.js'
 
@@ -147,10 +147,13 @@ export class PartialTransfer {
   /**
    * Moves the verified files into `downloads`: the tree is assembled inside
    * the partial directory, then each top-level name is moved, renamed
-   * `name (1)` if taken. Returns the names used.
+   * `name (1)` if taken (delivery.ts). Returns the names used; the partial
+   * directory is the caller's to delete once it has recorded them.
    */
   async finalize (downloads: string): Promise<string[]> {
     const tree = join(this.dir, 'tree')
+    // a journal is a sign the tree is whole (finishDelivery): not true again until every part is in it
+    forgetDelivery(this.dir)
     mkdirSync(tree, { recursive: true })
     for (const [f, entry] of this.manifest.files.entries()) {
       const part = this.partPath(f)
@@ -172,14 +175,13 @@ export class PartialTransfer {
       tops.set(top, (tops.get(top) ?? false) || slash >= 0)
     }
     mkdirSync(downloads, { recursive: true })
-    const saved = [...tops].map(([top, isDirectory]) => moveWithoutOverwrite(join(tree, top), downloads, top, isDirectory))
+    const saved = deliverTree(this.dir, downloads, [...tops])
     await this.close()
-    rmSync(this.dir, { recursive: true, force: true })
     return saved
   }
 
   async close (): Promise<void> {
-    for (const f of [...this.handles.keys(), ...this.direct.keys()]) await this.closeFile(f).catch(() => {})
+    for (const f of new Set([...this.handles.keys(), ...this.opening.keys(), ...this.direct.keys()])) await this.closeFile(f).catch(() => {})
     if (this.logFd >= 0) { closeSync(this.logFd); this.logFd = -1 }
   }
 
@@ -210,6 +212,8 @@ export class PartialTransfer {
   }
 
   private async closeFile (file: number): Promise<void> {
+    // one still opening would be left to the garbage collector to close
+    await this.opening.get(file)?.catch(() => {})
     const fh = this.handles.get(file)
     const direct = this.direct.get(file)
     this.handles.delete(file)

@@ -1,5 +1,4 @@
 import { existsSync, statfsSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Caller } from '../../sdk/index.js'
@@ -9,6 +8,7 @@ import { chunkIo } from './chunk-io.js'
 import { parseOffer, totalBytes, transferId, type Manifest } from './manifest.js'
 import type { PartialTransfer } from './partial.js'
 import { KeptPartials } from './kept-partials.js'
+import { discardPartial, recordDelivered } from './leftovers.js'
 import type { FilesStore, TransferRow } from './store.js'
 import { TransferRejected, WireError } from './errors.js'
 import { ByteBudget } from './byte-budget.js'
@@ -96,18 +96,12 @@ export class Receiver {
   /**
    * A declined transfer never resumes (a re-send is told "declined"), so
    * what had arrived of it is deleted, once no connection writes to it: at
-   * once, or when its connection ends. Also run at start for every declined
-   * transfer still holding data (a daemon stopped in between).
+   * once, or when its connection ends.
    */
-  async discardDeclined (id?: string): Promise<void> {
-    const rows = id == null ? this.store.list() : [this.store.get(id)]
-    for (const row of rows) {
-      if (row?.state !== 'declined' || row.partialDir == null || this.live.has(row.id)) continue
-      try {
-        await rm(row.partialDir, { recursive: true, force: true })
-        this.store.update(row.id, { partialDir: null })
-      } catch {} // left for `cspace transfers remove`, which says why it cannot
-    }
+  async discardDeclined (id: string): Promise<void> {
+    const row = this.store.get(id)
+    if (row?.state !== 'declined' || row.partialDir == null || this.live.has(row.id)) return
+    await discardPartial(this.store, row.id, row.partialDir)
   }
 
   /** Drops a transfer's live connection (before removing it), and any that took its place meanwhile. */
@@ -289,7 +283,7 @@ export class Receiver {
           if (unfinished === 0) {
             // into the downloads directory of the time it was accepted: the partial data is beside it, so this is a rename
             const saved = await partial.finalize(dirname(dirname(partial.dir)))
-            this.store.update(id, { state: 'complete', saved, partialDir: null })
+            recordDelivered(this.store, id, saved, partial.dir)
             stats.receivedBytes = totalBytes(m)
             this.emit('progress', { id, receivedBytes: stats.receivedBytes, totalBytes: totalBytes(m), rate: stats.rate })
             this.emit('transfer', this.store.get(id))

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { Receiver } from '../../../src/apps/files/receiver.js'
+import { tidyAfterStop } from '../../../src/apps/files/leftovers.js'
 import { FilesStore, type TransferRow } from '../../../src/apps/files/store.js'
 import { readFrames } from '../../../src/apps/files/wire.js'
 import type { Caller } from '../../../src/sdk/index.js'
@@ -147,8 +148,7 @@ describe('Receiver: what had arrived of a declined transfer', () => {
     await waitFor('no connection holding it', () => !receiver.connected(row.id))
     // the state a stop right after the decline was recorded leaves
     store.update(row.id, { state: 'declined' })
-    const next = new Receiver(store, () => {})
-    await next.discardDeclined()
+    await tidyAfterStop(store)
     assert.equal(existsSync(row.partialDir!), false)
     assert.equal(store.get(row.id)?.partialDir, null)
   })

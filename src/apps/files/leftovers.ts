@@ -1,0 +1,40 @@
+import { rmSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { finishDelivery } from './delivery.js'
+import type { FilesStore } from './store.js'
+
+/**
+ * A transfer's partial directory outlives it only until the daemon's next
+ * start: what a daemon stopped part way (killed, crashed) leaves is finished
+ * here, before any connection is served.
+ */
+export async function tidyAfterStop (store: FilesStore): Promise<void> {
+  for (const row of store.list()) {
+    if (row.partialDir == null) continue
+    if (row.state === 'accepted' || row.state === 'failed') {
+      // a finished transfer stopped while moving into the downloads directory: the move is finished, not received again
+      let saved: string[] | null = null
+      try { saved = finishDelivery(row.partialDir, dirname(dirname(row.partialDir))) } catch {} // then it resumes when sent again
+      if (saved != null) recordDelivered(store, row.id, saved, row.partialDir)
+    } else {
+      // complete (stopped before its directory went) or declined (it never resumes)
+      await discardPartial(store, row.id, row.partialDir)
+    }
+  }
+}
+
+/** Records a delivered transfer, then deletes its partial directory: a stop in between leaves that to tidyAfterStop. */
+export function recordDelivered (store: FilesStore, id: string, saved: string[], partialDir: string): void {
+  store.update(id, { state: 'complete', saved, error: null })
+  rmSync(partialDir, { recursive: true, force: true })
+  store.update(id, { partialDir: null })
+}
+
+/** Deletes what had arrived of a transfer that will not resume. */
+export async function discardPartial (store: FilesStore, id: string, partialDir: string): Promise<void> {
+  try {
+    await rm(partialDir, { recursive: true, force: true })
+    store.update(id, { partialDir: null })
+  } catch {} // left for `cspace transfers remove`, which says why it cannot
+}
