@@ -339,10 +339,17 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     echo.close()
   })
 
+  test('every button in the contact list has a name of its own, saying whose it is (a screen reader lists them apart from their rows)', async () => {
+    const snapshot = await page.locator('ul.contacts').ariaSnapshot()
+    const names = [...snapshot.matchAll(/button "([^"]+)"/g)].map(m => m[1])
+    for (const expected of ['Chat with bob', 'Files with bob', 'Desktop of bob', 'Chat with dave']) assert.ok(names.includes(expected), `${expected} among: ${names.join(', ')}`)
+    assert.equal(new Set(names).size, names.length, `a name said twice among: ${names.join(', ')}`)
+  })
+
   test('readable at 200% zoom (a 640 px wide viewport): nothing needs sideways scrolling; the dark theme follows the system', async () => {
     const overflow = async (): Promise<number> => await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth') as number
     await page.setViewportSize({ width: 640, height: 900 })
-    for (const tab of ['Chat', 'Files', 'Desktop']) {
+    for (const tab of ['Chat with bob', 'Files with bob', 'Desktop of bob']) {
       const button = bobRow.getByRole('button', { name: tab, exact: true })
       await button.click()
       assert.equal(await button.getAttribute('aria-expanded'), 'true')
@@ -352,7 +359,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     const background = await page.evaluate('getComputedStyle(document.body).backgroundColor') as string
     const [r, g, b] = (background.match(/\d+/g) ?? []).map(Number)
     assert.ok(r + g + b < 150, `a dark background, got ${background}`)
-    await bobRow.getByRole('button', { name: 'Chat', exact: true }).click()
+    await bobRow.getByRole('button', { name: 'Chat with bob', exact: true }).click()
     await page.screenshot({ path: join(SCREENSHOTS, 'dark-200-percent.png'), fullPage: false })
     await page.emulateMedia({ colorScheme: 'light' })
 

@@ -72,7 +72,7 @@ describe('the remote desktop in the web UI', { skip: BROWSER_SKIP !== false ? BR
 
   test('alice views bob\'s desktop from his contact row: noVNC draws his 1024×768 screen', async () => {
     const row = page.locator('li[data-contact="bob"]')
-    await row.getByRole('button', { name: 'Desktop', exact: true }).click()
+    await row.getByRole('button', { name: 'Desktop of bob', exact: true }).click()
     const control = row.getByRole('checkbox', { name: 'Send my keyboard and mouse' })
     assert.equal(await control.isChecked(), false, 'view-only unless asked')
     await row.getByRole('button', { name: 'View bob\'s desktop' }).click()

@@ -85,6 +85,7 @@ describe('the web UI: QR code, key server, verification, key changes', { skip: B
     const warning = row.getByRole('alert')
     await warning.getByText(/KEY CHANGED/).waitFor({ timeout: 20_000 })
     assert.match(await warning.innerText(), new RegExp(newPrint))
+    assert.match(await warning.innerText(), /\. The button below accepts it\.$/, 'no terminal command in the page')
     assert.equal((await contact('carol'))?.userId, carol.userId, 'never applied by itself')
     await page.screenshot({ path: join(SCREENSHOTS, 'key-change.png'), fullPage: true })
 

@@ -98,13 +98,21 @@ describe('the web UI in a real browser', { skip: BROWSER_SKIP }, () => {
     assert.ok(contacts.some(c => c.name === 'bob'))
   })
 
-  test('a bad ID is refused with the daemon\'s one-line message, and nothing is added', async () => {
+  test('a bad ID, a contact\'s again, your own: each refused with the daemon\'s one-line message in the page\'s words, and nothing is added', async () => {
     await page.getByRole('textbox', { name: 'Name', exact: true }).fill('mallory')
     await page.getByRole('textbox', { name: 'User ID', exact: true }).fill('cs1notanid')
     await page.getByRole('button', { name: 'Add contact' }).click()
     const alert = page.locator('form[aria-labelledby="add-contact"]').getByRole('alert')
     await alert.waitFor()
-    assert.ok(((await alert.textContent()) ?? '').length > 10)
+    // the daemon's message, with its terminal advice in the page's words
+    assert.match(await alert.innerText(), /^invalid user ID: .+; ask them to copy the ID under "You" on their cspace page$/)
+    assert.equal(await page.locator('li[data-contact="mallory"]').count(), 0)
+    await page.getByRole('textbox', { name: 'User ID', exact: true }).fill(bob.userId)
+    await page.getByRole('button', { name: 'Add contact' }).click()
+    await alert.getByText('this key is already your contact "bob"; to rename them, open their name under Contacts').waitFor()
+    await page.getByRole('textbox', { name: 'User ID', exact: true }).fill(alice.userId)
+    await page.getByRole('button', { name: 'Add contact' }).click()
+    await alert.getByText('that is your own ID; a contact is someone else\'s', { exact: true }).waitFor()
     assert.equal(await page.locator('li[data-contact="mallory"]').count(), 0)
   })
 

@@ -1,11 +1,12 @@
 import type { ApiErrorBody, DaemonEvent, EventStreamMessage } from './types'
 import { reconnectingSocket } from './reconnecting-socket'
 import { keyHeader, takeSessionKeyFromUrl } from './session-key'
+import { inPageWords } from './page-words'
 
-/** A refusal from the daemon, with its message meant for people. */
+/** A refusal from the daemon, with its message meant for people (in the page's words: page-words.ts). */
 export class ApiError extends Error {
   constructor (readonly status: number, readonly code: string, message: string) {
-    super(message)
+    super(inPageWords(code, message))
   }
 }
 

@@ -9,7 +9,12 @@ import { FilesPanel } from './files'
 import { DesktopView } from './desktop'
 
 type Tab = 'details' | 'chat' | 'files' | 'desktop'
-const TABS: Array<{ tab: Exclude<Tab, 'details'>, label: string }> = [{ tab: 'chat', label: 'Chat' }, { tab: 'files', label: 'Files' }, { tab: 'desktop', label: 'Desktop' }]
+/** Each contact's buttons; `whose` ends their name for a screen reader, which lists every contact's together ("Chat with bob"). */
+const TABS: Array<{ tab: Exclude<Tab, 'details'>, label: string, whose: string }> = [
+  { tab: 'chat', label: 'Chat', whose: 'with' },
+  { tab: 'files', label: 'Files', whose: 'with' },
+  { tab: 'desktop', label: 'Desktop', whose: 'of' }
+]
 
 export interface AppsForContacts {
   chat: AppChannel
@@ -59,7 +64,7 @@ export function Contacts ({ contacts, book, apps, onChange }: { contacts: Contac
                     <span class="actions">
                       {TABS.map(t => (
                         <button key={t.tab} type="button" data-tab={t.tab} aria-expanded={showing === t.tab} aria-controls={panel} onClick={() => toggle(c.name, t.tab)}>
-                          {t.label}{t.tab === 'chat' && unread > 0 ? <span class="badge"> · {unread} unread</span> : null}
+                          {t.label}<span class="sr-only"> {t.whose} {c.name}</span>{t.tab === 'chat' && unread > 0 ? <span class="badge"> · {unread} unread</span> : null}
                         </button>
                       ))}
                     </span>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
 import { get, post } from './api'
+import { inPageWords } from './page-words'
 import type { Contact } from './types'
 
 interface FoundUser { username: string, displayName: string, userId: string, fingerprint: string }
@@ -82,7 +83,7 @@ export function PinCheck ({ contact, onChange }: { contact: Contact, onChange: (
     <div class="pin-check">
       {verdict == null
         ? <p>{busy ? 'Checking the key server…' : ''}</p>
-        : <p role={verdict.ok ? 'status' : 'alert'} class={verdict.ok ? 'ok' : 'warning'}>{verdict.text}</p>}
+        : <p role={verdict.ok ? 'status' : 'alert'} class={verdict.ok ? 'ok' : 'warning'}>{verdict.kind === 'rotated' ? inPageWords('KEY_ROTATED', verdict.text) : verdict.text}</p>}
       <button type="button" disabled={busy} onClick={() => { void check(false) }}>Check the key server again</button>
       {verdict?.kind === 'rotated' && !verdict.ok && <button type="button" disabled={busy} onClick={() => { void check(true) }}>Use {contact.name}'s new key</button>}
     </div>
