@@ -26,7 +26,7 @@ const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
  * token) are fetched with no session yet: they hold no secret, and all they
  * show comes from the API, which needs the session.
  */
-const isUiPage = (path: string, method: string): boolean => (method === 'GET' || method === 'HEAD') && (path === '/ui' || path.startsWith('/ui/'))
+const isUiPage = (path: string, method: string): boolean => (method === 'GET' || method === 'HEAD') && (path === '/' || path === '/ui' || path.startsWith('/ui/'))
 /** Methods that change nothing (the WebSocket upgrade is a GET, and is origin-checked too). */
 const SAFE_METHODS = new Set(['GET', 'HEAD'])
 

@@ -93,6 +93,11 @@ describe('the web UI login and the API\'s browser protections', () => {
 
   test('no cookie and no token: 401; a forged Host: 403, even with a good cookie', async () => {
     assert.equal((await raw(port, 'GET', '/v1/status', {})).status, 401)
+    // the daemon's bare address leads a browser to the page, which says how to log in; nothing else is open
+    const root = await raw(port, 'GET', '/', {})
+    assert.equal(root.status, 303)
+    assert.equal(root.headers.location, '/ui/')
+    assert.equal((await raw(port, 'POST', '/', {})).status, 401)
     assert.equal((await raw(port, 'GET', '/v1/status', { cookie: `cspace_ui_${port}=forged` })).status, 401)
     assert.equal((await raw(port, 'GET', '/v1/status', { cookie, 'x-cspace-csrf': csrf })).status, 200)
     const rebound = await raw(port, 'GET', '/v1/status', { cookie, 'x-cspace-csrf': csrf, host: `evil.example:${port}` })
@@ -152,9 +157,12 @@ describe('the web UI login and the API\'s browser protections', () => {
     program.ws.close()
   })
 
-  test('bad login requests get a 4xx and the daemon keeps serving', async () => {
-    assert.equal((await raw(port, 'GET', '/ui/login', {})).status, 400)
-    assert.equal((await raw(port, 'GET', `/ui/login?token=${'a'.repeat(129)}`, {})).status, 400)
+  test('bad login requests get a 4xx, in words for the person whose browser shows it, and the daemon keeps serving', async () => {
+    for (const path of ['/ui/login', '/ui/login?token=', `/ui/login?token=${'a'.repeat(129)}`, '/ui/login?token=a&token=b']) {
+      const r = await raw(port, 'GET', path, {})
+      assert.equal(r.status, 400, path)
+      assert.equal(r.text, 'This login link is not whole (its token is missing or cut). Run `cspace ui` and open the whole link it prints.\n', path)
+    }
     assert.equal((await raw(port, 'GET', '/ui/login?token=%00%ff', {})).status, 401)
     assert.equal((await raw(port, 'GET', '/v1/status', { cookie: 'x'.repeat(8000) })).status, 401)
     // the open /ui/ pages are no way round the API's checks
