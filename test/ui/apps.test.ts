@@ -200,7 +200,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     await offer.getByRole('button', { name: 'Accept notes.pdf' }).click()
     const r = await sending
     assert.equal(r.code, 0, r.stderr)
-    await page.locator('li[data-state="complete"]', { hasText: 'notes.pdf' }).waitFor({ timeout: 20_000 })
+    await page.locator('li[data-state="complete"]', { hasText: `saved as notes.pdf in ${aliceDownloads}` }).waitFor({ timeout: 20_000 })
     assert.equal(await sha256File(join(aliceDownloads, 'notes.pdf')), sum)
 
     // a sender gone half way: the page shows the transfer waiting for them (not a stale rate), and a new connection completes it

@@ -72,7 +72,7 @@ export function IncomingTransfers ({ files }: { files: AppChannel }) {
                   <button type="button" class="link" aria-label={`Stop and delete ${what}`} onClick={() => { void stop(t.id) }}>Stop and delete</button>
                 </>
               )}
-              {t.state === 'complete' && <small>saved as {t.saved.join(', ')}</small>}
+              {t.state === 'complete' && <small>saved as {t.saved.join(', ')}{t.savedIn != null ? ` in ${t.savedIn}` : ''}</small>}
               {(t.state === 'declined' || t.state === 'failed') && <small>{t.state}{t.error != null ? `: ${t.error}` : ''}</small>}
               {t.state !== 'pending' && t.state !== 'accepted' && <>{' '}<button type="button" class="link" onClick={() => { void act('remove', t.id) }}>Clear</button></>}
             </li>

@@ -104,4 +104,6 @@ export interface IncomingView {
   connected: boolean
   paths: string[]
   saved: string[]
+  /** The directory they are in (null for one completed by a daemon from before this was kept). */
+  savedIn: string | null
 }

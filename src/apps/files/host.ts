@@ -33,6 +33,8 @@ export interface TransferView {
   connected: boolean
   paths: string[]
   saved: string[]
+  /** The directory `saved` is in (null until complete; also for one completed by a daemon from before this was kept). */
+  savedIn: string | null
   partialDir: string | null
 }
 
@@ -80,6 +82,7 @@ export const startFilesHost: AppHostStarter = async ({ home }): Promise<AppHost>
       connected: receiver.connected(row.id),
       paths: row.paths,
       saved: row.saved,
+      savedIn: row.savedIn,
       partialDir: row.partialDir
     }
   }

@@ -26,7 +26,8 @@ export async function tidyAfterStop (store: FilesStore): Promise<void> {
 
 /** Records a delivered transfer, then deletes its partial directory: a stop in between leaves that to tidyAfterStop. */
 export function recordDelivered (store: FilesStore, id: string, saved: string[], partialDir: string): void {
-  store.update(id, { state: 'complete', saved, error: null })
+  // the partial directory is in the downloads directory it was delivered to (`<downloads>/.cspace-partial/<id>`)
+  store.update(id, { state: 'complete', saved, savedIn: dirname(dirname(partialDir)), error: null })
   rmSync(partialDir, { recursive: true, force: true })
   store.update(id, { partialDir: null })
 }

@@ -316,9 +316,9 @@ export class Receiver {
       this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, senderName: name })
     } else if (row.state === 'failed') {
       this.store.update(id, { state: 'accepted', error: null }) // accepted before: the re-send resumes
-    } else if (row.state === 'complete' && !stillSaved(row.saved, this.store.settings().downloads)) {
+    } else if (row.state === 'complete' && !stillSaved(row.saved, row.savedIn ?? this.store.settings().downloads)) {
       // received before, and since deleted or moved away: the same files sent again are a new delivery, not "already done"
-      this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, saved: [], senderName: name })
+      this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, saved: [], savedIn: null, senderName: name })
     }
     return this.store.get(id)! // told to front ends once its connection is registered (connected)
   }
@@ -371,7 +371,7 @@ function describe (err: unknown): { code: string, message: string, record: boole
   return { code: 'RECEIVER_ERROR', message: 'the receiver could not store the files', record: local, detail: `cannot store the files: ${e.message}` }
 }
 
-/** True while everything a completed transfer saved is still in the downloads directory. */
+/** True while everything a completed transfer saved is still where it was saved. */
 function stillSaved (saved: string[], downloads: string): boolean {
   return saved.every(name => existsSync(join(downloads, name)))
 }

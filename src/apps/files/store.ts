@@ -63,7 +63,9 @@ export const FILES_STORE_MIGRATIONS: readonly string[] = [
        total_bytes, file_count, state, error, partial_dir, saved, created_at, updated_at
      FROM transfers;
    DROP TABLE transfers;
-   ALTER TABLE listed_transfers RENAME TO transfers;`
+   ALTER TABLE listed_transfers RENAME TO transfers;`,
+  // the directory a complete transfer was saved in (the downloads directory of the time): those kept before say nothing
+  'ALTER TABLE transfers ADD COLUMN saved_in TEXT;'
 ]
 
 /** pending: waiting for the user; accepted: receiving (or waiting for the sender to come back); then complete, declined or failed. */
@@ -83,6 +85,8 @@ export interface TransferRow {
   error: string | null
   partialDir: string | null
   saved: string[]
+  /** The directory `saved` is in (null: not complete, or completed before this was kept). */
+  savedIn: string | null
   createdAt: number
   updatedAt: number
 }
@@ -106,10 +110,10 @@ export function defaultDownloads (): string {
  * read back: each of the sender's connections brings the offer again, so the
  * stored one is the record of what was offered.
  */
-const ROW_COLUMNS = 'id, sender_user_id, sender_name, chunk_size, first_paths, total_bytes, file_count, state, error, partial_dir, saved, created_at, updated_at'
+const ROW_COLUMNS = 'id, sender_user_id, sender_name, chunk_size, first_paths, total_bytes, file_count, state, error, partial_dir, saved, saved_in, created_at, updated_at'
 
 /** A new transfer's row, with the whole offer. */
-export type NewTransfer = Omit<TransferRow, 'chunkSize' | 'paths' | 'createdAt' | 'updatedAt' | 'saved' | 'error'> & { manifest: Manifest }
+export type NewTransfer = Omit<TransferRow, 'chunkSize' | 'paths' | 'createdAt' | 'updatedAt' | 'saved' | 'savedIn' | 'error'> & { manifest: Manifest }
 
 /** The receiver's records in `apps/files/files.db`: offers and their state, and the settings. */
 export class FilesStore {
@@ -151,13 +155,14 @@ export class FilesStore {
     })
   }
 
-  update (id: string, fields: { state?: TransferState, error?: string | null, partialDir?: string | null, saved?: string[], senderName?: string | null }): void {
+  update (id: string, fields: { state?: TransferState, error?: string | null, partialDir?: string | null, saved?: string[], savedIn?: string | null, senderName?: string | null }): void {
     const sets: string[] = ['updated_at = ?']
     const values: Array<string | number | null> = [Date.now()]
     if (fields.state !== undefined) { sets.push('state = ?'); values.push(fields.state) }
     if (fields.error !== undefined) { sets.push('error = ?'); values.push(fields.error) }
     if (fields.partialDir !== undefined) { sets.push('partial_dir = ?'); values.push(fields.partialDir) }
     if (fields.saved !== undefined) { sets.push('saved = ?'); values.push(JSON.stringify(fields.saved)) }
+    if (fields.savedIn !== undefined) { sets.push('saved_in = ?'); values.push(fields.savedIn) }
     if (fields.senderName !== undefined) { sets.push('sender_name = ?'); values.push(fields.senderName) }
     this.store.prepare(`UPDATE transfers SET ${sets.join(', ')} WHERE id = ?`).run(...values, id)
   }
@@ -205,6 +210,7 @@ export class FilesStore {
       error: r.error as string | null,
       partialDir: r.partial_dir as string | null,
       saved: JSON.parse(r.saved as string) as string[],
+      savedIn: r.saved_in as string | null,
       createdAt: Number(r.created_at),
       updatedAt: Number(r.updated_at)
     }

@@ -44,9 +44,14 @@ function printList (list: TransferView[]): void {
   for (const t of list) {
     const what = t.files === 1 ? t.paths[0] : `${t.files} files (${[...new Set(t.paths.map(p => p.split('/')[0]))].slice(0, 3).join(', ')})`
     const progress = t.state === 'accepted' ? ` ${Math.floor(t.receivedBytes * 100 / Math.max(1, t.totalBytes))}%${t.connected ? '' : ', waiting for the sender'}` : ''
-    const tail = t.state === 'complete' ? ` → ${someOf(t.saved)}` : t.error != null ? ` (${t.error})` : ''
+    const tail = t.state === 'complete' ? ` → ${savedWhere(t)}` : t.error != null ? ` (${t.error})` : ''
     process.stdout.write(`${t.id}  ${t.state}${progress}  from ${t.from}  ${what}  ${human(t.totalBytes)}${tail}\n`)
   }
+}
+
+/** What a complete transfer saved, and where. */
+function savedWhere (t: TransferView): string {
+  return `${someOf(t.saved)}${t.savedIn != null ? ` in ${t.savedIn}` : ''}`
 }
 
 /** The first few names, and how many more (`--json` lists them all): a line per transfer, however many files it saved. */
@@ -204,7 +209,7 @@ export function registerFilesCommands (program: Command): void {
         })
         const views = [...mine].filter(m => !gone.has(m)).map(m => final.get(m)).filter((t): t is TransferView => t != null)
         if (opts.json !== true) {
-          for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${someOf(t.saved)}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
+          for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${savedWhere(t)}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
           for (const m of mine) if (gone.has(m)) process.stdout.write(`${m} removed elsewhere (\`cspace transfers remove\` or the web page); what had arrived is deleted\n`)
         }
         if (views.some(t => t.state !== 'complete') || gone.size > 0) process.exitCode = 1
