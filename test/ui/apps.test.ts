@@ -150,6 +150,19 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     await cli(bob.home, ['chat', '--inbox', '--json']) // read: the next test counts from none
   })
 
+  test('a message over the limit (16 KiB of UTF-8) is refused with the daemon\'s reason, in the page\'s words; the input keeps it', async () => {
+    const long = 'é'.repeat(9000) // 18,000 bytes: under the input's 16,000 characters
+    if (await bobRow.locator('.chat').count() === 0) await bobRow.getByRole('button', { name: /^Chat/ }).click()
+    const input = bobRow.getByRole('textbox', { name: /message/i })
+    await input.fill(long)
+    await input.press('Enter')
+    const alert = bobRow.locator('.chat [role="alert"]')
+    await alert.waitFor({ timeout: 20_000 })
+    assert.match(await alert.innerText(), /^not sent: "é{60}…": the message is 18000 bytes; the limit is 16384 \(split it, or send it as a file from Files\)$/)
+    assert.equal(await input.inputValue(), long)
+    await input.fill('')
+  })
+
   test('a message to bob while he is offline is queued, and delivered when he is back', async () => {
     await bobD.stop()
     await bobRow.getByText('offline').waitFor({ timeout: 30_000 })

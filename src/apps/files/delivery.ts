@@ -1,4 +1,4 @@
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { moveWithoutOverwrite } from './names.js'
 
@@ -18,17 +18,13 @@ const JOURNAL = 'moves.log'
 
 interface Move { top: string, candidate: string }
 
-/** Forgets a delivery that began and failed (its error was recorded): the tree is assembled again before the next one. */
-export function forgetDelivery (dir: string): void {
-  rmSync(join(dir, JOURNAL), { force: true })
-}
-
 /** Moves each of `tops` (name, is a directory) from `dir/tree/` into `downloads`; returns the names used, in order. */
 export function deliverTree (dir: string, downloads: string, tops: Array<[string, boolean]>): string[] {
   const fd = openSync(join(dir, JOURNAL), 'a', 0o600)
   try {
     return tops.map(([top, isDirectory]) => moveWithoutOverwrite(join(dir, 'tree', top), downloads, top, isDirectory, (candidate) => {
-      writeSync(fd, JSON.stringify({ top, candidate } satisfies Move) + '\n')
+      // each record on a line of its own, even after one cut short (a full disk)
+      writeSync(fd, '\n' + JSON.stringify({ top, candidate } satisfies Move) + '\n')
     }))
   } finally {
     closeSync(fd)
@@ -36,10 +32,13 @@ export function deliverTree (dir: string, downloads: string, tops: Array<[string
 }
 
 /**
- * Finishes a delivery that `deliverTree` began in `dir` and did not end:
- * returns every name it delivered, or null if none began there.
+ * Finishes a delivery that `deliverTree` began in `dir` and did not end
+ * (stopped, or failed part way): returns every name it delivered, or null if
+ * none began there, or the directory is being removed (its tree is gone).
  */
 export function finishDelivery (dir: string, downloads: string): string[] | null {
+  const tree = join(dir, 'tree')
+  if (!existsSync(tree)) return null
   let journal: string
   try { journal = readFileSync(join(dir, JOURNAL), 'utf8') } catch { return null }
   // the last name tried for each top-level name; a line cut short was written before its try began
@@ -50,8 +49,7 @@ export function finishDelivery (dir: string, downloads: string): string[] | null
       if (typeof m.top === 'string' && typeof m.candidate === 'string') tried.set(m.top, m.candidate)
     } catch {}
   }
-  const tree = join(dir, 'tree')
-  const waiting = existsSync(tree) ? readdirSync(tree) : []
+  const waiting = readdirSync(tree)
   const saved: string[] = []
   for (const [top, candidate] of tried) {
     if (!waiting.includes(top)) saved.push(candidate) // it had moved

@@ -14,9 +14,7 @@ export async function tidyAfterStop (store: FilesStore): Promise<void> {
     if (row.partialDir == null) continue
     if (row.state === 'accepted' || row.state === 'failed') {
       // a finished transfer stopped while moving into the downloads directory: the move is finished, not received again
-      let saved: string[] | null = null
-      try { saved = finishDelivery(row.partialDir, dirname(dirname(row.partialDir))) } catch {} // then it resumes when sent again
-      if (saved != null) recordDelivered(store, row.id, saved, row.partialDir)
+      try { finishDeliveryBegun(store, row.id, row.partialDir) } catch {} // then it is finished when sent again, or says why not
     } else {
       // complete (stopped before its directory went) or declined (it never resumes)
       await discardPartial(store, row.id, row.partialDir)
@@ -24,12 +22,25 @@ export async function tidyAfterStop (store: FilesStore): Promise<void> {
   }
 }
 
-/** Records a delivered transfer, then deletes its partial directory: a stop in between leaves that to tidyAfterStop. */
+/**
+ * Finishes and records a delivery begun in `partialDir` and not ended (a
+ * stop, or a failure part way: a re-send must not deliver again what had
+ * moved); the names saved, or null if none had begun. Throws what stops it.
+ */
+export function finishDeliveryBegun (store: FilesStore, id: string, partialDir: string): string[] | null {
+  const saved = finishDelivery(partialDir, dirname(dirname(partialDir)))
+  if (saved != null) recordDelivered(store, id, saved, partialDir)
+  return saved
+}
+
+/** Records a delivered transfer, then deletes its partial directory: a stop or a failure in between leaves that to tidyAfterStop. */
 export function recordDelivered (store: FilesStore, id: string, saved: string[], partialDir: string): void {
   // the partial directory is in the downloads directory it was delivered to (`<downloads>/.cspace-partial/<id>`)
   store.update(id, { state: 'complete', saved, savedIn: dirname(dirname(partialDir)), error: null })
-  rmSync(partialDir, { recursive: true, force: true })
-  store.update(id, { partialDir: null })
+  try {
+    rmSync(partialDir, { recursive: true, force: true })
+    store.update(id, { partialDir: null })
+  } catch {} // delivered all the same
 }
 
 /** Deletes what had arrived of a transfer that will not resume. */

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rm
 import { open, type FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { chunkCount, type Manifest } from './manifest.js'
-import { deliverTree, forgetDelivery } from './delivery.js'
+import { deliverTree } from './delivery.js'
 import { TransferRejected } from './errors.js'
 import { chunkIo } from './chunk-io.js'
 
@@ -148,12 +148,12 @@ export class PartialTransfer {
    * Moves the verified files into `downloads`: the tree is assembled inside
    * the partial directory, then each top-level name is moved, renamed
    * `name (1)` if taken (delivery.ts). Returns the names used; the partial
-   * directory is the caller's to delete once it has recorded them.
+   * directory is the caller's to delete once it has recorded them. Null,
+   * with nothing moved, if the transfer is no longer `wanted` once the files
+   * are ready (declined meanwhile).
    */
-  async finalize (downloads: string): Promise<string[]> {
+  async finalize (downloads: string, wanted: () => boolean): Promise<string[] | null> {
     const tree = join(this.dir, 'tree')
-    // a journal is a sign the tree is whole (finishDelivery): not true again until every part is in it
-    forgetDelivery(this.dir)
     mkdirSync(tree, { recursive: true })
     for (const [f, entry] of this.manifest.files.entries()) {
       const part = this.partPath(f)
@@ -174,10 +174,11 @@ export class PartialTransfer {
       const top = slash < 0 ? f.path : f.path.slice(0, slash)
       tops.set(top, (tops.get(top) ?? false) || slash >= 0)
     }
-    mkdirSync(downloads, { recursive: true })
-    const saved = deliverTree(this.dir, downloads, [...tops])
     await this.close()
-    return saved
+    // from here to the caller recording it, nothing waits: no decline can come in between
+    if (!wanted()) return null
+    mkdirSync(downloads, { recursive: true })
+    return deliverTree(this.dir, downloads, [...tops])
   }
 
   async close (): Promise<void> {

@@ -8,7 +8,7 @@ import { chunkIo } from './chunk-io.js'
 import { parseOffer, totalBytes, transferId, type Manifest } from './manifest.js'
 import type { PartialTransfer } from './partial.js'
 import { KeptPartials } from './kept-partials.js'
-import { discardPartial, recordDelivered } from './leftovers.js'
+import { discardPartial, finishDeliveryBegun, recordDelivered } from './leftovers.js'
 import type { FilesStore, TransferRow } from './store.js'
 import { TransferRejected, WireError } from './errors.js'
 import { ByteBudget } from './byte-budget.js'
@@ -168,6 +168,9 @@ export class Receiver {
         const row = this.record(id, manifest, caller)
         if (row.state === 'complete') { socket.end(encodeControl(FrameType.DONE, { id, saved: row.saved })); return }
         if (row.state === 'declined') { socket.end(encodeControl(FrameType.STATUS, { state: 'declined', id })); return }
+        // a delivery that failed part way is finished, not received again
+        const delivered = row.partialDir == null ? null : finishDeliveryBegun(this.store, id, row.partialDir)
+        if (delivered != null) { this.emit('transfer', this.store.get(id)); socket.end(encodeControl(FrameType.DONE, { id, saved: delivered })); return }
         const stats: TransferStats = { receivedBytes: 0, resumedBytes: 0, sessionBytes: 0, duplicateBytes: 0, rate: 0 }
         let decide: (a: boolean) => void = () => {}
         const decision = new Promise<boolean>((resolve) => { decide = resolve })
@@ -282,7 +285,8 @@ export class Receiver {
           unfinished--
           if (unfinished === 0) {
             // into the downloads directory of the time it was accepted: the partial data is beside it, so this is a rename
-            const saved = await partial.finalize(dirname(dirname(partial.dir)))
+            const saved = await partial.finalize(dirname(dirname(partial.dir)), () => !live.cancelled)
+            if (saved == null) return // declined while its files were being readied
             recordDelivered(this.store, id, saved, partial.dir)
             stats.receivedBytes = totalBytes(m)
             this.emit('progress', { id, receivedBytes: stats.receivedBytes, totalBytes: totalBytes(m), rate: stats.rate })

@@ -1,6 +1,6 @@
 import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { appendFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { deliverTree, finishDelivery } from '../../../src/apps/files/delivery.js'
 import { removeTempDirs, tempDir } from '../../helpers/files.js'
@@ -85,5 +85,14 @@ describe('delivery: a finished transfer moved into the downloads directory', () 
     assert.equal(readFileSync(join(downloads, 'a (1).txt'), 'utf8'), 'a')
     assert.equal(readFileSync(join(downloads, 'd', 'inner.txt'), 'utf8'), 'inner')
     assert.deepEqual(readdirSync(tree), [])
+    // the records written after the cut one are read back: each is on a line of its own
+    assert.deepEqual(finishDelivery(dir, downloads)?.sort(), saved?.sort())
+  })
+
+  test('a partial directory being removed (its tree gone first): nothing is taken as delivered', () => {
+    const { dir, downloads, tree } = setUp()
+    writeFileSync(join(dir, 'moves.log'), line('a.txt', 'a.txt'))
+    rmSync(tree, { recursive: true })
+    assert.equal(finishDelivery(dir, downloads), null)
   })
 })

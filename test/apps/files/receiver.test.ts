@@ -2,12 +2,12 @@ import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { duplexPair, type Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Receiver } from '../../../src/apps/files/receiver.js'
 import { tidyAfterStop } from '../../../src/apps/files/leftovers.js'
 import { FilesStore, type TransferRow } from '../../../src/apps/files/store.js'
-import { readFrames } from '../../../src/apps/files/wire.js'
+import { FrameType, readFrames } from '../../../src/apps/files/wire.js'
 import type { Caller } from '../../../src/sdk/index.js'
 import { removeTempDirs, tempDir } from '../../helpers/files.js'
 import { waitFor } from '../../helpers/wait.js'
@@ -122,7 +122,7 @@ describe('Receiver: what had arrived of a declined transfer', () => {
     await receiver.discardDeclined(row.id) // as the decline request does
     assert.equal(receiver.connected(row.id), true, 'this sender holds on after being told (a well-behaved one closes)')
     assert.ok(existsSync(row.partialDir!), 'nothing deleted under a connection that may still be writing')
-    await waitFor('the receiver closing the connection', () => c.ended, 5000)
+    await waitFor('the receiver dropping the sender that holds on', () => c.served.destroyed, 10_000)
     await waitFor('the data deleted', () => store.get(row.id)?.partialDir == null && !existsSync(row.partialDir!))
     assert.deepEqual(c.states.slice(-1), ['declined'], 'the sender was told')
     assert.equal(store.get(row.id)?.state, 'declined', 'the decline is kept (a re-send is told so)')
@@ -151,5 +151,43 @@ describe('Receiver: what had arrived of a declined transfer', () => {
     await tidyAfterStop(store)
     assert.equal(existsSync(row.partialDir!), false)
     assert.equal(store.get(row.id)?.partialDir, null)
+  })
+})
+
+describe('Receiver: a delivery into the downloads directory that failed part way', () => {
+  const home = tempDir('cspace-files-delivery-')
+  const downloads = tempDir('cspace-files-delivery-dl-')
+  const store = FilesStore.open(home)
+  store.saveSettings({ ...store.settings(), downloads, acceptFrom: ['alice'] })
+  const receiver = new Receiver(store, () => {})
+  after(async () => { await receiver.closeAll(); store.close() })
+
+  test('sent again: the delivery is finished, and nothing is delivered twice', async () => {
+    const data = randomBytes(1024 * 1024)
+    const frames = framesFor([{ path: 'report.bin', data }])
+    const first = connection(receiver)
+    for (const f of frames.slice(0, 17)) first.sender.write(f)
+    const row = await waitFor('the first chunks stored', () => store.list().find(t => t.partialDir != null && existsSync(join(t.partialDir, 'chunks.log'))))
+    first.sender.destroy()
+    await waitFor('no connection holding it', () => !receiver.connected(row.id))
+    // what a failure mid-move leaves (the file linked to its name, the old name not yet gone), recorded as failed
+    const dir = row.partialDir!
+    mkdirSync(join(dir, 'tree'))
+    writeFileSync(join(dir, 'tree', 'report.bin'), data)
+    writeFileSync(join(dir, 'moves.log'), JSON.stringify({ top: 'report.bin', candidate: 'report.bin' }) + '\n')
+    linkSync(join(dir, 'tree', 'report.bin'), join(downloads, 'report.bin'))
+    store.update(row.id, { state: 'failed', error: 'cannot store the files: EACCES' })
+
+    const again = connection(receiver)
+    for (const f of frames) again.sender.write(f)
+    await waitFor('the sender told it is done', () => again.ended)
+    assert.deepEqual(again.states, [String(FrameType.DONE)], 'done at once: nothing asked for again')
+    assert.deepEqual(readdirSync(downloads).filter(n => !n.startsWith('.')), ['report.bin'])
+    assert.deepEqual(readFileSync(join(downloads, 'report.bin')), data)
+    const done = store.get(row.id)
+    assert.equal(done?.state, 'complete')
+    assert.deepEqual(done?.saved, ['report.bin'])
+    assert.equal(done?.partialDir, null)
+    assert.equal(existsSync(dir), false)
   })
 })
