@@ -94,30 +94,36 @@ describe('Receiver: a connection waiting to take a transfer', () => {
  * A declined transfer never resumes: what had arrived of it is deleted, but
  * only once no connection writes to it.
  */
-describe('Receiver: what had arrived of a declined transfer', () => {
-  const home = tempDir('cspace-files-declined-')
-  const downloads = tempDir('cspace-files-declined-dl-')
-  const store = FilesStore.open(home)
+/** A receiver of its own that accepts alice's offers at once, into a downloads directory of its own; closed after this file's tests. */
+function acceptingReceiver (): { store: FilesStore, receiver: Receiver, downloads: string } {
+  const store = FilesStore.open(tempDir('cspace-files-receiver-'))
+  const downloads = tempDir('cspace-files-receiver-dl-')
   store.saveSettings({ ...store.settings(), downloads, acceptFrom: ['alice'] })
   const receiver = new Receiver(store, () => {})
   after(async () => { await receiver.closeAll(); store.close() })
+  return { store, receiver, downloads }
+}
 
-  /** Half of a 1 MiB file's chunks arrive over `c` (accepted at once): returns the transfer's row once they are stored. */
-  async function halfArrived (c: Connection, name: string): Promise<TransferRow> {
-    const frames = framesFor([{ path: name, data: randomBytes(1024 * 1024) }])
-    for (const f of frames.slice(0, 17)) c.sender.write(f) // the offer, then 8 of 16 chunks (header and bytes each)
-    const row = await waitFor('the first chunks stored', () => {
-      const r = store.list().find(t => t.paths.includes(name))
-      const log = r?.partialDir == null ? '' : join(r.partialDir, 'chunks.log')
-      return r != null && existsSync(log) && statSync(log).size >= 8 * 40 ? r : undefined
-    })
-    assert.equal(row.state, 'accepted')
-    return row
-  }
+/** Half of a 1 MiB file's chunks arrive over `c` (accepted at once): the transfer's row once they are stored, and the whole file's frames and data. */
+async function halfArrived (store: FilesStore, c: Connection, name: string): Promise<{ row: TransferRow, frames: Buffer[], data: Buffer }> {
+  const data = randomBytes(1024 * 1024)
+  const frames = framesFor([{ path: name, data }])
+  for (const f of frames.slice(0, 17)) c.sender.write(f) // the offer, then 8 of 16 chunks (header and bytes each)
+  const row = await waitFor('the first chunks stored', () => {
+    const r = store.list().find(t => t.paths.includes(name))
+    const log = r?.partialDir == null ? '' : join(r.partialDir, 'chunks.log')
+    return r != null && existsSync(log) && statSync(log).size >= 8 * 40 ? r : undefined
+  })
+  assert.equal(row.state, 'accepted')
+  return { row, frames, data }
+}
+
+describe('Receiver: what had arrived of a declined transfer', () => {
+  const { store, receiver, downloads } = acceptingReceiver()
 
   test('declined while it arrives: deleted when the connection ends, not before; a sender holding on is dropped', async () => {
     const c = connection(receiver)
-    const row = await halfArrived(c, 'unwanted.bin')
+    const { row } = await halfArrived(store, c, 'unwanted.bin')
     receiver.decide(row, false)
     await receiver.discardDeclined(row.id) // as the decline request does
     assert.equal(receiver.connected(row.id), true, 'this sender holds on after being told (a well-behaved one closes)')
@@ -131,7 +137,7 @@ describe('Receiver: what had arrived of a declined transfer', () => {
 
   test('declined between connections: deleted at once', async () => {
     const c = connection(receiver)
-    const row = await halfArrived(c, 'later.bin')
+    const { row } = await halfArrived(store, c, 'later.bin')
     c.sender.destroy() // the sender's connection drops: the transfer waits for a resume
     await waitFor('no connection holding it', () => !receiver.connected(row.id))
     assert.ok(existsSync(row.partialDir!), 'kept for a resume')
@@ -143,7 +149,7 @@ describe('Receiver: what had arrived of a declined transfer', () => {
 
   test('a daemon stopped between a decline and the delete: deleted at the next start', async () => {
     const c = connection(receiver)
-    const row = await halfArrived(c, 'stopped.bin')
+    const { row } = await halfArrived(store, c, 'stopped.bin')
     c.sender.destroy()
     await waitFor('no connection holding it', () => !receiver.connected(row.id))
     // the state a stop right after the decline was recorded leaves
@@ -155,19 +161,11 @@ describe('Receiver: what had arrived of a declined transfer', () => {
 })
 
 describe('Receiver: a delivery into the downloads directory that failed part way', () => {
-  const home = tempDir('cspace-files-delivery-')
-  const downloads = tempDir('cspace-files-delivery-dl-')
-  const store = FilesStore.open(home)
-  store.saveSettings({ ...store.settings(), downloads, acceptFrom: ['alice'] })
-  const receiver = new Receiver(store, () => {})
-  after(async () => { await receiver.closeAll(); store.close() })
+  const { store, receiver, downloads } = acceptingReceiver()
 
   test('sent again: the delivery is finished, and nothing is delivered twice', async () => {
-    const data = randomBytes(1024 * 1024)
-    const frames = framesFor([{ path: 'report.bin', data }])
     const first = connection(receiver)
-    for (const f of frames.slice(0, 17)) first.sender.write(f)
-    const row = await waitFor('the first chunks stored', () => store.list().find(t => t.partialDir != null && existsSync(join(t.partialDir, 'chunks.log'))))
+    const { row, frames, data } = await halfArrived(store, first, 'report.bin')
     first.sender.destroy()
     await waitFor('no connection holding it', () => !receiver.connected(row.id))
     // what a failure mid-move leaves (the file linked to its name, the old name not yet gone), recorded as failed
