@@ -49,6 +49,10 @@ describe('the web UI login and the API\'s browser protections', () => {
     assert.equal(url.host, `127.0.0.1:${port}`)
     assert.equal(url.pathname, '/ui/login')
 
+    // a HEAD first (a link checker, a prefetch) neither logs in nor spends the link
+    const head = await raw(port, 'HEAD', url.pathname + url.search, {})
+    assert.equal(head.status, 200)
+    assert.equal(head.headers['set-cookie'], undefined)
     const login = await raw(port, 'GET', url.pathname + url.search, {})
     assert.equal(login.status, 303)
     // the session's key rides in the fragment, which browsers never send to a server

@@ -49,10 +49,10 @@ export function finishDelivery (dir: string, downloads: string): string[] | null
       if (typeof m.top === 'string' && typeof m.candidate === 'string') tried.set(m.top, m.candidate)
     } catch {}
   }
-  const waiting = readdirSync(tree)
+  const waiting = new Set(readdirSync(tree))
   const saved: string[] = []
   for (const [top, candidate] of tried) {
-    if (!waiting.includes(top)) saved.push(candidate) // it had moved
+    if (!waiting.has(top)) saved.push(candidate) // it had moved
   }
   const rest: Array<[string, boolean]> = []
   for (const top of waiting) {

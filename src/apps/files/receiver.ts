@@ -1,4 +1,4 @@
-import { existsSync, statfsSync } from 'node:fs'
+import { existsSync, rmSync, statfsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Caller } from '../../sdk/index.js'
@@ -285,8 +285,9 @@ export class Receiver {
           unfinished--
           if (unfinished === 0) {
             // into the downloads directory of the time it was accepted: the partial data is beside it, so this is a rename
-            const saved = await partial.finalize(dirname(dirname(partial.dir)), () => !live.cancelled)
-            if (saved == null) return // declined while its files were being readied
+            // declined or being removed while its files were readied: not delivered
+            const saved = await partial.finalize(dirname(dirname(partial.dir)), () => !live.cancelled && !this.removing.has(id))
+            if (saved == null) return
             recordDelivered(this.store, id, saved, partial.dir)
             stats.receivedBytes = totalBytes(m)
             this.emit('progress', { id, receivedBytes: stats.receivedBytes, totalBytes: totalBytes(m), rate: stats.rate })
@@ -321,8 +322,10 @@ export class Receiver {
     } else if (row.state === 'failed') {
       this.store.update(id, { state: 'accepted', error: null }) // accepted before: the re-send resumes
     } else if (row.state === 'complete' && !stillSaved(row.saved, row.savedIn ?? this.store.settings().downloads)) {
-      // received before, and since deleted or moved away: the same files sent again are a new delivery, not "already done"
-      this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, saved: [], savedIn: null, senderName: name })
+      // received before, and since deleted or moved away: the same files sent again are a new delivery, not "already done";
+      // what the old one left (a partial directory it could not delete) must not be taken for a delivery begun
+      if (row.partialDir != null) rmSync(row.partialDir, { recursive: true, force: true })
+      this.store.update(id, { state: auto ? 'accepted' : 'pending', error: null, saved: [], savedIn: null, partialDir: null, senderName: name })
     }
     return this.store.get(id)! // told to front ends once its connection is registered (connected)
   }

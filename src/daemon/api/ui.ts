@@ -22,6 +22,8 @@ export function registerUiRoutes (app: FastifyInstance, sessions: UiSessions, po
   app.get<{ Querystring: { token?: unknown } }>('/ui/login', async (req, reply) => {
     // the token is in this URL: keep it out of caches and of the next page's Referer
     void reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer')
+    // a HEAD (a link checker, a prefetch) must not spend the one-time link the person is about to open
+    if (req.method === 'HEAD') return await reply.code(200).type('text/plain; charset=utf-8').send()
     const token = req.query.token
     // a browser shows this page to a person: words, not an API error
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_LOGIN_TOKEN) {

@@ -2,11 +2,12 @@ import { describe, test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { duplexPair, type Duplex } from 'node:stream'
 import { randomBytes } from 'node:crypto'
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Receiver } from '../../../src/apps/files/receiver.js'
 import { tidyAfterStop } from '../../../src/apps/files/leftovers.js'
 import { FilesStore, type TransferRow } from '../../../src/apps/files/store.js'
+import { PartialTransfer } from '../../../src/apps/files/partial.js'
 import { FrameType, readFrames } from '../../../src/apps/files/wire.js'
 import type { Caller } from '../../../src/sdk/index.js'
 import { removeTempDirs, tempDir } from '../../helpers/files.js'
@@ -187,5 +188,75 @@ describe('Receiver: a delivery into the downloads directory that failed part way
     assert.deepEqual(done?.saved, ['report.bin'])
     assert.equal(done?.partialDir, null)
     assert.equal(existsSync(dir), false)
+  })
+})
+
+describe('Receiver: finished files being readied when the user says otherwise', () => {
+  const { store, receiver, downloads } = acceptingReceiver()
+  // held at the start of finalize (the files synced and readied there take a while): the test acts, then lets it go
+  const finalize = PartialTransfer.prototype.finalize
+  let atFinalize: () => void = () => {}
+  let release: () => void = () => {}
+  PartialTransfer.prototype.finalize = async function (this: PartialTransfer, ...args: Parameters<typeof finalize>) {
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    atFinalize()
+    await gate
+    return await finalize.apply(this, args)
+  }
+  after(() => { PartialTransfer.prototype.finalize = finalize })
+
+  /** A whole file sent over `c`, held at finalize: its row. */
+  async function heldAtFinalize (c: Connection, name: string): Promise<TransferRow> {
+    const reached = new Promise<void>((resolve) => { atFinalize = resolve })
+    for (const f of framesFor([{ path: name, data: randomBytes(300_000) }])) c.sender.write(f)
+    await reached
+    return store.list().find(t => t.paths.includes(name))!
+  }
+
+  test('declined: nothing is delivered, and what had arrived is deleted', async () => {
+    const c = connection(receiver)
+    const row = await heldAtFinalize(c, 'declined-late.bin')
+    receiver.decide(row, false)
+    release()
+    await waitFor('the data deleted', () => store.get(row.id)?.partialDir == null)
+    assert.equal(existsSync(join(downloads, 'declined-late.bin')), false)
+    assert.equal(store.get(row.id)?.state, 'declined')
+    assert.equal(existsSync(row.partialDir!), false)
+  })
+
+  test('removed (`cspace transfers remove`): nothing is delivered, nothing is kept', async () => {
+    const c = connection(receiver)
+    const row = await heldAtFinalize(c, 'removed-late.bin')
+    const removal = receiver.remove(row.id, () => { rmSync(row.partialDir!, { recursive: true, force: true }); store.remove(row.id) })
+    release()
+    await removal
+    assert.equal(existsSync(join(downloads, 'removed-late.bin')), false)
+    assert.equal(store.get(row.id), undefined)
+  })
+})
+
+describe('Receiver: a complete transfer whose files were deleted, sent again', () => {
+  const { store, receiver, downloads } = acceptingReceiver()
+
+  test('received anew, even if the first left its partial directory behind (it could not be deleted)', async () => {
+    const data = randomBytes(200_000)
+    const frames = framesFor([{ path: 'again.bin', data }])
+    const first = connection(receiver)
+    for (const f of frames) first.sender.write(f)
+    await waitFor('the first delivery', () => first.ended)
+    const row = store.list().find(t => t.paths.includes('again.bin'))!
+    assert.equal(row.state, 'complete')
+    // what a partial directory that could not be deleted leaves: its emptied tree and its journal
+    const dir = join(downloads, '.cspace-partial', row.id)
+    mkdirSync(join(dir, 'tree'), { recursive: true })
+    writeFileSync(join(dir, 'moves.log'), JSON.stringify({ top: 'again.bin', candidate: 'again.bin' }) + '\n')
+    store.update(row.id, { partialDir: dir })
+    rmSync(join(downloads, 'again.bin')) // the user deletes what arrived
+
+    const second = connection(receiver)
+    for (const f of frames) second.sender.write(f)
+    await waitFor('the second delivery', () => second.ended)
+    assert.deepEqual(readFileSync(join(downloads, 'again.bin')), data, 'delivered again, not taken as delivered by the old journal')
+    assert.equal(store.get(row.id)?.state, 'complete')
   })
 })
