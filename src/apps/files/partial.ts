@@ -150,7 +150,7 @@ export class PartialTransfer {
    * `name (1)` if taken (delivery.ts). Returns the names used; the partial
    * directory is the caller's to delete once it has recorded them. Null,
    * with nothing moved, if the transfer is no longer `wanted` once the files
-   * are ready (declined meanwhile).
+   * are ready (declined or removed meanwhile).
    */
   async finalize (downloads: string, wanted: () => boolean): Promise<string[] | null> {
     const tree = join(this.dir, 'tree')
