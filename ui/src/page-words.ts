@@ -5,7 +5,7 @@
  * it); any other message is shown as the daemon words it (some name a
  * command because only a terminal can do it).
  */
-const IN_THE_PAGE: Record<string, string> = {
+const IN_THE_PAGE = new Map<string, string>(Object.entries({
   OWN_ID_AS_CONTACT: '',
   CONTACT_KEY_EXISTS: 'to rename them, open their name under Contacts',
   CONTACT_NOT_FOUND: 'it may have been removed or renamed elsewhere; the list shows the contacts there are now',
@@ -16,7 +16,7 @@ const IN_THE_PAGE: Record<string, string> = {
   RULE_NOT_FOUND: 'it may have been removed elsewhere',
   FORWARD_NOT_FOUND: 'it may have been removed elsewhere',
   EXPOSE_NOT_FOUND: 'it may have been removed elsewhere'
-}
+}))
 
 // the last clause or sentence, if it names a `cspace …` command: separators inside backquotes do not count
 const COMMAND_CLAUSE = /([;.]) (?:(?![;.] )[^`]|`[^`]*`)*`cspace [^`]*`(?:[^`;]|`[^`]*`)*$/
@@ -26,7 +26,7 @@ const COMMAND_ASIDE = / \(`cspace [^`]*`\)/g
 export function inPageWords (code: string, message: string): string {
   // a message too long for chat: the page sends files too
   if (code === 'CHAT_TOO_LONG') return message.replace(/, or send a file with `cspace send`\)$/, ', or send it as a file from Files)')
-  const hint = IN_THE_PAGE[code]
+  const hint = IN_THE_PAGE.get(code)
   if (hint === undefined) return message
   const text = message.replace(COMMAND_ASIDE, '')
   const clause = COMMAND_CLAUSE.exec(text)
