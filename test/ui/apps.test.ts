@@ -63,6 +63,20 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     return frames
   }
 
+  /** Drops the file at `path` on bob's row (its Files panel open), as a real drop event carrying a real File. */
+  const dropOnBob = async (path: string): Promise<void> => {
+    // Playwright puts the file into an input, the page drops it on the zone
+    // (the page's code is given as text: this file is compiled without the DOM's types)
+    await page.evaluate("{ const i = document.createElement('input'); i.type = 'file'; i.id = 'test-source'; document.body.append(i) }")
+    await page.setInputFiles('#test-source', path)
+    await page.evaluate(`{
+      const dt = new DataTransfer()
+      for (const f of document.getElementById('test-source').files) dt.items.add(f)
+      document.querySelector('li[data-contact="bob"] .dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
+      document.getElementById('test-source').remove()
+    }`)
+  }
+
   /** A new user, no contact of alice's, sends her `text`: her page asks about it. */
   const strangerChats = async (name: string, text: string): Promise<{ stranger: Profile, sending: ReturnType<typeof runCli>, prompt: Locator }> => {
     const stranger = await makeProfile(name)
@@ -163,7 +177,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     await input.fill('')
   })
 
-  test('a message to bob while he is offline is queued, and delivered when he is back', async () => {
+  test('a message and a file to bob while he is offline wait, saying so, and are delivered when he is back', async () => {
     await bobD.stop()
     await bobRow.getByText('offline').waitFor({ timeout: 30_000 })
     const box = page.getByRole('textbox', { name: 'Message to bob' })
@@ -172,8 +186,21 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     const mine = bobRow.locator('ol.messages li.out', { hasText: 'while you were away' })
     await mine.waitFor()
     assert.equal(await mine.getAttribute('data-state'), 'queued')
+    // a file: the daemon retries by itself, and the page says so rather than asking the user to try again
+    const src = tempDir('cspace-ui-away-src-')
+    const sum = writeRandomFile(join(src, 'away.txt'), 5000)
+    await bobRow.getByRole('button', { name: /^Files/ }).click()
+    await bobRow.locator('.dropzone').waitFor()
+    await dropOnBob(join(src, 'away.txt'))
+    const away = bobRow.locator('li[data-outgoing="away.txt"]')
+    await away.getByText(/not sent yet: .+; trying again by itself/).waitFor({ timeout: 30_000 })
+    assert.doesNotMatch(await away.innerText(), /try again when/)
+
     bobD = await startDaemon(bob.home, boot)
     await waitOnline(alice.home, 'bob')
+    await bobRow.locator('li[data-outgoing="away.txt"][data-state="done"]').waitFor({ timeout: 60_000 })
+    assert.equal(await sha256File(join(bobDownloads, 'away.txt')), sum)
+    await bobRow.getByRole('button', { name: /^Chat/ }).click()
     await bobRow.locator('ol.messages li.out[data-state="delivered"]', { hasText: 'while you were away' }).waitFor({ timeout: 60_000 })
   })
 
@@ -183,16 +210,7 @@ describe('the apps in the web UI', { skip: BROWSER_SKIP }, () => {
     await bobRow.getByRole('button', { name: 'Files' }).click()
     const zone = bobRow.locator('.dropzone')
     await zone.waitFor()
-    // a real drop event carrying a real File: Playwright puts the file into an input, the page drops it on the zone
-    // (the page's code is given as text: this file is compiled without the DOM's types)
-    await page.evaluate("{ const i = document.createElement('input'); i.type = 'file'; i.id = 'test-source'; document.body.append(i) }")
-    await page.setInputFiles('#test-source', join(src, 'holiday.mov'))
-    await page.evaluate(`{
-      const dt = new DataTransfer()
-      for (const f of document.getElementById('test-source').files) dt.items.add(f)
-      document.querySelector('li[data-contact="bob"] .dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
-      document.getElementById('test-source').remove()
-    }`)
+    await dropOnBob(join(src, 'holiday.mov'))
     const sent = bobRow.locator('li[data-outgoing="holiday.mov"]')
     await sent.waitFor({ timeout: 20_000 })
     await bobRow.locator('li[data-outgoing="holiday.mov"][data-state="done"]').waitFor({ timeout: 60_000 })
