@@ -6,5 +6,7 @@ export { locateDaemon, type SdkOptions, type DaemonEndpoint } from './daemon-loc
 export { appDataDir, appLayout, openAppStore, type AppStore } from './app-data.js'
 /** Checking a user ID a person typed or pasted (its checksum catches typos): the form every app stores is `.text`. */
 export { parseUserId, looksLikeUserId, type UserId } from '../identity/index.js'
+/** The advice ending `connect`'s "is offline" error, for an app that retries by itself to leave out. */
+export { TRY_WHEN_ONLINE } from '../session/session-errors.js'
 /** A pending "may this caller use this service?" request, as `GET /v1/requests` lists it. */
 export type { PromptRequest as PendingRequest } from '../session/index.js'

@@ -10,10 +10,13 @@ export class ProtocolViolation extends CspaceError {
   }
 }
 
+/** What UserOffline's message ends with: advice for a person, which a caller that retries by itself leaves out. */
+export const TRY_WHEN_ONLINE = '; try again when they are online'
+
 /** No usable presence: the user is offline or was never seen online. */
 export class UserOffline extends CspaceError {
   constructor (who: string, detail: string) {
-    super('USER_OFFLINE', `${who} is offline (${detail}); try again when they are online`)
+    super('USER_OFFLINE', `${who} is offline (${detail})${TRY_WHEN_ONLINE}`)
   }
 }
 

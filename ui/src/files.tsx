@@ -80,7 +80,7 @@ function describe (o: OutgoingView, percent: number): string {
     case 'waiting': return `waiting for ${o.to} to accept`
     case 'sending': return `${percent}% · ${size(o.rate)}/s${o.eta != null && o.eta > 0 ? ` · ${Math.ceil(o.eta)} s left` : ''}`
     // the daemon retries by itself (for 10 minutes without progress): the user has nothing to do
-    case 'reconnecting': return `not sent yet: ${(o.error ?? 'the connection was lost').replace(/; try again when they are online$/, '')}; trying again by itself`
+    case 'reconnecting': return `not sent yet: ${o.error ?? 'the connection was lost'}; trying again by itself`
     case 'done': return `100% · sent, saved by ${o.to} as ${o.saved.join(', ')}`
     case 'failed': return `failed: ${o.error ?? ''}`
     case 'cancelled': return 'cancelled'

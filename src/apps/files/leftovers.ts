@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import { finishDelivery } from './delivery.js'
+import { downloadsOf } from './partial.js'
 import type { FilesStore } from './store.js'
 
 /**
@@ -28,15 +28,14 @@ export async function tidyAfterStop (store: FilesStore): Promise<void> {
  * moved); the names saved, or null if none had begun. Throws what stops it.
  */
 export function finishDeliveryBegun (store: FilesStore, id: string, partialDir: string): string[] | null {
-  const saved = finishDelivery(partialDir, dirname(dirname(partialDir)))
+  const saved = finishDelivery(partialDir, downloadsOf(partialDir))
   if (saved != null) recordDelivered(store, id, saved, partialDir)
   return saved
 }
 
 /** Records a delivered transfer, then deletes its partial directory: a stop or a failure in between leaves that to tidyAfterStop. */
 export function recordDelivered (store: FilesStore, id: string, saved: string[], partialDir: string): void {
-  // the partial directory is in the downloads directory it was delivered to (`<downloads>/.cspace-partial/<id>`)
-  store.update(id, { state: 'complete', saved, savedIn: dirname(dirname(partialDir)), error: null })
+  store.update(id, { state: 'complete', saved, savedIn: downloadsOf(partialDir), error: null })
   try {
     rmSync(partialDir, { recursive: true, force: true })
     store.update(id, { partialDir: null })

@@ -20,6 +20,16 @@ export function fileDigest (chunkHashes: Buffer): string {
   return createHash('sha256').update(chunkHashes).digest('hex')
 }
 
+/** Where transfer `id`'s data waits while it arrives: beside the downloads, so the final move is a rename. */
+export function partialDirFor (downloads: string, id: string): string {
+  return join(downloads, '.cspace-partial', id)
+}
+
+/** The downloads directory a partial directory (partialDirFor) is in: where its transfer is delivered. */
+export function downloadsOf (partialDir: string): string {
+  return dirname(dirname(partialDir))
+}
+
 /**
  * A transfer's data while it arrives: `<downloads>/.cspace-partial/<id>/`,
  * one `<index>.part` file per manifest entry (chunks written at their

@@ -1,12 +1,12 @@
 import { existsSync, rmSync, statfsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import type { Caller } from '../../sdk/index.js'
 import { CspaceError } from '../../errors.js'
 import { DATA_HEADER_BYTES, FrameType, decodeControl, decodeData, encodeControl, readFrames, type Frame } from './wire.js'
 import { chunkIo } from './chunk-io.js'
 import { parseOffer, totalBytes, transferId, type Manifest } from './manifest.js'
-import type { PartialTransfer } from './partial.js'
+import { downloadsOf, partialDirFor, type PartialTransfer } from './partial.js'
 import { KeptPartials } from './kept-partials.js'
 import { discardPartial, finishDeliveryBegun, recordDelivered } from './leftovers.js'
 import type { FilesStore, TransferRow } from './store.js'
@@ -190,7 +190,7 @@ export class Receiver {
           }
         }
         const settings = this.store.settings()
-        const dir = this.store.get(id)?.partialDir ?? join(settings.downloads, '.cspace-partial', id)
+        const dir = this.store.get(id)?.partialDir ?? partialDirFor(settings.downloads, id)
         this.store.update(id, { state: 'accepted', partialDir: dir, error: null })
         partial = await this.partials.open(id, dir, manifest)
         stats.receivedBytes = stats.resumedBytes = partial.receivedBytes
@@ -286,7 +286,7 @@ export class Receiver {
           if (unfinished === 0) {
             // into the downloads directory of the time it was accepted: the partial data is beside it, so this is a rename
             // declined or being removed while its files were readied: not delivered
-            const saved = await partial.finalize(dirname(dirname(partial.dir)), () => !live.cancelled && !this.removing.has(id))
+            const saved = await partial.finalize(downloadsOf(partial.dir), () => !live.cancelled && !this.removing.has(id))
             if (saved == null) return
             recordDelivered(this.store, id, saved, partial.dir)
             stats.receivedBytes = totalBytes(m)

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises'
 import type { Duplex } from 'node:stream'
-import { connect } from '../../sdk/index.js'
+import { connect, TRY_WHEN_ONLINE } from '../../sdk/index.js'
 import { CspaceError } from '../../errors.js'
 import { FrameType, decodeControl, encodeControl, encodeDataHeader, readFrames } from './wire.js'
 import { buildManifest, chunkCount, totalBytes, transferId, type BuiltManifest, type Manifest, type SourceFile } from './manifest.js'
@@ -72,7 +72,8 @@ export async function sendFiles (to: string, paths: string[], options: SendOptio
         if (err.exitCode === 2 || err.code === 'NOT_ALLOWED' || err.code === 'CONTACT_NOT_FOUND') throw err
         // no local daemon at the start is a setup problem; later, it may be restarting
         if (err.code === 'DAEMON_NOT_RUNNING' && !everConnected) throw err
-        throw new Retry(err.message)
+        // this retries by itself: the advice to try again later is not for its user
+        throw new Retry(err.message.endsWith(TRY_WHEN_ONLINE) ? err.message.slice(0, -TRY_WHEN_ONLINE.length) : err.message)
       })
       everConnected = true
       const cancel = (): void => { socket.destroy() }
