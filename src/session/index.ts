@@ -11,3 +11,4 @@ export { PromptQueue, type PromptRequest, type PromptDecision } from './prompts.
 export { RuleBook, type RuleEntry } from './rule-book.js'
 export * from './session-errors.js'
 export * from './errors.js'
+export { nameUser, type NamedUser, type ContactLookup } from './target.js'

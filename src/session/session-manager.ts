@@ -1,6 +1,6 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { fingerprint, looksLikeUserId, parseUserId, userIdFromPublicKey } from '../identity/index.js'
+import { fingerprint, userIdFromPublicKey } from '../identity/index.js'
 import type { Contact } from '../contacts/index.js'
 import { KeepAliveHold, negotiationAnswer, openProposedStream, type NetworkNode, type PresenceResolver } from '../network/index.js'
 import { componentLogger } from '../util/log.js'
@@ -11,7 +11,7 @@ import type { CallerInfo, ServiceRegistry } from './service-registry.js'
 import { STRANGER_WAITING_STREAMS, STRANGER_WAITING_STREAMS_IN_ALL, WaitingStreams } from './waiting-streams.js'
 import { OpenSessions } from './open-sessions.js'
 import { NO_ANSWER, ProtocolViolation, ServiceRefused, UserUnreachable } from './session-errors.js'
-import { OwnUserIdTarget } from './errors.js'
+import { nameUser, type ContactLookup } from './target.js'
 import { closeNow, keepRelayedSessionsOpen } from './relayed-sessions.js'
 import { SPARE_IDLE_TIMEOUT_MS, SpareStreams } from './spare-streams.js'
 import { connectionTo, type LostPeers } from './connection-to.js'
@@ -36,7 +36,7 @@ const UNKNOWN_KEY = 'it does not know your key yet'
 export interface SessionComponents {
   node: NetworkNode
   resolver: PresenceResolver
-  contacts: { get: (name: string) => Contact, findByPeerId: (peerId: string) => Contact | undefined }
+  contacts: ContactLookup
   /** The user's permission rules, read on every request so edits apply at once. */
   rules: () => readonly Rule[]
   prompts: PromptQueue
@@ -123,22 +123,12 @@ export class SessionManager {
 
   /** A contact name, or a raw user ID (the original's CONNECTPUBKEY). */
   resolveTarget (user: string): Target {
-    if (looksLikeUserId(user)) {
-      const id = parseUserId(user)
-      if (id.peerId.equals(this.c.node.peerId)) throw new OwnUserIdTarget()
-      const contact = this.c.contacts.findByPeerId(id.peerId.toString())
+    const named = nameUser(user, this.c.node.peerId, this.c.contacts)
+    if (named.kind === 'id') {
       // a stranger is named by the end of the ID (its start is the same for every key of a type)
-      return { peerId: id.peerId, label: contact?.name ?? `user …${id.text.slice(-10)}`, contact }
+      return { peerId: named.id.peerId, label: named.contact?.name ?? `user …${named.id.text.slice(-10)}`, contact: named.contact }
     }
-    let contact: Contact
-    try {
-      contact = this.c.contacts.get(user)
-    } catch (err) {
-      // not a contact, and shaped like the start of an ID: say what is wrong with it as an ID
-      if (user.trim().toLowerCase().startsWith('cs1')) parseUserId(user)
-      throw err
-    }
-    return { peerId: this.parsedPeerId(contact.peerId), label: contact.name, contact }
+    return { peerId: this.parsedPeerId(named.contact.peerId), label: named.contact.name, contact: named.contact }
   }
 
   private parsedPeerId (text: string): PeerId {

@@ -58,11 +58,15 @@ describe('cspace command line', () => {
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /^Usage: cspace keyserver/)
     // no daemon running: runtime failures, saying what to do
-    for (const args of [['status'], ['connect', 'bob', 'ssh'], ['forward', '0', 'bob', 'ssh'], ['requests']]) {
+    for (const args of [['status'], ['status', '--json'], ['connect', 'bob', 'ssh'], ['requests']]) {
       const r = await runCli(p.home, args)
       assert.equal(r.code, 1, args.join(' '))
       assert.equal(r.stderr, `cspace: no daemon is running for the profile ${p.home}; start one with \`cspace daemon\`\n`)
     }
+    // only a daemon can pick a free port; a named one is saved for its next start (see daemon.test.ts)
+    const anyPort = await runCli(p.home, ['forward', '0', 'bob', 'ssh'])
+    assert.equal(anyPort.code, 1)
+    assert.match(anyPort.stderr, /^cspace: no daemon is running for the profile .* to pick a free port; start one with `cspace daemon`, or name a port to save the forward for its next start\n$/)
     const noIdentity = await runCli(tempDir(), ['id'])
     assert.equal(noIdentity.code, 1)
     assert.match(noIdentity.stderr, /no identity at .*; run `cspace init` first/)

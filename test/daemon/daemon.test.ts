@@ -7,6 +7,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
+import { freePort } from '../helpers/sshd.js'
 
 async function api (port: number, path: string, init: RequestInit & { token?: string } = {}): Promise<{ status: number, body: any, text: string }> {
   const headers: Record<string, string> = { ...(init.headers as Record<string, string> ?? {}) }
@@ -196,6 +197,46 @@ describe('the daemon and its local API', () => {
     const kept = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout) as { forwards: Array<{ port: number, service: string }> }
     assert.deepEqual(kept.forwards.map(f => [f.port, f.service]), [[port, 'ssh']])
     await third.stop()
+  })
+
+  test('with no daemon running, a forward on a named port, rules and an expose are saved; status shows them; the next start applies them', async () => {
+    const p = await makeProfile('offline')
+    const bob = await makeProfile('offline-bob')
+    const cli = async (args: string[], code = 0): Promise<{ stdout: string, stderr: string }> => {
+      const r = await runCli(p.home, args)
+      assert.equal(r.code, code, `cspace ${args.join(' ')}: ${r.stderr}`)
+      return r
+    }
+    await cli(['contacts', 'add', 'bob', bob.userId])
+    const port = await freePort()
+    assert.equal((await cli(['forward', String(port), 'bob', 'ssh'])).stderr, `forwarding 127.0.0.1:${port} -> bob/ssh (saved; listens when the daemon starts)\n`)
+    // checked as the daemon checks: a name that is no contact, one's own ID, another forward on the port
+    assert.match((await cli(['forward', String(port + 1), 'carol', 'ssh'], 2)).stderr, /no contact named "carol"/)
+    assert.match((await cli(['forward', String(port + 1), p.userId, 'ssh'], 2)).stderr, /your own user ID/)
+    assert.match((await cli(['forward', String(port), 'bob', 'web'], 2)).stderr, new RegExp(`local port ${port} already forwards to bob/ssh`))
+    await cli(['forward', String(port + 1), bob.userId, 'web'])
+    await cli(['forward', '--remove', String(port + 1)])
+    assert.match((await cli(['forward', '--remove', String(port + 1)], 2)).stderr, /no forward on local port/)
+    assert.match((await cli(['rules', 'add', 'deny', 'carol', 'ssh'], 2)).stderr, /no contact named "carol"/)
+    const rule = (await cli(['rules', 'add', 'deny', 'bob', 'web'])).stdout
+    assert.match(rule, /^\d+\tdeny bob web\n$/)
+    const dropped = (await cli(['rules', 'add', 'allow', 'anyone', 'chat', '--position', '0'])).stdout.split('\t')[0]
+    assert.equal((await cli(['rules', 'remove', dropped])).stdout, 'removed allow anyone chat\n')
+    await cli(['expose', 'echo', '127.0.0.1:7'])
+    const offline = await runCli(p.home, ['status'])
+    assert.equal(offline.code, 1)
+    assert.equal(offline.stderr, `cspace: no daemon is running for the profile ${p.home}; start one with \`cspace daemon\`\n`)
+    for (const line of [`user        ${p.userId}`, 'daemon      not running: no presence, connections or tunnels', `  127.0.0.1:${port} -> bob/ssh`, '  echo             -> 127.0.0.1:7', 'rules       1 of your own; see `cspace rules list`']) {
+      assert.ok(offline.stdout.split('\n').includes(line), `status shows ${JSON.stringify(line)}:\n${offline.stdout}`)
+    }
+    assert.match(offline.stdout, /^ {2}bob {14}\d{5}( \d{5}){5}$/m)
+    const d = await startDaemon(p.home)
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as { forwards: Array<{ port: number, listening: boolean }>, exposes: Array<{ service: string }> }
+    assert.deepEqual(status.forwards.map(f => [f.port, f.listening]), [[port, true]])
+    assert.deepEqual(status.exposes.map(e => e.service), ['echo'])
+    const rules = JSON.parse((await cli(['rules', 'list', '--json'])).stdout) as Array<{ text: string }>
+    assert.deepEqual(rules.map(r => r.text), ['deny bob web'])
+    await d.stop()
   })
 
   test('status says why presence is not published when every address is loopback or LAN', async () => {

@@ -1,5 +1,11 @@
 import { Command } from 'commander'
 import { LocalApiClient } from '../../sdk/index.js'
+import { ContactBook } from '../../contacts/index.js'
+import { DaemonNotRunning } from '../../daemon/errors.js'
+import { fingerprint, readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
+import { RuleBook } from '../../session/index.js'
+import { ExposeTable, ForwardTable } from '../../store/index.js'
+import { cliProfile, daemonRunning, withStore } from '../profile.js'
 import type { ContactPresence } from '../../daemon/presence-tracker.js'
 import type { ForwardState } from '../../daemon/forwards.js'
 import type { ExposeState } from '../../daemon/exposes.js'
@@ -46,6 +52,11 @@ export function registerStatusCommand (program: Command): void {
     .description('show the node, its addresses, contacts with presence, forwards and exposes')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
+      if (opts.json !== true && !daemonRunning()) {
+        // what is saved still shows (an expose or forward made with no daemon says it was saved); then why nothing runs
+        process.stdout.write(savedSettings().join('\n') + '\n')
+        throw new DaemonNotRunning(cliProfile().home)
+      }
       const s = await new LocalApiClient().get<StatusReply>('/v1/status')
       // unread chat messages come from the chat app's own service (absent with --no-apps)
       const unread = await unreadCounts({})
@@ -90,6 +101,28 @@ export function registerStatusCommand (program: Command): void {
       }
       process.stdout.write(out.join('\n') + '\n')
     })
+}
+
+/** With no daemon: the identity, contacts, saved tunnels and rules, read from the profile. */
+function savedSettings (): string[] {
+  return withStore((store, paths) => {
+    const key = readPublicKey(paths.keyFile)
+    const out = [`user        ${userIdFromPublicKey(key).text}`, `fingerprint ${fingerprint(key)}`, 'daemon      not running: no presence, connections or tunnels', '', 'contacts']
+    const contacts = new ContactBook({ store }).list()
+    if (contacts.length === 0) out.push('  (none)')
+    for (const c of contacts) out.push(`  ${c.name.padEnd(16)} ${c.fingerprint}`)
+    out.push('', 'forwards (saved; they listen when the daemon starts)')
+    const forwards = new ForwardTable(store).list()
+    if (forwards.length === 0) out.push('  (none)')
+    for (const f of forwards) out.push(`  127.0.0.1:${f.port} -> ${f.contact}/${f.service}`)
+    out.push('', 'exposes (saved; offered when the daemon starts)')
+    const exposes = new ExposeTable(store).list()
+    if (exposes.length === 0) out.push('  (none)')
+    for (const e of exposes) out.push(`  ${e.service.padEnd(16)} -> ${e.kind === 'exec' ? `exec ${e.target}` : e.target}${e.maxSessions != null ? `  (at most ${e.maxSessions} sessions at once)` : ''}`)
+    const rules = new RuleBook({ store }).entries().length
+    out.push('', `rules       ${rules} of your own${rules > 0 ? '; see `cspace rules list`' : ''}`)
+    return out
+  })
 }
 
 /** `cspace connections`: every open peer connection (contacts and DHT peers), direct or relayed. */

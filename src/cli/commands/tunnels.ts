@@ -1,11 +1,14 @@
 import { Command } from 'commander'
-import { UsageError } from '../../errors.js'
+import { CspaceError, UsageError } from '../../errors.js'
 import { LocalApiClient } from '../../sdk/index.js'
-import { ExposeTable } from '../../store/index.js'
-import { validateServiceName } from '../../session/permissions.js'
+import { ExposeTable, ForwardTable, type ForwardRecord } from '../../store/index.js'
+import { nameUser, validateServiceName } from '../../session/index.js'
+import { ContactBook, contactNameKey } from '../../contacts/index.js'
+import { readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
+import { ForwardNotFound, PortForwarded } from '../../daemon/errors.js'
 import { checkExecCommand, splitHostPort } from '../../daemon/host-port.js'
 import { MAX_SESSIONS_CAP } from '../../daemon/exposes.js'
-import { daemonRunning, withStore } from '../profile.js'
+import { cliProfile, daemonRunning, withStore } from '../profile.js'
 
 function parsePort (text: string): number {
   const port = Number(text)
@@ -22,16 +25,20 @@ export function registerTunnelCommands (program: Command): void {
     .action(async (localport: string | undefined, user: string | undefined, service: string | undefined, opts: { remove?: string }) => {
       if (opts.remove != null) {
         const port = parsePort(opts.remove)
-        await new LocalApiClient().delete(`/v1/forwards/${port}`)
+        if (daemonRunning()) await new LocalApiClient().delete(`/v1/forwards/${port}`)
+        else withStore((store) => { if (!new ForwardTable(store).remove(port)) throw new ForwardNotFound(port) })
         process.stdout.write(`removed the forward on port ${port}\n`)
         return
       }
       if (localport == null || user == null || service == null) throw new UsageError('usage: cspace forward LOCALPORT USER SERVICE (or --remove PORT)')
       const port = parsePort(localport)
       validateServiceName(service)
-      const f = await new LocalApiClient().post<{ port: number, contact: string, service: string }>('/v1/forwards', { port, contact: user, service })
+      const running = daemonRunning()
+      const f = running
+        ? await new LocalApiClient().post<ForwardRecord>('/v1/forwards', { port, contact: user, service })
+        : saveForward({ port, contact: user, service })
       process.stdout.write(`${f.port}\n`)
-      process.stderr.write(`forwarding 127.0.0.1:${f.port} -> ${f.contact}/${f.service}\n`)
+      process.stderr.write(`forwarding 127.0.0.1:${f.port} -> ${f.contact}/${f.service}${running ? '' : ' (saved; listens when the daemon starts)'}\n`)
     })
 
   program.command('expose')
@@ -66,6 +73,23 @@ export function registerTunnelCommands (program: Command): void {
       const what = opts.remove === true ? `stopped exposing ${service}` : `exposing ${service} -> ${opts.exec != null ? `exec ${opts.exec}` : hostport as string}${maxSessions != null ? `, at most ${maxSessions} sessions at once` : ''}`
       process.stdout.write(`${what}${running ? '' : ' (saved; applies when the daemon starts)'}\n`)
     })
+}
+
+/**
+ * No daemon: the forward is recorded, checked as the daemon would check it
+ * (a contact or another user's ID; one forward per port), and the daemon
+ * listens on it from its next start.
+ */
+function saveForward (spec: ForwardRecord): ForwardRecord {
+  if (spec.port === 0) throw new CspaceError('DAEMON_NOT_RUNNING', `no daemon is running for the profile ${cliProfile().home} to pick a free port; start one with \`cspace daemon\`, or name a port to save the forward for its next start`)
+  return withStore((store, paths) => {
+    nameUser(spec.contact, userIdFromPublicKey(readPublicKey(paths.keyFile)).peerId, new ContactBook({ store }))
+    const table = new ForwardTable(store)
+    const same = table.list().find(f => f.port === spec.port)
+    if (same != null && !(contactNameKey(same.contact) === contactNameKey(spec.contact) && same.service === spec.service)) throw new PortForwarded(spec.port, `${same.contact}/${same.service}`)
+    table.put(spec)
+    return spec
+  })
 }
 
 /** `--max-sessions N`: a whole number from 1 to MAX_SESSIONS_CAP. */
