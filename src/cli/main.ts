@@ -57,6 +57,8 @@ export async function main (argv: string[]): Promise<void> {
     const message = err instanceof CspaceError ? err.message : systemMessage(err) ?? `unexpected error: ${(err as Error).message ?? String(err)}`
     process.stderr.write(`cspace: ${message.split('\n')[0]}\n`)
     if (!(err instanceof CspaceError) && process.env.DEBUG != null) process.stderr.write(`${(err as Error).stack}\n`)
+    // the command is over: a library's stray handle (pg's socket after a refused login) must not keep it running
+    setTimeout(() => process.exit(), 2000).unref()
   }
 }
 

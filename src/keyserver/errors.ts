@@ -20,6 +20,13 @@ export class InvalidUsername extends KeyServerError {
   }
 }
 
+/** A search's prefix, or the name it continues after, is not made of a username's characters. */
+export class InvalidSearchPrefix extends KeyServerError {
+  constructor (what: string, value: string, why: string) {
+    super('INVALID_REQUEST', `${JSON.stringify(value.slice(0, 40))} is not ${what}: ${why}`, 400)
+  }
+}
+
 /** The request body is not a well-formed operation (missing, extra or mistyped fields). */
 export class InvalidOperation extends KeyServerError {
   constructor (why: string) {
@@ -90,7 +97,7 @@ export class UsernameNotFound extends KeyServerError {
 
 export class UsernameDeleted extends KeyServerError {
   constructor (username: string) {
-    super('USERNAME_DELETED', `"${username}" was deleted by its owner; its history remains at /v1/users/${username}/log`, 410)
+    super('USERNAME_DELETED', `"${username}" was deleted by its owner; its history remains (\`cspace keyserver lookup ${username} --history\`, or GET /v1/users/${username}/log)`, 410)
   }
 }
 

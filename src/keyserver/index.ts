@@ -7,7 +7,7 @@
  */
 export * from './errors.js'
 export { validateUsername, usernameSkeleton } from './username.js'
-export { parseOperation, signOperation, operationHash, type SignedOperation, type OperationKind } from './operation.js'
+export { parseOperation, signOperation, operationHash, displayNameProblem, type SignedOperation, type OperationKind } from './operation.js'
 export { applyOperation, replayLog, emptyNameState, type NameState, type ReplayedLog, type KeyTenure } from './name-log.js'
 export type { Entry } from './entry.js'
 // the server (Fastify, its plugins, pg) is imported from server/run-key-server.js

@@ -88,11 +88,17 @@ export function parseOperation (raw: unknown, options: { replay?: boolean } = {}
 
 /** A display name: NFC, at most 64 characters, no control or line-breaking characters. */
 export function validateDisplayName (name: string): string {
+  const problem = displayNameProblem(name)
+  if (problem != null) throw new InvalidOperation(`"displayName" ${problem}`)
+  return name
+}
+
+/** What is wrong with a display name, if anything (the CLI says it of --display-name before signing). */
+export function displayNameProblem (name: string): string | undefined {
   const n = name.normalize('NFC')
-  if ([...n].length > DISPLAY_NAME_MAX) throw new InvalidOperation(`"displayName" is longer than ${DISPLAY_NAME_MAX} characters`)
-  if (/[\p{C}\p{Zl}\p{Zp}]/u.test(n)) throw new InvalidOperation('"displayName" has a control or invisible formatting character')
-  if (n !== name) throw new InvalidOperation('"displayName" must be in Unicode NFC form')
-  return n
+  if ([...n].length > DISPLAY_NAME_MAX) return `is longer than ${DISPLAY_NAME_MAX} characters`
+  if (/[\p{C}\p{Zl}\p{Zp}]/u.test(n)) return 'has a control or invisible formatting character'
+  if (n !== name) return 'must be in Unicode NFC form'
 }
 
 /** The bytes both signatures cover: every field but the signatures, in a fixed order, domain-separated. */

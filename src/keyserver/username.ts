@@ -1,4 +1,4 @@
-import { InvalidUsername } from './errors.js'
+import { InvalidSearchPrefix, InvalidUsername } from './errors.js'
 
 export const USERNAME_MIN = 3
 export const USERNAME_MAX = 32
@@ -38,8 +38,18 @@ export function usernameSkeleton (name: string): string {
 
 /** Checks a search prefix: 1-32 characters of the username alphabet. */
 export function validateUsernamePrefix (prefix: string): string {
-  if (prefix.length < 1 || prefix.length > USERNAME_MAX || !ALLOWED.test(prefix)) {
-    throw new InvalidUsername(prefix, 'a search prefix must be 1-32 of a-z, 0-9, \'-\', \'_\', \'.\'')
-  }
-  return prefix
+  if (prefix.length < 1) throw new InvalidSearchPrefix('a search prefix', prefix, 'it is empty; give the first letters of a username')
+  return checkSearchName('a search prefix', prefix)
+}
+
+/** Checks where a search page continues: empty (the first page) or up to 32 characters of the username alphabet. */
+export function validateSearchAfter (after: string): string {
+  return after === '' ? after : checkSearchName('a username to continue after', after)
+}
+
+function checkSearchName (what: string, value: string): string {
+  if (value.length > USERNAME_MAX) throw new InvalidSearchPrefix(what, value, `it is longer than ${USERNAME_MAX} characters`)
+  if (/[A-Z]/.test(value) && ALLOWED.test(value.toLowerCase())) throw new InvalidSearchPrefix(what, value, `usernames are lower case (try "${value.toLowerCase()}")`)
+  if (!ALLOWED.test(value)) throw new InvalidSearchPrefix(what, value, 'use a-z, 0-9, \'-\', \'_\' and \'.\', as usernames do')
+  return value
 }

@@ -58,6 +58,15 @@ describe('cspace keyserver and contacts from a key server, end to end', () => {
     expectFailure(await runCli(carol.home, ['keyserver', 'register', 'al1ce', '--keyserver', url]), 2, /mistaken for the existing username "alice"/, 'confusable 1/i')
     expectFailure(await runCli(carol.home, ['keyserver', 'register', 'Alice', '--keyserver', url]), 2, /capital letters/, 'capitals')
     expectFailure(await runCli(alice.home, ['keyserver', 'register', 'alice2', '--keyserver', url]), 2, /already holds the username "alice"/, 'one name per key')
+    expectFailure(await runCli(carol.home, ['keyserver', 'register', 'carol', '--display-name', 'C'.repeat(200), '--keyserver', url]), 2, /^cspace: --display-name is longer than 64 characters\n$/, 'a display name too long, said before anything is sent')
+  })
+
+  test('search prefixes, continuations and fingerprints with a digit missing are refused in the client\'s words', async () => {
+    expectFailure(await runCli(bob.home, ['keyserver', 'search', 'A', '--keyserver', url]), 2, /^cspace: "A" is not a search prefix: usernames are lower case \(try "a"\)\n$/, 'capital prefix')
+    expectFailure(await runCli(bob.home, ['keyserver', 'search', '', '--keyserver', url]), 2, /^cspace: "" is not a search prefix: it is empty; give the first letters of a username\n$/, 'empty prefix')
+    expectFailure(await runCli(bob.home, ['keyserver', 'search', 'a', '--after', 'a/b', '--keyserver', url]), 2, /^cspace: "a\/b" is not a username to continue after: use a-z, 0-9/, 'bad --after')
+    const short = alice.fingerprint.slice(0, -1)
+    expectFailure(await runCli(bob.home, ['keyserver', 'lookup', short, '--keyserver', url]), 2, /^cspace: a fingerprint has 30 digits; this one has 29: copy it again/, 'a digit short')
   })
 
   test('lookup by username, by fingerprint with spaces, by user ID; --history and --json', async () => {
@@ -169,7 +178,11 @@ describe('cspace keyserver and contacts from a key server, end to end', () => {
     expectFailure(refused, 2, /deleting "alice" frees it for anyone to take; run again with --yes/, 'delete without --yes')
     assert.match(ok(await runCli(bob.home, ['keyserver', 'lookup', 'alice', '--keyserver', url]), 'still there').stdout, /^alice /)
     assert.equal(ok(await runCli(alice.home, ['keyserver', 'delete', '--yes', '--keyserver', url]), 'delete --yes').stdout, 'deleted alice\n')
-    expectFailure(await runCli(bob.home, ['keyserver', 'lookup', 'alice', '--keyserver', url]), 2, /"alice" was deleted by its owner/, 'lookup deleted')
+    expectFailure(await runCli(bob.home, ['keyserver', 'lookup', 'alice', '--keyserver', url]), 2, /"alice" was deleted by its owner; its history remains \(`cspace keyserver lookup alice --history`/, 'lookup deleted')
+    // its history is still there to read, ending in the delete
+    const gone = ok(await runCli(bob.home, ['keyserver', 'lookup', 'alice', '--history', '--keyserver', url]), 'history of a deleted name')
+    assert.match(gone.stdout, /^alice \(deleted by its owner: no key holds it\)\n/)
+    assert.match(gone.stdout.trimEnd().split('\n').at(-1) ?? '', /delete/)
     expectFailure(await runCli(alice.home, ['keyserver', 'delete', '--yes', '--keyserver', url]), 2, /holds no username/, 'delete twice')
     const d = await runCli(bob.home, ['contacts', 'verify', 'Alice'])
     assert.equal(d.code, 1)
@@ -178,7 +191,8 @@ describe('cspace keyserver and contacts from a key server, end to end', () => {
     ok(await runCli(carol.home, ['keyserver', 'register', 'alice', '--keyserver', url]), 'carol takes the free name')
     const w = await runCli(bob.home, ['contacts', 'verify', 'Alice'])
     assert.equal(w.code, 1, w.stderr)
-    assert.match(w.stdout, /^Alice: WARNING: "alice" on .* now belongs to a different key \(since \d{4}-\d\d-\d\d\) that your pinned key never signed for/)
+    assert.match(w.stdout, /^Alice: WARNING: "alice" on .* now belongs to a different key \(since \d{4}-\d\d-\d\d\) that your pinned key never signed for; its fingerprint is /)
+    assert.ok(w.stdout.includes(`its fingerprint is ${carol.fingerprint}. Keep the pinned key`), 'the fingerprint to compare is shown')
     assert.equal((await contact('Alice'))?.userId, aliceNewId, 'the contact keeps the pinned key')
     const acc = await runCli(bob.home, ['contacts', 'verify', 'Alice', '--accept'])
     assert.equal(acc.code, 1, '--accept cannot take a replacement')

@@ -1,12 +1,11 @@
+// first: @libp2p/tls loads reflect-metadata, which @peculiar/x509 needs as it loads, and
+// sets x509's crypto provider (a WebCrypto polyfill); keys for x509 must come from that same provider
+import '@libp2p/tls/utils'
 import { X509Certificate as NodeX509 } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
 import * as asn1js from 'asn1js'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
-
-// @libp2p/tls sets x509's crypto provider (a WebCrypto polyfill) when loaded;
-// keys for x509 must come from that same provider
-import '@libp2p/tls/utils'
 
 const webcrypto = x509.cryptoProvider.get()
 
@@ -67,4 +66,15 @@ export async function makeLibp2pCredentials (key: PrivateKey, faults: Certificat
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
   const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`
   return { cert: new Uint8Array(new NodeX509(cert.toString()).raw), privateKeyPem }
+}
+
+/** A self-signed certificate for 127.0.0.1 and its key (PEM), as an HTTPS server of one's own would have. */
+export async function selfSignedServerCredentials (): Promise<{ cert: string, key: string }> {
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01', name: 'CN=127.0.0.1', notBefore: new Date(Date.now() - HOUR), notAfter: new Date(Date.now() + 24 * HOUR), signingAlgorithm: ALG, keys,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])]
+  })
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
+  return { cert: cert.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n` }
 }

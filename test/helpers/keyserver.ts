@@ -18,8 +18,8 @@ export interface RunningKeyServer {
 }
 
 /** Starts `cspace keyserver` on a free loopback port and waits for its "listening" log line. */
-export async function startKeyServer (db: string, args: string[] = []): Promise<RunningKeyServer> {
-  const proc = spawnCspace(['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', db, ...args], { home: tempDir('cspace-ks-home-') })
+export async function startKeyServer (db: string, args: string[] = [], env?: Record<string, string>): Promise<RunningKeyServer> {
+  const proc = spawnCspace(['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', db, ...args], { home: tempDir('cspace-ks-home-'), env })
   const lines: Array<Record<string, unknown>> = []
   let stderr = ''
   let partial = ''

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, readdirSync } from 'node:fs'
+import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -10,7 +10,7 @@ import { freePort } from './sshd.js'
 /**
  * A private PostgreSQL server for one test file, from Debian's postgresql
  * package: initdb into a temporary directory, postgres on a free loopback
- * port with trust auth, stopped and removed by stop(). Nothing is shared with
+ * port with trust auth (but for the password roles), stopped and removed by stop(). Nothing is shared with
  * a system cluster. As root it runs as the `postgres` user, since PostgreSQL
  * refuses to run as root.
  */
@@ -18,6 +18,11 @@ export interface PostgresServer {
   port: number
   /** A new, empty database on this server; returns its URL. */
   createDatabase: (name?: string) => Promise<string>
+  /**
+   * A new database owned by a role that must log in with a password (SCRAM,
+   * as a managed server asks); returns its URL without the password.
+   */
+  createPasswordDatabase: (password: string) => Promise<string>
   stop: () => Promise<void>
 }
 
@@ -38,6 +43,9 @@ export async function startPostgres (opts: { durable?: boolean } = {}): Promise<
   const data = join(dir, 'data')
   const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C'], { encoding: 'utf8', cwd: dir, ...owner })
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`)
+  // members of pw_users log in with a password; the first matching line wins
+  const hba = join(data, 'pg_hba.conf')
+  writeFileSync(hba, `host all +pw_users 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`)
   const port = await freePort()
   // tests want speed; the benchmark asks for durability like SQLite's synchronous=FULL
   const durability = opts.durable === true ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
@@ -60,6 +68,17 @@ export async function startPostgres (opts: { durable?: boolean } = {}): Promise<
       await c.connect()
       try { await c.query(`CREATE DATABASE "${name}"`) } finally { await c.end() }
       return `postgres://postgres@127.0.0.1:${port}/${name}`
+    },
+    createPasswordDatabase: async (password) => {
+      const name = `pw_${process.pid}_${++n}`
+      const c = new pg.Client(admin)
+      await c.connect()
+      try {
+        await c.query('DO $$ BEGIN CREATE ROLE pw_users NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$')
+        await c.query(`CREATE ROLE "${name}" LOGIN IN ROLE pw_users PASSWORD '${password.replaceAll("'", "''")}'`)
+        await c.query(`CREATE DATABASE "${name}" OWNER "${name}"`)
+      } finally { await c.end() }
+      return `postgres://${name}@127.0.0.1:${port}/${name}`
     },
     stop: async () => {
       if (proc.exitCode == null && proc.signalCode == null) {

@@ -2,9 +2,9 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
 import { statSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, createServer, type AddressInfo } from 'node:net'
 import { once } from 'node:events'
-import { cleanupAll, runCli } from '../helpers/cli.js'
+import { cleanupAll, runCli, spawnCspace } from '../helpers/cli.js'
 import { tempDir } from '../helpers/files.js'
 import { waitFor } from '../helpers/wait.js'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js'
@@ -46,17 +46,26 @@ describe('key server operations', () => {
     assert.deepEqual(statuses, [404, 404, 404, 429])
     assert.equal((await http(server.url, 'GET', '/v1/users/nobody', undefined, { 'x-forwarded-for': '9.9.9.10' })).status, 404, 'another client has its own budget')
     assert.equal(await server.stop(), 0)
-    const bad = await runCli(tempDir(), ['keyserver', '--host', '127.0.0.1', '--port', '0', '--trust-proxy', 'everyone'])
-    assert.equal(bad.code, 2)
-    assert.match(bad.stderr, /--trust-proxy "everyone": give the proxies' addresses or CIDRs/)
+    for (const proxies of ['everyone', '10.0.0.0/33', '10.0.0.300', '1:2:3', '::1/129']) {
+      const bad = await runCli(tempDir(), ['keyserver', '--host', '127.0.0.1', '--port', '0', '--trust-proxy', proxies])
+      assert.equal(bad.code, 2, proxies)
+      assert.equal(bad.stderr, `cspace: --trust-proxy ${JSON.stringify(proxies)}: give the proxies' addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8), or a hop count\n`)
+    }
+    // an address this machine does not have
+    const elsewhere = await runCli(tempDir(), ['keyserver', '--host', '192.0.2.1', '--port', '0'])
+    assert.equal(elsewhere.code, 2)
+    assert.equal(elsewhere.stderr, 'cspace: --host 192.0.2.1 is not an address of this machine; give one of its addresses, or 0.0.0.0 for all\n')
   })
 
-  test('a body trickled in is cut off, and the server keeps serving', async () => {
+  test('a body trickled in is cut off, a connection that sends nothing is closed, and the server keeps serving', async () => {
     const server = await startKeyServer(join(tempDir(), 'ks.db'), UNLIMITED)
     const { port } = new URL(server.url)
     const socket = connect(Number(port), '127.0.0.1')
     await once(socket, 'connect')
     socket.on('error', () => {})
+    // and one that sends nothing at all (read, so that the server's close is seen)
+    const silent = connect(Number(port), '127.0.0.1').on('error', () => {})
+    silent.resume()
     socket.write('POST /v1/users/slow/log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{')
     let answer = ''
     socket.on('data', (b: Buffer) => { answer += b.toString() })
@@ -64,8 +73,32 @@ describe('key server operations', () => {
     await waitFor('the server to give up on the request', () => socket.destroyed || socket.readableEnded, 30_000, 100)
     assert.ok(Date.now() - started < 25_000)
     assert.match(answer, /^HTTP\/1.1 408/)
+    await waitFor('the server to close the silent connection', () => silent.destroyed || silent.readableEnded, 30_000, 100)
+    assert.ok(Date.now() - started < 25_000)
     assert.equal((await http(server.url, 'GET', '/health')).status, 200)
     assert.equal(await server.stop(), 0)
+  })
+
+  test('SIGTERM while the server starts (its store still opening) exits 0 with a log line, not killed by the signal', async () => {
+    // a "PostgreSQL" that accepts and never answers holds the start at opening the store
+    const silent = createServer((socket) => { socket.on('error', () => {}) })
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    let reached = false
+    silent.on('connection', () => { reached = true })
+    try {
+      const proc = spawnCspace(['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', `postgres://u@127.0.0.1:${(silent.address() as AddressInfo).port}/x`], { home: tempDir() })
+      let out = ''
+      proc.stdout?.on('data', (b: Buffer) => { out += b.toString() })
+      const exited = once(proc, 'exit')
+      await waitFor('the key server to open its store', () => reached)
+      proc.kill('SIGTERM')
+      const [code, signal] = await exited as [number | null, string | null]
+      assert.deepEqual([code, signal], [0, null])
+      assert.equal(JSON.parse(out.trim().split('\n').at(-1) ?? '').event, 'keyserver-stopped')
+    } finally {
+      silent.close()
+    }
   })
 
   test('SIGTERM lets a request in flight finish, then exits 0; a restart serves everything stored', async () => {
@@ -143,10 +176,29 @@ describe('key server operations', () => {
     const bad = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', 'ftp://example.org/x'])
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /^cspace: --db "ftp:\/\/example.org\/x": give a file path/)
+    // a mistyped scheme still carries a password: masked as in the log
+    for (const typo of ['pg://ks:SECRET6@127.0.0.1/keys', 'postgress://ks:SECRET6@127.0.0.1/keys']) {
+      const r = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', typo])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, /^cspace: --db "[a-z]+:\/\/ks:\*\*\*@127.0.0.1\/keys": give a file path/)
+      assert.ok(!r.stderr.includes('SECRET6'), typo)
+    }
     const down = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', 'postgres://u:secret@127.0.0.1:1/x'])
     assert.equal(down.code, 1)
     assert.match(down.stderr, /^cspace: cannot open the key server's store postgres:\/\/u:\*\*\*@127.0.0.1:1\/x: .*ECONNREFUSED/)
     assert.ok(!down.stderr.includes('secret'), 'the password is never printed')
+    // a server that asks for a password, and none given (the docs' PGPASSWORD forgotten): one line, and the process ends
+    const withPassword = await pgServer.createPasswordDatabase('pw-s3cret')
+    const noPassword = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', withPassword], { timeoutMs: 20_000 })
+    assert.equal(noPassword.code, 1, noPassword.stderr)
+    assert.equal(noPassword.stderr, `cspace: cannot open the key server's store ${withPassword}: PostgreSQL asks for a password and none was given; put it in the URL or set PGPASSWORD\n`)
+    // sslmode=require is what pg checks as verify-full: said in one line, not pg's ten-line warning (this server has no TLS)
+    const ssl = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', `${withPassword}?sslmode=require`], { env: { PGPASSWORD: 'pw-s3cret' }, timeoutMs: 20_000 })
+    assert.equal(ssl.code, 1, ssl.stderr)
+    assert.match(ssl.stderr, /^cspace: sslmode=require is checked as verify-full by this PostgreSQL client: the server's certificate must be trusted, for its host name\ncspace: cannot open the key server's store [^\n]*sslmode=require: [^\n]*SSL[^\n]*\n$/)
+    const given = await startKeyServer(withPassword, UNLIMITED, { PGPASSWORD: 'pw-s3cret' })
+    assert.equal((await http(given.url, 'GET', '/health')).status, 200)
+    assert.equal(await given.stop(), 0)
     writeFileSync(join(home, 'a-file'), '')
     const missing = await runCli(home, ['keyserver', '--host', '127.0.0.1', '--port', '0', '--db', join(home, 'a-file', 'dir', 'ks.db')])
     assert.equal(missing.code, 1)

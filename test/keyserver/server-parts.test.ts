@@ -22,6 +22,8 @@ describe('key server parts', () => {
     assert.equal(redactDbUrl('postgresql://u@host/db?password=s3cret&sslmode=require'), 'postgresql://u@host/db?password=***&sslmode=require')
     assert.ok(!redactDbUrl('postgres://u:%zz@host:notaport/db').includes('%zz'))
     assert.equal(redactDbUrl('/var/lib/keys.db'), '/var/lib/keys.db')
+    assert.equal(redactDbUrl('pg://ks:s3cret@db/keys'), 'pg://ks:***@db/keys', 'a mistyped scheme')
+    assert.equal(redactDbUrl('pg://u:%zz@host:notaport/db'), 'pg://(a URL that does not parse)')
   })
 
   test('RSA keys under 2048 bits are refused as user IDs', async () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { USERNAME_MAX, USERNAME_MIN, usernameSkeleton, validateUsername, validateUsernamePrefix } from '../../src/keyserver/username.js'
-import { InvalidUsername } from '../../src/keyserver/errors.js'
+import { USERNAME_MAX, USERNAME_MIN, usernameSkeleton, validateSearchAfter, validateUsername, validateUsernamePrefix } from '../../src/keyserver/username.js'
+import { InvalidSearchPrefix, InvalidUsername } from '../../src/keyserver/errors.js'
 
 /** Asserts that fn throws InvalidUsername: a one-line usage error (exit 2, HTTP 400) matching why. */
 function refused (fn: () => unknown, why: RegExp, what: string): void {
@@ -116,14 +116,29 @@ describe('username skeletons', () => {
   })
 })
 
+function refusedSearch (fn: () => unknown, why: RegExp, what: string): void {
+  assert.throws(fn, (err: Error) => {
+    assert.ok(err instanceof InvalidSearchPrefix, `${what}: ${err.message}`)
+    assert.deepEqual([err.code, err.exitCode, err.status], ['INVALID_REQUEST', 2, 400], what)
+    assert.match(err.message, why, what)
+    return true
+  })
+}
+
 describe('username search prefixes', () => {
   test('one to 32 characters of the username alphabet are accepted, separators anywhere', () => {
     for (const p of ['a', '-', '.', '_', 'al', 'bob.', 'b'.repeat(32), '9']) assert.equal(validateUsernamePrefix(p), p)
   })
 
   test('empty, too long, or out of the alphabet is refused', () => {
-    for (const p of ['', 'b'.repeat(33), 'Al', 'a b', 'a%', 'é', 'a/b']) {
-      refused(() => validateUsernamePrefix(p), /a search prefix must be 1-32 of a-z, 0-9, '-', '_', '\.'/, JSON.stringify(p))
-    }
+    const why: Array<[string, RegExp]> = [
+      ['', /^"" is not a search prefix: it is empty; give the first letters of a username$/],
+      ['b'.repeat(33), /is not a search prefix: it is longer than 32 characters$/],
+      ['Al', /^"Al" is not a search prefix: usernames are lower case \(try "al"\)$/]
+    ]
+    for (const p of ['a b', 'a%', 'é', 'a/b', 'A/b']) why.push([p, /is not a search prefix: use a-z, 0-9, '-', '_' and '\.', as usernames do$/])
+    for (const [p, message] of why) refusedSearch(() => validateUsernamePrefix(p), message, JSON.stringify(p))
+    assert.equal(validateSearchAfter(''), '', 'the first page')
+    refusedSearch(() => validateSearchAfter('Alice'), /^"Alice" is not a username to continue after: usernames are lower case/, 'after')
   })
 })

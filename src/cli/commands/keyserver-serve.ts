@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { isIP } from 'node:net'
 import { Command, Option } from 'commander'
 import { UsageError } from '../../errors.js'
 import { ensureHome } from '../../store/index.js'
@@ -23,6 +24,13 @@ export function addKeyServerServe (keyserver: Command): void {
     .option('--writes-per-minute <n>', 'per client IP, signed writes', '30')
     .addOption(new Option('--log-level <level>', 'structured log level').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('info'))
     .action(async (opts: ServeOptions) => {
+      // a signal while it starts: nothing is served yet, so nothing is cut off (an SQLite transaction under way rolls back)
+      let onSignal = (signal: string): void => {
+        process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), event: 'keyserver-stopped', signal, msg: 'key server stopped before it served' }) + '\n')
+        process.exit(0)
+      }
+      process.on('SIGINT', () => { onSignal('SIGINT') })
+      process.on('SIGTERM', () => { onSignal('SIGTERM') })
       const port = int(opts.port, '--port', 0, 65535)
       const requestsPerMinute = int(opts.requestsPerMinute, '--requests-per-minute', 1, 10_000_000)
       const writesPerMinute = int(opts.writesPerMinute, '--writes-per-minute', 1, 10_000_000)
@@ -36,14 +44,12 @@ export function addKeyServerServe (keyserver: Command): void {
       const server = await runKeyServer({ db, host: opts.host, port, requestsPerMinute, writesPerMinute, trustProxy: trustedProxies(opts.trustProxy), logger: { level: opts.logLevel } })
       await new Promise<void>((resolve) => {
         let stopping = false
-        const shutdown = (signal: string): void => {
+        onSignal = (signal: string): void => {
           if (stopping) process.exit(130) // a second signal: out now
           stopping = true
           server.app.log.info({ event: 'keyserver-stopping', signal }, 'key server stopping: finishing requests in flight')
           server.close().then(resolve, (err: Error) => { server.app.log.error({ err }, 'stop failed'); resolve() })
         }
-        process.on('SIGINT', () => shutdown('SIGINT'))
-        process.on('SIGTERM', () => shutdown('SIGTERM'))
       })
       process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), event: 'keyserver-stopped', msg: 'key server stopped' }) + '\n')
     })
@@ -54,9 +60,17 @@ function trustedProxies (value: string | undefined): false | number | string[] {
   if (value == null) return false
   if (/^\d+$/.test(value)) return int(value, '--trust-proxy', 1, 10)
   const list = value.split(',').map(v => v.trim()).filter(v => v !== '')
-  const bad = list.find(v => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(v))
+  const bad = list.find(v => !isAddressOrCidr(v))
   if (list.length === 0 || bad != null) throw new UsageError(`--trust-proxy ${JSON.stringify(value)}: give the proxies' addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8), or a hop count`)
   return list
+}
+
+/** 10.0.0.1, 10.0.0.0/8, ::1 or fd00::/8: an IP address, with a prefix length its family allows. */
+function isAddressOrCidr (text: string): boolean {
+  const [address, prefix, ...rest] = text.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  return prefix == null || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
 }
 
 function int (text: string, flag: string, min: number, max: number): number {

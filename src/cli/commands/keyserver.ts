@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import { CspaceError, UsageError } from '../../errors.js'
 import { fingerprint, parseUserId, userIdFromPublicKey, type KeyType } from '../../identity/index.js'
-import { KeyNotFound, NameTaken, operationHash, signOperation, validateUsername, type SignedOperation } from '../../keyserver/index.js'
+import { displayNameProblem, KeyNotFound, NameTaken, UntrustworthyAnswer, operationHash, signOperation, validateUsername, type SignedOperation } from '../../keyserver/index.js'
 import type { KeyServerClient, VerifiedEntry } from '../../keyserver/client/index.js'
 import { confirmSameOperation, confirmWrite, describeEntry, keyServerClient, ownEntry, profileKey } from '../keyserver-access.js'
 import { addKeyServerServe } from './keyserver-serve.js'
@@ -25,7 +25,7 @@ export function registerKeyServerCommands (program: Command): void {
       const key = profileKey()
       const state = (await historyOrNone(client, name))?.replayed.state
       if (state?.key != null) throw new NameTaken(name)
-      const op = await signOperation({ op: 'register', username: name, key: userIdFromPublicKey(key.publicKey).text, displayName: opts.displayName.normalize('NFC'), prev: state?.head ?? '' }, key)
+      const op = await signOperation({ op: 'register', username: name, key: userIdFromPublicKey(key.publicKey).text, displayName: displayNameOption(opts.displayName), prev: state?.head ?? '' }, key)
       const entry = await confirmWrite(client, op, await client.submit(op))
       process.stdout.write(`registered ${describeEntry(entry)} on ${client.url}\nfingerprint: ${entry.fingerprint}\n`)
     })
@@ -37,7 +37,14 @@ export function registerKeyServerCommands (program: Command): void {
     .addOption(keyserverOption())
     .action(async (query: string, opts: { history?: boolean, json?: boolean, keyserver?: string }) => {
       const client = keyServerClient(opts.keyserver)
-      const entries = await lookupAny(client, query.trim())
+      let entries: VerifiedEntry[]
+      try {
+        entries = await lookupAny(client, query.trim())
+      } catch (err) {
+        // a deleted name has no holder, but its history is still there to read
+        if (opts.history === true && (err as CspaceError).code === 'USERNAME_DELETED') { await printDeletedHistory(client, query.trim(), opts.json === true); return }
+        throw err
+      }
       const histories = opts.history === true ? await Promise.all(entries.map(async e => await client.history(e.username))) : []
       if (opts.json === true) {
         process.stdout.write(JSON.stringify(entries.map((e, i) => ({ username: e.username, displayName: e.displayName, userId: e.key, fingerprint: e.fingerprint, history: histories[i]?.log }))) + '\n')
@@ -80,7 +87,7 @@ export function registerKeyServerCommands (program: Command): void {
       const client = keyServerClient(opts.keyserver)
       const key = profileKey()
       const mine = await ownEntry(client, key)
-      const op = await signOperation({ op: 'update', username: mine.username, key: mine.key, displayName: opts.displayName.normalize('NFC'), prev: operationHash(mine.operation) }, key)
+      const op = await signOperation({ op: 'update', username: mine.username, key: mine.key, displayName: displayNameOption(opts.displayName), prev: operationHash(mine.operation) }, key)
       const entry = await confirmWrite(client, op, await client.submit(op))
       process.stdout.write(`updated ${describeEntry(entry)}\n`)
     })
@@ -119,7 +126,10 @@ async function historyOrNone (client: KeyServerClient, username: string): Promis
 /** A username, a fingerprint (30 digits) or a user ID (cs1…); each answer must be the head of its name's log. */
 async function lookupAny (client: KeyServerClient, query: string): Promise<VerifiedEntry[]> {
   let entries: VerifiedEntry[]
-  if (/^[\d\s-]+$/.test(query) && query.replace(/\D/g, '').length === 30) {
+  const digits = query.replace(/\D/g, '').length
+  // digits in groups are a fingerprint (a username has no spaces), whether or not all 30 are there
+  if (/^[\d\s-]+$/.test(query) && (digits === 30 || /\s/.test(query))) {
+    if (digits !== 30) throw new UsageError(`a fingerprint has 30 digits; this one has ${digits}: copy it again from \`cspace id\` on their side`, 'INVALID_FINGERPRINT')
     entries = await client.byFingerprint(query)
   } else if (query.toLowerCase().startsWith('cs1')) {
     const id = parseUserId(query)
@@ -132,10 +142,28 @@ async function lookupAny (client: KeyServerClient, query: string): Promise<Verif
   return entries
 }
 
+/** `lookup NAME --history` of a deleted name: the whole log, checked, ending in its delete. */
+async function printDeletedHistory (client: KeyServerClient, name: string, json: boolean): Promise<void> {
+  const { log, replayed } = await client.history(name)
+  // the server said deleted; the log, checked link by link, must say so too
+  if (replayed.state.key != null) throw new UntrustworthyAnswer(`"${name}" was said to be deleted, but its log ends with a key holding it`)
+  if (json) { process.stdout.write(JSON.stringify([{ username: name, deleted: true, history: log }]) + '\n'); return }
+  process.stdout.write(`${name} (deleted by its owner: no key holds it)\n`)
+  printHistory(log)
+}
+
 function printHistory (log: readonly SignedOperation[]): void {
   process.stdout.write(`history (${log.length} entries, every one verified):\n`)
   for (const [seq, op] of log.entries()) {
     const what = op.op === 'update' ? `display name "${op.displayName}"` : op.op === 'delete' ? '' : `key ${fingerprint(parseUserId(op.key).publicKey)}`
     process.stdout.write(`  ${seq}\t${new Date(op.timestamp).toISOString()}\t${op.op}\t${what}\n`)
   }
+}
+
+/** --display-name, NFC, checked before anything is signed or sent. */
+function displayNameOption (value: string): string {
+  const name = value.normalize('NFC')
+  const problem = displayNameProblem(name)
+  if (problem != null) throw new UsageError(`--display-name ${problem}`, 'INVALID_DISPLAY_NAME')
+  return name
 }

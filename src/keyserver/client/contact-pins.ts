@@ -64,8 +64,10 @@ export async function verifyPinnedContact (useBook: UseBook, c: Contact, accept:
     }
     case 'deleted':
       return verdict(false, 'deleted', `DELETED: the owner of ${where} deleted it on ${day(check.at)}${check.rotatedAway ? ', after moving it away from the key you pinned' : ''}; the contact keeps the key you pinned`)
-    case 'replaced':
-      return verdict(false, 'replaced', `WARNING: ${where} now belongs to a different key (since ${day(check.at)}) that your pinned key never signed for. Keep the pinned key; if ${c.name} really lost theirs, compare the new fingerprint with them before adding it`, fingerprint(parseUserId(check.key).publicKey))
+    case 'replaced': {
+      const print = fingerprint(parseUserId(check.key).publicKey)
+      return verdict(false, 'replaced', `WARNING: ${where} now belongs to a different key (since ${day(check.at)}) that your pinned key never signed for; its fingerprint is ${print}. Keep the pinned key; if ${c.name} really lost theirs, compare that fingerprint with them before adding it`, print)
+    }
     case 'rewritten':
       return verdict(false, 'rewritten', `WARNING: the key server's history of "${pin.username}" no longer holds the entry you pinned: it has rewritten history. Do not trust ${pin.url}; the contact keeps the key you pinned`)
   }

@@ -1,11 +1,12 @@
 import { fingerprint, parseUserId } from '../../identity/index.js'
 import { parseOperation, verifyOperationSignatures, type SignedOperation } from '../operation.js'
 import { replayLog, type ReplayedLog } from '../name-log.js'
-import { validateUsername } from '../username.js'
+import { validateSearchAfter, validateUsername, validateUsernamePrefix } from '../username.js'
 import { KeyServerError, KeyServerUnavailable, UntrustworthyAnswer } from '../errors.js'
 import { printable } from '../../util/printable.js'
 import { describeWireValue } from '../../util/wire-value.js'
 import { MAX_NAMES_PER_KEY } from '../entry.js'
+import { unreachableReason } from './unreachable.js'
 
 /** An entry whose signature this client has checked; the fingerprint is computed here, not taken from the server. */
 export interface VerifiedEntry {
@@ -22,6 +23,12 @@ const MAX_RESPONSE_BYTES = 1024 * 1024
 const LOG_PAGE = 200
 const MAX_LOG_PAGES = 25 // 5,000 entries: far beyond any honest name's history
 const TIMEOUT_MS = 10_000
+/**
+ * Refusals of what the user asked for (a name taken, none such, not theirs):
+ * usage errors, exit 2. Any other refusal (a rate limit, a clock off, a
+ * race, a client the server does not understand) is a runtime failure, exit 1.
+ */
+const ABOUT_THE_REQUEST = new Set(['INVALID_USERNAME', 'INVALID_REQUEST', 'NAME_TAKEN', 'NAME_CONFUSABLE', 'KEY_HAS_NAME', 'USERNAME_NOT_FOUND', 'USERNAME_DELETED', 'KEY_NOT_FOUND', 'WRONG_KEY'])
 /** A whole log, however many pages: a server that drips it out is cut off. */
 const HISTORY_TIMEOUT_MS = 30_000
 
@@ -76,6 +83,9 @@ export class KeyServerClient {
 
   /** One page of live usernames starting with prefix; `next` continues it. */
   async search (prefix: string, after = '', limit = 20): Promise<{ users: VerifiedEntry[], next: string | null }> {
+    // checked here, so the user reads what is wrong in this client's words, not the server's schema
+    validateUsernamePrefix(prefix)
+    validateSearchAfter(after)
     const q = new URLSearchParams({ prefix, after, limit: String(limit) })
     const body = await this.request('GET', `/v1/users?${q.toString()}`) as { users?: unknown, next?: unknown }
     if (!Array.isArray(body?.users)) throw new UntrustworthyAnswer('a search page without users')
@@ -111,26 +121,37 @@ export class KeyServerClient {
         method,
         headers: body != null ? { 'content-type': 'application/json' } : {},
         body: body != null ? JSON.stringify(body) : undefined,
-        redirect: 'error', // the URL the user configured is the server they trust, not wherever it points
+        // the URL the user configured is the server they trust, not wherever it points: a redirect is shown, not followed
+        redirect: 'manual',
         signal: deadline != null ? AbortSignal.any([timeout, deadline]) : timeout
       })
     } catch (err) {
       const e = err as Error & { cause?: { code?: string, message?: string } }
       // fetch refuses some ports outright (the Fetch standard's "bad ports": 1, 25, 6000, …), as browsers do
       if (e.cause?.message === 'bad port') throw new KeyServerUnavailable(this.url, `port ${new URL(this.url).port} is one that fetch refuses to use (as browsers do); run the key server on another port, such as 8470`)
-      throw new KeyServerUnavailable(this.url, e.cause?.code ?? e.cause?.message ?? e.message)
+      throw new KeyServerUnavailable(this.url, unreachableReason(err, this.url, TIMEOUT_MS))
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel()
+      const to = res.headers.get('location')
+      throw new KeyServerUnavailable(this.url, to != null
+        ? `it redirects to ${printable(to).slice(0, 200)}; if you trust that address, use it instead (--keyserver, or "keyserver" in config.json)`
+        : `it answered ${res.status} (a redirect) with nowhere to go; check the URL`)
     }
     const text = await readCapped(res, this.url)
     let json: unknown
     try {
       json = JSON.parse(text)
     } catch {
+      // a proxy in front of the key server answers these for it when it is down
+      if (res.status === 502 || res.status === 503 || res.status === 504) throw new KeyServerUnavailable(this.url, `it answered ${res.status} from a proxy, which may not reach the key server behind it; try again later`)
       throw new KeyServerUnavailable(this.url, `it answered ${res.status} with something that is not JSON; is the URL a cspace key server?`)
     }
     if (!res.ok) {
       const e = (json as { error?: { code?: unknown, message?: unknown } })?.error
       if (typeof e?.code !== 'string' || typeof e.message !== 'string') throw new KeyServerUnavailable(this.url, `it answered ${res.status} without a reason`)
-      throw new KeyServerError(printable(e.code).slice(0, 40), `the key server says: ${printable(e.message).slice(0, 300)}`, res.status, res.status < 500 ? 2 : 1)
+      const code = printable(e.code).slice(0, 40)
+      throw new KeyServerError(code, `the key server says: ${printable(e.message).slice(0, 300)}`, res.status, ABOUT_THE_REQUEST.has(code) ? 2 : 1)
     }
     return json
   }

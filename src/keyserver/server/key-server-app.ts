@@ -37,9 +37,11 @@ export async function buildKeyServerApp (options: KeyServerOptions): Promise<Fas
     logger: options.logger,
     bodyLimit: BODY_LIMIT,
     trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
-    // a body trickled in, or a socket left idle, holds a connection for no one
+    // a body trickled in, or a socket left idle, holds a connection for no one: one that sends
+    // nothing goes at headersTimeout (10 s), one idle between requests at keepAliveTimeout
     requestTimeout: 10_000,
     connectionTimeout: 30_000,
+    keepAliveTimeout: 30_000,
     // given to Node when it creates the server, where they take effect (set later, as
     // Fastify does, requestTimeout was never enforced); checked every 2 s, not 30 s
     http: { requestTimeout: 10_000, headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },

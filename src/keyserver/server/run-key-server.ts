@@ -28,7 +28,11 @@ export async function runKeyServer (options: RunKeyServerOptions): Promise<Runni
   } catch (err) {
     await store.close()
     // as the daemon's ports: a usage error, with what to do
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new KeyServerError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; pick another with --port`, 409, 2)
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new KeyServerError('PORT_IN_USE', `port ${options.port} on ${options.host} is already in use; pick another with --port`, 409, 2)
+    if (code === 'EADDRNOTAVAIL') throw new KeyServerError('BAD_HOST', `--host ${options.host} is not an address of this machine; give one of its addresses, or 0.0.0.0 for all`, 400, 2)
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new KeyServerError('BAD_HOST', `--host ${options.host} does not resolve to an address; give an IP address of this machine, or 0.0.0.0 for all`, 400, 2)
+    if (code === 'EACCES') throw new KeyServerError('PORT_FORBIDDEN', `port ${options.port} needs privileges to listen on; pick one above 1023 with --port (and put a proxy on 80/443)`, 403, 2)
     throw err
   }
   const addr = app.server.address()
