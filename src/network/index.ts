@@ -4,7 +4,7 @@ export { DhtDatastore, DEFAULT_DHT_STORE_LIMITS, type DhtStoreLimits } from './d
 export { encodePresence, decodePresence, presenceKey, MAX_PRESENCE_BYTES, type PresenceRecord } from './presence-record.js'
 export { presenceValidator, presenceSelector, MAX_PRESENCE_TTL_MS } from './presence-validator.js'
 export { PresencePublisher, type PublishResult } from './presence-publisher.js'
-export { PresenceResolver, EARLY_QUORUM, type LookupOptions } from './presence-resolver.js'
+export { PresenceResolver, EARLY_QUORUM, ADDRESSLESS_CACHE_MS, type LookupOptions } from './presence-resolver.js'
 export * from './errors.js'
 export { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay.js'
 export { isRelayed } from './addresses.js'

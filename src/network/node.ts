@@ -5,7 +5,8 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, PING_PROTOCOL, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
-import { circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC, type CircuitRelayService, type CircuitRelayTransportComponents } from '@libp2p/circuit-relay-v2'
+import { withPacedRandomWalk } from './paced-random-walk.js'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import type { Datastore } from 'interface-datastore'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -176,7 +177,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
         maxPendingHandshakesPerIp: Math.max(4, init.inboundConnectionsPerIpPerSecond),
         handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS
       }),
-      circuitRelayTransport()
+      // its relay discovery walks the DHT at a pace, not back to back (paced-random-walk.ts)
+      (relayComponents: CircuitRelayTransportComponents) => circuitRelayTransport()(withPacedRandomWalk(relayComponents))
     ],
     connectionGater: gate.gater,
     // relayed connections are streams, not sockets: the same TLS over the stream

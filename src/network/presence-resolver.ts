@@ -14,6 +14,14 @@ const log = componentLogger('network:presence:resolve')
  */
 export const EARLY_QUORUM = 3
 
+/**
+ * How long an "online, no address yet" record is served from the cache. A
+ * user behind a NAT publishes one at start and while rejoining, then his
+ * relay addresses seconds later: kept until it expired (an hour), it had
+ * refused every connect to him meanwhile.
+ */
+export const ADDRESSLESS_CACHE_MS = 3000
+
 export interface PresenceResolverComponents {
   node: NetworkNode
 }
@@ -54,7 +62,8 @@ export class PresenceResolver {
   private readonly node: NetworkNode
   private readonly timeoutMs: number
   private readonly now: () => number
-  private readonly cache = new Map<string, PresenceRecord>()
+  /** Each user's newest record, and when it was cached. */
+  private readonly cache = new Map<string, { record: PresenceRecord, at: number }>()
   private readonly inflight = new Map<string, Query>()
 
   constructor (components: PresenceResolverComponents, init: PresenceResolverInit = {}) {
@@ -102,13 +111,15 @@ export class PresenceResolver {
 
   /** A cached record that has not expired, without touching the network. */
   cached (peerId: PeerId): PresenceRecord | undefined {
-    const r = this.cache.get(peerId.toString())
-    if (r == null) return undefined
-    if (r.expires <= this.now()) {
+    const entry = this.cache.get(peerId.toString())
+    if (entry == null) return undefined
+    const now = this.now()
+    const { record } = entry
+    if (record.expires <= now || (record.online && record.addresses.length === 0 && now - entry.at >= ADDRESSLESS_CACHE_MS)) {
       this.cache.delete(peerId.toString())
       return undefined
     }
-    return r
+    return record
   }
 
   invalidate (peerId: PeerId): void {
@@ -147,7 +158,7 @@ export class PresenceResolver {
     }
     log('lookup of %p: %d valid record(s) in %d ms, %s', peerId, valid, Math.round(performance.now() - started), valid >= quorum ? 'quorum reached' : 'whole query')
     const previous = this.cached(peerId)
-    if (best != null && (previous == null || best.seq >= previous.seq)) this.cache.set(peerId.toString(), best)
+    if (best != null && (previous == null || best.seq >= previous.seq)) this.cache.set(peerId.toString(), { record: best, at: this.now() })
     return best ?? previous
   }
 }

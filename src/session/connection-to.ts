@@ -74,8 +74,16 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
     if (record == null) throw new UserOffline(target.label, 'no presence record in the DHT')
     const where = dialTargetFor(target.peerId, record, lost)
     if (where == null && !record.online) throw new UserOffline(target.label, `signed off at ${new Date(record.seq).toISOString()}`)
-    // online behind a NAT, before a router has given them a relay address
-    if (where == null) throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
+    if (where == null) {
+      // online behind a NAT, before a router has given them a relay address: they may have published one since
+      if (attempt === 0) {
+        const previousSeq = record.seq
+        resolver.invalidate(target.peerId)
+        record = await resolver.lookup(target.peerId, { signal, fresh: true })
+        if (record == null || record.seq !== previousSeq) continue
+      }
+      throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
+    }
     // only a sign-off from before a connection to them that was lost gets this far
     const stale = !record.online
     try {

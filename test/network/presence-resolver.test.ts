@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { EARLY_QUORUM, encodePresence, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
+import { ADDRESSLESS_CACHE_MS, EARLY_QUORUM, encodePresence, PresenceResolver, type NetworkNode } from '../../src/network/index.js'
 import { waitFor } from '../helpers/wait.js'
 
 type Answer = { name: 'PEER_RESPONSE', record?: { value: Uint8Array } } | { name: 'VALUE', value: Uint8Array }
@@ -101,5 +101,23 @@ describe('presence resolver: first record, and callers that give up', () => {
     await waitFor('the query to stop once no caller waits', () => state.finished, 5000, 5)
     assert.ok(state.aborted, 'stopped, not finished by itself')
     assert.equal(resolver.cached(peer)?.seq, 5, 'what it found is cached for the next connect')
+  })
+})
+
+describe('presence resolver: the cache', () => {
+  test(`an "online, no address yet" record is served from the cache for ${ADDRESSLESS_CACHE_MS / 1000} s, not until it expires; one with addresses until it expires`, async () => {
+    const key = await generateKeyPair('Ed25519')
+    const peer = peerIdFromPrivateKey(key)
+    const bare = await encodePresence(key, { addresses: [], seq: 1, expires: Date.now() + 3600_000, online: true })
+    let now = Date.now()
+    const resolver = new PresenceResolver({ node: scriptedDht([{ name: 'VALUE', value: bare }], true).node }, { now: () => now })
+    assert.equal((await resolver.lookup(peer))?.seq, 1)
+    assert.equal(resolver.cached(peer)?.seq, 1, 'served for a moment')
+    now += ADDRESSLESS_CACHE_MS
+    assert.equal(resolver.cached(peer), undefined, 'then looked up again: a relay address may have come since')
+    const withAddress = new PresenceResolver({ node: scriptedDht([{ name: 'VALUE', value: await record(key, 2) }], true).node }, { now: () => now })
+    await withAddress.lookup(peer)
+    now += 50_000
+    assert.equal(withAddress.cached(peer)?.seq, 2, 'kept while it has not expired')
   })
 })
