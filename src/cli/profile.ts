@@ -2,6 +2,8 @@ import { passphraseFromEnv } from './env.js'
 import { ensureHome, homeMadePrivateNote, openStore, profilePaths, resolveHome, type ProfilePaths, type Store } from '../store/index.js'
 import { LocalApiClient, locateDaemon } from '../sdk/index.js'
 import { DaemonNotRunning } from '../daemon/errors.js'
+import { lockHolder } from '../daemon/profile-lock.js'
+import { CspaceError } from '../errors.js'
 
 /** The profile the CLI works on: $CSPACE_HOME or ~/.cspace. */
 export function cliProfile (): ProfilePaths {
@@ -26,8 +28,29 @@ export function withStore<T> (fn: (store: Store, paths: ProfilePaths) => T): T {
  * told (stopping, starting), its store watcher sees the commit within a second.
  */
 export async function tellDaemonStoreChanged (): Promise<void> {
-  if (!daemonRunning()) return
+  if (!await daemonUp()) return
   await new LocalApiClient().post('/v1/profile/changed', {}).catch(() => {})
+}
+
+/** How long a command waits for a daemon that holds the profile's lock but has not yet said where its API is. */
+const DAEMON_STARTING_WAIT_MS = 30_000
+
+/**
+ * Whether the profile's daemon runs, waiting out one that is starting (it
+ * holds daemon.lock, and writes daemon.json only once it has read the
+ * profile's tunnels): a command that can also work on the store alone must
+ * not write a table such a daemon has already read.
+ */
+export async function daemonUp (): Promise<boolean> {
+  const paths = cliProfile()
+  const deadline = Date.now() + DAEMON_STARTING_WAIT_MS
+  for (;;) {
+    if (daemonRunning()) return true
+    const starting = lockHolder(paths.lock)
+    if (starting == null) return false
+    if (Date.now() > deadline) throw new CspaceError('DAEMON_STARTING', `the daemon for the profile ${paths.home} (pid ${starting}) is still starting; try again in a moment`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
 }
 
 /** Whether the profile's daemon runs: commands that can also work on the store alone ask first. */

@@ -30,6 +30,13 @@ export class ProfileLock {
   }
 }
 
+/** The live process holding the lock at this path (another than this one), if any. */
+export function lockHolder (path: string): number | undefined {
+  let pid: number
+  try { pid = Number(readFileSync(path, 'utf8').trim()) } catch { return undefined }
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : undefined
+}
+
 export function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)

@@ -15,10 +15,11 @@ const log = componentLogger('network:presence:resolve')
 export const EARLY_QUORUM = 3
 
 /**
- * How long an "online, no address yet" record is served from the cache. A
- * user behind a NAT publishes one at start and while rejoining, then his
- * relay addresses seconds later: kept until it expired (an hour), it had
- * refused every connect to him meanwhile.
+ * How long a lookup answers with a cached "online, no address yet" record
+ * before asking the DHT again (it stays cached, for status, until it
+ * expires). A user behind a NAT publishes one at start and while rejoining,
+ * then his relay addresses seconds later: answered until it expired (an
+ * hour), it had refused every connect to him meanwhile.
  */
 export const ADDRESSLESS_CACHE_MS = 3000
 
@@ -77,7 +78,7 @@ export class PresenceResolver {
     const id = peerId.toString()
     if (options.fresh !== true) {
       const cached = this.cached(peerId)
-      if (cached != null) return cached
+      if (cached != null && !this.addresslessAndOld(peerId)) return cached
     }
     let q = this.inflight.get(id)
     if (q == null) {
@@ -113,13 +114,17 @@ export class PresenceResolver {
   cached (peerId: PeerId): PresenceRecord | undefined {
     const entry = this.cache.get(peerId.toString())
     if (entry == null) return undefined
-    const now = this.now()
-    const { record } = entry
-    if (record.expires <= now || (record.online && record.addresses.length === 0 && now - entry.at >= ADDRESSLESS_CACHE_MS)) {
+    if (entry.record.expires <= this.now()) {
       this.cache.delete(peerId.toString())
       return undefined
     }
-    return record
+    return entry.record
+  }
+
+  /** An "online, no address yet" record cached longer than ADDRESSLESS_CACHE_MS ago: a lookup asks the DHT again. */
+  private addresslessAndOld (peerId: PeerId): boolean {
+    const entry = this.cache.get(peerId.toString())
+    return entry != null && entry.record.online && entry.record.addresses.length === 0 && this.now() - entry.at >= ADDRESSLESS_CACHE_MS
   }
 
   invalidate (peerId: PeerId): void {

@@ -77,10 +77,12 @@ export async function connectionTo (node: NetworkNode, resolver: PresenceResolve
     if (where == null) {
       // online behind a NAT, before a router has given them a relay address: they may have published one since
       if (attempt === 0) {
-        const previousSeq = record.seq
-        resolver.invalidate(target.peerId)
-        record = await resolver.lookup(target.peerId, { signal, fresh: true })
-        if (record == null || record.seq !== previousSeq) continue
+        const newer = await resolver.lookup(target.peerId, { signal, fresh: true })
+        if (signal.aborted) throw new UserUnreachable(target.label, 'timed out')
+        if (newer != null && newer.seq > record.seq) {
+          record = newer
+          continue
+        }
       }
       throw new UserUnreachable(target.label, 'they are online but have published no address yet (behind a NAT, waiting for a router); try again in a moment')
     }

@@ -1,10 +1,11 @@
 import { describe, after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'node:http'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { once } from 'node:events'
+import { spawn } from 'node:child_process'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../helpers/cli.js'
 import { waitFor } from '../helpers/wait.js'
 import { freePort } from '../helpers/sshd.js'
@@ -237,6 +238,40 @@ describe('the daemon and its local API', () => {
     const rules = JSON.parse((await cli(['rules', 'list', '--json'])).stdout) as Array<{ text: string }>
     assert.deepEqual(rules.map(r => r.text), ['deny bob web'])
     await d.stop()
+  })
+
+  test('a forward or expose saved while the daemon is starting is not lost: the command waits for it and hands it over', async () => {
+    const p = await makeProfile('starting')
+    const bob = await makeProfile('starting-bob')
+    assert.equal((await runCli(p.home, ['contacts', 'add', 'bob', bob.userId])).code, 0)
+    const port = await freePort()
+    const starting = startDaemon(p.home)
+    // the daemon holds the lock, and has not yet said where its API is (it reads the tunnels before)
+    await waitFor('the daemon to take the profile lock', () => existsSync(join(p.home, 'daemon.lock')), 30_000, 5)
+    const raced = existsSync(join(p.home, 'daemon.json')) ? 'after' : 'during'
+    const [forward, expose] = await Promise.all([runCli(p.home, ['forward', String(port), 'bob', 'ssh']), runCli(p.home, ['expose', 'echo', '127.0.0.1:7'])])
+    assert.equal(forward.code, 0, forward.stderr)
+    assert.equal(expose.code, 0, expose.stderr)
+    const d = await starting
+    const status = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout) as { forwards: Array<{ port: number, listening: boolean }>, exposes: Array<{ service: string }> }
+    assert.deepEqual(status.forwards.map(f => [f.port, f.listening]), [[port, true]], `a forward saved ${raced} the start`)
+    assert.deepEqual(status.exposes.map(e => e.service), ['echo'])
+    await d.stop()
+    // a daemon that never gets past its start (here: a process holding the lock, no daemon.json): refused, not saved behind its back
+    const holder = spawn('sleep', ['120'], { stdio: 'ignore' })
+    try {
+      writeFileSync(join(p.home, 'daemon.lock'), String(holder.pid))
+      const stuck = await runCli(p.home, ['forward', String(port + 1), 'bob', 'web'])
+      assert.equal(stuck.code, 1)
+      assert.equal(stuck.stderr, `cspace: the daemon for the profile ${p.home} (pid ${holder.pid}) is still starting; try again in a moment\n`)
+    } finally {
+      holder.kill()
+      if (holder.exitCode == null && holder.signalCode == null) await once(holder, 'exit')
+      unlinkSync(join(p.home, 'daemon.lock'))
+    }
+    const saved = JSON.parse((await runCli(p.home, ['status', '--json'])).stdout || '{}') as { forwards?: unknown[] }
+    assert.equal(saved.forwards, undefined, 'no daemon: status --json prints nothing')
+    assert.doesNotMatch((await runCli(p.home, ['status'])).stdout, /:\d+ -> bob\/web/)
   })
 
   test('status says why presence is not published when every address is loopback or LAN', async () => {

@@ -24,6 +24,7 @@ describe('key server parts', () => {
     assert.equal(redactDbUrl('/var/lib/keys.db'), '/var/lib/keys.db')
     assert.equal(redactDbUrl('pg://ks:s3cret@db/keys'), 'pg://ks:***@db/keys', 'a mistyped scheme')
     assert.equal(redactDbUrl('pg://u:%zz@host:notaport/db'), 'pg://(a URL that does not parse)')
+    assert.equal(redactDbUrl('postgres:/ks:s3cret@db/keys'), 'postgres:/ks:***@db/keys', 'a slash missing')
   })
 
   test('RSA keys under 2048 bits are refused as user IDs', async () => {

@@ -105,19 +105,28 @@ describe('presence resolver: first record, and callers that give up', () => {
 })
 
 describe('presence resolver: the cache', () => {
-  test(`an "online, no address yet" record is served from the cache for ${ADDRESSLESS_CACHE_MS / 1000} s, not until it expires; one with addresses until it expires`, async () => {
+  test(`a lookup answers an "online, no address yet" record from the cache for ${ADDRESSLESS_CACHE_MS / 1000} s, then asks the DHT again; status still sees it cached`, async () => {
     const key = await generateKeyPair('Ed25519')
     const peer = peerIdFromPrivateKey(key)
     const bare = await encodePresence(key, { addresses: [], seq: 1, expires: Date.now() + 3600_000, online: true })
     let now = Date.now()
-    const resolver = new PresenceResolver({ node: scriptedDht([{ name: 'VALUE', value: bare }], true).node }, { now: () => now })
+    let answers: Answer[] = [{ name: 'VALUE', value: bare }]
+    let queries = 0
+    const get = async function * (): AsyncGenerator<Answer & { from: unknown }> {
+      queries++
+      for (const a of answers) yield { ...a, from: 'peer' }
+    }
+    const resolver = new PresenceResolver({ node: { services: { dht: { get } } } as unknown as NetworkNode }, { now: () => now })
     assert.equal((await resolver.lookup(peer))?.seq, 1)
-    assert.equal(resolver.cached(peer)?.seq, 1, 'served for a moment')
+    assert.equal((await resolver.lookup(peer))?.seq, 1)
+    assert.equal(queries, 1, 'answered from the cache for a moment')
     now += ADDRESSLESS_CACHE_MS
-    assert.equal(resolver.cached(peer), undefined, 'then looked up again: a relay address may have come since')
-    const withAddress = new PresenceResolver({ node: scriptedDht([{ name: 'VALUE', value: await record(key, 2) }], true).node }, { now: () => now })
-    await withAddress.lookup(peer)
+    assert.equal(resolver.cached(peer)?.seq, 1, 'still cached: status shows the user online')
+    answers = [{ name: 'VALUE', value: await record(key, 2) }] // his relay address, published since
+    assert.equal((await resolver.lookup(peer))?.seq, 2, 'a lookup asked the DHT again')
+    assert.equal(queries, 2)
     now += 50_000
-    assert.equal(withAddress.cached(peer)?.seq, 2, 'kept while it has not expired')
+    assert.equal((await resolver.lookup(peer))?.seq, 2)
+    assert.equal(queries, 2, 'a record with addresses is answered from the cache until it expires')
   })
 })

@@ -119,3 +119,52 @@ describe('connectionTo: a sign-off older than the connection lost to the user', 
     assert.equal(alice.getConnections(bob.peerId).length, 0)
   })
 })
+
+describe('connectionTo: online, with no address yet (behind a NAT, before a router slot)', () => {
+  const nodes: NetworkNode[] = []
+  after(async () => { await Promise.all(nodes.map(async n => await n.stop())) })
+
+  /** Bob's record with no address (seq 1), and what a fresh lookup of the DHT finds (or does). */
+  function addressless (bob: NetworkNode, fresh: (options: LookupOptions) => Promise<PresenceRecord | undefined>): { resolver: PresenceResolver, lookups: LookupOptions[], bare: PresenceRecord } {
+    const bare: PresenceRecord = { publicKey: bob.peerId.publicKey as PresenceRecord['publicKey'], peerId: bob.peerId, addresses: [], seq: 1, expires: Date.now() + 60_000, online: true }
+    const lookups: LookupOptions[] = []
+    const resolver = {
+      lookup: async (_peer: PeerId, options: LookupOptions = {}) => { lookups.push(options); return options.fresh === true ? await fresh(options) : bare },
+      invalidate: () => {}
+    } as unknown as PresenceResolver
+    return { resolver, lookups, bare }
+  }
+  const addressesOf = (n: NetworkNode): string[] => n.getMultiaddrs().map(a => a.toString().split('/p2p/')[0])
+
+  test('the DHT is asked again once: a newer record with his relay address is dialled', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver, lookups, bare } = addressless(bob, async () => ({ ...bare, seq: 2, addresses: addressesOf(bob) }))
+    const conn = await connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000))
+    assert.ok(conn.remotePeer.equals(bob.peerId))
+    assert.deepEqual(lookups.map(l => l.fresh === true), [false, true])
+  })
+
+  test('nothing newer, an older record, or nothing found: "no address yet", not "offline", and no dial of old addresses', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    for (const found of ['same', 'older', 'none'] as const) {
+      const { resolver, lookups, bare } = addressless(bob, async () => found === 'same' ? bare : found === 'older' ? { ...bare, seq: 0, addresses: addressesOf(bob) } : undefined)
+      await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(10_000)),
+        (err: Error & { code?: string }) => err.code === 'USER_UNREACHABLE' && /online but have published no address yet/.test(err.message), found)
+      assert.equal(lookups.length, 2, `asked again once (${found})`)
+      assert.equal(alice.getConnections(bob.peerId).length, 0, `no dial (${found})`)
+    }
+  })
+
+  test('the connect deadline ending the fresh lookup says "timed out"', async () => {
+    const [alice, bob] = await createLoopbackPair()
+    nodes.push(alice, bob)
+    const { resolver } = addressless(bob, async (options) => {
+      await new Promise<void>((resolve) => { options.signal?.addEventListener('abort', () => { resolve() }) })
+      return undefined
+    })
+    await assert.rejects(connectionTo(alice, resolver, { peerId: bob.peerId, label: 'bob' }, AbortSignal.timeout(500)),
+      (err: Error & { code?: string }) => err.code === 'USER_UNREACHABLE' && /timed out/.test(err.message))
+  })
+})

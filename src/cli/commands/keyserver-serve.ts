@@ -42,6 +42,11 @@ export function addKeyServerServe (keyserver: Command): void {
       }
       const { runKeyServer } = await import('../../keyserver/server/run-key-server.js')
       const server = await runKeyServer({ db, host: opts.host, port, requestsPerMinute, writesPerMinute, trustProxy: trustedProxies(opts.trustProxy), logger: { level: opts.logLevel } })
+        .catch((err: unknown) => {
+          // it failed: a signal now must not turn that into a clean stop
+          onSignal = () => { process.exit(1) }
+          throw err
+        })
       await new Promise<void>((resolve) => {
         let stopping = false
         onSignal = (signal: string): void => {

@@ -4,7 +4,7 @@ import { LocalApiClient } from '../../sdk/index.js'
 import { BUILT_IN_RULES, formatRule, parseRule, RuleBook, type PromptRequest, type Rule, type RuleEntry } from '../../session/index.js'
 import { ContactBook } from '../../contacts/index.js'
 import type { Store } from '../../store/index.js'
-import { daemonRunning, tellDaemonStoreChanged, withStore } from '../profile.js'
+import { daemonUp, tellDaemonStoreChanged, withStore } from '../profile.js'
 
 /**
  * `cspace requests` (pending prompts) and `cspace rules` (who may use which
@@ -45,7 +45,7 @@ export function registerRequestCommands (program: Command): void {
 
   const rules = program.command('rules').description('permission rules: allow|deny|prompt WHO (a contact, "contacts", "anyone") SERVICE (or "*"); first match wins')
   rules.command('list').option('--json', 'machine-readable output').description('list your rules (checked before the built-in ones)').action(async (opts: { json?: boolean }) => {
-    const { entries, builtIn } = daemonRunning()
+    const { entries, builtIn } = await daemonUp()
       ? await new LocalApiClient().get<{ entries: RuleEntry[], builtIn: string[] }>('/v1/rules')
       : withStore((store) => ({ entries: new RuleBook({ store }).entries(), builtIn: BUILT_IN_RULES.map(formatRule) }))
     if (opts.json === true) { process.stdout.write(JSON.stringify(entries) + '\n'); return }
@@ -55,14 +55,14 @@ export function registerRequestCommands (program: Command): void {
   rules.command('add <action> <who> <service>').option('--position <n>', 'insert at this position (0 = first)').description('add a rule').action(async (action: string, who: string, service: string, opts: { position?: string }) => {
     const position = opts.position != null ? Number(opts.position) : undefined
     if (position != null && !(Number.isInteger(position) && position >= 0)) throw new UsageError(`--position ${opts.position} is not a position: 0 is checked first, 1 second, …`)
-    const e = daemonRunning()
+    const e = await daemonUp()
       ? await new LocalApiClient().post<RuleEntry>('/v1/rules', { action, who, service, position })
       : await offline(() => withStore((store) => addRule(store, parseRule(action, who, service), position)))
     process.stdout.write(`${e.id}\t${e.text}\n`)
   })
   rules.command('remove <id>').description('remove a rule by id').action(async (id: string) => {
     if (!/^\d{1,15}$/.test(id)) throw new UsageError(`${JSON.stringify(id.slice(0, 40))} is not a rule id: the first column of \`cspace rules list\``)
-    const e = daemonRunning()
+    const e = await daemonUp()
       ? await new LocalApiClient().delete<RuleEntry>(`/v1/rules/${encodeURIComponent(id)}`)
       : await offline(() => withStore((store) => new RuleBook({ store }).remove(Number(id))))
     process.stdout.write(`removed ${e.text}\n`)
@@ -76,7 +76,7 @@ function addRule (store: Store, rule: Rule, position?: number): RuleEntry {
   return new RuleBook({ store }).add(rule, position)
 }
 
-/** A write to the store with no daemon running; one that started meanwhile is told to re-read it. */
+/** A write to the store with no daemon running; one that started meanwhile is told to re-read it (its rules are read when first used). */
 async function offline<T> (write: () => T): Promise<T> {
   const result = write()
   await tellDaemonStoreChanged()

@@ -5,7 +5,7 @@ import { DaemonNotRunning } from '../../daemon/errors.js'
 import { fingerprint, readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
 import { RuleBook } from '../../session/index.js'
 import { ExposeTable, ForwardTable } from '../../store/index.js'
-import { cliProfile, daemonRunning, withStore } from '../profile.js'
+import { cliProfile, daemonUp, withStore } from '../profile.js'
 import type { ContactPresence } from '../../daemon/presence-tracker.js'
 import type { ForwardState } from '../../daemon/forwards.js'
 import type { ExposeState } from '../../daemon/exposes.js'
@@ -52,7 +52,7 @@ export function registerStatusCommand (program: Command): void {
     .description('show the node, its addresses, contacts with presence, forwards and exposes')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      if (opts.json !== true && !daemonRunning()) {
+      if (opts.json !== true && !await daemonUp()) {
         // what is saved still shows (an expose or forward made with no daemon says it was saved); then why nothing runs
         process.stdout.write(savedSettings().join('\n') + '\n')
         throw new DaemonNotRunning(cliProfile().home)

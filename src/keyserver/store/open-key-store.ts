@@ -12,7 +12,8 @@ import { CspaceError, UsageError } from '../../errors.js'
 export async function openKeyStore (db: string): Promise<KeyStore> {
   const postgres = /^postgres(ql)?:\/\//.test(db)
   const path = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db
-  if (!postgres && (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path))) throw new UsageError(`--db ${JSON.stringify(redactDbUrl(db))}: give a file path, sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`, 'BAD_DB_URL')
+  // a URL of another scheme, or one mistyped (postgres:/…, pg://…), is not a file name
+  if (!postgres && (path === '' || /^[a-z][a-z0-9+.-]*:\//i.test(path))) throw new UsageError(`--db ${JSON.stringify(redactDbUrl(db))}: give a file path, sqlite:PATH or postgres://USER:PASSWORD@HOST/DB`, 'BAD_DB_URL')
   try {
     if (postgres) return await PostgresKeyStore.open(sslModeAsChecked(db))
     if (path === ':memory:') return new SqliteKeyStore(path)
@@ -41,6 +42,8 @@ export class KeyStoreUnavailable extends CspaceError {
  * out of the command line altogether.)
  */
 export function redactDbUrl (db: string): string {
+  // scheme:/user:password@… (a slash missing) is no URL with a password, but holds one
+  if (/^[a-z][a-z0-9+.-]*:\/(?!\/)/i.test(db)) return db.replace(/^([a-z][a-z0-9+.-]*:\/[^/:@]*:)[^@]*@/i, '$1***@')
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) return db
   try {
     const url = new URL(db)

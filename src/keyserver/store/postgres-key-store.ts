@@ -48,7 +48,8 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   static async open (url: string, maxConnections = 10): Promise<PostgresKeyStore> {
-    const pool = new pg.Pool({ connectionString: url, max: maxConnections })
+    // a server that accepts and never answers must not hold the start (or a request) for good
+    const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: 10_000 })
     pool.on('error', () => {}) // an idle client's error is reported on its next use
     const client = await pool.connect().catch(async (err: Error) => { await pool.end(); throw err })
     try {
