@@ -4,6 +4,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PeerInfo, PeerRouting } from '@libp2p/interface'
 import { FIRST_PAUSE_MS, MAX_PAUSE_MS, PacedRandomWalk } from '../../src/network/paced-random-walk.js'
+import { createLoopbackNode } from '../helpers/nodes.js'
 
 test('the walk pauses between DHT queries, doubling to a minute, and ends when its signal aborts', async () => {
   const peer: PeerInfo = { id: peerIdFromPrivateKey(await generateKeyPair('Ed25519')), multiaddrs: [] }
@@ -44,4 +45,17 @@ test('a failing query is paced too, and an abort during one ends the walk quietl
   for await (const _ of walk.walk({ signal: stop.signal })) assert.fail('nothing found')
   assert.equal(queries, 3)
   assert.deepEqual(pauses, [FIRST_PAUSE_MS, 4000])
+})
+
+test('a cspace node\'s circuit-relay transport walks with PacedRandomWalk, not libp2p\'s', async () => {
+  const node = await createLoopbackNode()
+  try {
+    // libp2p keeps its components and transports to itself: read them as the transport does
+    const transports = (node as unknown as { components: { transportManager: { getTransports: () => Array<{ [Symbol.toStringTag]: string, components?: { randomWalk: unknown } }> } } }).components.transportManager.getTransports()
+    const relay = transports.find(t => t[Symbol.toStringTag] === '@libp2p/circuit-relay-v2-transport')
+    assert.ok(relay != null, 'a circuit-relay transport')
+    assert.ok(relay.components?.randomWalk instanceof PacedRandomWalk)
+  } finally {
+    await node.stop()
+  }
 })
