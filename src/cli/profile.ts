@@ -28,7 +28,8 @@ export function withStore<T> (fn: (store: Store, paths: ProfilePaths) => T): T {
  * told (stopping, starting), its store watcher sees the commit within a second.
  */
 export async function tellDaemonStoreChanged (): Promise<void> {
-  if (!await daemonUp()) return
+  // the write is done: a daemon stuck starting sees it through its store watcher once it runs
+  if (!await daemonUp().catch(() => false)) return
   await new LocalApiClient().post('/v1/profile/changed', {}).catch(() => {})
 }
 
