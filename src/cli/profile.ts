@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { passphraseFromEnv } from './env.js'
 import { ensureHome, homeMadePrivateNote, openStore, profilePaths, resolveHome, type ProfilePaths, type Store } from '../store/index.js'
 import { LocalApiClient, locateDaemon } from '../sdk/index.js'
@@ -50,8 +51,27 @@ export async function daemonUp (): Promise<boolean> {
     const starting = lockHolder(paths.lock)
     if (starting == null) return false
     if (Date.now() > deadline) throw new CspaceError('DAEMON_STARTING', `the daemon for the profile ${paths.home} (pid ${starting}) is still starting; try again in a moment`)
-    await new Promise(resolve => setTimeout(resolve, 100))
+    await sleep(100)
   }
+}
+
+/**
+ * A change the daemon applies when it runs, or written to the profile's
+ * store for its next start. A daemon that started meanwhile may have read
+ * the store before the write, so it is handed the change too: `toDaemon`
+ * must be idempotent, and `alreadySo` is the error code it answers when the
+ * change is already so (a removal). `running`: whether a daemon has it now.
+ */
+export async function applyOrSave<T> (toDaemon: () => Promise<T>, toStore: () => T, alreadySo?: string): Promise<{ result: T, running: boolean }> {
+  if (await daemonUp()) return { result: await toDaemon(), running: true }
+  let result = toStore()
+  if (!await daemonUp()) return { result, running: false }
+  try {
+    result = await toDaemon()
+  } catch (err) {
+    if (alreadySo == null || (err as CspaceError).code !== alreadySo) throw err
+  }
+  return { result, running: true }
 }
 
 /** Whether the profile's daemon runs: commands that can also work on the store alone ask first. */

@@ -17,8 +17,8 @@ export class ProfileLock {
         return new ProfileLock(path)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-        const pid = Number(readFileSync(path, 'utf8').trim())
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new DaemonAlreadyRunning(home, pid)
+        const holder = lockHolder(path)
+        if (holder != null) throw new DaemonAlreadyRunning(home, holder)
         unlinkSync(path) // stale: its owner is gone
       }
     }

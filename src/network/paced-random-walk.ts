@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AbortOptions, PeerInfo, PeerRouting } from '@libp2p/interface'
 import type { RandomWalk } from '@libp2p/interface-internal'
 import { componentLogger } from '../util/log.js'
@@ -53,12 +54,12 @@ export class PacedRandomWalk implements RandomWalk {
 
 /** Waits ms; false if the signal aborted first. */
 async function pausedFor (ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false
-  return await new Promise<boolean>((resolve) => {
-    const done = (): void => { clearTimeout(timer); resolve(false) }
-    const timer = setTimeout(() => { signal.removeEventListener('abort', done); resolve(true) }, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
+  try {
+    await sleep(ms, undefined, { signal })
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** libp2p's components as circuit-relay's transport sees them, with this walk in place of libp2p's. */

@@ -63,9 +63,7 @@ export async function makeLibp2pCredentials (key: PrivateKey, faults: Certificat
   const cert = faults.issuedByOther === true
     ? await x509.X509CertificateGenerator.create({ serialNumber, notBefore, notAfter, signingAlgorithm, publicKey: keys.publicKey, signingKey: other.privateKey, subject: 'CN=peer', issuer: 'CN=someone else', extensions })
     : await x509.X509CertificateGenerator.createSelfSigned({ serialNumber, notBefore, notAfter, signingAlgorithm, keys, extensions })
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
-  const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`
-  return { cert: new Uint8Array(new NodeX509(cert.toString()).raw), privateKeyPem }
+  return { cert: new Uint8Array(new NodeX509(cert.toString()).raw), privateKeyPem: await pkcs8Pem(keys.privateKey) }
 }
 
 /** A self-signed certificate for 127.0.0.1 and its key (PEM), as an HTTPS server of one's own would have. */
@@ -75,6 +73,11 @@ export async function selfSignedServerCredentials (): Promise<{ cert: string, ke
     serialNumber: '01', name: 'CN=127.0.0.1', notBefore: new Date(Date.now() - HOUR), notAfter: new Date(Date.now() + 24 * HOUR), signingAlgorithm: ALG, keys,
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])]
   })
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey))
-  return { cert: cert.toString('pem'), key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n` }
+  return { cert: cert.toString('pem'), key: await pkcs8Pem(keys.privateKey) }
+}
+
+/** A private key as PKCS#8 PEM, as Node's TLS takes it. */
+async function pkcs8Pem (key: Parameters<typeof webcrypto.subtle.exportKey>[1]): Promise<string> {
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
+  return `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`
 }

@@ -8,7 +8,7 @@ import { readPublicKey, userIdFromPublicKey } from '../../identity/index.js'
 import { ForwardNotFound, PortForwarded } from '../../daemon/errors.js'
 import { checkExecCommand, splitHostPort } from '../../daemon/host-port.js'
 import { MAX_SESSIONS_CAP } from '../../daemon/exposes.js'
-import { cliProfile, daemonUp, withStore } from '../profile.js'
+import { applyOrSave, cliProfile, withStore } from '../profile.js'
 
 function parsePort (text: string): number {
   const port = Number(text)
@@ -25,12 +25,10 @@ export function registerTunnelCommands (program: Command): void {
     .action(async (localport: string | undefined, user: string | undefined, service: string | undefined, opts: { remove?: string }) => {
       if (opts.remove != null) {
         const port = parsePort(opts.remove)
-        if (await daemonUp()) await new LocalApiClient().delete(`/v1/forwards/${port}`)
-        else {
-          withStore((store) => { if (!new ForwardTable(store).remove(port)) throw new ForwardNotFound(port) })
-          // a daemon that started meanwhile may have read the table before: it stops listening too
-          if (await daemonUp()) await new LocalApiClient().delete(`/v1/forwards/${port}`).catch(ignoreCode('FORWARD_NOT_FOUND'))
-        }
+        await applyOrSave(
+          async () => await new LocalApiClient().delete(`/v1/forwards/${port}`),
+          () => withStore((store) => { if (!new ForwardTable(store).remove(port)) throw new ForwardNotFound(port) }),
+          'FORWARD_NOT_FOUND')
         process.stdout.write(`removed the forward on port ${port}\n`)
         return
       }
@@ -38,14 +36,7 @@ export function registerTunnelCommands (program: Command): void {
       const port = parsePort(localport)
       validateServiceName(service)
       const spec = { port, contact: user, service }
-      let running = await daemonUp()
-      let f: ForwardRecord = spec
-      if (!running) {
-        f = saveForward(spec)
-        // a daemon that started meanwhile may have read the table before this write: it is handed the forward too
-        running = await daemonUp()
-      }
-      if (running) f = await new LocalApiClient().post<ForwardRecord>('/v1/forwards', spec)
+      const { result: f, running } = await applyOrSave(async () => await new LocalApiClient().post<ForwardRecord>('/v1/forwards', spec), () => saveForward(spec))
       process.stdout.write(`${f.port}\n`)
       process.stderr.write(`forwarding 127.0.0.1:${f.port} -> ${f.contact}/${f.service}${running ? '' : ' (saved; listens when the daemon starts)'}\n`)
     })
@@ -65,25 +56,20 @@ export function registerTunnelCommands (program: Command): void {
       }
       const maxSessions = opts.maxSessions != null ? sessionCap(opts.maxSessions) : undefined
       const body = { ...(opts.exec != null ? { service, exec: opts.exec } : { service, target: hostport }), ...(maxSessions != null ? { maxSessions } : {}) }
-      const toDaemon = async (): Promise<void> => {
-        const api = new LocalApiClient()
-        if (opts.remove === true) await api.delete(`/v1/exposes/${service}`)
-        else await api.post('/v1/exposes', body)
-      }
-      let running = await daemonUp()
-      if (running) await toDaemon()
-      else {
-        // no daemon: record it; the daemon serves it from its next start
-        withStore((store) => {
+      const { running } = await applyOrSave(
+        async () => {
+          const api = new LocalApiClient()
+          if (opts.remove === true) await api.delete(`/v1/exposes/${service}`)
+          else await api.post('/v1/exposes', body)
+        },
+        // no daemon: recorded; the daemon serves it from its next start
+        () => withStore((store) => {
           const table = new ExposeTable(store)
           if (opts.remove === true) {
             if (!table.remove(service)) throw new UsageError(`service "${service}" is not exposed`)
           } else table.put(opts.exec != null ? { service, kind: 'exec', target: opts.exec, maxSessions } : { service, kind: 'tcp', target: hostport as string, maxSessions })
-        })
-        // a daemon that started meanwhile may have read the table before this write: it is told too
-        running = await daemonUp()
-        if (running) await toDaemon().catch(ignoreCode('EXPOSE_NOT_FOUND'))
-      }
+        }),
+        'EXPOSE_NOT_FOUND')
       const what = opts.remove === true ? `stopped exposing ${service}` : `exposing ${service} -> ${opts.exec != null ? `exec ${opts.exec}` : hostport as string}${maxSessions != null ? `, at most ${maxSessions} sessions at once` : ''}`
       process.stdout.write(`${what}${running ? '' : ' (saved; applies when the daemon starts)'}\n`)
     })
@@ -104,11 +90,6 @@ function saveForward (spec: ForwardRecord): ForwardRecord {
     table.put(spec)
     return spec
   })
-}
-
-/** A catch handler that lets one error code pass (the change was already so). */
-function ignoreCode (code: string): (err: unknown) => void {
-  return (err) => { if ((err as CspaceError).code !== code) throw err }
 }
 
 /** `--max-sessions N`: a whole number from 1 to MAX_SESSIONS_CAP. */
