@@ -2,7 +2,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { fingerprint, readKeyFile, userIdFromPublicKey } from '../identity/index.js'
 import { ensureHome, homeMadePrivateNote, ExposeTable, ForwardTable, getKv, loadConfig, openStore, profilePaths, setKv, type Config, type ProfilePaths, type Store } from '../store/index.js'
 import { ContactBook } from '../contacts/index.js'
-import { createNetworkNode, DEFAULT_RELAY_LIMITS, isRelayed, keepJoined, PresencePublisher, PresenceResolver, type BootstrapKeeper, type NetworkNode } from '../network/index.js'
+import { createNetworkNode, DEFAULT_RELAY_LIMITS, keepJoined, routerOf, PresencePublisher, PresenceResolver, type BootstrapKeeper, type NetworkNode } from '../network/index.js'
 import { PromptQueue, RuleBook, ServiceRegistry, SessionManager } from '../session/index.js'
 import { componentLogger } from '../util/log.js'
 import { atMostEvery } from '../util/at-most-every.js'
@@ -207,9 +207,9 @@ export class Daemon {
 
   /** The routers this daemon holds a relay slot on, each with the relay address it gives. */
   relaySlots (): Array<{ router: string, address: string }> {
-    return this.listenAddresses().filter(isRelayed).map(address => {
-      const parts = address.split('/p2p-circuit')[0].split('/p2p/')
-      return { router: parts[parts.length - 1], address }
+    return this.listenAddresses().flatMap(address => {
+      const router = routerOf(address)
+      return router == null ? [] : [{ router, address }]
     })
   }
 

@@ -7,6 +7,13 @@ export function isRelayed (addr: string | Multiaddr): boolean {
   return addr.toString().includes('/p2p-circuit')
 }
 
+/** The peer ID of the router a relay-circuit address goes through; undefined for a direct address. */
+export function routerOf (addr: string | Multiaddr): string | undefined {
+  if (!isRelayed(addr)) return undefined
+  const ids = addr.toString().split('/p2p-circuit')[0].split('/p2p/')
+  return ids.length > 1 ? ids[ids.length - 1] : undefined
+}
+
 /** The IP part (ip4 or ip6) of an address. */
 export function ipOf (ma: Multiaddr): { name: 'ip4' | 'ip6', value: string } | undefined {
   const ip = ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')

@@ -7,6 +7,8 @@ import { ping, PING_PROTOCOL, type Ping } from '@libp2p/ping'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport, RELAY_V2_HOP_CODEC, RELAY_V2_STOP_CODEC, type CircuitRelayService, type CircuitRelayTransportComponents } from '@libp2p/circuit-relay-v2'
 import { withPacedRandomWalk } from './paced-random-walk.js'
+import { closeStaleConnections } from './stale-connections.js'
+import { watchRelaySlots } from './relay-slot-watch.js'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import type { Datastore } from 'interface-datastore'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -204,7 +206,8 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       // a cspace node's own identify message is ~0.5 KiB (a router's, 6
       // protocols); libp2p takes 8 KiB × 10 messages, all kept in the peer store
       identify: identify({ maxMessageSize: IDENTIFY_MAX_MESSAGE_BYTES }),
-      ping: ping(),
+      // the connection monitor and a stale-connection probe may ping one connection at once (libp2p's default: 1 out, 2 in)
+      ping: ping({ maxOutboundStreams: 2, maxInboundStreams: 4 }),
       // a lone router must answer queries before anyone else has joined
       dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router })),
       reachability: reachability({
@@ -228,6 +231,10 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
   guardIdentifyRecords(node, IDENTIFY_LIMIT)
   proposeDhtStreams(node, DHT_PROTOCOL, (stream) => { guardMessages(stream, MESSAGE_LIMITS[DHT_PROTOCOL]) })
   trustConnectedContacts(node, node.services.dht)
+  // a newer connection from a peer: check its older ones now, not at the next ping
+  closeStaleConnections(node)
+  // a user's connections to his routers, his only way to be reached from behind a NAT, checked more often
+  if (!init.router) watchRelaySlots(node)
   if (meter != null) relayMeters.set(node, meter)
   await node.start()
   return node

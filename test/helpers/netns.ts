@@ -34,6 +34,8 @@ export interface Topology {
   ns: { router1: string, router2: string, alice: string, bob: string }
   /** Each host's address on the shared segment (a NATed user's: its NAT box's). */
   publicIp: { router1: string, router2: string, alice: string, bob: string }
+  /** Gives a user a new address on the shared segment, as an ISP reassigning one (a NATed user's NAT box gets it). */
+  changePublicIp: (who: 'alice' | 'bob', ip: string) => Promise<void>
   /** Removes every namespace (and with them the links and rules). Idempotent. */
   destroy: () => Promise<void>
 }
@@ -131,19 +133,19 @@ export async function createTopology (edges: { alice: UserEdge, bob: UserEdge })
     const router2 = await newNs('r2')
     await publicHost(router2, '5.0.0.12')
 
-    const user = async (name: 'alice' | 'bob', edge: UserEdge, n: number): Promise<{ ns: string, publicIp: string }> => {
+    const user = async (name: 'alice' | 'bob', edge: UserEdge, n: number): Promise<{ ns: string, publicIp: string, edgeNs: string }> => {
       const ns = await newNs(name)
       if (edge === 'firewall' || edge === 'public') {
         const addr = `5.0.0.${30 + n}`
         await publicHost(ns, addr)
-        if (edge === 'public') return { ns, publicIp: addr }
+        if (edge === 'public') return { ns, publicIp: addr, edgeNs: ns }
         // the host's own stateful firewall: answers to its own connections only
         for (const rule of [
           ['-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT'],
           ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
           ['-P', 'INPUT', 'DROP']
         ]) await inNs(ns, 'iptables', ...rule)
-        return { ns, publicIp: addr }
+        return { ns, publicIp: addr, edgeNs: ns }
       }
       const box = await newNs(`${name}-nat`)
       const wan = `5.0.0.${20 + n}`
@@ -161,13 +163,21 @@ export async function createTopology (edges: { alice: UserEdge, bob: UserEdge })
       // routers do: a refusal would end a hole punch's first SYN at once
       await inNs(box, 'iptables', '-A', 'FORWARD', '-i', 'eth0', '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP')
       await inNs(box, 'iptables', '-A', 'INPUT', '-i', 'eth0', '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP')
-      return { ns, publicIp: wan }
+      return { ns, publicIp: wan, edgeNs: box }
     }
     const alice = await user('alice', edges.alice, 1)
     const bob = await user('bob', edges.bob, 2)
+    const users = { alice, bob }
+    const publicIp = { router1: '5.0.0.11', router2: '5.0.0.12', alice: alice.publicIp, bob: bob.publicIp }
     return {
       ns: { router1, router2, alice: alice.ns, bob: bob.ns },
-      publicIp: { router1: '5.0.0.11', router2: '5.0.0.12', alice: alice.publicIp, bob: bob.publicIp },
+      publicIp,
+      changePublicIp: async (who, address) => {
+        // deleting the address also drops the NAT's mappings (MASQUERADE forgets them), as a real box's reboot does
+        await inNs(users[who].edgeNs, 'ip', 'addr', 'del', `${publicIp[who]}/24`, 'dev', 'eth0')
+        await inNs(users[who].edgeNs, 'ip', 'addr', 'add', `${address}/24`, 'dev', 'eth0')
+        publicIp[who] = address
+      },
       destroy
     }
   } catch (err) {

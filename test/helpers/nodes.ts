@@ -18,9 +18,9 @@ export async function createLoopbackPair (): Promise<[NetworkNode, NetworkNode]>
   return await Promise.all([createLoopbackNode(), createLoopbackNode()])
 }
 
-/** Bob takes a slot on `router` (a relay reservation); the address that reaches him through it. */
-export async function reserveAtRouter (router: NetworkNode, bob: NetworkNode): Promise<Multiaddr> {
-  const routerAddr = router.getMultiaddrs()[0].toString()
+/** Bob takes a slot on `router` (a relay reservation), reaching it at `routerAddress` (default: its first); the address that reaches him through it. */
+export async function reserveAtRouter (router: NetworkNode, bob: NetworkNode, routerAddress?: Multiaddr): Promise<Multiaddr> {
+  const routerAddr = (routerAddress ?? router.getMultiaddrs()[0]).toString()
   await bob.dial(multiaddr(routerAddr))
   await (bob as unknown as { components: { transportManager: { listen: (a: Multiaddr[]) => Promise<void> } } }).components.transportManager.listen([multiaddr(`${routerAddr}/p2p-circuit`)])
   return multiaddr(`${routerAddr}/p2p-circuit/p2p/${bob.peerId.toString()}`)

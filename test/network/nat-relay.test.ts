@@ -214,6 +214,45 @@ describe('bob with one relay slot: his router dies', { skip: unavailable }, () =
 })
 
 /**
+ * Bob behind a symmetric NAT whose public address changes (the ISP gives his
+ * NAT box a new one): his connections to the routers die without a word to
+ * either end. His daemon's pings to his routers find it, he takes slots anew
+ * from the new address, and each router drops his dead connection as soon as
+ * the new one opens instead of relaying into it until its own minute-long
+ * ping (network/relay-slot-watch.ts, network/stale-connections.ts).
+ */
+describe('bob\'s NAT box gets a new public address', { skip: unavailable }, () => {
+  let w: NatWorld
+
+  before(async () => { w = await startNatWorld({ alice: 'cone', bob: 'symmetric', blobBytes: 1024 * 1024 }) })
+  after(async () => { await w?.destroy() })
+
+  test('alice reaches him through the routers again within seconds, not at the next minute\'s ping', async (t) => {
+    await waitFor('bob holding two relay slots, published', async () => {
+      const s = await w.status('bob')
+      return s.node.relaySlots.length === 2 && (s.presence?.addresses ?? []).filter(a => a.includes('/p2p-circuit')).length === 2
+    }, 60_000, 500)
+    const port = Number((await w.cli('alice', ['forward', '0', 'bob', 'blob'])).trim())
+    const out = join(w.dir, 'moved.bin')
+    const transfer = async (): Promise<boolean> => {
+      await w.inAlice(`timeout 10 socat -u TCP:127.0.0.1:${port} CREATE:${out}`).catch(() => {})
+      return await sha256File(out) === w.blobSha
+    }
+    await waitFor('a whole transfer before the change', transfer, 30_000, 500)
+    await w.cli('alice', ['hangup', 'bob'])
+
+    await w.net.changePublicIp('bob', '5.0.0.42')
+    const changedAt = Date.now()
+    writeFileSync(out, '')
+    // libp2p's ping alone (every 60 s, at both bob and the routers) took 47-53 s here
+    await waitFor('a whole transfer after the change', transfer, 30_000, 500)
+    t.diagnostic(`through again ${Date.now() - changedAt} ms after the change`)
+    const slots = (await w.status('bob')).node.relaySlots
+    assert.equal(slots.length, 2, 'both slots taken again')
+  })
+})
+
+/**
  * Both behind cone NATs: reached through a router first, then DCUtR punches
  * through both NATs (TCP simultaneous open from each side's listening port)
  * and new sessions take the direct path; the routers stop relaying.
