@@ -38,6 +38,8 @@ export class AppPort {
   private server?: Server
   private readonly pending = new Map<string, { request: IncomingRequest, timer: NodeJS.Timeout }>()
   private unauthenticated = 0
+  /** Every open connection: a stop closes them, as the daemon's sessions end (server.close waits for them all). */
+  private readonly sockets = new Set<Socket>()
 
   constructor (components: AppPortComponents, init: AppPortInit) {
     this.c = components
@@ -61,13 +63,22 @@ export class AppPort {
   async stop (): Promise<void> {
     for (const { request, timer } of this.pending.values()) { clearTimeout(timer); request.reject(ConnectStatus.ServiceUnreachable, 'daemon stopping') }
     this.pending.clear()
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve())
+    const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve())
+    // sessions and listeners end here: the programs see their sockets close (a listener's `closed` resolves)
+    for (const socket of this.sockets) socket.destroy()
+    await closed
   }
 
   private async onConnection (socket: Socket): Promise<void> {
     socket.setNoDelay(true)
     socket.on('error', (err) => log('app socket error: %e', err))
-    if (this.unauthenticated >= MAX_UNAUTHENTICATED) { socket.destroy(); return }
+    this.sockets.add(socket)
+    socket.once('close', () => this.sockets.delete(socket))
+    if (this.unauthenticated >= MAX_UNAUTHENTICATED) {
+      // said, not just closed: the SDK retries after a pause (a program opening hundreds of sessions at once)
+      this.reply(socket, new CspaceError('APP_PORT_BUSY', `more than ${MAX_UNAUTHENTICATED} connections to the daemon are being set up at once; retry`))
+      return
+    }
     this.unauthenticated++
     let req: AppRequest
     try {

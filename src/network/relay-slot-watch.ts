@@ -50,6 +50,6 @@ export function watchRelaySlots (node: Pick<Libp2p, 'addEventListener' | 'getCon
 }
 
 /** The peer IDs of the routers our relay addresses go through. */
-function slotRouters (node: Pick<Libp2p, 'getMultiaddrs'>): Set<string | undefined> {
+function slotRouters (node: Pick<Libp2p, 'getMultiaddrs'>): Set<string> {
   return new Set(node.getMultiaddrs().map(routerOf).filter(id => id != null))
 }

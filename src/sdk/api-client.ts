@@ -3,9 +3,10 @@ import { locateDaemon, type DaemonEndpoint, type SdkOptions } from './daemon-loc
 
 /** A typed client of the daemon's local HTTP API (what the CLI and the web UI use). */
 export class LocalApiClient {
-  private readonly endpoint: DaemonEndpoint
+  private endpoint: DaemonEndpoint
 
-  constructor (options: SdkOptions = {}) {
+  /** Throws DaemonNotRunning (or IdentityMissing) at once if there is no daemon to talk to. */
+  constructor (private readonly options: SdkOptions = {}) {
     this.endpoint = locateDaemon(options)
   }
 
@@ -22,6 +23,8 @@ export class LocalApiClient {
   }
 
   private async request<T> (method: string, path: string, body?: unknown): Promise<T> {
+    // read afresh each time: a daemon restarted since has another port and token
+    this.endpoint = locateDaemon(this.options)
     const headers: Record<string, string> = { authorization: `Bearer ${this.endpoint.token}` }
     if (body !== undefined) headers['content-type'] = 'application/json'
     let res: Response

@@ -1,7 +1,7 @@
-import { profilePaths, resolveHome } from '../store/index.js'
+import { profilePaths, resolveHome } from '../store/profile-paths.js'
 import { readApiToken, readDaemonInfo, type DaemonInfo } from '../daemon/daemon-info.js'
 import { DaemonNotRunning } from '../daemon/errors.js'
-import { IdentityMissing } from '../identity/index.js'
+import { IdentityMissing } from '../identity/errors.js'
 import { existsSync } from 'node:fs'
 
 export interface SdkOptions {

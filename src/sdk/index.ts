@@ -2,6 +2,10 @@
 export { connect, type ConnectOptions } from './connect.js'
 export { listen, type Listener, type Caller, type ConnectionHandler } from './listen.js'
 export { LocalApiClient } from './api-client.js'
+/** What the SDK rejects with: every error is a CspaceError with a stable `code` (docs/SDK.md); a refusal by the daemon or the other side is a LocalApiError. */
+export { CspaceError } from '../errors.js'
+export { LocalApiError, DaemonNotRunning } from '../daemon/errors.js'
+export { IdentityMissing } from '../identity/errors.js'
 export { locateDaemon, type SdkOptions, type DaemonEndpoint } from './daemon-locator.js'
 export { appDataDir, appLayout, openAppStore, type AppStore } from './app-data.js'
 /** Checking a user ID a person typed or pasted (its checksum catches typos): the form every app stores is `.text`. */

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream'
 import { parseIncomingEvent, type IncomingEvent } from '../daemon/app-protocol.js'
 import { inProcessDaemon } from '../daemon/in-process.js'
-import { resolveHome } from '../store/index.js'
+import { resolveHome } from '../store/profile-paths.js'
+import { validateServiceName } from '../session/permissions.js'
 import { locateDaemon, type SdkOptions } from './daemon-locator.js'
 import { openAppSocket } from './app-socket.js'
 
@@ -9,13 +10,13 @@ export type Caller = IncomingEvent['caller']
 
 /** An `incoming` event is a few hundred bytes; a line longer than this is not the daemon speaking. */
 const MAX_EVENT_LINE = 64 * 1024
-export type ConnectionHandler = (socket: Duplex, caller: Caller) => void
+export type ConnectionHandler = (socket: Duplex, caller: Caller) => void | Promise<void>
 
 export interface Listener {
   readonly service: string
   /** Stops offering the service. */
   close: () => void
-  /** Resolves when the registration ends (closed here, or the daemon stopped). */
+  /** Resolves when the registration ends (closed here, or the daemon stopped: listen again once it runs). */
   closed: Promise<void>
 }
 
@@ -24,8 +25,11 @@ export interface Listener {
  * daemon. The daemon applies the permission rules first; each allowed session
  * reaches `handler` as a byte stream with the caller's identity: a net.Socket
  * in a program of its own, an in-memory Duplex in the daemon's own process.
+ * A handler that throws (or, async, rejects) has its session reset, and its
+ * error is left unhandled, as a net.Server's 'connection' listener's would be.
  */
 export async function listen (service: string, handler: ConnectionHandler, options: SdkOptions = {}): Promise<Listener> {
+  validateServiceName(service)
   const local = inProcessDaemon(options.home ?? resolveHome())
   if (local != null) return { service, ...local.listen(service, handler) }
   const endpoint = locateDaemon(options)
@@ -40,14 +44,20 @@ export async function listen (service: string, handler: ConnectionHandler, optio
       buffered = buffered.slice(nl + 1)
       const event = parseIncomingEvent(line)
       if (event == null) continue
-      openAppSocket(endpoint, { op: 'accept', id: event.id })
-        .then((socket) => { handler(socket, event.caller) })
-        .catch(() => { /* the caller went away before we accepted */ })
+      openAppSocket(endpoint, { op: 'accept', id: event.id }).then((socket) => {
+        // a failing handler's session is reset, not left open with the caller waiting; the error goes on unhandled
+        const fail = (err: unknown): never => { socket.resetAndDestroy(); throw err }
+        let result: unknown
+        try { result = handler(socket, event.caller) } catch (err) { fail(err) }
+        if (result instanceof Promise) return result.catch(fail)
+      }, () => { /* the caller went away before we accepted */ })
     }
     // the limit is on one line: a burst of many small events is not a broken daemon
     if (buffered.length > MAX_EVENT_LINE) control.destroy()
   })
   control.resume()
+  // the daemon stopping ends its side; ours (half-open) would otherwise stay open for good
+  control.once('end', () => control.destroy())
   const closed = new Promise<void>((resolve) => control.once('close', () => resolve()))
   return { service, close: () => control.destroy(), closed }
 }
