@@ -28,6 +28,9 @@ export async function viewDesktop (options: { user: string, port: number, home?:
     const onAsking = (): void => { options.log(`${options.user} is being asked whether to let you view their desktop; waiting for their answer`) }
     connect(options.user, DESKTOP_SERVICE, { home: options.home, onAsking }).then((remote) => {
       if (local.destroyed) { remote.destroy(); return }
+      // said each time: the last line must not go on reading "being asked" or "did not allow you"
+      options.log(`viewing ${options.user}'s desktop`)
+      remote.once('close', () => { options.log(`${options.user}'s desktop session ended${remote.errored != null ? ` (${remote.errored.message})` : ''}`) })
       remote.on('error', () => local.destroy())
       local.on('error', () => remote.destroy())
       local.once('close', () => remote.destroy()) // the viewer is gone: nothing more to deliver
@@ -35,8 +38,10 @@ export async function viewDesktop (options: { user: string, port: number, home?:
       remote.once('close', () => { if (remote.errored != null) local.destroy(); else setTimeout(() => local.destroy(), 5000).unref() })
       local.pipe(remote)
       remote.pipe(local)
-    }).catch((err: Error) => {
-      options.log(`cannot reach ${options.user}'s desktop: ${err.message}`)
+    }).catch((err: Error & { code?: string }) => {
+      options.log(err.code === 'NO_SUCH_SERVICE'
+        ? `${options.user} is not sharing their desktop (they start with \`cspace desktop share\`)`
+        : `cannot reach ${options.user}'s desktop: ${err.message}`)
       local.destroy()
     })
   })

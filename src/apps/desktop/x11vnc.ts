@@ -37,7 +37,12 @@ export async function startX11vnc (options: { display?: string, allowControl: bo
   if (!options.allowControl) args.push('-viewonly')
   const proc: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  const collect = (b: Buffer): void => { output = (output + b.toString()).slice(-4096) }
+  // x11vnc states a failure on a line of its own starting "*** ", then gives pages of tips ending in a link: the first such line says what failed
+  let marked = ''
+  const collect = (b: Buffer): void => {
+    output = (output + b.toString()).slice(-4096)
+    if (marked === '') marked = /^\*\*\* (.*\S.*)$/m.exec(b.toString())?.[1].trim().slice(0, 300) ?? ''
+  }
   proc.stderr?.on('data', collect)
   // x11vnc prints "PORT=N" on stdout once it listens
   await new Promise<void>((resolve, reject) => {
@@ -50,7 +55,7 @@ export async function startX11vnc (options: { display?: string, allowControl: bo
     proc.once('error', (err) => { clearTimeout(timer); reject(new X11vncFailed(err.message)) })
     proc.once('exit', (code) => {
       clearTimeout(timer)
-      const last = output.trim().split('\n').filter(l => l.trim() !== '').slice(-1)[0] ?? ''
+      const last = marked !== '' ? marked : output.trim().split('\n').filter(l => l.trim() !== '').slice(-1)[0] ?? ''
       reject(new X11vncFailed(`it exited with code ${code ?? 'signal'} on display ${display}${last !== '' ? `: ${last.trim()}` : ''}`))
     })
   })

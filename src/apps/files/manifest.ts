@@ -39,7 +39,7 @@ export interface BuiltManifest { manifest: Manifest, sources: SourceFile[] }
 
 export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): BuiltManifest {
   const sources: SourceFile[] = []
-  const seen = new Set<string>()
+  const seen = new Map<string, string>()
   const add = (source: string, rel: string): void => {
     let st
     try { st = lstatSync(source) } catch (err) { throw SourceUnreadable.from(source, err) }
@@ -52,8 +52,11 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
       // name becomes '_', as on any system that forbids it)
       const path = sanitizePath(rel)
       if (path == null) throw new SourceUnreadable(source, 'its name cannot be used on the receiving side; rename it')
-      if (seen.has(path)) throw new SourceUnreadable(source, `two files would both be saved as ${path}; rename one`)
-      seen.add(path)
+      // as the receiver compares them: names differing only in case are one on many file systems
+      const key = path.toLowerCase()
+      const other = seen.get(key)
+      if (other != null) throw new SourceUnreadable(source, other === path ? `two files would both be saved as ${path}; rename one` : `${other} and ${path} differ only in case, and would be one file on many systems; rename one`)
+      seen.set(key, path)
       sources.push({ source, path, size: st.size, mtime: Math.floor(st.mtimeMs) })
       if (sources.length > MAX_ENTRIES) throw new SourceUnreadable(source, `more than ${MAX_ENTRIES} files; send them in parts or as an archive`)
     }
@@ -61,8 +64,11 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
   for (const p of paths) {
     let st
     try { st = statSync(p) } catch (err) { throw SourceUnreadable.from(p, err) }
-    const name = basename(st.isDirectory() ? realpathSync(p) : p)
-    add(st.isDirectory() ? realpathSync(p) : p, name)
+    if (!st.isDirectory() && !st.isFile()) throw new SourceUnreadable(p, 'it is not a file or a directory')
+    // a link named on the command line is followed (inside a tree, links are skipped); a
+    // file keeps the name it was given, a directory its own (for `.` or `..`)
+    const real = realpathSync(p)
+    add(real, basename(st.isDirectory() ? real : p))
   }
   if (sources.length === 0) throw new SourceUnreadable(paths.join(' '), 'there are no files in it')
   if (sources.reduce((n, f) => n + chunkCount(f.size, chunkSize), 0) > MAX_CHUNKS) throw new SourceUnreadable(paths.join(' '), `more than ${MAX_CHUNKS * chunkSize / 2 ** 30} GiB at once; send it in parts`)

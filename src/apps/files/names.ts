@@ -13,7 +13,8 @@ const MAX_COMPONENT_BYTES = 255
  * downloads directory, or null when nothing usable is left. Absolute paths
  * lose their root, `.` and `..` components are dropped (never followed),
  * NUL and control characters become `_`, device names get a `_` prefix,
- * trailing dots and spaces go, and each component is cut to 255 bytes.
+ * trailing dots and spaces go (a name of nothing else becomes `_`s), and
+ * each component is cut to 255 bytes.
  */
 export function sanitizePath (raw: string): string | null {
   if (Buffer.byteLength(raw) > MAX_PATH_BYTES) return null
@@ -22,8 +23,11 @@ export function sanitizePath (raw: string): string | null {
   if (!ANY_UNSAFE.test(raw) && everyComponentClean(raw)) return raw
   const parts: string[] = []
   for (let part of raw.split(/[/\\]/)) {
-    part = withoutTrailingDotsAndSpaces(part.replace(UNSAFE, '_')).trimStart()
     if (part === '' || part === '.' || part === '..') continue
+    const cleaned = withoutTrailingDotsAndSpaces(part.replace(UNSAFE, '_')).trimStart()
+    // a name of dots and spaces alone (`...`, `.. `) is kept as one of underscores, not dropped:
+    // dropped, its files would land in the directory above it
+    part = cleaned !== '' ? cleaned : '_'.repeat(Math.min(part.length, MAX_COMPONENT_BYTES))
     if (DEVICE.test(part)) part = `_${part}`
     parts.push(truncateUtf8(part, MAX_COMPONENT_BYTES))
   }

@@ -62,7 +62,14 @@ export class PartialTransfer {
   }
 
   static async open (dir: string, manifest: Manifest): Promise<PartialTransfer> {
-    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 })
+    } catch (err) {
+      // Node's recursive mkdir says ENOENT for what is EROFS or EACCES; one level at a time gives the real reason
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      try { mkdirSync(dirname(dir), { mode: 0o700 }) } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e }
+      mkdirSync(dir, { mode: 0o700 })
+    }
     const p = new PartialTransfer(dir, manifest)
     await p.recover()
     return p

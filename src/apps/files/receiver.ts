@@ -147,6 +147,8 @@ export class Receiver {
     void (async () => {
       let id: string | undefined
       let partial: PartialTransfer | undefined
+      // what arrived can never be resumed: dropped once this connection is done
+      let unresumable = false
       let resolveDone: () => void = () => {}
       try {
         const first = await frames.next()
@@ -201,14 +203,16 @@ export class Receiver {
         await this.receive(id, frames, partial, live)
       } catch (err) {
         const d = describe(err)
-        fail(d.code, d.message)
+        unresumable = d.code === 'SOURCE_CHANGED'
+        // the sender ended it, and says why itself
+        if (!unresumable) fail(d.code, d.message)
         // a connection that merely dropped stays resumable; a refusal or a storage failure is recorded for the user to see
         if (id != null && d.record && this.store.get(id) != null) this.setState(id, 'failed', d.detail)
       } finally {
         clearTimeout(timer)
         await partial?.close().catch(() => {})
         // kept unless nothing more can arrive for it (a failed transfer resumes when sent again)
-        if (id != null && partial != null) { const state = this.store.get(id)?.state; this.partials.release(id, partial, state !== 'accepted' && state !== 'failed') }
+        if (id != null && partial != null) { const state = this.store.get(id)?.state; this.partials.release(id, partial, unresumable || (state !== 'accepted' && state !== 'failed')) }
         if (id != null && this.live.get(id)?.socket === socket) {
           const stats = this.live.get(id)!.stats
           this.live.delete(id)
@@ -216,6 +220,8 @@ export class Receiver {
           stats.rate = 0
           this.last.set(id, stats)
           await this.discardDeclined(id)
+          const dir = this.store.get(id)?.partialDir
+          if (unresumable && dir != null) await discardPartial(this.store, id, dir)
           const row = this.store.get(id)
           if (row != null && row.state !== 'complete') this.emit('transfer', row)
         }
@@ -296,6 +302,8 @@ export class Receiver {
             return
           }
         } else if (frame.type === FrameType.ERROR) {
+          // a file changed under the sender: sent again, it is another transfer (its ID is of sizes and times), so this one can never resume
+          if (decodeControl(frame).code === 'SOURCE_CHANGED') throw new WireError('SOURCE_CHANGED', 'the sender\'s files changed while they were sent; a new send of them is a new transfer')
           return // the sender gave up; the partial data stays for a resume
         } else {
           throw new WireError('BAD_FRAME', `unexpected frame type ${frame.type}`)
@@ -367,7 +375,8 @@ function existingParent (dir: string): string {
 /** How a failure is told to the sender (never with local paths) and whether it is recorded for the user. */
 function describe (err: unknown): { code: string, message: string, record: boolean, detail: string } {
   const e = err as NodeJS.ErrnoException & { code?: string }
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return { code: 'DISK_FULL', message: 'the receiver\'s disk is full', record: true, detail: 'the receiver\'s disk is full' }
+  // `detail` is what the receiving user reads (`cspace transfers`); `message` goes to the sender
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return { code: 'DISK_FULL', message: 'the receiver\'s disk is full', record: true, detail: 'the downloads directory\'s disk is full; free space, and the sender\'s next try resumes' }
   if (err instanceof CspaceError) {
     // a connection that ended, or went quiet, mid-transfer is no failure of the transfer: it resumes
     const record = err instanceof TransferRejected || (err instanceof WireError && !['TRUNCATED', 'RECEIVER_BUSY', 'IDLE'].includes(err.code))
@@ -375,7 +384,10 @@ function describe (err: unknown): { code: string, message: string, record: boole
   }
   // a file-system failure (it names a path) is the user's to see; a dropped connection is not a failure
   const local = e.path != null
-  return { code: 'RECEIVER_ERROR', message: 'the receiver could not store the files', record: local, detail: `cannot store the files: ${e.message}` }
+  const why = e.code === 'EROFS' ? `the downloads directory is on a read-only file system (${e.path})`
+    : e.code === 'EACCES' || e.code === 'EPERM' ? `no permission to write ${e.path}`
+      : e.message
+  return { code: 'RECEIVER_ERROR', message: 'the receiver could not store the files', record: local, detail: `cannot store the files: ${why}` }
 }
 
 /** True while everything a completed transfer saved is still where it was saved. */

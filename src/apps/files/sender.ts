@@ -137,6 +137,8 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         if (code === 'RECEIVER_BUSY') throw new Retry(`${to} is reading too many offers at once`)
         // this side sent nothing for the receiver's idle timeout (a stall on the way): a new connection resumes
         if (code === 'IDLE') throw new Retry(`${to} heard nothing from this side for too long`)
+        // not their refusal: their side failed to store (they see why in `cspace transfers`)
+        if (code === 'RECEIVER_ERROR') throw new TransferRejected(code, `${to} could not store the files; \`cspace transfers\` on their side says why`)
         throw new TransferRejected(code, `${to} refused the transfer: ${message}`)
       }
     }

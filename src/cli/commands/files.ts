@@ -208,7 +208,11 @@ export function registerFilesCommands (program: Command): void {
           return [...mine].every(m => gone.has(m) || finished(state.get(m)))
         })
         const views = [...mine].filter(m => !gone.has(m)).map(m => final.get(m)).filter((t): t is TransferView => t != null)
-        if (opts.json !== true) {
+        if (opts.json === true) {
+          // the outcome of each, also of one already over when it was accepted (no event came then)
+          for (const t of views) process.stdout.write(JSON.stringify({ event: 'result', data: t }) + '\n')
+          for (const m of mine) if (gone.has(m)) process.stdout.write(JSON.stringify({ event: 'result', data: { id: m, state: 'removed' } }) + '\n')
+        } else {
           for (const t of views) process.stdout.write(t.state === 'complete' ? `received from ${t.from}: ${savedWhere(t)}\n` : `${t.id} ${t.state}${t.error != null ? `: ${t.error}` : ''}\n`)
           for (const m of mine) if (gone.has(m)) process.stdout.write(`${m} removed elsewhere (\`cspace transfers remove\` or the web page); what had arrived is deleted\n`)
         }

@@ -5,6 +5,7 @@ import { dirname } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import { cleanupAll, makeProfile, runCli, startDaemon } from '../../helpers/cli.js'
 import { freePort } from '../../helpers/sshd.js'
+import { findOnPath } from '../../../src/util/find-on-path.js'
 
 /** One line on stderr, nothing on stdout, and the given exit code. */
 function assertOneLineError (r: { code: number, stdout: string, stderr: string }, code: number, re: RegExp): void {
@@ -74,6 +75,11 @@ describe('desktop: bad command-line input', () => {
     // a PATH with node but without x11vnc
     const noX11vnc = await runCli(home, ['desktop', 'share', '--start'], { env: { DISPLAY: ':99', PATH: dirname(process.execPath) } })
     assertOneLineError(noX11vnc, 1, /x11vnc is not installed.*apt install x11vnc/)
+  })
+
+  test('share --start on a display with no X server (:287, past the test Xvfbs\' :90–:189): x11vnc\'s own reason, not the link that ends its tips', { skip: findOnPath('x11vnc') == null ? 'x11vnc is not installed' : false }, async () => {
+    const r = await runCli(home, ['desktop', 'share', '--start'], { env: { DISPLAY: ':287' } })
+    assertOneLineError(r, 1, /x11vnc did not start: it exited with code 1 on display :287: x11vnc was unable to open the X DISPLAY: ":287"/)
   })
 
   test('without a daemon: says how to start one', async () => {

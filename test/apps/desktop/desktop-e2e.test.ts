@@ -110,6 +110,11 @@ describe('desktop: share and view across real daemons', { skip: missing.length >
   })
 
   test('prompt path: the session waits for the sharer, then shows the Xvfb screen', async () => {
+    // before alice shares: the viewer is told so, not that she "has no service"
+    const early = connect(viewPort, '127.0.0.1')
+    early.on('error', () => {})
+    await waitFor('the view saying alice is not sharing', () => view.err().includes('alice is not sharing their desktop (they start with `cspace desktop share`)'), 30_000, 50)
+    early.destroy()
     const share = run(['desktop', 'share', '--vnc', `127.0.0.1:${vnc.port}`], alice.home)
     await waitOutput(share, /sharing your desktop .* view-only/, 'share ready')
     const session = rfbHandshake(viewPort)
@@ -131,8 +136,10 @@ describe('desktop: share and view across real daemons', { skip: missing.length >
     assert.ok(head.readUInt16BE(2) >= 1, 'at least one rectangle')
     const rect = await reader.read(12)
     assert.ok(rect.readUInt16BE(4) <= WIDTH && rect.readUInt16BE(6) <= HEIGHT, 'rectangle within the screen')
+    assert.match(view.err(), /viewing alice's desktop\n/, 'the viewer told the session began')
     socket.destroy()
     await waitOutput(share, /bob \(.*\) stopped viewing/, 'session end logged')
+    await waitFor('the viewer told the session ended', () => view.err().includes('alice\'s desktop session ended'), 10_000, 50)
 
     // a denied request: the viewer's connection closes without a byte of the desktop
     const denied = new ByteReader(connect(viewPort, '127.0.0.1'))

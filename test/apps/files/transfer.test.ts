@@ -2,7 +2,7 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { execFileSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { ControlClient } from '../../../src/apps/host/index.js'
@@ -715,6 +715,58 @@ describe('files: send and receive across daemons', () => {
     assert.equal(await sha256File(join(downloads, 'big3.bin')), sum)
   })
 
+  test('a file that shrinks while it is sent: the sender says so, and the receiver drops what arrived, which no send can resume', async () => {
+    await autoAccept(true)
+    const shrinking = join(src, 'shrinking.bin')
+    // sparse: 2 GiB of zeros at once, long enough in flight to be cut short
+    const fd = openSync(shrinking, 'w')
+    ftruncateSync(fd, 2 * 1024 * MiB)
+    closeSync(fd)
+    const control = await ControlClient.open('files', bob.home)
+    try {
+      const reached = received(control, 8 * MiB + 1)
+      await control.request('subscribe')
+      const sender = spawnCspace(['send', 'bob', shrinking], { home: alice.home })
+      let stderr = ''
+      sender.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
+      const exited = once(sender, 'exit') as Promise<[number | null]>
+      await Promise.race([reached, exited.then((): never => { throw new Error(`the sender exited before bob had 8 MiB: ${stderr}`) })])
+      truncateSync(shrinking, MiB)
+      const [code] = await exited
+      assert.notEqual(code, 0)
+      assert.match(stderr, /shrinking\.bin: it changed while sending; run the command again/)
+      const failed = await waitFor('bob\'s transfer failed, what arrived deleted', async () => (await transfers()).find(t => t.paths[0] === 'shrinking.bin' && t.state === 'failed' && t.partialDir === null))
+      assert.match(failed.error ?? '', /the sender's files changed while they were sent; a new send of them is a new transfer/)
+      assert.equal(existsSync(join(downloads, '.cspace-partial', failed.id)), false)
+    } finally {
+      control.close()
+      rmSync(shrinking, { force: true })
+    }
+  })
+
+  test('a downloads directory gone read-only: the receiver says so, the sender that bob could not store them (not that he refused); writable again, the same send completes', async () => {
+    await autoAccept(true)
+    const mnt = tempDir('cspace-files-ro-')
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt])
+    try {
+      await useDownloads(mnt)
+      execFileSync('mount', ['-o', 'remount,ro', mnt])
+      const sum = writeRandomFile(join(src, 'ro.bin'), 64 * 1024)
+      const r = await runCli(alice.home, ['send', 'bob', join(src, 'ro.bin'), '--retry-for', '0'])
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, /bob could not store the files; `cspace transfers` on their side says why\n$/)
+      const t = (await transfers()).find(x => x.paths[0] === 'ro.bin')
+      assert.match(t?.error ?? '', /cannot store the files: the downloads directory is on a read-only file system/)
+      execFileSync('mount', ['-o', 'remount,rw', mnt])
+      const again = await runCli(alice.home, ['send', 'bob', join(src, 'ro.bin')])
+      assert.equal(again.code, 0, again.stderr)
+      assert.equal(await sha256File(join(mnt, 'ro.bin')), sum)
+    } finally {
+      await useDownloads(downloads)
+      execFileSync('umount', ['-l', mnt])
+    }
+  })
+
   test('a full disk is reported to both sides and leaves no file', async () => {
     const mnt = tempDir('cspace-files-tmpfs-')
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt])
@@ -732,7 +784,13 @@ describe('files: send and receive across daemons', () => {
       const sender = runCli(alice.home, ['send', 'bob', join(src, 'fits.bin')])
       const offer = await waitFor('the offer', async () => (await transfers()).find(t => t.state === 'pending' && t.paths[0] === 'fits.bin'))
       writeFileSync(join(mnt, 'filler'), Buffer.alloc(1024 * 1024))
-      await cli(bob.home, ['transfers', 'accept', offer.id])
+      // accepted with `receive --json`: it ends with the outcome as a line, also when that came before any event
+      const received = await runCli(bob.home, ['receive', offer.id, '--json'])
+      assert.equal(received.code, 1, received.stderr)
+      const result = received.stdout.split('\n').filter(Boolean).map(l => JSON.parse(l) as { event: string, data: { id: string, state: string, error?: string } }).find(e => e.event === 'result')
+      assert.equal(result?.data.id, offer.id, received.stdout)
+      assert.equal(result?.data.state, 'failed')
+      assert.match(result?.data.error ?? '', /disk is full/)
       const r2 = await sender
       assert.equal(r2.code, 1)
       assert.match(r2.stderr, /bob's disk is full/)

@@ -221,6 +221,8 @@ describe('files: wire format and names', () => {
     assert.equal(sanitizePath('C:\\Windows\\evil'), 'C_/Windows/evil')
     assert.equal(sanitizePath('trailing. . '), 'trailing')
     assert.equal(sanitizePath('..'), null)
+    assert.equal(sanitizePath('t/...'), 't/___', 'a name of dots alone is kept as underscores, not dropped (its file would become the directory)')
+    assert.equal(sanitizePath('t/.. /a'), 't/___/a', 'nor is a directory of dots and spaces, whose files would move up a level')
     assert.equal(sanitizePath(''), null)
     assert.equal(Buffer.byteLength(sanitizePath('é'.repeat(300))!), 254)
     assert.equal(sanitizePath('😀'.repeat(100)), '😀'.repeat(63), 'cut between whole characters: 252 bytes')
@@ -234,8 +236,10 @@ describe('files: wire format and names', () => {
       if (Buffer.byteLength(raw) > 1024) return null
       const parts: string[] = []
       for (let part of raw.split(/[/\\]/)) {
-        part = part.replace(/[\u0000-\u001f\u007f<>:"\\|?*]/g, '_').replace(/[. ]+$/, '').trimStart() // eslint-disable-line no-control-regex
         if (part === '' || part === '.' || part === '..') continue
+        const raw = part
+        part = part.replace(/[\u0000-\u001f\u007f<>:"\\|?*]/g, '_').replace(/[. ]+$/, '').trimStart() // eslint-disable-line no-control-regex
+        if (part === '') part = '_'.repeat(Math.min(raw.length, 255))
         if (/^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)(\..*)?$/i.test(part)) part = `_${part}`
         let bytes = 0
         let end = 0
