@@ -38,6 +38,7 @@ export class AppPort {
   private server?: Server
   private readonly pending = new Map<string, { request: IncomingRequest, timer: NodeJS.Timeout }>()
   private unauthenticated = 0
+  private busyAnswers = 0
   /** Every open connection: a stop closes them, as the daemon's sessions end (server.close waits for them all). */
   private readonly sockets = new Set<Socket>()
 
@@ -75,7 +76,11 @@ export class AppPort {
     this.sockets.add(socket)
     socket.once('close', () => this.sockets.delete(socket))
     if (this.unauthenticated >= MAX_UNAUTHENTICATED) {
-      // said, not just closed: the SDK retries after a pause (a program opening hundreds of sessions at once)
+      // said, not just closed: the SDK retries after a pause (a program opening hundreds of sessions at once);
+      // those answers are counted too, so that a flood of connections cannot hold a descriptor each
+      if (this.busyAnswers >= MAX_UNAUTHENTICATED) { socket.destroy(); return }
+      this.busyAnswers++
+      socket.once('close', () => { this.busyAnswers-- })
       this.reply(socket, new CspaceError('APP_PORT_BUSY', `more than ${MAX_UNAUTHENTICATED} connections to the daemon are being set up at once; retry`))
       return
     }

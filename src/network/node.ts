@@ -206,7 +206,7 @@ export async function createNetworkNode (components: NetworkComponents, init: Ne
       // a cspace node's own identify message is ~0.5 KiB (a router's, 6
       // protocols); libp2p takes 8 KiB × 10 messages, all kept in the peer store
       identify: identify({ maxMessageSize: IDENTIFY_MAX_MESSAGE_BYTES }),
-      // the connection monitor and a stale-connection probe may ping one connection at once (libp2p's default: 1 out, 2 in)
+      // libp2p's connection monitor and one ping of ours (connection-ping.ts) may be on one connection at once (libp2p's default: 1 out, 2 in)
       ping: ping({ maxOutboundStreams: 2, maxInboundStreams: 4 }),
       // a lone router must answer queries before anyone else has joined
       dht: kadDHT(cspaceDhtInit(datastore, { server: dhtServer, allowPrivateAddresses: init.allowPrivateAddresses, allowQueryWithZeroPeers: init.router })),

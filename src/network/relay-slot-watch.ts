@@ -1,10 +1,6 @@
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { answersPing } from './connection-ping.js'
+import { closeIfSilent } from './connection-ping.js'
 import { routerOf } from './addresses.js'
-import { STALE_PROBE_TIMEOUT_MS } from './stale-connections.js'
-import { componentLogger } from '../util/log.js'
-
-const log = componentLogger('network:relay-slots')
 
 /** How often a user reached through routers checks his connections to them. */
 export const RELAY_SLOT_PING_MS = 15_000
@@ -28,21 +24,11 @@ export interface RelaySlotWatchOptions {
  * connection by itself.) Stops with the node.
  */
 export function watchRelaySlots (node: Pick<Libp2p, 'addEventListener' | 'getConnections' | 'getMultiaddrs'>, opts: RelaySlotWatchOptions = {}): void {
-  const timeoutMs = opts.timeoutMs ?? STALE_PROBE_TIMEOUT_MS
-  const pinging = new WeakSet<Connection>()
   const timer = setInterval(() => {
     const routers = slotRouters(node)
     for (const connection of node.getConnections().filter(c => routers.has(c.remotePeer.toString()))) {
-      if (connection.status !== 'open' || pinging.has(connection)) continue
-      pinging.add(connection)
-      void answersPing(connection, timeoutMs).then((answered) => {
-        pinging.delete(connection)
-        if (!answered) {
-          log('closing the connection to router %s: it did not answer a ping in %d ms', connection.remotePeer.toString(), timeoutMs)
-          connection.abort(new Error(`the router did not answer a ping within ${timeoutMs} ms`))
-        }
-        opts.onPing?.(connection, !answered)
-      })
+      if (connection.status !== 'open') continue
+      void closeIfSilent(connection, 'a connection to a router we hold a relay slot on', opts.timeoutMs).then((closed) => { opts.onPing?.(connection, closed) })
     }
   }, opts.intervalMs ?? RELAY_SLOT_PING_MS)
   timer.unref()

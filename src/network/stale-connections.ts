@@ -1,11 +1,5 @@
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { answersPing } from './connection-ping.js'
-import { componentLogger } from '../util/log.js'
-
-const log = componentLogger('network:stale')
-
-/** How long an older connection has to answer a ping before it is taken for dead (libp2p's own shortest ping timeout). */
-export const STALE_PROBE_TIMEOUT_MS = 5_000
+import { closeIfSilent } from './connection-ping.js'
 
 export interface StaleConnectionsOptions {
   timeoutMs?: number
@@ -22,25 +16,15 @@ export interface StaleConnectionsOptions {
  * the dead one: circuit-relay's server sends each relayed connection's
  * request over the user's first connection, so every connect to that user
  * fails until then. So each older connection is pinged the moment a newer
- * one opens, and closed if it does not answer in time. One that answers
- * stays: nothing running on a live connection is cut.
+ * one opens, and closed if it does not answer in time (connection-ping.ts).
+ * One that answers stays: nothing running on a live connection is cut.
  */
 export function closeStaleConnections (node: Pick<Libp2p, 'addEventListener' | 'getConnections'>, opts: StaleConnectionsOptions = {}): void {
-  const timeoutMs = opts.timeoutMs ?? STALE_PROBE_TIMEOUT_MS
-  const probing = new WeakSet<Connection>()
   node.addEventListener('connection:open', (evt) => {
     const fresh = evt.detail
     for (const older of node.getConnections(fresh.remotePeer)) {
-      if (older === fresh || older.status !== 'open' || probing.has(older)) continue
-      probing.add(older)
-      void answersPing(older, timeoutMs).then((answered) => {
-        probing.delete(older)
-        if (!answered) {
-          log('closing %s connection to %s: a newer one opened and this one did not answer a ping in %d ms', older.direction, older.remotePeer.toString(), timeoutMs)
-          older.abort(new Error(`stale: a newer connection to the peer opened and this one did not answer a ping within ${timeoutMs} ms`))
-        }
-        opts.onProbe?.(older, !answered)
-      })
+      if (older === fresh || older.status !== 'open') continue
+      void closeIfSilent(older, 'a newer connection to the peer opened', opts.timeoutMs).then((closed) => { opts.onProbe?.(older, closed) })
     }
   })
 }

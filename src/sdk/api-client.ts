@@ -1,4 +1,4 @@
-import { LocalApiError } from '../daemon/errors.js'
+import { DaemonNotRunning, LocalApiError } from '../daemon/errors.js'
 import { locateDaemon, type DaemonEndpoint, type SdkOptions } from './daemon-locator.js'
 
 /** A typed client of the daemon's local HTTP API (what the CLI and the web UI use). */
@@ -31,6 +31,8 @@ export class LocalApiClient {
     try {
       res = await fetch(`http://127.0.0.1:${this.endpoint.info.apiPort}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
     } catch (err) {
+      // daemon.json still there, nothing listening: the daemon stopped (or is stopping), as `connect` says too
+      if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') throw new DaemonNotRunning(this.endpoint.home)
       throw new LocalApiError('API_UNREACHABLE', `cannot reach the daemon's API (${(err as Error).message}); is \`cspace daemon\` running?`)
     }
     const json = await res.json().catch(() => ({})) as { error?: { code: string, message: string } }

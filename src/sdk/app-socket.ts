@@ -34,7 +34,7 @@ export async function openAppSocket (endpoint: DaemonEndpoint, request: AppOpera
       if (!(err instanceof LocalApiError && err.code === BUSY) || Date.now() + pause >= deadline) throw err
     }
     // jittered, so that a burst refused together does not come back together
-    await sleep(pause * (0.5 + Math.random()), undefined, { signal: options.signal })
+    await sleep(pause * (0.5 + Math.random()), undefined, { signal: options.signal }).catch(() => { options.signal?.throwIfAborted() })
   }
 }
 

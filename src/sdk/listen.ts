@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { parseIncomingEvent, type IncomingEvent } from '../daemon/app-protocol.js'
 import { inProcessDaemon } from '../daemon/in-process.js'
@@ -5,6 +6,9 @@ import { resolveHome } from '../store/profile-paths.js'
 import { validateServiceName } from '../session/permissions.js'
 import { locateDaemon, type SdkOptions } from './daemon-locator.js'
 import { openAppSocket } from './app-socket.js'
+import { componentLogger } from '../util/log.js'
+
+const log = componentLogger('sdk:listen')
 
 export type Caller = IncomingEvent['caller']
 
@@ -31,7 +35,7 @@ export interface Listener {
 export async function listen (service: string, handler: ConnectionHandler, options: SdkOptions = {}): Promise<Listener> {
   validateServiceName(service)
   const local = inProcessDaemon(options.home ?? resolveHome())
-  if (local != null) return { service, ...local.listen(service, handler) }
+  if (local != null) return { service, ...local.listen(service, (session, caller) => { void runHandler(handler, session, caller, false) }) }
   const endpoint = locateDaemon(options)
   const control = await openAppSocket(endpoint, { op: 'listen', service })
   control.setEncoding('utf8')
@@ -44,13 +48,7 @@ export async function listen (service: string, handler: ConnectionHandler, optio
       buffered = buffered.slice(nl + 1)
       const event = parseIncomingEvent(line)
       if (event == null) continue
-      openAppSocket(endpoint, { op: 'accept', id: event.id }).then((socket) => {
-        // a failing handler's session is reset, not left open with the caller waiting; the error goes on unhandled
-        const fail = (err: unknown): never => { socket.resetAndDestroy(); throw err }
-        let result: unknown
-        try { result = handler(socket, event.caller) } catch (err) { fail(err) }
-        if (result instanceof Promise) return result.catch(fail)
-      }, () => { /* the caller went away before we accepted */ })
+      openAppSocket(endpoint, { op: 'accept', id: event.id }).then(async (socket) => { await runHandler(handler, socket, event.caller, true) }, () => { /* the caller went away before we accepted */ })
     }
     // the limit is on one line: a burst of many small events is not a broken daemon
     if (buffered.length > MAX_EVENT_LINE) control.destroy()
@@ -60,4 +58,22 @@ export async function listen (service: string, handler: ConnectionHandler, optio
   control.once('end', () => control.destroy())
   const closed = new Promise<void>((resolve) => control.once('close', () => resolve()))
   return { service, close: () => control.destroy(), closed }
+}
+
+/**
+ * Runs `handler` on a session. A failing one (a throw, a rejection) has its
+ * session reset, not left open with the caller waiting. In a program its
+ * error then goes on unhandled, as a net.Server listener's would; in the
+ * daemon's own process it is logged instead, so an app cannot end the daemon.
+ */
+async function runHandler (handler: ConnectionHandler, session: Duplex, caller: Caller, rethrow: boolean): Promise<void> {
+  try {
+    await handler(session, caller)
+  } catch (err) {
+    session.on('error', () => {}) // the reset's own error is for the other side
+    if (session instanceof Socket) session.resetAndDestroy()
+    else session.destroy(Object.assign(new Error('the service failed'), { code: 'ECONNRESET' }))
+    if (rethrow) throw err
+    log('the handler of a session failed: %e', err)
+  }
 }

@@ -76,6 +76,39 @@ describe('application port', () => {
     await waitFor('the daemon to close the refused socket', () => { if (!closed) s.write('x'); return closed }, 10_000, 200)
   })
 
+  test('past 128 connections being set up, the next 128 are told "busy"; more are closed at once, so a flood holds no descriptor each', async () => {
+    const opened: Socket[] = []
+    const open = async (): Promise<Socket> => {
+      // half-open: told "busy" and ended by the daemon, ours stays open, as a program that does not close would
+      const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+      s.on('error', () => {})
+      opened.push(s)
+      await once(s, 'connect')
+      return s
+    }
+    try {
+      for (let i = 0; i < 128; i++) await open() // silent: each counts as being set up
+      const firstLine = async (s: Socket): Promise<string> => {
+        let got = ''
+        s.setEncoding('utf8')
+        s.on('data', (c: string) => { got += c })
+        await waitFor('a line or the end', () => got.includes('\n') || s.readableEnded, 10_000, 5)
+        return got
+      }
+      // told busy, and kept open by us meanwhile (the daemon closes them 2 s after its answer)
+      const busy = await Promise.all(Array.from({ length: 128 }, async () => await firstLine(await open())))
+      assert.ok(busy.every(l => reply(l).code === 'APP_PORT_BUSY'), busy.find(l => reply(l).code !== 'APP_PORT_BUSY'))
+      const past = await open()
+      past.resume()
+      await waitFor('the daemon closing it', () => past.readableEnded, 10_000, 5)
+      assert.equal(past.bytesRead, 0, 'closed without an answer')
+    } finally {
+      for (const s of opened) s.destroy()
+    }
+    // and the port serves again
+    assert.equal(reply(await exchange(port, '{"v":1,"token":"wrong","op":"listen","service":"x"}\n')).code, 'UNAUTHORIZED')
+  })
+
   test('a service name already offered is refused, never taken over', async () => {
     const listen = (service: string): string => JSON.stringify({ v: 1, token, op: 'listen', service }) + '\n'
     // the chat app (started with the daemon) keeps "chat"

@@ -2,21 +2,12 @@ import { describe, before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { writeFileSync } from 'node:fs'
 import type { Duplex } from 'node:stream'
 import { connect, listen, LocalApiClient } from '../../src/sdk/index.js'
 import { cleanupAll, makeProfile, runCli, startDaemon, waitOnline, type RunningDaemon } from '../helpers/cli.js'
-
-/** A free TCP port on 127.0.0.1 that nothing listens on. */
-async function closedPort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const port = (server.address() as { port: number }).port
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
+import { freePort } from '../helpers/sshd.js'
 
 /** The SDK across its daemon's stop and restart, as a long-running program meets them. */
 describe('sdk: the daemon stops and starts again under a program', () => {
@@ -63,7 +54,7 @@ describe('sdk: the daemon stops and starts again under a program', () => {
 
     // the window while a daemon stops: daemon.json still names a live process, its port no longer answers
     const stopping = await makeProfile('stopping')
-    writeFileSync(join(stopping.home, 'daemon.json'), JSON.stringify({ v: 1, pid: process.pid, apiPort: await closedPort(), appPort: await closedPort() }))
+    writeFileSync(join(stopping.home, 'daemon.json'), JSON.stringify({ v: 1, pid: process.pid, apiPort: await freePort(), appPort: await freePort() }))
     writeFileSync(join(stopping.home, 'api-token'), 'x'.repeat(43) + '\n', { mode: 0o600 })
     await assert.rejects(connect('bob', 'hold', { home: stopping.home }), (err: Error & { code?: string }) => err.code === 'DAEMON_NOT_RUNNING' && /no daemon is running/.test(err.message))
     await assert.rejects(listen('hold', () => {}, { home: stopping.home }), (err: Error & { code?: string }) => err.code === 'DAEMON_NOT_RUNNING')

@@ -40,8 +40,10 @@ export async function startX11vnc (options: { display?: string, allowControl: bo
   // x11vnc states a failure on a line of its own starting "*** ", then gives pages of tips ending in a link: the first such line says what failed
   let marked = ''
   const collect = (b: Buffer): void => {
-    output = (output + b.toString()).slice(-4096)
-    if (marked === '') marked = /^\*\*\* (.*\S.*)$/m.exec(b.toString())?.[1].trim().slice(0, 300) ?? ''
+    const text = output + b.toString()
+    // whole lines only (a line may come in two chunks), in the text before it is cut to its tail
+    if (marked === '') marked = /^\*\*\* (.*\S.*)\n/m.exec(text)?.[1].trim().slice(0, 300) ?? ''
+    output = text.slice(-4096)
   }
   proc.stderr?.on('data', collect)
   // x11vnc prints "PORT=N" on stdout once it listens

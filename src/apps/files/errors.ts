@@ -51,6 +51,13 @@ export class SourceUnreadable extends UsageError {
   }
 }
 
+/** A file's size changed while it was being sent: sent again, its transfer is another one (its ID is of names, sizes and times). */
+export class SourceChanged extends SourceUnreadable {
+  constructor (path: string) {
+    super(path, 'it changed while sending; run the command again')
+  }
+}
+
 /** The receiver stayed unreachable for longer than the sender was told to keep trying. */
 export class TransferGaveUp extends CspaceError {
   constructor (who: string, why: string) {

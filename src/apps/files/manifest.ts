@@ -71,6 +71,9 @@ export function buildManifest (paths: string[], chunkSize = DEFAULT_CHUNK): Buil
     add(real, basename(st.isDirectory() ? real : p))
   }
   if (sources.length === 0) throw new SourceUnreadable(paths.join(' '), 'there are no files in it')
+  // what the receiver will check too (a file `Docs` beside a directory `docs/`): refused here, in the sender's words, not as the receiver's refusal
+  const dir = fileUsedAsDirectory(sources.map(f => f.path))
+  if (dir != null) throw new SourceUnreadable(paths.join(' '), `${dir} would be both a file and a directory (names differing only in case are one on many systems); rename one`)
   if (sources.reduce((n, f) => n + chunkCount(f.size, chunkSize), 0) > MAX_CHUNKS) throw new SourceUnreadable(paths.join(' '), `more than ${MAX_CHUNKS * chunkSize / 2 ** 30} GiB at once; send it in parts`)
   return { manifest: { v: WIRE_VERSION, chunkSize, files: sources.map(({ path, size, mtime }) => ({ path, size, mtime })) }, sources }
 }

@@ -215,13 +215,14 @@ export class Receiver {
         if (id != null && partial != null) { const state = this.store.get(id)?.state; this.partials.release(id, partial, unresumable || (state !== 'accepted' && state !== 'failed')) }
         if (id != null && this.live.get(id)?.socket === socket) {
           const stats = this.live.get(id)!.stats
+          // while this connection still holds the transfer: a new one for it must not resume into a directory being deleted
+          const dir = this.store.get(id)?.partialDir
+          if (unresumable && dir != null) await discardPartial(this.store, id, dir)
           this.live.delete(id)
           // nothing arrives now: a front end must not go on showing the last rate
           stats.rate = 0
           this.last.set(id, stats)
           await this.discardDeclined(id)
-          const dir = this.store.get(id)?.partialDir
-          if (unresumable && dir != null) await discardPartial(this.store, id, dir)
           const row = this.store.get(id)
           if (row != null && row.state !== 'complete') this.emit('transfer', row)
         }
@@ -302,8 +303,10 @@ export class Receiver {
             return
           }
         } else if (frame.type === FrameType.ERROR) {
-          // a file changed under the sender: sent again, it is another transfer (its ID is of sizes and times), so this one can never resume
-          if (decodeControl(frame).code === 'SOURCE_CHANGED') throw new WireError('SOURCE_CHANGED', 'the sender\'s files changed while they were sent; a new send of them is a new transfer')
+          // a file's size changed under the sender: sent again, it is another transfer (its ID is of sizes and times), so this one can never
+          // resume (a sender before `resumable` sent the same code for an unreadable file too, which can: what arrived then stays)
+          const why = decodeControl(frame)
+          if (why.code === 'SOURCE_CHANGED' && why.resumable === false) throw new WireError('SOURCE_CHANGED', 'the sender\'s files changed while they were sent; a new send of them is a new transfer')
           return // the sender gave up; the partial data stays for a resume
         } else {
           throw new WireError('BAD_FRAME', `unexpected frame type ${frame.type}`)

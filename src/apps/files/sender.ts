@@ -7,7 +7,7 @@ import { buildManifest, chunkCount, totalBytes, transferId, type BuiltManifest, 
 import { fileDigest } from './partial.js'
 import { chunkIo } from './chunk-io.js'
 import { ChunkRing } from './chunk-ring.js'
-import { ReceiverDiskFull, SourceUnreadable, TransferCancelled, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
+import { ReceiverDiskFull, SourceChanged, SourceUnreadable, TransferCancelled, TransferDeclined, TransferGaveUp, TransferRejected } from './errors.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { FILES_SERVICE } from './host.js'
 import { MAX_ENTRIES } from './wire.js'
@@ -120,7 +120,8 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
           const resumed = manifest.files.reduce((n, f, i) => n + [...Array(chunkCount(f.size, manifest.chunkSize)).keys()].filter(c => have.has(`${i}:${c}`)).reduce((s, c) => s + Math.min(manifest.chunkSize, f.size - c * manifest.chunkSize), 0), 0)
           emit({ event: 'accepted', id, resumedBytes: resumed })
           sending = sendData(socket, manifest, sources, have, id, emit, counters, onProgress, () => stop).catch((err: unknown) => {
-            if (err instanceof SourceUnreadable) { socket.end(encodeControl(FrameType.ERROR, { code: 'SOURCE_CHANGED', message: err.message })); throw err }
+            // resumable false: this transfer can never resume (an unreadable file can, once readable again, under the same ID)
+            if (err instanceof SourceUnreadable) { socket.end(encodeControl(FrameType.ERROR, { code: 'SOURCE_CHANGED', message: err.message, ...(err instanceof SourceChanged ? { resumable: false } : {}) })); throw err }
           })
           sending.catch(() => {})
         }
@@ -138,7 +139,7 @@ async function session (socket: Duplex, manifest: Manifest, sources: SourceFile[
         // this side sent nothing for the receiver's idle timeout (a stall on the way): a new connection resumes
         if (code === 'IDLE') throw new Retry(`${to} heard nothing from this side for too long`)
         // not their refusal: their side failed to store (they see why in `cspace transfers`)
-        if (code === 'RECEIVER_ERROR') throw new TransferRejected(code, `${to} could not store the files; \`cspace transfers\` on their side says why`)
+        if (code === 'RECEIVER_ERROR') throw new TransferRejected(code, `${to} could not store the files; ask them to check \`cspace transfers\``)
         throw new TransferRejected(code, `${to} refused the transfer: ${message}`)
       }
     }
@@ -209,7 +210,7 @@ async function sendData (socket: Duplex, m: Manifest, sources: SourceFile[], hav
       const len = Math.min(m.chunkSize, src.size - c * m.chunkSize)
       const buf = ring.next(len)
       const { bytesRead, hash } = await chunkIo.readAndHash(fh.fd, c * m.chunkSize, buf)
-      if (bytesRead !== len) throw new SourceUnreadable(src.source, 'it changed while sending; run the command again')
+      if (bytesRead !== len) throw new SourceChanged(src.source)
       return { buf, hash }
     }
     let next = n > 0 ? read(0) : undefined

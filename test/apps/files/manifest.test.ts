@@ -64,3 +64,12 @@ test('a symbolic link named as an argument is followed, under its own name; a FI
   execFileSync('mkfifo', [fifo])
   assert.throws(() => buildManifest([fifo]), { code: 'SOURCE_UNREADABLE', message: `cannot send ${fifo}: it is not a file or a directory` })
 })
+
+test('a file and a directory whose names differ only in case are refused by the sender, not sent for the receiver to refuse', () => {
+  const dir = tempDir()
+  const tree = join(dir, 'tree')
+  mkdirSync(join(tree, 'docs'), { recursive: true })
+  writeFileSync(join(tree, 'docs', 'a.txt'), 'a')
+  writeFileSync(join(tree, 'Docs'), 'file')
+  assert.throws(() => buildManifest([tree]), { code: 'SOURCE_UNREADABLE', message: /tree\/docs would be both a file and a directory \(names differing only in case are one on many systems\); rename one/ })
+})

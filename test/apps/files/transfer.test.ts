@@ -754,7 +754,7 @@ describe('files: send and receive across daemons', () => {
       const sum = writeRandomFile(join(src, 'ro.bin'), 64 * 1024)
       const r = await runCli(alice.home, ['send', 'bob', join(src, 'ro.bin'), '--retry-for', '0'])
       assert.equal(r.code, 1, r.stderr)
-      assert.match(r.stderr, /bob could not store the files; `cspace transfers` on their side says why\n$/)
+      assert.match(r.stderr, /bob could not store the files; ask them to check `cspace transfers`\n$/)
       const t = (await transfers()).find(x => x.paths[0] === 'ro.bin')
       assert.match(t?.error ?? '', /cannot store the files: the downloads directory is on a read-only file system/)
       execFileSync('mount', ['-o', 'remount,rw', mnt])

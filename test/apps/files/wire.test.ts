@@ -237,9 +237,9 @@ describe('files: wire format and names', () => {
       const parts: string[] = []
       for (let part of raw.split(/[/\\]/)) {
         if (part === '' || part === '.' || part === '..') continue
-        const raw = part
+        const original = part
         part = part.replace(/[\u0000-\u001f\u007f<>:"\\|?*]/g, '_').replace(/[. ]+$/, '').trimStart() // eslint-disable-line no-control-regex
-        if (part === '') part = '_'.repeat(Math.min(raw.length, 255))
+        if (part === '') part = '_'.repeat(Math.min(original.length, 255))
         if (/^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)(\..*)?$/i.test(part)) part = `_${part}`
         let bytes = 0
         let end = 0
