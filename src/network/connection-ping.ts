@@ -12,7 +12,7 @@ const PING_BYTES = 32
  * (libp2p's own shortest ping timeout); a slow link gets SLOW_LINK_FACTOR
  * times its last measured round trip (a busy upload queues the ping behind it).
  */
-export const SILENT_AFTER_MS = 5_000
+const SILENT_AFTER_MS = 5_000
 const SLOW_LINK_FACTOR = 4
 
 /** One ping in flight per connection, whoever asks: libp2p's monitor must find a free ping stream (2 per connection, node.ts). */

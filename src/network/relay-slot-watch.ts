@@ -3,7 +3,7 @@ import { closeIfSilent } from './connection-ping.js'
 import { routerOf } from './addresses.js'
 
 /** How often a user reached through routers checks his connections to them. */
-export const RELAY_SLOT_PING_MS = 15_000
+const RELAY_SLOT_PING_MS = 15_000
 
 export interface RelaySlotWatchOptions {
   intervalMs?: number
